@@ -1,0 +1,42 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+)
+
+// KV errors callers branch on.
+var (
+	ErrKeyNotFound = errors.New("key not found")
+	// ErrConflict means a compare-and-set lost: the entry changed (or exists) since it was read.
+	ErrConflict = errors.New("revision conflict")
+)
+
+// Entry is a value stored in a KV bucket with the revision that wrote it.
+type Entry struct {
+	Key      string
+	Value    []byte
+	Revision uint64
+}
+
+// KV is a bucket of state with compare-and-set, shared by every herald node.
+// Keys are dot-separated tokens of letters, digits and "-_=".
+type KV interface {
+	// Get returns ErrKeyNotFound when the key is absent or deleted.
+	Get(ctx context.Context, key string) (Entry, error)
+	// Create stores value only if key is absent; ErrConflict otherwise.
+	Create(ctx context.Context, key string, value []byte) (uint64, error)
+	// Update stores value only if the key's revision is still rev; ErrConflict otherwise.
+	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	// Put stores value unconditionally.
+	Put(ctx context.Context, key string, value []byte) (uint64, error)
+	// Delete removes key; with rev > 0 only if its revision is still rev.
+	Delete(ctx context.Context, key string, rev uint64) error
+	// List returns every live entry whose key starts with prefix. A prefix is
+	// empty (all keys) or ends with "." (a subtree: "key." lists "key.a.b").
+	List(ctx context.Context, prefix string) ([]Entry, error)
+	// Watch calls fn for each change to a key starting with prefix (a deleted
+	// key has a nil Value) until ctx ends. Existing entries are sent first,
+	// then one Entry with an empty Key marks that the initial values are done.
+	Watch(ctx context.Context, prefix string, fn func(Entry)) error
+}

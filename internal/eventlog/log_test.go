@@ -1,0 +1,303 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/topic"
+)
+
+func openTest(t testing.TB, cfg Config) *Log {
+	t.Helper()
+	if cfg.Dir == "" && len(cfg.URLs) == 0 {
+		cfg.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func drafts(topicName string, n int) []Draft {
+	out := make([]Draft, n)
+	for i := range out {
+		out[i] = Draft{Topic: topicName, Type: "t", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+	}
+	return out
+}
+
+func TestAppendRead(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	acks, err := l.Append(ctx, []Draft{
+		{Topic: "app.a", Type: "x", Data: json.RawMessage(`{"v":1}`)},
+		{Topic: "app.b.c", Type: "y", Data: json.RawMessage(`[1,2]`), ID: "mine"},
+		{Topic: "hue.light.1", Type: "update", Data: json.RawMessage(`{}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range acks {
+		if a.Seq != uint64(i+1) {
+			t.Fatalf("ack %d seq = %d", i, a.Seq)
+		}
+	}
+	if acks[1].ID != "mine" || acks[0].ID == "" || acks[0].ID == acks[2].ID {
+		t.Fatalf("ids: %+v", acks)
+	}
+	tests := []struct {
+		filter string
+		after  uint64
+		seqs   []uint64
+	}{
+		{"", 0, []uint64{1, 2, 3}},
+		{"app.>", 0, []uint64{1, 2}},
+		{"app.*", 0, []uint64{1}},
+		{"app.a,hue.>", 0, []uint64{1, 3}},
+		{"app.>,app.b.c", 0, []uint64{1, 2}},
+		{"", 2, []uint64{3}},
+		{"", 3, nil},
+		{"nope.>", 0, nil},
+	}
+	for _, tc := range tests {
+		f, err := topic.ParseFilter(tc.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, next, err := l.Read(ctx, tc.after, f, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, e := range evs {
+			got = append(got, e.Seq)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.seqs) {
+			t.Errorf("Read(%d, %q) = %v, want %v", tc.after, tc.filter, got, tc.seqs)
+		}
+		if next != 3 {
+			t.Errorf("Read(%d, %q) next = %d, want 3", tc.after, tc.filter, next)
+		}
+	}
+	evs, _, _ := l.Read(ctx, 1, nil, 1)
+	e := evs[0]
+	if e.ID != "mine" || e.Topic != "app.b.c" || e.Type != "y" || string(e.Data) != "[1,2]" || !e.Time.Equal(acks[1].Time) {
+		t.Fatalf("event = %+v, ack %+v", e, acks[1])
+	}
+}
+
+func TestReadPagesWithMultiplePatterns(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	var ds []Draft
+	for i := 0; i < 300; i++ {
+		ds = append(ds, Draft{Topic: fmt.Sprintf("t%d.x", i%3), Type: "t", Data: json.RawMessage("1")})
+	}
+	if _, err := l.Append(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := topic.ParseFilter("t0.x,t2.x")
+	var got []uint64
+	after := uint64(0)
+	for i := 0; i < 100; i++ {
+		evs, next, err := l.Read(ctx, after, f, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) > 7 || next <= after && next != 300 {
+			t.Fatalf("page: %d events, next %d after %d", len(evs), next, after)
+		}
+		for _, e := range evs {
+			got = append(got, e.Seq)
+		}
+		if next == 300 {
+			break
+		}
+		after = next
+	}
+	if len(got) != 200 {
+		t.Fatalf("got %d events, want 200", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] || (got[i]-1)%3 == 1 {
+			t.Fatalf("bad sequence at %d: %v", i, got[i-1:i+1])
+		}
+	}
+}
+
+func TestDuplicateID(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	d := []Draft{{ID: "order-42", Topic: "app.orders", Type: "created", Data: json.RawMessage(`1`)}}
+	a1, err := l.Append(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	a2, err := l.Append(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a2[0].Duplicate || a2[0].Seq != a1[0].Seq || !a2[0].Time.Equal(a1[0].Time) {
+		t.Fatalf("retry not deduplicated: %+v then %+v", a1[0], a2[0])
+	}
+	_, last, _ := l.Bounds(ctx)
+	if last != 1 {
+		t.Fatalf("last = %d, want 1", last)
+	}
+}
+
+func TestInvalidDraftsChangeNothing(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	bad := [][]Draft{
+		{{Topic: "", Type: "x"}},
+		{{Topic: "a.>", Type: "x"}},
+		{{Topic: "a..b", Type: "x"}},
+		{{Topic: "a.b", Type: ""}},
+		{{Topic: "ok", Type: "x"}, {Topic: "bad topic", Type: "x"}},
+	}
+	for _, ds := range bad {
+		if _, err := l.Append(ctx, ds); err == nil {
+			t.Errorf("Append(%+v) succeeded", ds)
+		}
+	}
+	if _, last, _ := l.Bounds(ctx); last != 0 {
+		t.Fatalf("bad input stored events: last = %d", last)
+	}
+}
+
+func TestRetentionExpires(t *testing.T) {
+	l := openTest(t, Config{MaxBytes: 8 << 10})
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		if _, err := l.Append(ctx, drafts("app.x", 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, last, _ := l.Bounds(ctx)
+	if first <= 1 || last != 200 {
+		t.Fatalf("bounds %d..%d: retention did not remove anything", first, last)
+	}
+	_, _, err := l.Read(ctx, 0, nil, 10)
+	var ee *ExpiredError
+	if !errors.As(err, &ee) || !errors.Is(err, ErrExpired) || ee.Earliest != first {
+		t.Fatalf("Read(0) err = %v, want expired with earliest %d", err, first)
+	}
+	evs, _, err := l.Read(ctx, first-1, nil, 1)
+	if err != nil || len(evs) != 1 || evs[0].Seq != first {
+		t.Fatalf("Read(first-1) = %v, %v", evs, err)
+	}
+}
+
+func TestTail(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := l.Append(ctx, drafts("app.x", 5)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Event, 100)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := l.Tail(ctx, 2, func(e Event) { got <- e }); err != nil {
+			t.Error(err)
+		}
+	}()
+	if _, err := l.Append(ctx, drafts("app.y", 5)); err != nil {
+		t.Fatal(err)
+	}
+	for want := uint64(3); want <= 10; want++ {
+		select {
+		case e := <-got:
+			if e.Seq != want || e.Type != "t" || e.Time.IsZero() {
+				t.Fatalf("tail event %+v, want seq %d", e, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("tail: timeout waiting for %d", want)
+		}
+	}
+	cancel()
+	wg.Wait()
+}
+
+func TestKV(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	kv, err := l.KV(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Create(ctx, "a.one", []byte("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "a.one", []byte("x")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second Create err = %v", err)
+	}
+	rev2, err := kv.Update(ctx, "a.one", []byte("2"), rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Update(ctx, "a.one", []byte("3"), rev); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Update err = %v", err)
+	}
+	if _, err := kv.Put(ctx, "a.two", []byte("t")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "b.one", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := kv.List(ctx, "a.")
+	if err != nil || len(ents) != 2 {
+		t.Fatalf("List = %v, %v", ents, err)
+	}
+	if err := kv.Delete(ctx, "a.one", rev); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Delete err = %v", err)
+	}
+	if err := kv.Delete(ctx, "a.one", rev2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Get(ctx, "a.one"); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("Get deleted err = %v", err)
+	}
+	if ents, _ := kv.List(ctx, "a."); len(ents) != 1 {
+		t.Fatalf("List after delete = %v", ents)
+	}
+	// A deleted key can be created again.
+	if _, err := kv.Create(ctx, "a.one", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFsyncAlways(t *testing.T) {
+	l := openTest(t, Config{Fsync: FsyncAlways})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				if _, err := l.Append(ctx, drafts("app.x", 5)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, last, _ := l.Bounds(ctx); last != 800 {
+		t.Fatalf("last = %d, want 800", last)
+	}
+}

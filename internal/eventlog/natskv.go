@@ -1,0 +1,154 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KV returns the named bucket, creating it on first use. Buckets keep one
+// revision per key: they hold current state, not history.
+func (l *Log) KV(ctx context.Context, bucket string) (KV, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if kv, ok := l.kvs[bucket]; ok {
+		return kv, nil
+	}
+	b, err := l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:   bucket,
+		History:  1,
+		Storage:  jetstream.FileStorage,
+		Replicas: l.cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
+	}
+	kv := &natsKV{b: b}
+	l.kvs[bucket] = kv
+	return kv, nil
+}
+
+type natsKV struct{ b jetstream.KeyValue }
+
+func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
+	e, err := k.b.Get(ctx, key)
+	if err != nil {
+		return Entry{}, kvErr(key, err)
+	}
+	return Entry{Key: e.Key(), Value: e.Value(), Revision: e.Revision()}, nil
+}
+
+func (k *natsKV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := k.b.Create(ctx, key, value)
+	return rev, kvErr(key, err)
+}
+
+func (k *natsKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	rev, err := k.b.Update(ctx, key, value, rev)
+	return rev, kvErr(key, err)
+}
+
+func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := k.b.Put(ctx, key, value)
+	return rev, kvErr(key, err)
+}
+
+func (k *natsKV) Delete(ctx context.Context, key string, rev uint64) error {
+	var opts []jetstream.KVDeleteOpt
+	if rev > 0 {
+		opts = append(opts, jetstream.LastRevision(rev))
+	}
+	// Purge rather than Delete: a purge leaves one marker instead of the
+	// whole history, so deleted state does not accumulate.
+	return kvErr(key, k.b.Purge(ctx, key, opts...))
+}
+
+func (k *natsKV) List(ctx context.Context, prefix string) ([]Entry, error) {
+	pattern, err := kvPattern(prefix)
+	if err != nil {
+		return nil, err
+	}
+	w, err := k.b.Watch(ctx, pattern, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, kvErr(prefix, err)
+	}
+	defer w.Stop()
+	var out []Entry
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("eventlog: kv list %s: %w", prefix, ErrUnavailable)
+			}
+			if e == nil {
+				return out, nil
+			}
+			out = append(out, Entry{Key: e.Key(), Value: e.Value(), Revision: e.Revision()})
+		case <-ctx.Done():
+			return nil, fmt.Errorf("eventlog: kv list %s: %w", prefix, engineErr(ctx.Err()))
+		}
+	}
+}
+
+func (k *natsKV) Watch(ctx context.Context, prefix string, fn func(Entry)) error {
+	pattern, err := kvPattern(prefix)
+	if err != nil {
+		return err
+	}
+	w, err := k.b.Watch(ctx, pattern)
+	if err != nil {
+		return kvErr(prefix, err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil {
+				fn(Entry{})
+				continue
+			}
+			ent := Entry{Key: e.Key(), Revision: e.Revision()}
+			if e.Operation() == jetstream.KeyValuePut {
+				ent.Value = e.Value()
+				if ent.Value == nil {
+					ent.Value = []byte{}
+				}
+			}
+			fn(ent)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func kvPattern(prefix string) (string, error) {
+	switch {
+	case prefix == "":
+		return ">", nil
+	case strings.HasSuffix(prefix, "."):
+		return prefix + ">", nil
+	}
+	return "", fmt.Errorf("eventlog: kv prefix %q must be empty or end with '.'", prefix)
+}
+
+func kvErr(key string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return fmt.Errorf("eventlog: kv %s: %w", key, ErrKeyNotFound)
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return fmt.Errorf("eventlog: kv %s: %w", key, ErrConflict)
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return fmt.Errorf("eventlog: kv %s: %w", key, ErrConflict)
+	}
+	return fmt.Errorf("eventlog: kv %s: %w", key, engineErr(err))
+}

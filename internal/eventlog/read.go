@@ -1,0 +1,160 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// MaxRead bounds the events one Read returns.
+const MaxRead = 10000
+
+// Read returns up to max events with Seq > after whose topics match f, in
+// order, and the position the caller should read after next time. next may
+// lie beyond the last returned event: it is the sequence up to which the log
+// was scanned. An after older than retention fails with *ExpiredError.
+func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (events []Event, next uint64, err error) {
+	if max <= 0 || max > MaxRead {
+		max = MaxRead
+	}
+	first, last, err := l.Bounds(ctx)
+	if err != nil {
+		return nil, after, err
+	}
+	if first > 0 && after+1 < first {
+		return nil, after, &ExpiredError{After: after, Earliest: first}
+	}
+	if after >= last {
+		return nil, after, nil
+	}
+	patterns := []string(f)
+	if len(patterns) == 0 {
+		patterns = []string{">"}
+	}
+	// One batched direct get per pattern over the same range, then a merge:
+	// events up to the lowest point at which some pattern's batch filled up
+	// are complete for every pattern.
+	cutoff := last
+	for _, p := range patterns {
+		evs, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
+		if err != nil {
+			return nil, after, err
+		}
+		if len(evs) == max && evs[len(evs)-1].Seq < cutoff {
+			cutoff = evs[len(evs)-1].Seq
+		}
+		events = append(events, evs...)
+	}
+	if len(patterns) > 1 {
+		slices.SortFunc(events, func(a, b Event) int { return cmpSeq(a.Seq, b.Seq) })
+		events = slices.CompactFunc(events, func(a, b Event) bool { return a.Seq == b.Seq })
+		n := 0
+		for n < len(events) && events[n].Seq <= cutoff {
+			n++
+		}
+		events = events[:n]
+	}
+	if len(events) > max {
+		events = events[:max]
+	}
+	if len(events) == max {
+		return events, events[len(events)-1].Seq, nil
+	}
+	return events, cutoff, nil
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// directGet mirrors the engine's batched direct-get request.
+type directGet struct {
+	Seq     uint64 `json:"seq,omitempty"`
+	NextFor string `json:"next_by_subj,omitempty"`
+	Batch   int    `json:"batch,omitempty"`
+	UpToSeq uint64 `json:"up_to_seq,omitempty"`
+}
+
+// batch reads up to max messages from seq on matching subj, up to upTo, with
+// one request: the engine streams the messages and then an end-of-batch status.
+func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) ([]Event, error) {
+	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, UpToSeq: upTo})
+	inbox := l.nc.NewRespInbox()
+	sub, err := l.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+	}
+	defer sub.Unsubscribe()
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
+		return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	events := make([]Event, 0, min(max, 1024))
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		}
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+			switch st := m.Header.Get("Status"); st {
+			case "204", "404": // end of batch; nothing (more) matched
+				return events, nil
+			default:
+				return nil, fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
+			}
+		}
+		ev, err := fromDirect(m)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+}
+
+// get returns the event at seq.
+func (l *Log) get(ctx context.Context, seq uint64) (Event, error) {
+	evs, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
+	if err != nil {
+		return Event{}, err
+	}
+	if len(evs) == 0 || evs[0].Seq != seq {
+		return Event{}, fmt.Errorf("eventlog: event %d: %w", seq, ErrKeyNotFound)
+	}
+	return evs[0], nil
+}
+
+func fromDirect(m *nats.Msg) (Event, error) {
+	seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+	if err != nil {
+		return Event{}, fmt.Errorf("eventlog: read: bad sequence header: %w", err)
+	}
+	return decode(seq, m.Header.Get("Nats-Subject"), m.Data)
+}
+
+// decode builds the Event stored at seq on subject.
+func decode(seq uint64, subject string, payload []byte) (Event, error) {
+	ev := Event{Seq: seq, Topic: strings.TrimPrefix(subject, subjectPrefix)}
+	if err := openEnvelope(payload, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w at %d", err, seq)
+	}
+	return ev, nil
+}
