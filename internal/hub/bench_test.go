@@ -1,0 +1,90 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// idleLog is a log with nothing in it whose tail never delivers: benchmarks
+// push into the hub directly to measure fan-out alone.
+type idleLog struct{}
+
+func (idleLog) Read(context.Context, uint64, topic.Filter, int) ([]eventlog.Event, uint64, error) {
+	return nil, 0, nil
+}
+func (idleLog) Tail(ctx context.Context, _ uint64, _ func(eventlog.Event)) error {
+	<-ctx.Done()
+	return nil
+}
+func (idleLog) Bounds(context.Context) (uint64, uint64, error) { return 0, 0, nil }
+
+func BenchmarkFanout1k(b *testing.B)  { benchFanout(b, 1000) }
+func BenchmarkFanout10k(b *testing.B) { benchFanout(b, 10000) }
+
+// benchFanout pushes b.N events and waits until each of n subscribers, one
+// goroutine each as a connection would have, received all of them.
+func benchFanout(b *testing.B, n int) {
+	h, err := Start(context.Background(), idleLog{}, Config{WindowEvents: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	data := json.RawMessage(`{"temperature":21.5,"device":"kitchen"}`)
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		s := h.Subscribe(0, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.Close()
+			for got := 0; got < b.N; {
+				evs, err := s.Next(ctx, 256)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				got += len(evs)
+			}
+		}()
+	}
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		h.push(eventlog.Event{Seq: uint64(i), Topic: "app.x", Type: "t", Data: data})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkWindowReplay reads the whole in-memory window from its start.
+func BenchmarkWindowReplay(b *testing.B) {
+	h, err := Start(context.Background(), idleLog{}, Config{WindowEvents: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	const total = 1 << 16
+	for i := 1; i <= total; i++ {
+		h.push(eventlog.Event{Seq: uint64(i), Topic: "app.x", Type: "t", Data: json.RawMessage(`{}`)})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	read := 0
+	for i := 0; i < b.N; i++ {
+		s := h.Subscribe(0, nil)
+		for s.Position() < total {
+			evs, err := s.Poll(context.Background(), 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			read += len(evs)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}

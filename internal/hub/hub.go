@@ -1,0 +1,296 @@
+// Package hub fans the log's tail out to live subscribers. One tail reader
+// per process fills an in-memory window of recent events; a subscriber is a
+// position in the log plus a topic filter, not a queue. A subscriber that is
+// behind the window reads from the log until it rejoins it, so it never
+// misses an event, and a slow one costs nothing but its position.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// Log is what the hub needs from the event log.
+type Log interface {
+	Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error)
+	Tail(ctx context.Context, after uint64, fn func(eventlog.Event)) error
+	Bounds(ctx context.Context) (first, last uint64, err error)
+}
+
+// Config sizes the window.
+type Config struct {
+	// WindowEvents and WindowBytes bound the in-memory window (defaults
+	// 65536 events, 64 MiB of payload).
+	WindowEvents int
+	WindowBytes  int64
+	Logger       *slog.Logger
+}
+
+// Hub is the process's live fan-out. It is safe for concurrent use.
+type Hub struct {
+	log     Log
+	logger  *slog.Logger
+	formats formats
+	maxSize int64
+
+	mu    sync.RWMutex
+	ring  []*Event // ring[seq%len(ring)] holds seq for lo <= seq <= hi
+	lo    uint64   // oldest seq in the window; lo == hi+1 when empty
+	hi    uint64   // newest seq the tail delivered
+	size  int64    // payload bytes in the window
+	wake  chan struct{}
+	armed atomic.Bool // someone holds wake: close it on the next event
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	subs   atomic.Int64
+}
+
+// Start reads the log's bounds and starts the tail reader: the window begins
+// empty at the log's end.
+func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
+	if cfg.WindowEvents <= 0 {
+		cfg.WindowEvents = 1 << 16
+	}
+	if cfg.WindowBytes <= 0 {
+		cfg.WindowBytes = 64 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	_, last, err := log.Bounds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	h := &Hub{
+		log:     log,
+		logger:  cfg.Logger,
+		maxSize: cfg.WindowBytes,
+		ring:    make([]*Event, cfg.WindowEvents),
+		lo:      last + 1,
+		hi:      last,
+		wake:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	tctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go h.run(tctx)
+	return h, nil
+}
+
+// Close stops the tail reader. Subscribers waiting in Next get ErrClosed.
+func (h *Hub) Close() {
+	h.cancel()
+	<-h.done
+	h.mu.Lock()
+	close(h.wake)
+	h.wake = nil
+	h.mu.Unlock()
+}
+
+// ErrClosed is returned by Next once the hub is closed.
+var ErrClosed = errors.New("hub closed")
+
+// RegisterFormat returns the format named name, registering enc for it on
+// first call. Dialects call it once when they are built.
+func (h *Hub) RegisterFormat(name string, enc func(*eventlog.Event) []byte) *Format {
+	return h.formats.register(name, enc)
+}
+
+// Last returns the newest sequence the hub has seen: "now" for a new live subscriber.
+func (h *Hub) Last() uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.hi
+}
+
+// Subscribers returns how many subscriptions are open.
+func (h *Hub) Subscribers() int64 { return h.subs.Load() }
+
+func (h *Hub) run(ctx context.Context) {
+	defer close(h.done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := h.log.Tail(ctx, h.Last(), h.push)
+		if ctx.Err() != nil {
+			return
+		}
+		h.logger.Warn("hub: tail stopped; restarting", "err", err, "after", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// push appends the tail's next event to the window and wakes waiters.
+func (h *Hub) push(ev eventlog.Event) {
+	e := &Event{Event: ev}
+	h.mu.Lock()
+	if ev.Seq <= h.hi {
+		h.mu.Unlock()
+		return // replayed after a tail restart
+	}
+	if ev.Seq != h.hi+1 {
+		// The log skipped ahead (retention removed events the tail had not
+		// read): restart the window there; readers behind it go to the log.
+		h.lo = ev.Seq
+		h.size = 0
+	}
+	n := uint64(len(h.ring))
+	for h.hi+1-h.lo >= n || (h.size+int64(len(ev.Data)) > h.maxSize && h.lo <= h.hi) {
+		old := h.ring[h.lo%n]
+		h.size -= int64(len(old.Data))
+		h.ring[h.lo%n] = nil
+		h.lo++
+	}
+	h.ring[ev.Seq%n] = e
+	h.hi = ev.Seq
+	h.size += int64(len(ev.Data))
+	if h.armed.Swap(false) {
+		close(h.wake)
+		h.wake = make(chan struct{})
+	}
+	h.mu.Unlock()
+}
+
+// Sub is a live subscription: a position plus a filter. It is not safe for
+// concurrent use; each connection owns its own.
+type Sub struct {
+	h      *Hub
+	pos    uint64
+	filter topic.Filter
+	closed bool
+}
+
+// Subscribe returns a subscription delivering events with Seq > after that
+// match f. Use Last for "from now". Close it when done.
+func (h *Hub) Subscribe(after uint64, f topic.Filter) *Sub {
+	h.subs.Add(1)
+	return &Sub{h: h, pos: after, filter: f}
+}
+
+// Close releases the subscription.
+func (s *Sub) Close() {
+	if !s.closed {
+		s.closed = true
+		s.h.subs.Add(-1)
+	}
+}
+
+// Position returns the sequence up to which the subscription has been
+// delivered (or scanned): the resume point.
+func (s *Sub) Position() uint64 { return s.pos }
+
+// Reset moves the subscription, e.g. to resume at the earliest event after
+// the client accepted an expired position.
+func (s *Sub) Reset(after uint64) { s.pos = after }
+
+// Next blocks until at least one matching event is available and returns up
+// to max of them, oldest first. If the position is older than the log's
+// retention it returns an error wrapping *eventlog.ExpiredError and the
+// position is unchanged. It returns ctx.Err() when ctx ends first.
+func (s *Sub) Next(ctx context.Context, max int) ([]*Event, error) {
+	return s.next(ctx, max, true)
+}
+
+// Poll is Next without blocking: it returns what is available now, possibly nothing.
+func (s *Sub) Poll(ctx context.Context, max int) ([]*Event, error) {
+	return s.next(ctx, max, false)
+}
+
+func (s *Sub) next(ctx context.Context, max int, block bool) ([]*Event, error) {
+	if max <= 0 {
+		max = 1
+	}
+	h := s.h
+	for {
+		h.mu.RLock()
+		if h.wake == nil {
+			h.mu.RUnlock()
+			return nil, ErrClosed
+		}
+		switch {
+		case s.pos < h.hi && s.pos+1 >= h.lo:
+			out := s.scan(max)
+			h.mu.RUnlock()
+			if len(out) > 0 {
+				return out, nil
+			}
+		case s.pos < h.hi:
+			h.mu.RUnlock()
+			out, err := s.catchUp(ctx, max)
+			if err != nil || len(out) > 0 {
+				return out, err
+			}
+		default:
+			if !block {
+				h.mu.RUnlock()
+				return nil, nil
+			}
+			wake := h.wake
+			h.armed.Store(true)
+			h.mu.RUnlock()
+			select {
+			case <-wake:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// scan collects matching events from the window; h.mu is read-locked.
+func (s *Sub) scan(max int) []*Event {
+	h := s.h
+	n := uint64(len(h.ring))
+	var out []*Event
+	for seq := s.pos + 1; seq <= h.hi; seq++ {
+		e := h.ring[seq%n]
+		if s.filter.Match(e.Topic) {
+			out = append(out, e)
+			if len(out) == max {
+				s.pos = seq
+				return out
+			}
+		}
+	}
+	s.pos = h.hi
+	return out
+}
+
+// catchUp reads from the log for a subscriber behind the window.
+func (s *Sub) catchUp(ctx context.Context, max int) ([]*Event, error) {
+	evs, next, err := s.h.log.Read(ctx, s.pos, s.filter, max)
+	if err != nil {
+		return nil, fmt.Errorf("hub: catch up after %d: %w", s.pos, err)
+	}
+	out := make([]*Event, len(evs))
+	for i := range evs {
+		out[i] = &Event{Event: evs[i]}
+	}
+	s.pos = next
+	return out, nil
+}
+
+// Wait blocks until an event matching f with Seq > after exists, or ctx ends.
+// Pull consumers (cursors) use it to long-poll without holding a subscription.
+func (h *Hub) Wait(ctx context.Context, after uint64, f topic.Filter) error {
+	s := h.Subscribe(after, f)
+	defer s.Close()
+	_, err := s.Next(ctx, 1)
+	return err
+}
