@@ -94,8 +94,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectBufSize(-1), // never buffer writes while disconnected: callers see ErrUnavailable
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			l.log.Warn("engine disconnected", "err", err)
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() && !nc.IsDraining() {
+				l.log.Warn("engine disconnected", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			l.log.Info("engine reconnected", "url", nc.ConnectedUrlRedacted())

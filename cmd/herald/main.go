@@ -1,0 +1,45 @@
+// Command herald is the herald event-delivery server and its command-line
+// client: `herald` (or `herald serve`) runs the server; the other commands
+// talk to a running one over the native API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Globals are flags every command understands.
+type Globals struct {
+	Data string `name:"data" env:"HERALD_DATA" default:"./herald-data" help:"Data directory (engine files, admin.key, TLS certificate)."`
+	URL  string `name:"url" env:"HERALD_URL" default:"http://localhost:8080" help:"Base URL of the herald server (client commands)."`
+	Key  string `name:"key" env:"HERALD_KEY" help:"API key (client commands); default: the admin key in <data>/admin.key."`
+}
+
+// CLI is herald's command line.
+type CLI struct {
+	Globals
+
+	Serve   ServeCmd   `cmd:"" default:"withargs" help:"Run the server (the default command)."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli,
+		kong.Name("herald"),
+		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
+		kong.UsageOnError(),
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&cli.Globals); err != nil {
+		fmt.Fprintln(os.Stderr, "herald:", err)
+		os.Exit(1)
+	}
+}

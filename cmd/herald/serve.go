@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/server"
+)
+
+// ServeCmd runs the server.
+type ServeCmd struct {
+	HTTP           string        `name:"http" env:"HERALD_HTTP" default:":8080" help:"Plain HTTP listen address (empty to disable)."`
+	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address, self-signed certificate; the port also answers plain HTTP (empty to disable)."`
+	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
+	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
+	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
+	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this (0 keeps them)."`
+	RetentionBytes ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
+	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
+	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
+	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
+	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
+	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
+}
+
+// Run starts the server and serves until SIGINT or SIGTERM.
+func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
+	srv, err := server.Start(ctx, server.Config{
+		DataDir:        g.Data,
+		HTTPAddr:       c.HTTP,
+		HTTPSAddr:      c.HTTPS,
+		NATS:           c.NATS,
+		NATSListen:     c.NATSListen,
+		Replicas:       c.Replicas,
+		RetentionAge:   c.RetentionAge,
+		RetentionBytes: int64(c.RetentionBytes),
+		Fsync:          eventlog.Fsync(c.Fsync),
+		WriteTimeout:   c.WriteTimeout,
+		TLSHosts:       c.TLSHosts,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	c.banner(os.Stdout, srv, g.Data)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// banner prints the URLs and, on first start only, the admin key.
+func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
+	engine := "embedded NATS JetStream in " + filepath.Join(data, "engine")
+	if len(c.NATS) > 0 {
+		engine = "NATS at " + strings.Join(c.NATS, ",")
+	}
+	fmt.Fprintf(w, "herald %s\n", versionString())
+	if srv.URL != "" {
+		fmt.Fprintf(w, "  http   %s\n", srv.URL)
+	}
+	if srv.TLSURL != "" {
+		fmt.Fprintf(w, "  https  %s  (self-signed, SHA-256 %s)\n", srv.TLSURL, srv.CertFingerprint)
+	}
+	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
+	keyFile := filepath.Join(data, "admin.key")
+	if k := srv.AdminKey(); k != "" {
+		fmt.Fprintf(w, "  admin key (shown once; also in %s):\n    %s\n", keyFile, k)
+	} else {
+		fmt.Fprintf(w, "  admin key in %s\n", keyFile)
+	}
+	base := srv.URL
+	if base == "" {
+		base = srv.TLSURL
+	}
+	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", keyFile, base)
+}

@@ -1,0 +1,202 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// cache is this node's copy of the key bucket, kept current by watch.
+type cache struct {
+	mu   sync.RWMutex
+	keys map[string]*cached
+	// seq numbers insertions, so a resynchronisation can tell entries that
+	// predate it from ones added while it ran.
+	seq uint64
+	// gone counts removals, so a lookup that read the engine can tell
+	// whether a revocation raced with it.
+	gone uint64
+	// revoked holds keys revoked by this node until the watch delivers
+	// their deletion: until then the watch may still deliver the key's
+	// earlier creation, which must not bring it back.
+	revoked map[string]struct{}
+}
+
+type cached struct {
+	key  *Key
+	hash [32]byte
+	seq  uint64
+}
+
+func (c *cache) cached(id string) *cached {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.keys[id]
+}
+
+// insert stores k; with onlyNew it keeps an entry already present.
+func (c *cache) insert(k *Key, hash [32]byte, onlyNew bool) *cached {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.insertLocked(k, hash, onlyNew)
+}
+
+func (c *cache) insertLocked(k *Key, hash [32]byte, onlyNew bool) *cached {
+	if _, ok := c.revoked[k.ID]; ok {
+		return nil
+	}
+	if old := c.keys[k.ID]; old != nil && onlyNew {
+		return old
+	}
+	c.seq++
+	e := &cached{key: k, hash: hash, seq: c.seq}
+	c.keys[k.ID] = e
+	return e
+}
+
+// insertIfUnchanged stores k read from the engine unless a key was removed
+// since removals() returned gen: that removal may have been k's own
+// revocation, delivered before the read's answer, and caching k then would
+// resurrect it. Revocations are rare, so being conservative costs little.
+func (c *cache) insertIfUnchanged(k *Key, hash [32]byte, gen uint64) *cached {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone != gen {
+		return c.keys[k.ID]
+	}
+	return c.insertLocked(k, hash, true)
+}
+
+func (c *cache) removals() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gone
+}
+
+// remove drops id from the cache. With revoked, it also remembers id until
+// the watch delivers the deletion (deleted) or shows the key gone.
+func (c *cache) remove(id string, revoked, deleted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.keys, id)
+	c.gone++
+	switch {
+	case revoked:
+		if c.revoked == nil {
+			c.revoked = map[string]struct{}{}
+		}
+		c.revoked[id] = struct{}{}
+	case deleted:
+		delete(c.revoked, id)
+	}
+}
+
+func (c *cache) isRevoked(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.revoked[id]
+	return ok
+}
+
+// sweep removes the entries inserted up to seq whose ids are not in keep,
+// and returns how many it removed. It is called when a watch has replayed
+// the bucket (keep), which also settles revocations of keys not replayed:
+// no deletion will follow for them.
+func (c *cache) sweep(seq uint64, keep map[string]bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.revoked {
+		if !keep[id] {
+			delete(c.revoked, id)
+		}
+	}
+	n := 0
+	for id, e := range c.keys {
+		if e.seq <= seq && !keep[id] {
+			delete(c.keys, id)
+			n++
+		}
+	}
+	if n > 0 {
+		c.gone++
+	}
+	return n
+}
+
+func (c *cache) lastSeq() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.seq
+}
+
+// applyPut caches a stored record; a damaged one evicts any cached copy so
+// that it cannot keep authenticating.
+func (s *Service) applyPut(e eventlog.Entry) {
+	id := strings.TrimPrefix(e.Key, kvPrefix)
+	k, sum, err := decodeKey(e.Value)
+	if err != nil || k.ID != id {
+		s.log.Warn("ignoring damaged key record", "kv", e.Key, "err", err)
+		s.remove(id, false, false)
+		return
+	}
+	s.insert(k, sum, false)
+}
+
+// watch follows the bucket until ctx ends, re-establishing the watch after
+// a backoff whenever it ends early (engine restart, lost connection).
+func (s *Service) watch(ctx context.Context) {
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
+	backoff := minBackoff
+	for {
+		began := time.Now()
+		err := s.watchOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(began) > time.Minute {
+			backoff = minBackoff
+		}
+		s.log.Warn("key watch ended; retrying", "err", err, "in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// watchOnce runs one KV watch. The watch first replays every existing key
+// and then marks the end of that replay with an empty entry (Key ""); at
+// the marker, cached keys that predate the watch and were not replayed
+// were deleted while this node was not watching, and are dropped.
+func (s *Service) watchOnce(ctx context.Context) error {
+	start := s.lastSeq()
+	replayed := map[string]bool{}
+	return s.kv.Watch(ctx, kvPrefix, func(e eventlog.Entry) {
+		switch {
+		case e.Key == "":
+			if replayed == nil {
+				return
+			}
+			if n := s.sweep(start, replayed); n > 0 {
+				s.log.Info("dropped keys deleted while unwatched", "count", n)
+			}
+			replayed = nil
+		case e.Value == nil:
+			id := strings.TrimPrefix(e.Key, kvPrefix)
+			s.remove(id, false, true)
+			s.forgetLimiter(id)
+		default:
+			if replayed != nil {
+				replayed[strings.TrimPrefix(e.Key, kvPrefix)] = true
+			}
+			s.applyPut(e)
+		}
+	})
+}

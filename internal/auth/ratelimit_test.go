@@ -1,0 +1,166 @@
+package auth
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a settable time source for rate-limit tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newLimitedService(cfg Config) (*Service, *clock) {
+	s := New(newMemKV(), cfg)
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.now = c.now
+	return s, c
+}
+
+func TestAllow(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       Config
+		keyRate   float64
+		wantBurst int
+		wantRetry time.Duration
+	}{
+		{"default rate rounds up to 1s", Config{Rate: 10, Burst: 3}, 0, 3, time.Second},
+		{"slow rate", Config{Rate: 0.5, Burst: 1}, 0, 1, 2 * time.Second},
+		{"fractional wait rounds up", Config{Rate: 0.4, Burst: 2}, 0, 2, 3 * time.Second},
+		{"key rate overrides default", Config{Rate: 1000, Burst: 2}, 0.25, 2, 4 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := newLimitedService(tt.cfg)
+			k := &Key{ID: "0123456789abcdef", Rate: tt.keyRate}
+			for i := range tt.wantBurst {
+				if ok, _ := s.Allow(k); !ok {
+					t.Fatalf("request %d of the burst refused", i+1)
+				}
+			}
+			ok, retry := s.Allow(k)
+			if ok {
+				t.Fatal("request after the burst allowed")
+			}
+			if retry != tt.wantRetry || retry%time.Second != 0 {
+				t.Fatalf("retryAfter = %v, want %v", retry, tt.wantRetry)
+			}
+			// Just before retryAfter it may still be refused; at retryAfter a
+			// token is back, so the hint is never too short.
+			c.advance(retry)
+			if ok, _ := s.Allow(k); !ok {
+				t.Fatalf("refused after waiting retryAfter %v", retry)
+			}
+		})
+	}
+}
+
+func TestAllowKeysIndependent(t *testing.T) {
+	s, _ := newLimitedService(Config{Rate: 1, Burst: 1})
+	a, b := &Key{ID: "000000000000000a"}, &Key{ID: "000000000000000b"}
+	if ok, _ := s.Allow(a); !ok {
+		t.Fatal("a refused")
+	}
+	if ok, _ := s.Allow(a); ok {
+		t.Fatal("a's second request allowed")
+	}
+	if ok, _ := s.Allow(b); !ok {
+		t.Fatal("b refused because of a")
+	}
+}
+
+func TestAllowUnlimited(t *testing.T) {
+	s, _ := newLimitedService(Config{Rate: math.Inf(1), Burst: 1})
+	k := &Key{ID: "0123456789abcdef"}
+	for range 1000 {
+		if ok, _ := s.Allow(k); !ok {
+			t.Fatal("unlimited service refused a request")
+		}
+	}
+	if n := s.limiterCount(); n != 0 {
+		t.Fatalf("unlimited service keeps %d limiters", n)
+	}
+}
+
+func TestLimiterMapBounded(t *testing.T) {
+	const max = 8
+	s, c := newLimitedService(Config{Rate: 1, Burst: 2, MaxLimiters: max})
+	busy := &Key{ID: "ffffffffffffffff"}
+	for range 2 {
+		s.Allow(busy) // empties busy's bucket
+	}
+	for i := range 1000 {
+		// Every key stays busy (bucket not refilled), forcing LRU eviction.
+		k := &Key{ID: fmt.Sprintf("%016x", i)}
+		s.Allow(k)
+		s.Allow(busy)
+		if n := s.limiterCount(); n > max {
+			t.Fatalf("after %d keys, %d limiters are kept; bound is %d", i+1, n, max)
+		}
+	}
+	if !s.hasLimiter(busy.ID) {
+		t.Fatal("the most recently used limiter was evicted")
+	}
+
+	// Once idle keys' buckets have refilled they go first, and busy keeps
+	// its state: it is still refused.
+	c.advance(10 * time.Second)
+	for range 3 {
+		s.Allow(busy)
+	}
+	s.Allow(&Key{ID: "eeeeeeeeeeeeeeee"})
+	if n := s.limiterCount(); n != 2 {
+		t.Fatalf("%d limiters after evicting refilled ones, want 2", n)
+	}
+	if ok, _ := s.Allow(busy); ok {
+		t.Fatal("busy key's exhausted bucket was forgotten")
+	}
+}
+
+func TestRevokeForgetsLimiter(t *testing.T) {
+	s := startService(t, newMemKV(), Config{Rate: 1, Burst: 1})
+	k, token := mustCreate(t, s, Spec{Name: "x"})
+	key, err := s.Authenticate(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Allow(key)
+	if !s.hasLimiter(k.ID) {
+		t.Fatal("no limiter after a request")
+	}
+	if err := s.Revoke(t.Context(), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s.hasLimiter(k.ID) {
+		t.Fatal("revoked key's limiter kept")
+	}
+}
+
+func (s *Service) hasLimiter(id string) bool {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	return s.limiters[id] != nil
+}
+
+func (s *Service) limiterCount() int {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	return len(s.limiters)
+}

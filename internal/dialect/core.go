@@ -1,0 +1,53 @@
+// Package dialect holds what every API dialect is built from: the shared
+// core (log, hub, cursors, auth, metrics) and the one append path they all
+// publish through. Each dialect lives in a subpackage and is a thin
+// translation over this core.
+package dialect
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/metrics"
+)
+
+// Core is the shared machinery a dialect is built from.
+type Core struct {
+	Log     *eventlog.Log
+	Hub     *hub.Hub
+	Cursors *cursor.Store
+	Auth    *auth.Service
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// WriteTimeout cuts a streaming client that accepts no bytes for this long.
+	WriteTimeout time.Duration
+	// Shutdown ends when the server shuts down: streams end cleanly, after
+	// their last complete event, so clients resume exactly.
+	Shutdown context.Context
+}
+
+// Append appends drafts on behalf of a dialect and records the metrics.
+func (c *Core) Append(ctx context.Context, dialect string, drafts []eventlog.Draft) ([]eventlog.Ack, error) {
+	start := time.Now()
+	acks, err := c.Log.Append(ctx, drafts)
+	if err != nil {
+		return nil, err
+	}
+	c.Metrics.AppendSeconds.Observe(time.Since(start).Seconds())
+	c.Metrics.EventsAppended.WithLabelValues(dialect).Add(float64(len(acks)))
+	return acks, nil
+}
+
+// StreamContext returns a context that ends when the request does or the
+// server shuts down, for handlers that stream.
+func (c *Core) StreamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(c.Shutdown, cancel) // no goroutine per stream
+	return ctx, func() { stop(); cancel() }
+}

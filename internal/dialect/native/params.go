@@ -1,0 +1,144 @@
+package native
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// publishItem is one event in a publish request.
+type publishItem struct {
+	Topic string          `json:"topic"`
+	Type  string          `json:"type"`
+	Data  json.RawMessage `json:"data"`
+	ID    string          `json:"id"`
+}
+
+// parsePublish parses a publish body: one event object or an array of them.
+// Unknown fields are rejected, so a misspelt field is an error, not a loss.
+func parsePublish(body []byte) ([]eventlog.Draft, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, fmt.Errorf("%w: empty body; send an event object or an array of them", errBadRequest)
+	}
+	var items []publishItem
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var err error
+	if body[0] == '[' {
+		err = dec.Decode(&items)
+	} else {
+		var one publishItem
+		err = dec.Decode(&one)
+		items = []publishItem{one}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not a valid event: %v", errBadRequest, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON value", errBadRequest)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: no events", errBadRequest)
+	}
+	if len(items) > MaxPublish {
+		return nil, fmt.Errorf("%w: %d events; at most %d per request", errBadRequest, len(items), MaxPublish)
+	}
+	drafts := make([]eventlog.Draft, len(items))
+	for i, it := range items {
+		if err := topic.Validate(it.Topic); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		if it.Type == "" {
+			it.Type = "event"
+		}
+		if len(it.Type) > 128 {
+			return nil, fmt.Errorf("%w: event %d: type longer than 128 bytes", errBadRequest, i)
+		}
+		data := it.Data
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		} else {
+			// Store compact JSON: it is copied into every delivery.
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, data); err != nil {
+				return nil, fmt.Errorf("%w: event %d: data: %v", errBadRequest, i, err)
+			}
+			data = buf.Bytes()
+		}
+		drafts[i] = eventlog.Draft{ID: it.ID, Topic: it.Topic, Type: it.Type, Data: data}
+	}
+	return drafts, nil
+}
+
+// readParams are the query parameters of the reading endpoints.
+type readParams struct {
+	filter   topic.Filter
+	after    uint64
+	hasAfter bool
+	limit    int
+	wait     time.Duration
+}
+
+// parseReadParams parses topics, after, limit and wait; each is optional.
+func parseReadParams(q url.Values) (readParams, error) {
+	p := readParams{limit: DefaultLimit}
+	for name, vs := range q {
+		switch name {
+		case "topics", "after", "limit", "wait", "access_token":
+			if len(vs) > 1 {
+				return p, fmt.Errorf("%w: %s is given %d times", errBadRequest, name, len(vs))
+			}
+		default:
+			return p, fmt.Errorf("%w: unknown query parameter %q", errBadRequest, name)
+		}
+	}
+	var err error
+	if v := q.Get("topics"); v != "" {
+		if p.filter, err = topic.ParseFilter(v); err != nil {
+			return p, fmt.Errorf("topics: %w", err)
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		if p.after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return p, fmt.Errorf("%w: after must be a sequence number, not %q", errBadRequest, v)
+		}
+		p.hasAfter = true
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, fmt.Errorf("%w: limit must be 1..%d, not %q", errBadRequest, MaxLimit, v)
+		}
+		p.limit = n
+	}
+	if v := q.Get("wait"); v != "" {
+		if p.wait, err = parseWait(v); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// parseWait accepts a Go duration ("30s") or whole seconds ("30").
+func parseWait(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(strings.TrimSpace(v))
+		if nerr != nil {
+			return 0, fmt.Errorf("%w: wait must be a duration like 30s, not %q", errBadRequest, v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > MaxWait {
+		return 0, fmt.Errorf("%w: wait must be between 0 and %s", errBadRequest, MaxWait)
+	}
+	return d, nil
+}

@@ -1,0 +1,152 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/coder/websocket"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
+)
+
+// maxFrameEvents bounds how many ready events are coalesced into one write.
+const maxFrameEvents = 256
+
+// openSub resolves a streaming request's filter and start position: after=
+// or, for a reconnecting EventSource, Last-Event-ID; by default "now".
+func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, error) {
+	p, err := parseReadParams(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	f, err := subscribeFilter(key, p.filter)
+	if err != nil {
+		return nil, err
+	}
+	after := a.core.Hub.Last()
+	if p.hasAfter {
+		after = p.after
+	}
+	if id := stream.LastEventID(r); lastEventID && id != "" {
+		if after, err = stream.ParseSeq(id); err != nil {
+			return nil, fmt.Errorf("%w: Last-Event-ID must be a sequence number, not %q", errBadRequest, id)
+		}
+	}
+	return a.core.Hub.Subscribe(after, f), nil
+}
+
+// resetBody tells a client its position is older than retention: it may
+// resume after earliest-1 (accepting the gap) or start over.
+func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
+	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
+}
+
+// sse handles GET /v1/stream.
+func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	sub, err := a.openSub(r, key, true)
+	if err != nil {
+		writeReadErr(w, err)
+		return
+	}
+	defer sub.Close()
+	ctx, cancel := a.core.StreamContext(r)
+	defer cancel()
+	s, err := stream.StartSSE(w, stream.SSEOptions{WriteTimeout: a.core.WriteTimeout, Retry: RetryHint})
+	if err != nil {
+		return
+	}
+	gauge := a.core.Metrics.Subscribers.WithLabelValues("sse")
+	gauge.Inc()
+	defer gauge.Dec()
+	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("sse")
+	for {
+		evs, err := a.next(ctx, sub)
+		switch {
+		case err == nil && evs == nil:
+			s.Comment("keep-alive")
+		case err == nil:
+			for _, e := range evs {
+				s.Add(e.Wire(a.sseFmt))
+			}
+			delivered.Add(float64(len(evs)))
+		default:
+			var ee *eventlog.ExpiredError
+			if errors.As(err, &ee) {
+				s.Event("", "reset", resetBody(sub.Position(), ee))
+				s.Flush()
+			}
+			return
+		}
+		if err := s.Flush(); err != nil {
+			return // cut; the client resumes from the last id it got
+		}
+	}
+}
+
+// next waits for events up to the keep-alive interval: nil, nil means the
+// interval passed with none. Any error ends the stream.
+func (a *API) next(ctx context.Context, sub *hub.Sub) ([]*hub.Event, error) {
+	wctx, cancel := context.WithTimeout(ctx, a.keepAlive)
+	defer cancel()
+	evs, err := sub.Next(wctx, maxFrameEvents)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, nil
+	}
+	return evs, err
+}
+
+// websocket handles GET /v1/ws: one JSON text frame per event.
+func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	sub, err := a.openSub(r, key, false)
+	if err != nil {
+		writeReadErr(w, err)
+		return
+	}
+	defer sub.Close()
+	ws, wsctx, err := stream.AcceptWS(w, r, stream.WSOptions{WriteTimeout: a.core.WriteTimeout})
+	if err != nil {
+		return // the upgrade already answered
+	}
+	defer ws.CloseNow()
+	ctx, cancel := context.WithCancel(wsctx)
+	defer cancel()
+	stop := context.AfterFunc(a.core.Shutdown, cancel)
+	defer stop()
+	gauge := a.core.Metrics.Subscribers.WithLabelValues("websocket")
+	gauge.Inc()
+	defer gauge.Dec()
+	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("websocket")
+	for {
+		evs, err := a.next(ctx, sub)
+		if err != nil {
+			var ee *eventlog.ExpiredError
+			switch {
+			case errors.As(err, &ee):
+				frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
+				if ws.Write(ctx, append(frame, '}')) == nil {
+					ws.Close(websocket.StatusNormalClosure, "position expired")
+				}
+			case a.core.Shutdown.Err() != nil:
+				ws.Close(websocket.StatusGoingAway, "server shutting down")
+			}
+			return
+		}
+		if evs == nil {
+			if ws.Ping(ctx) != nil {
+				return
+			}
+			continue
+		}
+		for _, e := range evs {
+			if ws.Write(ctx, e.Wire(a.jsonFmt)) != nil {
+				return
+			}
+		}
+		delivered.Add(float64(len(evs)))
+	}
+}

@@ -1,0 +1,239 @@
+// Package server wires herald together: configuration, the event log and
+// the core built on it, every dialect's routes, health and metrics, the HTTP
+// and HTTPS listeners, the start-up banner and graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/dialect/native"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/metrics"
+)
+
+// Config is herald's configuration; cmd/herald fills it from flags and
+// HERALD_* environment variables.
+type Config struct {
+	DataDir        string        // embedded engine files, admin key, TLS certificate
+	HTTPAddr       string        // plain HTTP listener; "" for none
+	HTTPSAddr      string        // TLS listener that also answers plain HTTP; "" for none
+	NATS           []string      // external NATS URLs; empty embeds the engine
+	NATSListen     string        // client port for the embedded engine; "" for none
+	Replicas       int           // stream and KV replicas (external clusters)
+	RetentionAge   time.Duration // drop events older than this; 0 keeps them
+	RetentionBytes int64         // keep at most this many bytes of events; 0 unlimited
+	Fsync          eventlog.Fsync
+	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
+	TLSHosts       []string      // extra names for the self-signed certificate
+	Logger         *slog.Logger
+	// Banner receives the start-up banner (URLs and, on first start, the
+	// admin key); nil for none.
+	Banner io.Writer
+}
+
+// Server is a running herald.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	eventLog *eventlog.Log
+	hub      *hub.Hub
+	auth     *auth.Service
+	cursors  *cursor.Store
+	metrics  *metrics.Metrics
+	http     *http.Server
+	lns      []net.Listener
+	cancel   context.CancelFunc // ends streams and background work
+	wg       sync.WaitGroup
+	admin    string
+
+	// URL and TLSURL are the base URLs clients use ("" when not listening).
+	URL, TLSURL string
+	// CertFingerprint is the SHA-256 fingerprint of the TLS certificate.
+	CertFingerprint string
+}
+
+// Start opens the log, builds the core and the dialects, and starts
+// listening. It returns once the server accepts requests.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "herald-data"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	s.eventLog, err = eventlog.Open(ctx, eventlog.Config{
+		Dir:      filepath.Join(cfg.DataDir, "engine"),
+		URLs:     cfg.NATS,
+		Listen:   cfg.NATSListen,
+		MaxAge:   cfg.RetentionAge,
+		MaxBytes: cfg.RetentionBytes,
+		Fsync:    cfg.Fsync,
+		Replicas: cfg.Replicas,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if s.hub, err = hub.Start(ctx, s.eventLog, hub.Config{Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	keys, err := s.eventLog.KV(ctx, "herald-keys")
+	if err != nil {
+		return nil, err
+	}
+	s.auth = auth.New(keys, auth.Config{Logger: cfg.Logger})
+	if err := s.auth.Start(bg); err != nil {
+		return nil, err
+	}
+	cursors, err := s.eventLog.KV(ctx, "herald-cursors")
+	if err != nil {
+		return nil, err
+	}
+	s.cursors = cursor.New(cursors, s.eventLog, s.hub, cursor.Config{Logger: cfg.Logger})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.cursors.Run(bg)
+	}()
+	token, created, err := s.auth.EnsureAdmin(ctx, filepath.Join(cfg.DataDir, "admin.key"))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.admin = token
+	}
+
+	core := &dialect.Core{
+		Log: s.eventLog, Hub: s.hub, Cursors: s.cursors, Auth: s.auth, Metrics: s.metrics,
+		Logger: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Shutdown: bg,
+	}
+	mux := http.NewServeMux()
+	s.mountOps(mux)
+	native.New(core).Mount(mux)
+
+	s.http = &http.Server{
+		Handler:           s.instrument(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	for _, ln := range s.lns {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("serve", "addr", ln.Addr(), "err", err)
+			}
+		}()
+	}
+	return s, nil
+}
+
+func (s *Server) listen() error {
+	if s.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("http listener: %w", err)
+		}
+		s.lns = append(s.lns, ln)
+		s.URL = "http://" + hostPort(ln.Addr())
+	}
+	if s.cfg.HTTPSAddr != "" {
+		cert, err := LoadOrCreateCert(s.cfg.DataDir, s.cfg.TLSHosts)
+		if err != nil {
+			return err
+		}
+		s.CertFingerprint = CertFingerprint(cert)
+		ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
+		if err != nil {
+			return fmt.Errorf("https listener: %w", err)
+		}
+		tcfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		s.lns = append(s.lns, NewDualListener(ln, tcfg, DefaultPeekTimeout, WithDualListenerLogger(s.log)))
+		s.TLSURL = "https://" + hostPort(ln.Addr())
+	}
+	if len(s.lns) == 0 {
+		return errors.New("no listener: set an HTTP or HTTPS address")
+	}
+	return nil
+}
+
+// hostPort renders a listen address as a URL host, "localhost" for the
+// unspecified address.
+func hostPort(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// AdminKey returns the admin key if this start created it ("" otherwise:
+// it is in <data>/admin.key).
+func (s *Server) AdminKey() string { return s.admin }
+
+// Shutdown stops accepting, ends streams after their last complete event so
+// that clients resume exactly, waits for requests in flight (until ctx
+// ends), then closes the log cleanly.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel() // streams see this and end
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	s.close()
+	return err
+}
+
+func (s *Server) close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	s.wg.Wait()
+	if s.auth != nil {
+		s.auth.Close()
+	}
+	if s.hub != nil {
+		s.hub.Close()
+	}
+	if s.eventLog != nil {
+		s.eventLog.Close()
+	}
+}

@@ -1,0 +1,131 @@
+// Package stream holds the wire framing every dialect shares: a Server-Sent
+// Events writer with ids, comments, keep-alives and write deadlines, and a
+// WebSocket connection with the same write discipline.
+package stream
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// SSE writes a text/event-stream response. Frames are buffered until Flush,
+// so several ready events leave in one write.
+type SSE struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+}
+
+// SSEOptions configures StartSSE.
+type SSEOptions struct {
+	// ContentType defaults to "text/event-stream; charset=utf-8".
+	ContentType string
+	// WriteTimeout bounds each Flush: a client that accepts nothing for
+	// that long is cut (default 30s).
+	WriteTimeout time.Duration
+	// Retry, if set, sends a "retry:" reconnection hint first.
+	Retry time.Duration
+	// Preamble is written before anything else (e.g. Hue's ": hi\n\n").
+	Preamble []byte
+	// Header holds extra response headers.
+	Header http.Header
+}
+
+// StartSSE sends the response headers and the preamble, and flushes them so
+// the client knows the stream is open.
+func StartSSE(w http.ResponseWriter, opts SSEOptions) (*SSE, error) {
+	if opts.ContentType == "" {
+		opts.ContentType = "text/event-stream; charset=utf-8"
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	h := w.Header()
+	for k, v := range opts.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", opts.ContentType)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // tell reverse proxies not to buffer the stream
+	s := &SSE{w: w, rc: http.NewResponseController(w), timeout: opts.WriteTimeout}
+	w.WriteHeader(http.StatusOK)
+	s.buf = append(s.buf, opts.Preamble...)
+	if opts.Retry > 0 {
+		s.buf = fmt.Appendf(s.buf, "retry: %d\n\n", opts.Retry.Milliseconds())
+	}
+	return s, s.Flush()
+}
+
+// Add queues a pre-encoded frame (see AppendEvent).
+func (s *SSE) Add(frame []byte) { s.buf = append(s.buf, frame...) }
+
+// Event queues one event.
+func (s *SSE) Event(id, event string, data []byte) { s.buf = AppendEvent(s.buf, id, event, data) }
+
+// Comment queues a comment line, used as a keep-alive.
+func (s *SSE) Comment(text string) {
+	s.buf = append(s.buf, ": "...)
+	s.buf = append(s.buf, text...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+// Buffered reports how many bytes wait for Flush.
+func (s *SSE) Buffered() int { return len(s.buf) }
+
+// Flush writes what is queued, within the write timeout.
+func (s *SSE) Flush() error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	if len(s.buf) > 0 {
+		if _, err := s.w.Write(s.buf); err != nil {
+			return err
+		}
+		s.buf = s.buf[:0]
+	}
+	return s.rc.Flush()
+}
+
+// AppendEvent appends one SSE frame. data may hold newlines: each line gets
+// its own "data:" field, as the format requires. id and event must not.
+func AppendEvent(dst []byte, id, event string, data []byte) []byte {
+	if id != "" {
+		dst = append(dst, "id: "...)
+		dst = append(dst, id...)
+		dst = append(dst, '\n')
+	}
+	if event != "" {
+		dst = append(dst, "event: "...)
+		dst = append(dst, event...)
+		dst = append(dst, '\n')
+	}
+	for {
+		line := data
+		i := bytes.IndexByte(data, '\n')
+		if i >= 0 {
+			line = data[:i]
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		dst = append(dst, "data: "...)
+		dst = append(dst, line...)
+		dst = append(dst, '\n')
+		if i < 0 {
+			break
+		}
+		data = data[i+1:]
+	}
+	return append(dst, '\n')
+}
+
+// LastEventID returns the resume position a reconnecting EventSource sends
+// in the Last-Event-ID header ("" if none).
+func LastEventID(r *http.Request) string {
+	return r.Header.Get("Last-Event-ID")
+}
+
+// ParseSeq parses a decimal log position.
+func ParseSeq(s string) (uint64, error) {
+	return strconv.ParseUint(s, 10, 64)
+}
