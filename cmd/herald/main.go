@@ -25,6 +25,9 @@ type CLI struct {
 	Globals
 
 	Serve   ServeCmd   `cmd:"" default:"withargs" help:"Run the server (the default command)."`
+	Publish PublishCmd `cmd:"" help:"Publish one event, or many from NDJSON."`
+	Tail    TailCmd    `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
+	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys (admin)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

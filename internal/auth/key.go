@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -44,6 +46,16 @@ type Key struct {
 	Created time.Time         `json:"created"`
 	// Rate is the key's request rate limit per second; 0 means the service default.
 	Rate float64 `json:"rate,omitempty"`
+}
+
+// clone returns a copy of k sharing no memory with it, so a caller may
+// modify what it was given without touching the cached key.
+func (k *Key) clone() Key {
+	c := *k
+	c.Publish = slices.Clone(k.Publish)
+	c.Subscribe = slices.Clone(k.Subscribe)
+	c.Meta = maps.Clone(k.Meta)
+	return c
 }
 
 // record is a Key as stored in the KV bucket: the key plus its hash.

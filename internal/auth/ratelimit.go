@@ -21,15 +21,17 @@ func (s *Service) Allow(k *Key) (ok bool, retryAfter time.Duration) {
 	if k == nil {
 		return false, time.Second
 	}
-	r := s.cfg.Rate
+	r, burst := s.cfg.Rate, s.cfg.Burst
 	if k.Rate > 0 {
-		r = k.Rate
+		// A key's own rate gets a burst of two seconds' worth, like the
+		// default (1000/s, 2000): a key limited to 1/s must not get 2000.
+		r, burst = k.Rate, max(1, int(math.Ceil(2*k.Rate)))
 	}
 	if math.IsInf(r, 1) {
 		return true, 0
 	}
 	now := s.now()
-	l := s.limiterFor(k.ID, r, now)
+	l := s.limiterFor(k.ID, r, burst, now)
 	l.last.Store(now.UnixNano())
 	if l.lim.AllowN(now, 1) {
 		return true, 0
@@ -44,19 +46,20 @@ func roundUpSeconds(d time.Duration) time.Duration {
 }
 
 // limiterFor returns id's limiter, making room for a new one if the map is full.
-func (s *Service) limiterFor(id string, r float64, now time.Time) *limiter {
+func (s *Service) limiterFor(id string, r float64, burst int, now time.Time) *limiter {
 	s.limMu.Lock()
 	defer s.limMu.Unlock()
 	if l := s.limiters[id]; l != nil {
 		if float64(l.lim.Limit()) != r {
 			l.lim.SetLimitAt(now, rate.Limit(r))
+			l.lim.SetBurstAt(now, burst)
 		}
 		return l
 	}
 	if len(s.limiters) >= s.cfg.MaxLimiters {
 		s.evictLocked(now)
 	}
-	l := &limiter{lim: rate.NewLimiter(rate.Limit(r), s.cfg.Burst)}
+	l := &limiter{lim: rate.NewLimiter(rate.Limit(r), burst)}
 	s.limiters[id] = l
 	return l
 }

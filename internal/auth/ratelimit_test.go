@@ -44,7 +44,8 @@ func TestAllow(t *testing.T) {
 		{"default rate rounds up to 1s", Config{Rate: 10, Burst: 3}, 0, 3, time.Second},
 		{"slow rate", Config{Rate: 0.5, Burst: 1}, 0, 1, 2 * time.Second},
 		{"fractional wait rounds up", Config{Rate: 0.4, Burst: 2}, 0, 2, 3 * time.Second},
-		{"key rate overrides default", Config{Rate: 1000, Burst: 2}, 0.25, 2, 4 * time.Second},
+		{"key rate overrides default, burst two seconds' worth", Config{Rate: 1000, Burst: 2000}, 0.25, 1, 4 * time.Second},
+		{"key rate 5/s bursts 10", Config{Rate: 1000, Burst: 2000}, 5, 10, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,7 +166,7 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Key, string, error) {
 		// Usable on this node at once, without waiting for the watch.
 		s.insert(k, sum, false)
 		s.log.Info("key created", "id", k.ID, "name", k.Name, "admin", k.Admin, "dialect", k.Dialect)
-		return *k, formatToken(k.ID, secret), nil
+		return k.clone(), formatToken(k.ID, secret), nil
 	}
 	return Key{}, "", errors.New("auth: create key: could not find a free id")
 }

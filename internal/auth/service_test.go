@@ -434,3 +434,16 @@ func TestLookupRacingRevoke(t *testing.T) {
 		t.Fatalf("after revoke: %v, want ErrUnauthorized", err)
 	}
 }
+
+func TestCreateResultIsACopy(t *testing.T) {
+	s := startService(t, newMemKV(), Config{})
+	k, token := mustCreate(t, s, Spec{Name: "x", Publish: []string{"app.a"}})
+	k.Publish[0] = ">"
+	got, err := s.Authenticate(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CanPublish("hue.x") {
+		t.Fatal("modifying Create's result widened the cached key's scope")
+	}
+}

@@ -91,6 +91,7 @@ type directGet struct {
 
 // batch reads up to max messages from seq on matching subj, up to upTo, with
 // one request: the engine streams the messages and then an end-of-batch status.
+// upTo is the log's last sequence as the caller saw it.
 func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) ([]Event, error) {
 	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, UpToSeq: upTo})
 	inbox := l.nc.NewRespInbox()
@@ -126,7 +127,12 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 		if err != nil {
 			return nil, err
 		}
-		events = append(events, ev)
+		// The engine ignores up_to_seq on batched gets: drop what lies
+		// beyond it (appended since Bounds), or the caller's next position
+		// would be behind events it already has.
+		if ev.Seq <= upTo {
+			events = append(events, ev)
+		}
 	}
 }
 

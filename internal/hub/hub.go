@@ -31,7 +31,11 @@ type Config struct {
 	// 65536 events, 64 MiB of payload).
 	WindowEvents int
 	WindowBytes  int64
-	Logger       *slog.Logger
+	// TrimEvery is how often the window drops events that the log's
+	// retention removed (default 1s), so that every node answers a read of
+	// an expired position the same way: with an error, from the log.
+	TrimEvery time.Duration
+	Logger    *slog.Logger
 }
 
 // Hub is the process's live fan-out. It is safe for concurrent use.
@@ -50,7 +54,7 @@ type Hub struct {
 	armed atomic.Bool // someone holds wake: close it on the next event
 
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 	subs   atomic.Int64
 }
 
@@ -66,6 +70,9 @@ func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.TrimEvery <= 0 {
+		cfg.TrimEvery = time.Second
+	}
 	_, last, err := log.Bounds(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
@@ -78,21 +85,24 @@ func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
 		lo:      last + 1,
 		hi:      last,
 		wake:    make(chan struct{}),
-		done:    make(chan struct{}),
 	}
 	tctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	h.wg.Add(2)
 	go h.run(tctx)
+	go h.trimLoop(tctx, cfg.TrimEvery)
 	return h, nil
 }
 
 // Close stops the tail reader. Subscribers waiting in Next get ErrClosed.
 func (h *Hub) Close() {
 	h.cancel()
-	<-h.done
+	h.wg.Wait()
 	h.mu.Lock()
-	close(h.wake)
-	h.wake = nil
+	if h.wake != nil {
+		close(h.wake)
+		h.wake = nil
+	}
 	h.mu.Unlock()
 }
 
@@ -116,7 +126,7 @@ func (h *Hub) Last() uint64 {
 func (h *Hub) Subscribers() int64 { return h.subs.Load() }
 
 func (h *Hub) run(ctx context.Context) {
-	defer close(h.done)
+	defer h.wg.Done()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := h.log.Tail(ctx, h.Last(), h.push)
@@ -133,6 +143,35 @@ func (h *Hub) run(ctx context.Context) {
 	}
 }
 
+func (h *Hub) trimLoop(ctx context.Context, every time.Duration) {
+	defer h.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			first, _, err := h.log.Bounds(ctx)
+			if err == nil {
+				h.trim(first)
+			}
+		}
+	}
+}
+
+// trim drops window events before first, the oldest the log still holds.
+func (h *Hub) trim(first uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := uint64(len(h.ring))
+	for h.lo < first && h.lo <= h.hi {
+		h.size -= int64(len(h.ring[h.lo%n].Data))
+		h.ring[h.lo%n] = nil
+		h.lo++
+	}
+}
+
 // push appends the tail's next event to the window and wakes waiters.
 func (h *Hub) push(ev eventlog.Event) {
 	e := &Event{Event: ev}
@@ -144,8 +183,10 @@ func (h *Hub) push(ev eventlog.Event) {
 	if ev.Seq != h.hi+1 {
 		// The log skipped ahead (retention removed events the tail had not
 		// read): restart the window there; readers behind it go to the log.
-		h.lo = ev.Seq
-		h.size = 0
+		for i := range h.ring {
+			h.ring[i] = nil
+		}
+		h.lo, h.hi, h.size = ev.Seq, ev.Seq-1, 0
 	}
 	n := uint64(len(h.ring))
 	for h.hi+1-h.lo >= n || (h.size+int64(len(ev.Data)) > h.maxSize && h.lo <= h.hi) {

@@ -165,6 +165,7 @@ func TestExpiredPosition(t *testing.T) {
 		publish(t, l, "app.x", 10)
 	}
 	first, _, _ := l.Bounds(context.Background())
+	waitFor(t, func() bool { return h.Last() == 100 }) // the 4-event window holds 97..100
 	s := h.Subscribe(0, nil)
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -235,5 +236,29 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not reached in 10s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// Events the log's retention removed leave the window too, so a read of an
+// expired position fails on every node instead of being served from memory.
+func TestWindowFollowsRetention(t *testing.T) {
+	l, h := setup(t, eventlog.Config{MaxBytes: 4 << 10}, Config{TrimEvery: 5 * time.Millisecond})
+	for i := 0; i < 10; i++ {
+		publish(t, l, "app.x", 10)
+	}
+	waitFor(t, func() bool { return h.Last() == 100 })
+	first, _, _ := l.Bounds(context.Background())
+	if first <= 1 {
+		t.Fatal("retention removed nothing")
+	}
+	waitFor(t, func() bool {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		return h.lo == first
+	})
+	s := h.Subscribe(0, nil)
+	defer s.Close()
+	if _, err := s.Poll(context.Background(), 10); !errors.Is(err, eventlog.ErrExpired) {
+		t.Fatalf("Poll(0) err = %v, want expired", err)
 	}
 }

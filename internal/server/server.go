@@ -60,6 +60,7 @@ type Server struct {
 	cancel   context.CancelFunc // ends streams and background work
 	wg       sync.WaitGroup
 	admin    string
+	closed   sync.Once
 
 	// URL and TLSURL are the base URLs clients use ("" when not listening).
 	URL, TLSURL string
@@ -210,7 +211,9 @@ func (s *Server) AdminKey() string { return s.admin }
 // that clients resume exactly, waits for requests in flight (until ctx
 // ends), then closes the log cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.cancel() // streams see this and end
+	if s.cancel != nil {
+		s.cancel() // streams see this and end
+	}
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
@@ -220,6 +223,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) close() {
+	s.closed.Do(s.closeOnce)
+}
+
+func (s *Server) closeOnce() {
 	if s.cancel != nil {
 		s.cancel()
 	}

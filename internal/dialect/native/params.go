@@ -80,11 +80,12 @@ func parsePublish(body []byte) ([]eventlog.Draft, error) {
 
 // readParams are the query parameters of the reading endpoints.
 type readParams struct {
-	filter   topic.Filter
-	after    uint64
-	hasAfter bool
-	limit    int
-	wait     time.Duration
+	filter    topic.Filter
+	hasTopics bool
+	after     uint64
+	hasAfter  bool
+	limit     int
+	wait      time.Duration
 }
 
 // parseReadParams parses topics, after, limit and wait; each is optional.
@@ -101,10 +102,11 @@ func parseReadParams(q url.Values) (readParams, error) {
 		}
 	}
 	var err error
-	if v := q.Get("topics"); v != "" {
-		if p.filter, err = topic.ParseFilter(v); err != nil {
+	if q.Has("topics") {
+		if p.filter, err = topic.ParseFilter(q.Get("topics")); err != nil {
 			return p, fmt.Errorf("topics: %w", err)
 		}
+		p.hasTopics = q.Get("topics") != ""
 	}
 	if v := q.Get("after"); v != "" {
 		if p.after, err = strconv.ParseUint(v, 10, 64); err != nil {

@@ -13,9 +13,10 @@ import (
 )
 
 // subscribeFilter returns the filter a read asks for, checked against the
-// key's scopes. No topics means everything the key may read.
-func subscribeFilter(key *auth.Key, f topic.Filter) (topic.Filter, error) {
-	if len(f) == 0 && !key.Admin {
+// key's scopes. No topics given means everything the key may read; an
+// explicit ">" means everything, which only an unrestricted key may read.
+func subscribeFilter(key *auth.Key, f topic.Filter, given bool) (topic.Filter, error) {
+	if !given && !key.Admin {
 		var err error
 		if f, err = topic.NewFilter(key.Subscribe); err != nil || len(key.Subscribe) == 0 {
 			return nil, fmt.Errorf("%w: this key may not read any topic", errForbidden)
@@ -45,7 +46,7 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeErr(w, err)
 		return
 	}
-	f, err := subscribeFilter(key, p.filter)
+	f, err := subscribeFilter(key, p.filter, p.hasTopics)
 	if err != nil {
 		writeReadErr(w, err)
 		return

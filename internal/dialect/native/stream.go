@@ -24,7 +24,7 @@ func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Su
 	if err != nil {
 		return nil, err
 	}
-	f, err := subscribeFilter(key, p.filter)
+	f, err := subscribeFilter(key, p.filter, p.hasTopics)
 	if err != nil {
 		return nil, err
 	}

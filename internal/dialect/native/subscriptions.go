@@ -102,7 +102,7 @@ func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, key *auth.
 		writeErr(w, err)
 		return
 	}
-	if f, err = subscribeFilter(key, f); err != nil {
+	if f, err = subscribeFilter(key, f, req.Topics != nil); err != nil {
 		writeReadErr(w, err)
 		return
 	}
