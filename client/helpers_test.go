@@ -110,6 +110,16 @@ func publish(t testing.TB, c *client.Client, ds ...client.Draft) []client.Ack {
 	return acks
 }
 
+// waitVisible waits until event seq can be read. The server acknowledges
+// a publish once the log stored it; its read side follows a moment later.
+func waitVisible(t testing.TB, c *client.Client, seq uint64) {
+	t.Helper()
+	evs, _, err := c.Poll(context.Background(), client.PollOptions{After: new(seq - 1), Limit: 1, Wait: 10 * time.Second})
+	if err != nil || len(evs) != 1 || evs[0].Seq != seq {
+		t.Fatalf("event %d not readable: %v, %v", seq, evs, err)
+	}
+}
+
 func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)

@@ -18,7 +18,7 @@ func TestPublishPoll(t *testing.T) {
 	ds := []client.Draft{
 		{Topic: "app.door.front", Type: "opened", Data: json.RawMessage(`{"by": "alice"}`), ID: "door-1"},
 		{Topic: "app.door.back", Type: "closed"},
-		{Topic: "app.light.hall", Type: "on", Data: json.RawMessage(`[1,2]`)},
+		{Topic: "app.light.hall", Type: "on", Data: json.RawMessage(`["<b>", "&"]`)},
 	}
 	acks := publish(t, c, ds...)
 	if len(acks) != len(ds) {
@@ -35,6 +35,7 @@ func TestPublishPoll(t *testing.T) {
 	if acks[0].ID != "door-1" {
 		t.Errorf("ack 0 id = %q, want the draft's", acks[0].ID)
 	}
+	waitVisible(t, c, acks[2].Seq)
 
 	tests := []struct {
 		name   string
@@ -78,7 +79,7 @@ func TestPublishPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{`{"by":"alice"}`, `null`, `[1,2]`} {
+	for i, want := range []string{`{"by":"alice"}`, `null`, `["<b>","&"]`} {
 		if got := string(evs[i].Data); got != want {
 			t.Errorf("event %d data = %s, want %s", i, got, want)
 		}
@@ -94,6 +95,7 @@ func TestPublishDuplicateID(t *testing.T) {
 	if !again.Duplicate || again.Seq != first.Seq {
 		t.Fatalf("retry = %+v, want a duplicate of %+v", again, first)
 	}
+	waitVisible(t, c, first.Seq)
 	evs, _, err := c.Poll(testContext(t), client.PollOptions{After: new(uint64(0))})
 	if err != nil {
 		t.Fatal(err)

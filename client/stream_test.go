@@ -72,6 +72,7 @@ func TestStreamFromNow(t *testing.T) {
 	c := ts.adminClient()
 	ctx := testContext(t)
 	old := publish(t, c, drafts("app.a", 0, 3)...)
+	waitVisible(t, c, old[2].Seq) // else "now" may still be before them
 
 	s := c.Stream(ctx, client.StreamOptions{})
 	defer s.Close()

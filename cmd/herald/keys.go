@@ -23,7 +23,7 @@ type KeysCreateCmd struct {
 	Publish   []string `help:"Topic patterns the key may publish to, e.g. app.>; repeat or comma-separate." placeholder:"PATTERN"`
 	Subscribe []string `help:"Topic patterns the key may read." placeholder:"PATTERN"`
 	Admin     bool     `help:"Allow everything, including managing keys."`
-	Rate      float64  `help:"Requests per second (0: the server's default)."`
+	Rate      float64  `help:"Requests per second (0: the server's default)." placeholder:"RATE"`
 
 	IO cmdIO `kong:"-"`
 }

@@ -66,6 +66,10 @@ func (c *PublishCmd) Run(ctx context.Context, g *Globals) error {
 		return fmt.Errorf("publish: --batch must be 1..%d", client.MaxPublish)
 	case c.Concurrency < 1:
 		return errors.New("publish: --concurrency must be at least 1")
+	case strings.HasPrefix(strings.TrimSpace(g.Data), "{") || strings.HasPrefix(strings.TrimSpace(g.Data), "["):
+		// --data is the global data directory; a JSON payload given there
+		// would otherwise be dropped without a word.
+		return errors.New("publish: --data is the data directory; give the event's payload with --payload (-d)")
 	}
 	cl, err := newClient(g)
 	if err != nil {

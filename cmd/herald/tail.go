@@ -12,7 +12,7 @@ import (
 
 // TailCmd follows the log and prints each event on a line.
 type TailCmd struct {
-	Topics    []string `help:"Topic filters, comma-separated, e.g. app.>,hue.*.button (default: every topic the key may read)." placeholder:"FILTER,…"`
+	Topics    []string `help:"Topic filters, comma-separated, e.g. app.>,hue.*.button (default: every topic the key may read)." placeholder:"FILTER"`
 	After     *uint64  `xor:"start" help:"Start after this sequence number (default: only new events)." placeholder:"SEQ"`
 	FromStart bool     `name:"from-start" xor:"start" help:"Start at the earliest event still stored."`
 	Format    string   `default:"pretty" enum:"pretty,json" help:"Output: pretty (time, seq, topic, type, data) or json (one event object per line)."`

@@ -76,15 +76,24 @@ func (s *SSE) Comment(text string) {
 // Buffered reports how many bytes wait for Flush.
 func (s *SSE) Buffered() int { return len(s.buf) }
 
-// Flush writes what is queued, within the write timeout.
+// flushChunk is how much is written under one write deadline: the timeout
+// cuts a client that makes no progress, not one that is merely slower than
+// a large backlog.
+const flushChunk = 64 << 10
+
+// Flush writes what is queued. Each chunk must be accepted within the write
+// timeout, or Flush fails and the caller ends the stream.
 func (s *SSE) Flush() error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
-	if len(s.buf) > 0 {
-		if _, err := s.w.Write(s.buf); err != nil {
+	for b := s.buf; len(b) > 0; {
+		n := min(len(b), flushChunk)
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+		if _, err := s.w.Write(b[:n]); err != nil {
 			return err
 		}
-		s.buf = s.buf[:0]
+		b = b[n:]
 	}
+	s.buf = s.buf[:0]
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
 	return s.rc.Flush()
 }
 

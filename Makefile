@@ -1,0 +1,43 @@
+# herald — `make test` is the test command (README, CI).
+GO ?= go
+PKGS := ./...
+
+.PHONY: test deps vet fmt-check build bench fuzz clean
+
+## test: install what the tests need, then gofmt check, go vet and go test -race.
+test: deps fmt-check vet
+	$(GO) test -race -timeout 20m $(PKGS)
+
+## deps: the race detector needs cgo, so a C compiler.
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
+	@command -v gcc >/dev/null || { \
+		echo "installing gcc (needed by go test -race)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null; }
+	$(GO) mod download
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+build:
+	$(GO) build -o bin/herald ./cmd/herald
+
+## bench: the core's benchmarks (numbers in the README's performance section).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/eventlog ./internal/hub ./internal/dialect/native
+
+## fuzz: run each fuzz target briefly (FUZZTIME=1m for longer).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzTopic -fuzztime $(FUZZTIME) ./internal/topic
+	$(GO) test -run '^$$' -fuzz FuzzFilter -fuzztime $(FUZZTIME) ./internal/topic
+	$(GO) test -run '^$$' -fuzz FuzzParsePublish -fuzztime $(FUZZTIME) ./internal/dialect/native
+	$(GO) test -run '^$$' -fuzz FuzzReadParams -fuzztime $(FUZZTIME) ./internal/dialect/native
+	$(GO) test -run '^$$' -fuzz FuzzParseToken -fuzztime $(FUZZTIME) ./internal/auth
+
+clean:
+	rm -rf bin herald-data

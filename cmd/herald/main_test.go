@@ -1,0 +1,74 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/alecthomas/kong"
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests if a goroutine outlives them.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestParse checks that the client commands' flags reach their structs.
+func TestParse(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+		check   func(*CLI) bool
+	}{
+		{args: []string{"publish", "--topic", "app.x", "--type", "t", "-d", `{"a":1}`, "--id", "i"},
+			check: func(c *CLI) bool {
+				p := c.Publish
+				return p.Topic == "app.x" && p.Type == "t" && p.Payload == `{"a":1}` && p.ID == "i" && p.Batch == 500 && p.Concurrency == 4
+			}},
+		{args: []string{"publish", "-f", "-", "--concurrency", "1", "--progress", "never"},
+			check: func(c *CLI) bool {
+				return c.Publish.File == "-" && c.Publish.Concurrency == 1 && c.Publish.Progress == "never"
+			}},
+		{args: []string{"publish", "--progress", "sometimes"}, wantErr: true},
+		{args: []string{"tail"},
+			check: func(c *CLI) bool { return c.Tail.After == nil && !c.Tail.FromStart && c.Tail.Format == "pretty" }},
+		{args: []string{"tail", "--topics", "app.>,hue.*", "--after", "42", "--format", "json"},
+			check: func(c *CLI) bool {
+				t := c.Tail
+				return len(t.Topics) == 2 && t.Topics[1] == "hue.*" && t.After != nil && *t.After == 42 && t.Format == "json"
+			}},
+		{args: []string{"tail", "--after", "0"},
+			check: func(c *CLI) bool { return c.Tail.After != nil && *c.Tail.After == 0 }},
+		{args: []string{"tail", "--after", "1", "--from-start"}, wantErr: true},
+		{args: []string{"keys", "create", "--name", "n", "--publish", "app.>,hue.>", "--subscribe", "app.>", "--admin", "--rate", "2.5"},
+			check: func(c *CLI) bool {
+				k := c.Keys.Create
+				return k.Name == "n" && len(k.Publish) == 2 && len(k.Subscribe) == 1 && k.Admin && k.Rate == 2.5
+			}},
+		{args: []string{"keys", "create"}, wantErr: true},
+		{args: []string{"keys", "revoke", "abc"}, check: func(c *CLI) bool { return c.Keys.Revoke.ID == "abc" }},
+		{args: []string{"--url", "http://h:1", "--key", "k", "keys", "list"},
+			check: func(c *CLI) bool { return c.URL == "http://h:1" && c.Key == "k" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0]+" "+tt.args[len(tt.args)-1], func(t *testing.T) {
+			var cli CLI
+			p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Parse(tt.args)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("%q parsed; want an error", tt.args)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%q: %v", tt.args, err)
+			}
+			if !tt.check(&cli) {
+				t.Fatalf("%q parsed into %+v", tt.args, cli)
+			}
+		})
+	}
+}
