@@ -123,23 +123,43 @@ func (c *PublishCmd) publishFile(ctx context.Context, cl *client.Client) error {
 	var wg sync.WaitGroup
 	for range c.Concurrency {
 		wg.Go(func() {
-			for bt := range batches {
-				if err := b.send(wctx, bt); err != nil {
-					cancel(err)
+			for {
+				select {
+				case bt, ok := <-batches:
+					if !ok {
+						return
+					}
+					if err := b.send(wctx, bt); err != nil {
+						cancel(err)
+						return
+					}
+				case <-wctx.Done():
 					return
 				}
 			}
 		})
 	}
-	readErr := readNDJSON(in, c.Batch, func(bt batch) bool {
-		select {
-		case batches <- bt:
-			return true
-		case <-wctx.Done():
-			return false
-		}
-	})
-	close(batches)
+	readDone := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readDone <- readNDJSON(in, c.Batch, func(bt batch) bool {
+			select {
+			case batches <- bt:
+				return true
+			case <-wctx.Done():
+				return false
+			}
+		})
+	}()
+	var readErr error
+	select {
+	case readErr = <-readDone:
+	case <-wctx.Done():
+		// Interrupted, or a batch failed for good. A read from an idle
+		// terminal or pipe cannot be interrupted; the process is about to
+		// exit, so the reader is left behind rather than making the user
+		// wait for more input.
+	}
 	wg.Wait()
 	b.status.stop(readErr == nil && wctx.Err() == nil)
 
@@ -334,7 +354,7 @@ func (b *bulk) send(ctx context.Context, bt batch) error {
 		if ae != nil && ae.RetryAfter > wait {
 			wait = ae.RetryAfter
 		}
-		b.status.printf("herald: lines %d-%d: %v; retrying in %s\n", bt.first, bt.last, err, wait)
+		b.status.printf("lines %d-%d: %v; retrying in %s\n", bt.first, bt.last, err, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

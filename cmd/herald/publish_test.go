@@ -342,3 +342,27 @@ func TestPublishDataFlagGuard(t *testing.T) {
 		t.Fatalf("Run = %v, want a hint at --payload", err)
 	}
 }
+
+func TestPublishNDJSONInterrupt(t *testing.T) {
+	// Ctrl-C while the input is idle (a terminal, a quiet pipe) must end
+	// the command, not wait for more input.
+	ts := startServer(t, server.Config{})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	cmd := PublishCmd{File: "-", Batch: 500, Concurrency: 4, IO: cmdIO{Stdin: pr, Stdout: io.Discard, Stderr: io.Discard}}
+	go func() { errc <- cmd.Run(ctx, ts.globals()) }()
+	io.WriteString(pw, ndjsonLine("app.int", 0))
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "interrupted") {
+			t.Fatalf("Run = %v, want an interruption", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("publish kept waiting for input after the interrupt")
+	}
+	pw.Close() // lets the abandoned reader finish, for the leak check
+}

@@ -33,7 +33,7 @@ func (c *TailCmd) Run(ctx context.Context, g *Globals) error {
 		Topics: c.Topics,
 		After:  c.After,
 		OnRetry: func(err error, wait time.Duration) {
-			fmt.Fprintf(stderr, "herald: %v; reconnecting in %s\n", err, wait)
+			fmt.Fprintf(stderr, "%v; reconnecting in %s\n", err, wait)
 		},
 	}
 	if c.FromStart {

@@ -122,6 +122,18 @@ func (h *Hub) Last() uint64 {
 	return h.hi
 }
 
+// Now returns the log's last sequence, or the hub's if it is ahead: the
+// position "from now" for a new reader. Unlike Last it includes events
+// acknowledged to publishers that the tail has not delivered yet, so a
+// client that publishes and then subscribes "from now" does not get them.
+func (h *Hub) Now(ctx context.Context) (uint64, error) {
+	_, last, err := h.log.Bounds(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("hub: %w", err)
+	}
+	return max(last, h.Last()), nil
+}
+
 // Subscribers returns how many subscriptions are open.
 func (h *Hub) Subscribers() int64 { return h.subs.Load() }
 
@@ -274,11 +286,22 @@ func (s *Sub) next(ctx context.Context, max int, block bool) ([]*Event, error) {
 			if err != nil || len(out) > 0 {
 				return out, err
 			}
-		default:
-			if !block {
-				h.mu.RUnlock()
+		case !block:
+			// The tail may lag the log by a moment: a poll must still see
+			// what publishers were already told is stored (read your writes).
+			h.mu.RUnlock()
+			_, last, err := h.log.Bounds(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("hub: %w", err)
+			}
+			if last <= s.pos {
 				return nil, nil
 			}
+			out, err := s.catchUp(ctx, max)
+			if err != nil || len(out) > 0 || s.pos >= last {
+				return out, err
+			}
+		default:
 			wake := h.wake
 			h.armed.Store(true)
 			h.mu.RUnlock()

@@ -63,6 +63,20 @@ func (s *testServer) do(method, path, token, body string, out any) *http.Respons
 	return resp
 }
 
+// metrics returns the Prometheus exposition text.
+func (s *testServer) metrics() string {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // createKey makes a key with the given scopes and returns its token.
 func (s *testServer) createKey(spec string) string {
 	s.t.Helper()

@@ -53,7 +53,10 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	}
 	after := p.after
 	if !p.hasAfter {
-		after = a.core.Hub.Last()
+		if after, err = a.core.Hub.Now(r.Context()); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	sub := a.core.Hub.Subscribe(after, f)
 	defer sub.Close()

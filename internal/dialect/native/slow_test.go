@@ -56,13 +56,17 @@ func TestSlowConsumerIsCutAndResumes(t *testing.T) {
 	payload := strings.Repeat("x", 8<<10)
 
 	// The slow subscriber: a raw connection that reads nothing while the
-	// events are published. 8 MiB of events exceed what the kernel buffers
-	// for it (at most 4 MiB sent, 128 KiB received on this machine kind).
+	// events are published. Its fixed 64 KiB receive buffer stops the
+	// kernel's autotuning, so 8 MiB of events exceed what the kernel can
+	// hold for it (the sender's buffer is at most 4 MiB on Linux defaults).
 	slow, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer slow.Close()
+	if err := slow.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
 	fmt.Fprintf(slow, "GET /v1/stream?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", s.admin)
 
 	var wg sync.WaitGroup
@@ -122,8 +126,17 @@ func TestSlowConsumerIsCutAndResumes(t *testing.T) {
 		}
 	}
 
-	// The stuck connection is cut by the server: reading what it buffered
-	// ends in EOF, not in a wait for more.
+	// The stuck connection is cut by the server within the write timeout:
+	// its handler ends (the fast ones have closed theirs) ...
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.metrics(), `herald_live_subscribers{transport="sse"} 0`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck subscriber was never cut")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// ... so reading what the kernel buffered for it ends in EOF, not in a
+	// wait for more.
 	got := &countIDs{tail: []byte("\n")}
 	slow.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.Copy(got, bufio.NewReader(slow)); err != nil {

@@ -28,9 +28,11 @@ func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Su
 	if err != nil {
 		return nil, err
 	}
-	after := a.core.Hub.Last()
-	if p.hasAfter {
-		after = p.after
+	after := p.after
+	if !p.hasAfter {
+		if after, err = a.core.Hub.Now(r.Context()); err != nil {
+			return nil, err
+		}
 	}
 	if id := stream.LastEventID(r); lastEventID && id != "" {
 		if after, err = stream.ParseSeq(id); err != nil {
