@@ -16,10 +16,14 @@ type limiter struct {
 
 // Allow takes one request from k's token bucket. When the bucket is empty
 // it returns false and how long to wait, rounded up to whole seconds and at
-// least one second, as the Retry-After header wants.
+// least one second, as the Retry-After header wants. Admin keys without a
+// rate of their own are not limited.
 func (s *Service) Allow(k *Key) (ok bool, retryAfter time.Duration) {
 	if k == nil {
 		return false, time.Second
+	}
+	if k.Admin && k.Rate == 0 {
+		return true, 0 // the operator's key is not throttled unless it asks to be
 	}
 	r, burst := s.cfg.Rate, s.cfg.Burst
 	if k.Rate > 0 {

@@ -165,3 +165,19 @@ func (s *Service) limiterCount() int {
 	defer s.limMu.Unlock()
 	return len(s.limiters)
 }
+
+func TestAllowAdmin(t *testing.T) {
+	s, _ := newLimitedService(Config{Rate: 1, Burst: 1})
+	admin := &Key{ID: "0123456789abcdef", Admin: true}
+	for i := 0; i < 100; i++ {
+		if ok, _ := s.Allow(admin); !ok {
+			t.Fatalf("admin key limited at request %d", i+1)
+		}
+	}
+	capped := &Key{ID: "fedcba9876543210", Admin: true, Rate: 1}
+	s.Allow(capped)
+	s.Allow(capped)
+	if ok, _ := s.Allow(capped); ok {
+		t.Fatal("admin key with its own rate was not limited")
+	}
+}
