@@ -93,6 +93,11 @@ type directGet struct {
 // one request: the engine streams the messages and then an end-of-batch status.
 // upTo is the log's last sequence as the caller saw it.
 func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) ([]Event, error) {
+	if subj == subjectPrefix+">" {
+		// The whole stream: without a subject the engine counts pending
+		// messages arithmetically instead of matching every subject.
+		subj = ""
+	}
 	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, UpToSeq: upTo})
 	inbox := l.nc.NewRespInbox()
 	sub, err := l.nc.SubscribeSync(inbox)

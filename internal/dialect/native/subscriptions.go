@@ -195,6 +195,7 @@ func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, key *au
 		writeErr(w, err)
 		return
 	}
+	a.core.Metrics.SubscriptionLag.DeleteLabelValues(r.PathValue("name"))
 	w.WriteHeader(http.StatusNoContent)
 }
 
