@@ -28,6 +28,7 @@ type CLI struct {
 	Publish PublishCmd `cmd:"" help:"Publish one event, or many from NDJSON."`
 	Tail    TailCmd    `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
 	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys (admin)."`
+	Dev     DevCmd     `cmd:"" help:"Try herald out: a local cluster."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

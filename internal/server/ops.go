@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/eventlog"
 )
 
 // mountOps registers health, readiness and metrics. Health and readiness
@@ -28,6 +30,27 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 			return
 		}
 		w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.auth.Authenticate(r.Context(), auth.BearerToken(r))
+		if err != nil || !k.Admin {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":{"code":"unauthorized","message":"an admin key is required"}}` + "\n"))
+			return
+		}
+		info, err := s.eventLog.Cluster(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":{"code":"unavailable","message":` + strconv.Quote(err.Error()) + "}}\n"))
+			return
+		}
+		b, _ := json.Marshal(struct {
+			Stream eventlog.ClusterInfo `json:"stream"`
+		}{info})
+		w.Write(append(b, '\n'))
 	})
 	metricsHandler := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
