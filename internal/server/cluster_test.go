@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,4 +228,51 @@ func TestFailoverLosesNothing(t *testing.T) {
 	}
 	t.Logf("killed leader %s: %d events acknowledged (%d before the kill), longest publish gap %v",
 		info.Stream.Leader, len(acked), before, time.Duration(maxGap.Load()))
+}
+
+// A herald node goes away: its SSE client reconnects to the other node with
+// Last-Event-ID and misses nothing.
+func TestStreamMovesToAnotherNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	c := startCluster(t)
+	a, b := startNode(t, c.URLs()), startNode(t, c.URLs())
+	publish := func(n *node, from, to int) {
+		for i := from; i < to; i++ {
+			if st := n.call(t, "POST", "/v1/events", fmt.Sprintf(`{"topic":"app.move","type":"t","data":%d}`, i), nil); st != 201 {
+				t.Fatalf("publish %d: %d", i, st)
+			}
+		}
+	}
+	read := func(n *node, key, lastID string, want int) (ids []string) {
+		req, _ := http.NewRequest("GET", n.URL+"/v1/stream?topics=app.>&after=0", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for len(ids) < want && sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	publish(a, 0, 10)
+	first := read(a, a.key, "", 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.Shutdown(ctx)
+	publish(b, 10, 20)
+	rest := read(b, a.key, first[len(first)-1], 10)
+	got := strings.Join(append(first, rest...), ",")
+	if got != "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20" {
+		t.Fatalf("ids across nodes: %s", got)
+	}
 }
