@@ -162,6 +162,12 @@ func TestExternalEngineUnavailable(t *testing.T) {
 	if r := s.do("POST", "/v1/events", s.admin, `{"topic":"app.x","type":"x"}`, nil); r.StatusCode != 201 {
 		t.Fatalf("publish: %d", r.StatusCode)
 	}
+	// A stream open across the outage stays open and carries on after it.
+	frames, stopStream := openSSE(t, s, "/v1/stream?after=0", "")
+	defer stopStream()
+	if f := nextFrame(t, frames); f.id != "1" {
+		t.Fatalf("first frame %+v", f)
+	}
 	ns.Shutdown()
 	ns.WaitForShutdown()
 
@@ -197,6 +203,9 @@ func TestExternalEngineUnavailable(t *testing.T) {
 			t.Fatalf("no recovery: %d", r.StatusCode)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if f := nextFrame(t, frames); f.id != "2" {
+		t.Fatalf("the stream did not recover with the engine: %+v", f)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
