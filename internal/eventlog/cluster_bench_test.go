@@ -1,0 +1,90 @@
+package eventlog_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/devcluster"
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// BenchmarkReplicas compares appends (10-event batches from 16 goroutines)
+// and append→tail latency on the embedded engine (R1) and on a three-server
+// loopback cluster (R3).
+func BenchmarkReplicas(b *testing.B) {
+	b.Run("R1-embedded", func(b *testing.B) {
+		benchLog(b, eventlog.Config{Dir: b.TempDir()})
+	})
+	b.Run("R3-cluster", func(b *testing.B) {
+		c, err := devcluster.Start(b.TempDir(), 3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Shutdown()
+		benchLog(b, eventlog.Config{URLs: c.URLs(), Replicas: 3})
+	})
+}
+
+func benchLog(b *testing.B, cfg eventlog.Config) {
+	ctx := context.Background()
+	l, err := eventlog.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var lat []time.Duration
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Tail(tctx, 0, func(e eventlog.Event) {
+			sent, _ := strconv.ParseInt(string(e.Data), 10, 64)
+			mu.Lock()
+			lat = append(lat, time.Since(time.Unix(0, sent)))
+			mu.Unlock()
+		})
+	}()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ds := make([]eventlog.Draft, 10)
+		for pb.Next() {
+			now := json.RawMessage(strconv.FormatInt(time.Now().UnixNano(), 10))
+			for i := range ds {
+				ds[i] = eventlog.Draft{Topic: "bench.r", Type: "t", Data: now}
+			}
+			if _, err := l.Append(ctx, ds); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "events/s")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(lat)
+		mu.Unlock()
+		if n >= b.N*10 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
