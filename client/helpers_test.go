@@ -4,84 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-io/herald/client"
 	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
 )
 
-// testServer is a real herald running in the test process. restart stops
-// it and starts a new one on the same data directory and port.
-type testServer struct {
-	t     testing.TB
-	cfg   server.Config
-	srv   *server.Server
-	admin string // the admin token, kept across restarts
-}
+// testServer is a real herald running in the test process (servertest).
+type testServer struct{ *servertest.Server }
 
 func startServer(t testing.TB, cfg server.Config) *testServer {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = "127.0.0.1:0"
-	}
-	ts := &testServer{t: t, cfg: cfg}
-	ts.start()
-	ts.admin = ts.srv.AdminKey()
-	if ts.admin == "" {
+	ts := &testServer{servertest.Start(t, cfg)}
+	if ts.Admin == "" {
 		t.Fatal("a fresh server made no admin key")
 	}
-	// Pin the port so that a restart comes back at the same URL.
-	ts.cfg.HTTPAddr = strings.TrimPrefix(ts.srv.URL, "http://")
-	t.Cleanup(ts.stop)
 	return ts
 }
 
-func (ts *testServer) start() {
-	ts.t.Helper()
-	srv, err := server.Start(context.Background(), ts.cfg)
-	if err != nil {
-		ts.t.Fatalf("start server: %v", err)
-	}
-	ts.srv = srv
-}
-
-func (ts *testServer) stop() {
-	if ts.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ts.srv.Shutdown(ctx); err != nil {
-		ts.t.Errorf("shutdown: %v", err)
-	}
-	ts.srv = nil
-}
-
-func (ts *testServer) restart() {
-	ts.t.Helper()
-	ts.stop()
-	ts.start()
-}
-
-// URL is the base URL; it stays the same across restarts.
-func (ts *testServer) URL() string { return "http://" + ts.cfg.HTTPAddr }
-
 // adminClient returns a client with the admin key.
 func (ts *testServer) adminClient() *client.Client {
-	return client.New(ts.URL(), ts.admin)
+	return client.New(ts.URL(), ts.Admin)
 }
 
 // keyClient creates a key from spec and returns a client using it.
 func (ts *testServer) keyClient(spec client.KeySpec) *client.Client {
-	ts.t.Helper()
+	ts.T.Helper()
 	_, token, err := ts.adminClient().CreateKey(context.Background(), spec)
 	if err != nil {
-		ts.t.Fatalf("create key %q: %v", spec.Name, err)
+		ts.T.Fatalf("create key %q: %v", spec.Name, err)
 	}
 	return client.New(ts.URL(), token)
 }

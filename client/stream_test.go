@@ -120,7 +120,7 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 	got := readN(t, ctx, s, 20) // 30 published events are left unread
 
 	for round := range 2 {
-		ts.stop()
+		ts.Stop()
 		// Next keeps trying while the server is down.
 		type result struct {
 			evs []client.Event
@@ -138,7 +138,7 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 			done <- r
 		}()
 		time.Sleep(300 * time.Millisecond) // a few failed reconnections
-		ts.start()
+		ts.Start()
 		fresh := drafts("app.r", len(acks), 40)
 		for i := 0; i < len(fresh); i += 10 {
 			acks = append(acks, publish(t, c, fresh[i:i+10]...)...)
@@ -175,7 +175,7 @@ func TestStreamReset(t *testing.T) {
 		publish(t, c, ds...)
 	}
 	// Read back from a fresh process, so nothing comes from memory.
-	ts.restart()
+	ts.Restart()
 
 	_, _, err := c.Poll(ctx, client.PollOptions{After: new(uint64(0))})
 	var pollErr *client.APIError

@@ -13,70 +13,33 @@ import (
 
 	"github.com/herald-io/herald/client"
 	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
 )
 
-// testServer is a real herald in the test process; restart brings it back
-// on the same data directory and port.
-type testServer struct {
-	t   testing.TB
-	cfg server.Config
-	srv *server.Server
-}
+// testServer is a real herald in the test process (servertest); Restart
+// brings it back on the same data directory and port.
+type testServer struct{ *servertest.Server }
 
 func startServer(t testing.TB, cfg server.Config) *testServer {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.HTTPAddr = "127.0.0.1:0"
-	ts := &testServer{t: t, cfg: cfg}
-	ts.start()
-	ts.cfg.HTTPAddr = strings.TrimPrefix(ts.srv.URL, "http://")
-	t.Cleanup(ts.stop)
-	return ts
+	cfg.HTTPAddr = ""
+	return &testServer{servertest.Start(t, cfg)}
 }
 
-func (ts *testServer) start() {
-	ts.t.Helper()
-	srv, err := server.Start(context.Background(), ts.cfg)
-	if err != nil {
-		ts.t.Fatalf("start server: %v", err)
-	}
-	ts.srv = srv
-}
-
-func (ts *testServer) stop() {
-	if ts.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ts.srv.Shutdown(ctx); err != nil {
-		ts.t.Errorf("shutdown: %v", err)
-	}
-	ts.srv = nil
-}
-
-func (ts *testServer) restart() {
-	ts.t.Helper()
-	ts.stop()
-	ts.start()
-}
-
-func (ts *testServer) url() string { return "http://" + ts.cfg.HTTPAddr }
+func (ts *testServer) url() string { return ts.URL() }
 
 // globals are the flags of a command run against ts: no --key, so the
 // commands read the admin key from the data directory as the CLI would.
 func (ts *testServer) globals() *Globals {
-	return &Globals{URL: ts.url(), Data: ts.cfg.DataDir}
+	return &Globals{URL: ts.url(), Data: ts.Cfg.DataDir}
 }
 
 // admin returns a client with the admin key from the data directory.
 func (ts *testServer) admin() *client.Client {
-	ts.t.Helper()
+	ts.T.Helper()
 	c, err := newClient(ts.globals())
 	if err != nil {
-		ts.t.Fatal(err)
+		ts.T.Fatal(err)
 	}
 	return c
 }

@@ -141,7 +141,7 @@ func TestTailAcrossRestart(t *testing.T) {
 	acks := publishN(t, c, "app.r", 0, 3)
 	stdout, stderr, stop := runTail(t, &TailCmd{After: new(uint64(0)), Format: "json"}, ts.globals())
 	waitFor(t, "3 lines", func() bool { return len(lines(stdout.String())) == 3 })
-	ts.restart()
+	ts.Restart()
 	c = ts.admin()
 	acks = append(acks, publishN(t, c, "app.r", 3, 3)...)
 	waitFor(t, "6 lines", func() bool { return len(lines(stdout.String())) >= 6 })
@@ -175,7 +175,7 @@ func TestTailExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts.restart() // read from the log, not the old process's memory
+	ts.Restart() // read from the log, not the old process's memory
 	c = ts.admin()
 	_, _, err := c.Poll(context.Background(), client.PollOptions{After: new(uint64(0))})
 	var apiErr *client.APIError
