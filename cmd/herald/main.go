@@ -24,12 +24,13 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Serve   ServeCmd   `cmd:"" default:"withargs" help:"Run the server (the default command)."`
-	Publish PublishCmd `cmd:"" help:"Publish one event, or many from NDJSON."`
-	Tail    TailCmd    `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
-	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys (admin)."`
-	Dev     DevCmd     `cmd:"" help:"Try herald out: a local cluster."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run the server (the default command)."`
+	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
+	Tail      TailCmd      `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
+	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
+	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
+	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
+	Version   VersionCmd   `cmd:"" help:"Print the version."`
 }
 
 func main() {

@@ -141,6 +141,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
+	if err := mountDialects(mux, core); err != nil {
+		return nil, err
+	}
 
 	s.http = &http.Server{
 		Handler:           s.instrument(mux),

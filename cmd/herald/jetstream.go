@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// JetstreamCmd manages the Jetstream dialect (an admin key is required).
+type JetstreamCmd struct {
+	User     JetstreamUserCmd     `cmd:"" help:"Add, list and remove Jetstream users (AccessKey GUIDs)."`
+	Simulate JetstreamSimulateCmd `cmd:"" help:"Run a simulated RFID device that publishes Jetstream events."`
+}
+
+// JetstreamUserCmd manages Jetstream users.
+type JetstreamUserCmd struct {
+	Add    JetstreamUserAddCmd    `cmd:"" help:"Add a user and print its access key, once."`
+	List   JetstreamUserListCmd   `cmd:"" help:"List the users and their subscriptions."`
+	Remove JetstreamUserRemoveCmd `cmd:"" help:"Remove a user: its access key and subscription stop working."`
+}
+
+// jetstreamUser is a user as the admin endpoints return it.
+type jetstreamUser struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Devices    []string   `json:"devices"`
+	Created    time.Time  `json:"created"`
+	AccessKey  string     `json:"access_key"`
+	Subscribed bool       `json:"subscribed"`
+	LastActive *time.Time `json:"last_active"`
+}
+
+// JetstreamUserAddCmd adds a user.
+type JetstreamUserAddCmd struct {
+	Name    string   `required:"" help:"Name of the user, for people."`
+	Devices []string `name:"device" help:"Only events of these devices; repeat or comma-separate (default: all)." placeholder:"DEVICE"`
+	Rate    float64  `help:"Requests per second (0: the server's default)." placeholder:"RATE"`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run adds the user and prints its id and access key.
+func (c *JetstreamUserAddCmd) Run(ctx context.Context, g *Globals) error {
+	var u jetstreamUser
+	body := map[string]any{"name": c.Name, "devices": c.Devices, "rate": c.Rate}
+	if err := jetstreamAdmin(ctx, g, "POST", "/v1/jetstream/users", body, &u); err != nil {
+		return fmt.Errorf("jetstream user add: %w", err)
+	}
+	fmt.Fprintf(c.IO.stdout(), "id          %s\naccess key  %s\n", u.ID, u.AccessKey)
+	fmt.Fprintln(c.IO.stderr(), "Store the access key now: the server keeps only a hash of it and cannot show it again.")
+	return nil
+}
+
+// JetstreamUserListCmd lists the users.
+type JetstreamUserListCmd struct {
+	IO cmdIO `kong:"-"`
+}
+
+// Run prints the users as a table.
+func (c *JetstreamUserListCmd) Run(ctx context.Context, g *Globals) error {
+	var out struct {
+		Users []jetstreamUser `json:"users"`
+	}
+	if err := jetstreamAdmin(ctx, g, "GET", "/v1/jetstream/users", nil, &out); err != nil {
+		return fmt.Errorf("jetstream user list: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tDEVICES\tSUBSCRIBED\tLAST GET\tCREATED")
+	for _, u := range out.Users {
+		last := "-"
+		if u.LastActive != nil {
+			last = u.LastActive.Local().Format("2006-01-02 15:04")
+		}
+		devices := "all"
+		if len(u.Devices) > 0 {
+			devices = strings.Join(u.Devices, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Name, devices, u.Subscribed, last,
+			u.Created.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+// JetstreamUserRemoveCmd removes a user.
+type JetstreamUserRemoveCmd struct {
+	ID string `arg:"" help:"Id of the user (see jetstream user list)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run removes the user.
+func (c *JetstreamUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
+	if err := jetstreamAdmin(ctx, g, "DELETE", "/v1/jetstream/users/"+c.ID, nil, nil); err != nil {
+		return fmt.Errorf("jetstream user remove %s: %w", c.ID, err)
+	}
+	fmt.Fprintf(c.IO.stdout(), "removed %s\n", c.ID)
+	return nil
+}
+
+// JetstreamSimulateCmd runs a simulated RFID reader: a heartbeat on every
+// tick, and sensor readings, observed tags and inventory changes on their
+// own intervals. The server builds the events, so they have exactly the
+// shapes real devices report.
+type JetstreamSimulateCmd struct {
+	Device         string        `required:"" help:"Device name (one topic token)."`
+	Heartbeat      time.Duration `default:"30s" help:"Heartbeat interval (0: no heartbeats)."`
+	Sensors        []string      `name:"sensor" help:"Sensor names to report, e.g. temperature; repeat or comma-separate." placeholder:"NAME"`
+	SensorEvery    time.Duration `default:"60s" help:"Sensor reading interval."`
+	Objects        int           `default:"0" help:"Tags in each ObjectEvent (0: none)."`
+	ObjectsEvery   time.Duration `default:"60s" help:"ObjectEvent interval."`
+	AggregateEvery time.Duration `default:"0s" help:"AggregateEvent (tags added/removed) interval (0: none)."`
+	Rounds         int           `default:"0" help:"Stop after this many rounds of events (0: run until interrupted)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run publishes events until ctx ends or Rounds rounds were sent.
+func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
+	type kind struct {
+		every time.Duration
+		next  time.Time
+		set   func(map[string]any)
+	}
+	now := time.Now()
+	var kinds []*kind
+	add := func(every time.Duration, set func(map[string]any)) {
+		if every > 0 {
+			kinds = append(kinds, &kind{every: every, next: now, set: set})
+		}
+	}
+	add(c.Heartbeat, func(m map[string]any) { m["heartbeat"] = true })
+	if len(c.Sensors) > 0 {
+		add(c.SensorEvery, func(m map[string]any) { m["sensors"] = c.Sensors })
+	}
+	if c.Objects > 0 {
+		add(c.ObjectsEvery, func(m map[string]any) { m["objects"] = c.Objects })
+	}
+	add(c.AggregateEvery, func(m map[string]any) { m["aggregate"] = true })
+	if len(kinds) == 0 {
+		return errors.New("jetstream simulate: nothing to simulate: give --heartbeat, --sensor, --objects or --aggregate-every")
+	}
+	for round := 1; ; round++ {
+		req := map[string]any{"device": c.Device}
+		due := time.Now()
+		for _, k := range kinds {
+			if !k.next.After(due) {
+				k.set(req)
+				k.next = k.next.Add(k.every)
+			}
+		}
+		var out struct {
+			Events []struct {
+				Seq     uint64 `json:"seq"`
+				EventID string `json:"event_id"`
+				Type    string `json:"type"`
+			} `json:"events"`
+		}
+		if err := jetstreamAdmin(ctx, g, "POST", "/v1/jetstream/simulate", req, &out); err != nil {
+			return fmt.Errorf("jetstream simulate: %w", err)
+		}
+		for _, ev := range out.Events {
+			fmt.Fprintf(c.IO.stdout(), "%d\t%s\t%s\n", ev.Seq, ev.Type, ev.EventID)
+		}
+		if c.Rounds > 0 && round >= c.Rounds {
+			return nil
+		}
+		next := kinds[0].next
+		for _, k := range kinds[1:] {
+			if k.next.Before(next) {
+				next = k.next
+			}
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// jetstreamKey is the key the global flags name, or else the local admin
+// key in <data>/admin.key (as newClient does).
+func jetstreamKey(g *Globals) (string, error) {
+	if g.Key != "" {
+		return g.Key, nil
+	}
+	path := filepath.Join(g.Data, "admin.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read admin key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("admin key file %s is empty", path)
+	}
+	return key, nil
+}
+
+// jetstreamAdmin calls an admin endpoint of the Jetstream dialect and
+// decodes its JSON answer into out (if not nil).
+func jetstreamAdmin(ctx context.Context, g *Globals, method, path string, body, out any) error {
+	key, err := jetstreamKey(g)
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "herald-cli/"+versionString())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Message    string              `json:"Message"`
+			ModelState map[string][]string `json:"ModelState"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Message != "" {
+			msg := e.Message
+			for field, problems := range e.ModelState {
+				msg += " " + field + ": " + strings.Join(problems, "; ")
+			}
+			return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+		}
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+	}
+	return nil
+}

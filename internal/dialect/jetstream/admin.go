@@ -1,0 +1,95 @@
+package jetstream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
+)
+
+// adminMaxBody bounds an admin request body.
+const adminMaxBody = 64 << 10
+
+// decodeBody decodes a JSON admin body strictly: unknown fields are a
+// mistake an operator wants to hear about.
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return invalid("request", "The body could not be read.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalid("request", clip(err.Error()))
+	}
+	if dec.More() {
+		return invalid("request", "The body has data after its JSON value.")
+	}
+	return nil
+}
+
+// postUser handles POST /v1/jetstream/users: 201 with the new user and its
+// access key, shown only here.
+func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	var spec UserSpec
+	if err := decodeBody(r, &spec); err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	u, err := a.createUser(r.Context(), spec)
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+// getUsers handles GET /v1/jetstream/users: every user with the state of
+// its subscription.
+func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	recs, err := a.listUsers(r.Context())
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	subs, err := a.core.Cursors.List(r.Context(), Dialect+".")
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	byID := make(map[string]cursor.State, len(subs))
+	for _, st := range subs {
+		byID[st.ID] = st
+	}
+	out := make([]User, 0, len(recs))
+	for i := range recs {
+		u := recs[i].user()
+		if st, ok := byID[subscriptionID(u.ID)]; ok {
+			u.Subscribed, u.Acked = true, st.Acked
+			last := st.LastActive
+			u.LastActive = &last
+		}
+		out = append(out, u)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Users []User `json:"users"`
+	}{out})
+}
+
+// deleteUser handles DELETE /v1/jetstream/users/{id}: the key is revoked
+// and the subscription dropped.
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	if err := a.removeUser(r.Context(), r.PathValue("id")); err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,202 @@
+// Package jetstream serves the Jetstream RFID events API (Terso Solutions,
+// version 3) over herald's core: GET /3/events[/{limit}] returns the oldest
+// pending events of the user whose AccessKey header is sent, DELETE (or
+// PATCH) /3/events removes them by batch or by event id. A user's
+// subscription is a cursor over the log, so it survives restarts and is
+// served by any node; events are stored once, on topics
+// "jetstream.<device>.<eventtype>", already in the Jetstream wire shape.
+//
+// Admin endpoints under /v1/jetstream/ (a native admin key) manage users
+// and run a device simulator.
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// Dialect names the dialect: keys, cursor ids, topics and metrics use it.
+const Dialect = "jetstream"
+
+// DefaultIdleTTL is how long a subscription lives without a Get Events
+// request, as Jetstream documents.
+const DefaultIdleTTL = 30 * 24 * time.Hour
+
+// Config tunes the dialect.
+type Config struct {
+	// IdleTTL removes a subscription not read for this long (default 30 days).
+	IdleTTL time.Duration
+	// Now is the clock the subscriptions' idle time is measured with; it
+	// must be the cursor store's (default time.Now).
+	Now func() time.Time
+}
+
+// API serves the Jetstream endpoints.
+type API struct {
+	core  *dialect.Core
+	cfg   Config
+	users eventlog.KV // access key digests → herald keys
+}
+
+// New builds the dialect over the core and opens its KV bucket.
+func New(core *dialect.Core, cfg Config) (*API, error) {
+	if cfg.IdleTTL <= 0 {
+		cfg.IdleTTL = DefaultIdleTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx := core.Shutdown
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	kv, err := core.Log.KV(ctx, "herald-jetstream")
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: open users bucket: %w", err)
+	}
+	return &API{core: core, cfg: cfg, users: kv}, nil
+}
+
+// Mount registers the routes on mux: /3/… for Jetstream clients and exact
+// /v1/jetstream/… paths for admins.
+func (a *API) Mount(mux *http.ServeMux) {
+	mux.Handle("GET /3/events", a.user(a.getEvents))
+	mux.Handle("GET /3/events/{limit}", a.user(a.getEvents))
+	mux.Handle("DELETE /3/events", a.user(a.deleteEvents3))
+	mux.Handle("PATCH /3/events", a.user(a.deleteEvents3)) // for clients that cannot send a DELETE body
+	for path, allow := range map[string]string{
+		"/3/events":         "GET, DELETE, PATCH",
+		"/3/events/{limit}": "GET",
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
+		})
+	}
+	mux.HandleFunc("/3/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "No HTTP resource was found that matches the request URI '"+clip(r.URL.Path)+"'.")
+	})
+
+	mux.Handle("POST /v1/jetstream/users", a.admin(a.postUser))
+	mux.Handle("GET /v1/jetstream/users", a.admin(a.getUsers))
+	mux.Handle("DELETE /v1/jetstream/users/{id}", a.admin(a.deleteUser))
+	mux.Handle("POST /v1/jetstream/simulate", a.admin(a.simulate))
+}
+
+// user authenticates the AccessKey header and applies the key's rate limit
+// and the body limit before h runs.
+func (a *API) user(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := a.authenticate(r.Context(), r.Header.Get("AccessKey"))
+		if errors.Is(err, auth.ErrUnauthorized) {
+			writeError(w, http.StatusUnauthorized, msgDenied)
+			return
+		}
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		if !a.allow(w, key) {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		h(w, r, key)
+	})
+}
+
+// admin requires a native admin key (Authorization: Bearer).
+func (a *API) admin(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := auth.BearerToken(r)
+		if token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+			writeError(w, http.StatusUnauthorized, msgDenied)
+			return
+		}
+		key, err := a.core.Auth.Authenticate(r.Context(), token)
+		if errors.Is(err, auth.ErrUnauthorized) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, msgDenied)
+			return
+		}
+		if err != nil {
+			a.writeErr(w, r, err)
+			return
+		}
+		if !key.Admin {
+			writeError(w, http.StatusForbidden, "An admin key is required.")
+			return
+		}
+		if !a.allow(w, key) {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, adminMaxBody)
+		h(w, r, key)
+	})
+}
+
+func (a *API) allow(w http.ResponseWriter, key *auth.Key) bool {
+	ok, retry := a.core.Auth.Allow(key)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(retry/time.Second), 10))
+		writeError(w, http.StatusTooManyRequests, "Too many requests for this access key; retry after "+
+			strconv.FormatInt(int64(retry/time.Second), 10)+" s.")
+	}
+	return ok
+}
+
+// getEvents handles GET /3/events and /3/events/{limit}.
+func (a *API) getEvents(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	p, err := parseGetParams(r.PathValue("limit"), r.URL.Query())
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	b, err := a.get(r.Context(), key, p)
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	body := appendEvents(make([]byte, 0, 64+len(b.Events)*320), b.ID, b.Events)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(body)
+	a.core.Metrics.EventsDelivered.WithLabelValues(Dialect).Add(float64(len(b.Events)))
+}
+
+// deleteEvents3 handles DELETE and PATCH /3/events: 204 once the events are
+// removed (or were not pending).
+func (a *API) deleteEvents3(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &tooBig) {
+			err = invalid("request", "The body could not be read.")
+		}
+		a.writeErr(w, r, err)
+		return
+	}
+	req, err := parseDelete(body)
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	if req.BatchID != "" {
+		err = a.deleteBatch(r.Context(), key.ID, req.BatchID)
+	} else {
+		err = a.deleteEvents(r.Context(), key.ID, req.EventIDs)
+	}
+	if err != nil {
+		a.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,20 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/dialect/jetstream"
+)
+
+// mountDialects builds each vendor dialect over the core and mounts its
+// routes beside the native API's.
+func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
+	js, err := jetstream.New(core, jetstream.Config{})
+	if err != nil {
+		return fmt.Errorf("jetstream dialect: %w", err)
+	}
+	js.Mount(mux)
+	return nil
+}
