@@ -28,6 +28,7 @@ type CLI struct {
 	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
 	Tail      TailCmd      `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
 	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
+	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, press the link button (admin)."`
 	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
 	Version   VersionCmd   `cmd:"" help:"Print the version."`

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/jetstream"
 )
 
@@ -16,5 +17,10 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
 		return fmt.Errorf("jetstream dialect: %w", err)
 	}
 	js.Mount(mux)
+	h, err := hue.New(core, hue.Config{})
+	if err != nil {
+		return fmt.Errorf("hue dialect: %w", err)
+	}
+	h.Mount(mux)
 	return nil
 }

@@ -1,0 +1,169 @@
+// Package hue is the Philips Hue CLIP v2 dialect: a herald server answers
+// as a Hue bridge. Resources (bridge, devices, lights, buttons, …) live in
+// the engine's KV bucket "herald-hue" with compare-and-set, so every herald
+// node serves the same bridge; every change is appended to the log on a
+// topic "hue.<rtype>.<rid>" with the Hue event's data element as its Data,
+// and the event stream is a view of the hub like every other dialect's.
+//
+// Unlike a real bridge, the event stream's buffer is the log: the id of an
+// SSE message is "<unix seconds>:<log sequence>", so a client that resumes
+// with Last-Event-ID or If-None-Match misses nothing within retention.
+package hue
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+)
+
+// Limits and defaults of the Hue dialect.
+const (
+	MaxBody            = 64 << 10 // bytes of a request body
+	DefaultKeepAlive   = 15 * time.Second
+	DefaultPollTimeout = 30 * time.Second
+	DefaultBatchWindow = 50 * time.Millisecond
+	DefaultLinkWindow  = 30 * time.Second
+	maxMessageEvents   = 256 // Hue events in one SSE message or long-poll answer
+	bucket             = "herald-hue"
+	dialectName        = "hue"
+)
+
+// Config adjusts the dialect; zero values take the defaults.
+type Config struct {
+	// Name is the bridge's name in the public config (default "herald").
+	Name string
+	// TimeZone is the bridge's IANA time zone (default "Etc/UTC").
+	TimeZone string
+	// KeepAlive is the SSE comment interval; clients drop a stream idle for 90 s.
+	KeepAlive time.Duration
+	// PollTimeout bounds a long-poll that finds no event.
+	PollTimeout time.Duration
+	// BatchWindow is how long the stream gathers events into one message
+	// after the first is ready, as a bridge batches changes.
+	BatchWindow time.Duration
+	// LinkWindow is how long pairing stays open after the link button.
+	LinkWindow time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.Name == "" {
+		c.Name = "herald"
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "Etc/UTC"
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.PollTimeout <= 0 {
+		c.PollTimeout = DefaultPollTimeout
+	}
+	if c.BatchWindow < 0 {
+		c.BatchWindow = 0
+	} else if c.BatchWindow == 0 {
+		c.BatchWindow = DefaultBatchWindow
+	}
+	if c.LinkWindow <= 0 {
+		c.LinkWindow = DefaultLinkWindow
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// API serves the Hue endpoints.
+type API struct {
+	core   *dialect.Core
+	cfg    Config
+	store  *store
+	bridge bridgeRecord
+	evFmt  *hub.Format // one Hue Event object per log event
+}
+
+// New builds the dialect and makes sure the bridge's own resources exist
+// (created on the first start, shared by every node afterwards).
+func New(core *dialect.Core, cfg Config) (*API, error) {
+	cfg.defaults()
+	ctx, cancel := context.WithTimeout(core.Shutdown, 30*time.Second)
+	defer cancel()
+	kv, err := core.Log.KV(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("hue: open state: %w", err)
+	}
+	a := &API{core: core, cfg: cfg, store: &store{kv: kv}}
+	if a.bridge, err = a.bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("hue: bridge resources: %w", err)
+	}
+	a.evFmt = core.Hub.RegisterFormat("hue.event", encodeEvent)
+	return a, nil
+}
+
+// BridgeID returns the bridge id (16 lower-case hex digits).
+func (a *API) BridgeID() string { return a.bridge.BridgeID }
+
+// Mount registers the routes on mux.
+func (a *API) Mount(mux *http.ServeMux) {
+	// Pairing and discovery: v1 shapes, no key.
+	mux.HandleFunc("POST /api", a.pair)
+	mux.HandleFunc("/api", a.apiOther)
+	mux.HandleFunc("GET /api/config", a.publicConfig)
+	mux.HandleFunc("GET /api/{key}/config", a.publicConfig)
+
+	// CLIP v2, with the application key.
+	app := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
+		mux.Handle(pattern, a.appKey(h))
+	}
+	app("GET /clip/v2/resource", a.listAll)
+	app("GET /clip/v2/resource/{type}", a.listType)
+	app("POST /clip/v2/resource/{type}", a.create)
+	app("GET /clip/v2/resource/{type}/{id}", a.get)
+	app("PUT /clip/v2/resource/{type}/{id}", a.put)
+	app("DELETE /clip/v2/resource/{type}/{id}", a.remove)
+	app("GET /eventstream/clip/v2", a.eventStream)
+	for path, allow := range map[string]string{
+		"/clip/v2/resource":             "GET",
+		"/clip/v2/resource/{type}":      "GET, POST",
+		"/clip/v2/resource/{type}/{id}": "GET, PUT, DELETE",
+		"/eventstream/clip/v2":          "GET",
+	} {
+		app(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		})
+	}
+	app("/clip/v2/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
+
+	// Administration (simulation, catalogue, link button): a native admin key.
+	admin := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
+		mux.Handle(pattern, a.adminKey(h))
+	}
+	admin("GET /v1/hue/products", a.listProducts)
+	admin("POST /v1/hue/devices", a.addDevice)
+	admin("POST /v1/hue/press", a.press)
+	admin("POST /v1/hue/sensor", a.sensor)
+	admin("POST /v1/hue/link", a.link)
+}
+
+// publish appends changes to the log, in order.
+func (a *API) publish(ctx context.Context, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	drafts := make([]eventlog.Draft, len(changes))
+	for i, c := range changes {
+		drafts[i] = eventlog.Draft{Topic: "hue." + c.rtype + "." + c.rid, Type: c.kind, Data: c.data}
+	}
+	if _, err := a.core.Append(ctx, dialectName, drafts); err != nil {
+		return fmt.Errorf("hue: publish: %w", err)
+	}
+	return nil
+}

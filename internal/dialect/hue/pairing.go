@@ -1,0 +1,111 @@
+package hue
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// linkKey holds when the link button was last pressed, shared by every
+// node so pairing works whichever node the app reaches.
+const linkKey = "link"
+
+// pairRequest is the v1 body of POST /api.
+type pairRequest struct {
+	DeviceType        *string `json:"devicetype"`
+	GenerateClientKey bool    `json:"generateclientkey"`
+}
+
+// pair handles POST /api: within LinkWindow of a link-button press it
+// creates an application key (a herald key of the hue dialect) and
+// answers it as the username; otherwise error 101, as a bridge does.
+// Answers are v1 style: HTTP 200 and a one-element list.
+func (a *API) pair(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		writeV1Error(w, 2, "", "body contains invalid JSON")
+		return
+	}
+	var req pairRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeV1Error(w, 2, "", "body contains invalid JSON")
+		return
+	}
+	if req.DeviceType == nil {
+		writeV1Error(w, 6, "", "parameter, devicetype, not available")
+		return
+	}
+	name := strings.TrimSpace(*req.DeviceType)
+	if name == "" || len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		writeV1Error(w, 7, "/devicetype", "invalid value, "+*req.DeviceType+", for parameter, devicetype")
+		return
+	}
+	pressed, err := a.linkPressedAt(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if pressed.IsZero() || a.cfg.Now().Sub(pressed) > a.cfg.LinkWindow {
+		writeV1Error(w, 101, "", "link button not pressed")
+		return
+	}
+	key, token, err := a.core.Auth.Create(r.Context(), auth.Spec{
+		Name: name, Dialect: dialectName,
+		Publish: []string{"hue.>"}, Subscribe: []string{"hue.>"},
+		Meta: map[string]string{"devicetype": name},
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	a.core.Logger.Info("hue application paired", "key", key.ID, "devicetype", name)
+	success := map[string]string{"username": token}
+	if req.GenerateClientKey {
+		// The client key is for Entertainment (DTLS streaming), which
+		// herald does not offer; it is random and not stored.
+		var ck [16]byte
+		rand.Read(ck[:])
+		success["clientkey"] = strings.ToUpper(hex.EncodeToString(ck[:]))
+	}
+	writeJSON(w, http.StatusOK, []map[string]map[string]string{{"success": success}})
+}
+
+// apiOther answers other methods on /api the v1 way.
+func (a *API) apiOther(w http.ResponseWriter, r *http.Request) {
+	writeV1Error(w, 4, "/", "method, "+r.Method+", not available for resource, /")
+}
+
+// linkPressedAt returns when the link button was last pressed (zero if never).
+func (a *API) linkPressedAt(r *http.Request) (time.Time, error) {
+	e, err := a.store.kv.Get(r.Context(), linkKey)
+	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	var t time.Time
+	if err := t.UnmarshalText(e.Value); err != nil {
+		return time.Time{}, nil // unreadable: as if never pressed
+	}
+	return t, nil
+}
+
+// link handles POST /v1/hue/link (admin): press the link button.
+func (a *API) link(w http.ResponseWriter, r *http.Request) {
+	now := a.cfg.Now().UTC()
+	b, _ := now.MarshalText()
+	if _, err := a.store.kv.Put(r.Context(), linkKey, b); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pressed": now, "until": now.Add(a.cfg.LinkWindow)})
+}
