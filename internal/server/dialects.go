@@ -7,6 +7,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/jetstream"
+	"github.com/herald-io/herald/internal/dialect/zulip"
 )
 
 // mountDialects builds each vendor dialect over the core and mounts its
@@ -22,5 +23,10 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
 		return fmt.Errorf("hue dialect: %w", err)
 	}
 	h.Mount(mux)
+	z, err := zulip.New(core, zulip.Config{})
+	if err != nil {
+		return fmt.Errorf("zulip dialect: %w", err)
+	}
+	z.Mount(mux)
 	return nil
 }

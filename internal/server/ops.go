@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -53,14 +54,23 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 		w.Write(append(b, '\n'))
 	})
 	metricsHandler := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", s.adminOnly(metricsHandler))
+	// Profiles for operators (and the performance work): admin key only.
+	mux.Handle("GET /debug/pprof/", s.adminOnly(http.HandlerFunc(pprof.Index)))
+	mux.Handle("GET /debug/pprof/profile", s.adminOnly(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("GET /debug/pprof/trace", s.adminOnly(http.HandlerFunc(pprof.Trace)))
+}
+
+// adminOnly lets requests with an admin Bearer key through.
+func (s *Server) adminOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.auth.Authenticate(r.Context(), auth.BearerToken(r))
 		if err != nil || !k.Admin {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 			http.Error(w, "an admin key is required", http.StatusUnauthorized)
 			return
 		}
-		metricsHandler.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

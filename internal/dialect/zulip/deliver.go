@@ -1,0 +1,170 @@
+package zulip
+
+import (
+	"encoding/json"
+	"html"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// deliver translates log events into the Zulip events one user's queue
+// receives: the queue's types, what the user may see, the narrow, the
+// per-user message flags, Markdown or HTML, and the event id (the log
+// sequence). Events stored under the queue's topics that are not Zulip
+// events (not a JSON object) are skipped.
+func (a *API) deliver(evs []eventlog.Event, meta *queueMeta, u *user) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		typ := topicType(ev.Topic)
+		if typ == "" || !meta.wants(typ) {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
+			a.core.Logger.Debug("zulip: skipping an event that is not a JSON object", "seq", ev.Seq, "topic", ev.Topic)
+			continue
+		}
+		switch typ {
+		case "message":
+			if !messageFor(obj, meta, u) {
+				continue
+			}
+		case "typing":
+			if !typingFor(obj, meta, u) {
+				continue
+			}
+		}
+		if _, ok := obj["type"]; !ok {
+			obj["type"], _ = json.Marshal(typ)
+		}
+		obj["id"], _ = json.Marshal(ev.Seq)
+		b, err := json.Marshal(obj)
+		if err != nil {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// topicType returns <type> of a topic "zulip.<realm>.<type>[.…]".
+func topicType(t string) string {
+	parts := strings.SplitN(t, ".", 4)
+	if len(parts) < 3 || parts[0] != "zulip" {
+		return ""
+	}
+	return parts[2]
+}
+
+// wildcards are the mentions that notify everyone in a conversation.
+var wildcards = []string{"@**all**", "@**everyone**", "@**stream**", "@**channel**", "@**topic**"}
+
+// messageFor adapts a message event to user u in place; false if u may not
+// see it or the queue's narrow excludes it. Direct messages go only to
+// their participants; stream messages to the whole realm (herald's streams
+// are public and everyone is subscribed).
+func messageFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
+	var m msgFacts
+	if json.Unmarshal(obj["message"], &m) != nil {
+		return false
+	}
+	if m.private() && !slices.ContainsFunc(m.participants(), func(p participant) bool {
+		return p.ID == u.ID || strings.EqualFold(p.Email, u.Email)
+	}) {
+		return false
+	}
+	mentioned := u.FullName != "" && strings.Contains(m.Content, "@**"+u.FullName+"**")
+	wildcard := !mentioned && slices.ContainsFunc(wildcards, func(w string) bool { return strings.Contains(m.Content, w) })
+	if len(meta.Narrow) > 0 && !matchNarrow(meta.Narrow, &m, u, mentioned || wildcard) {
+		return false
+	}
+	var flags []string
+	json.Unmarshal(obj["flags"], &flags)
+	add := func(f string) {
+		if !slices.Contains(flags, f) {
+			flags = append(flags, f)
+		}
+	}
+	if m.SenderID == u.ID {
+		add("read") // one's own message is read, as in Zulip
+	}
+	if mentioned {
+		add("mentioned")
+	}
+	if wildcard && m.SenderID != u.ID {
+		add("wildcard_mentioned")
+	}
+	if flags == nil {
+		flags = []string{}
+	}
+	obj["flags"], _ = json.Marshal(flags)
+	if meta.ApplyMarkdown && m.ContentType == "text/x-markdown" {
+		var mm map[string]json.RawMessage
+		if json.Unmarshal(obj["message"], &mm) == nil {
+			mm["content"], _ = json.Marshal(renderMarkdown(m.Content))
+			mm["content_type"], _ = json.Marshal("text/html")
+			obj["message"], _ = json.Marshal(mm)
+		}
+	}
+	return true
+}
+
+// typingFor reports whether u receives a typing event: direct typing goes
+// to the conversation's participants, stream typing only to queues that
+// declared the stream_typing_notifications capability.
+func typingFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
+	var t struct {
+		MessageType string `json:"message_type"`
+		Sender      struct {
+			UserID int64 `json:"user_id"`
+		} `json:"sender"`
+		Recipients []struct {
+			UserID int64 `json:"user_id"`
+		} `json:"recipients"`
+	}
+	if json.Unmarshal(mustObject(obj), &t) != nil {
+		return false
+	}
+	if t.MessageType == "stream" || t.MessageType == "channel" {
+		return meta.StreamTyping
+	}
+	if t.Sender.UserID == u.ID {
+		return true
+	}
+	for _, r := range t.Recipients {
+		if r.UserID == u.ID {
+			return true
+		}
+	}
+	return false
+}
+
+func mustObject(obj map[string]json.RawMessage) []byte {
+	b, _ := json.Marshal(obj)
+	return b
+}
+
+var boldPattern = regexp.MustCompile(`\*\*([^*\n]+)\*\*`)
+
+// renderMarkdown turns message text into the HTML Zulip clients display:
+// herald does not implement Zulip's Markdown dialect, it escapes the text,
+// makes paragraphs of blank-line-separated blocks, breaks of newlines and
+// <strong> of **bold**.
+func renderMarkdown(s string) string {
+	var b strings.Builder
+	for _, para := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		para = strings.Trim(para, "\n")
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		para = boldPattern.ReplaceAllString(html.EscapeString(para), "<strong>$1</strong>")
+		b.WriteString(strings.ReplaceAll(para, "\n", "<br>\n"))
+		b.WriteString("</p>")
+	}
+	return b.String()
+}

@@ -1,0 +1,115 @@
+package zulip
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// Error codes of Zulip's API that herald answers with.
+const (
+	codeBadRequest      = "BAD_REQUEST"
+	codeMissingArgument = "REQUEST_VARIABLE_MISSING"
+	codeBadQueue        = "BAD_EVENT_QUEUE_ID"
+	codeUnauthorized    = "UNAUTHORIZED"
+	codeInvalidAPIKey   = "INVALID_API_KEY"
+	codeRateLimited     = "RATE_LIMIT_HIT"
+	codeAuthFailed      = "AUTHENTICATION_FAILED"
+	codeNoStream        = "STREAM_DOES_NOT_EXIST"
+)
+
+// apiError is a Zulip error response: {"result":"error","msg":…,"code":…}
+// plus the error's data fields, with its HTTP status.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+	data   map[string]any
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// missingArgument is Zulip's RequestVariableMissingError.
+func missingArgument(name string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: codeMissingArgument,
+		msg: fmt.Sprintf("Missing '%s' argument", name), data: map[string]any{"var_name": name}}
+}
+
+// badQueue is Zulip's BadEventQueueIdError: the queue is unknown, expired,
+// deleted or another user's. The lowercase "id" matches what older clients
+// test the message for when there is no code; every client tests the code.
+func badQueue(id string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: codeBadQueue,
+		msg: "Bad event queue id: " + id, data: map[string]any{"queue_id": id}}
+}
+
+// errorBody renders e in Zulip's shape.
+func (e *apiError) body() map[string]any {
+	m := make(map[string]any, 3+len(e.data))
+	for k, v := range e.data {
+		m[k] = v
+	}
+	m["result"], m["msg"], m["code"] = "error", e.msg, e.code
+	return m
+}
+
+// writeError answers with err in Zulip's shape; errors from the core are
+// mapped to what a Zulip client can act on.
+func writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &tooBig):
+		ae = &apiError{status: http.StatusRequestEntityTooLarge, code: codeBadRequest,
+			msg: "Request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
+		// 5xx: python-zulip-api retries these (with dont_block) by itself.
+		w.Header().Set("Retry-After", "1")
+		ae = &apiError{status: http.StatusServiceUnavailable, code: "SERVICE_UNAVAILABLE",
+			msg: "The event log is unavailable; retry shortly"}
+	default:
+		ae = &apiError{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", msg: err.Error()}
+	}
+	writeJSON(w, ae.status, ae.body())
+}
+
+// writeSuccess answers 200 {"result":"success","msg":"",…fields}.
+func writeSuccess(w http.ResponseWriter, fields map[string]any) {
+	m := make(map[string]any, 2+len(fields))
+	for k, v := range fields {
+		m[k] = v
+	}
+	m["result"], m["msg"] = "success", ""
+	writeJSON(w, http.StatusOK, m)
+}
+
+// writeJSON encodes v; like Zulip's orjson responses the body ends in "\n".
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // message content is HTML on purpose
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"result":"error","msg":"encoding failed","code":"INTERNAL_SERVER_ERROR"}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// adminError answers an admin endpoint (/v1/zulip/…) in herald's native
+// shape, {"error":{"code":…,"message":…}}, which herald's CLI reads.
+func adminError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

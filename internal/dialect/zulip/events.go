@@ -1,0 +1,281 @@
+package zulip
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/herald-io/herald/internal/cursor"
+)
+
+// errReleased is the cause of a poll's end when a newer poll on the same
+// queue, or the queue's deletion, takes over.
+var errReleased = errors.New("zulip: poll released")
+
+// polls tracks the poll in flight on each queue on this node: like Zulip,
+// a queue has one waiter, and a new poll finishes the previous one (which
+// answers with no events) instead of both waiting.
+type polls struct {
+	mu sync.Mutex
+	m  map[string]*pollSlot
+}
+
+type pollSlot struct{ cancel context.CancelCauseFunc }
+
+func newPolls() *polls { return &polls{m: map[string]*pollSlot{}} }
+
+// begin registers a poll on queue id, releasing the previous one; end
+// unregisters it.
+func (p *polls) begin(parent context.Context, id string) (ctx context.Context, end func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	s := &pollSlot{cancel: cancel}
+	p.mu.Lock()
+	if old := p.m[id]; old != nil {
+		old.cancel(errReleased)
+	}
+	p.m[id] = s
+	p.mu.Unlock()
+	return ctx, func() {
+		p.mu.Lock()
+		if p.m[id] == s {
+			delete(p.m, id)
+		}
+		p.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// release finishes the poll on queue id, if any.
+func (p *polls) release(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.m[id]; s != nil {
+		s.cancel(errReleased)
+		delete(p.m, id)
+	}
+}
+
+// queue returns the cursor and meta of the user's queue qid; a queue that
+// is unknown, expired, deleted or another user's is BAD_EVENT_QUEUE_ID.
+func (a *API) queue(ctx context.Context, u *user, qid string) (string, cursor.State, *queueMeta, error) {
+	id, ok := queueCursorID(u.Realm, qid)
+	if !ok {
+		return "", cursor.State{}, nil, badQueue(qid)
+	}
+	st, err := a.core.Cursors.Get(ctx, id)
+	if errors.Is(err, cursor.ErrNotFound) {
+		return "", cursor.State{}, nil, badQueue(qid)
+	}
+	if err != nil {
+		return "", cursor.State{}, nil, err
+	}
+	var meta queueMeta
+	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID {
+		return "", cursor.State{}, nil, badQueue(qid)
+	}
+	return id, st, &meta, nil
+}
+
+// getEvents handles GET /api/v1/events: acknowledge up to last_event_id,
+// then answer with the queue's pending events, at once if there are any or
+// dont_block is set, else when one arrives or with a heartbeat.
+func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
+	p, err := readParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	dontBlock, err := p.boolean("dont_block", false)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	qid, _ := p.str("queue_id")
+	if qid == "" {
+		// Without a queue, Zulip registers one from register's arguments,
+		// but only for a request that does not block.
+		if !dontBlock {
+			writeError(w, badRequest("Missing 'queue_id' argument"))
+			return
+		}
+		qs, err := parseQueueSpec(p)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		p.markUsed("last_event_id")
+		if qid, err = a.createQueue(ctx, u, qs); err != nil {
+			writeError(w, err)
+			return
+		}
+		id, _ := queueCursorID(u.Realm, qid)
+		meta := qs.meta
+		meta.UserID = u.ID
+		evs, err := a.poll(r, u, qid, id, &meta, true)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeSuccess(w, p.withIgnored(map[string]any{"events": evs, "queue_id": qid}))
+		return
+	}
+	p.markUsed(registerParams...) // accepted, and meaningless with a queue
+	last, ok, err := p.integer("last_event_id")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !ok {
+		writeError(w, badRequest("Missing 'last_event_id' argument"))
+		return
+	}
+	id, st, meta, err := a.queue(ctx, u, qid)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// last_event_id is the acknowledgement; -1 (register's) acknowledges
+	// nothing. An id at or below the queue's position was acknowledged
+	// already; one above it must have been handed out in the pending batch.
+	if last >= 0 && uint64(last) > st.Acked {
+		if st.Batch == nil || uint64(last) > st.Batch.Through {
+			writeError(w, badRequest("Event %d was not in this queue", last))
+			return
+		}
+		if st, err = a.core.Cursors.AckUpTo(ctx, id, uint64(last)); err != nil {
+			writeError(w, a.queueErr(ctx, id, qid, err))
+			return
+		}
+	}
+	if over, err := a.overCap(ctx, st); err != nil || over {
+		if err == nil {
+			a.core.Logger.Info("zulip: queue over its cap expired", "queue", id, "cap", a.cfg.MaxQueueEvents)
+			err = a.dropQueue(ctx, id, qid)
+		}
+		writeError(w, a.queueErr(ctx, id, qid, err))
+		return
+	}
+	evs, err := a.poll(r, u, qid, id, meta, dontBlock)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+}
+
+// overCap reports whether more than MaxQueueEvents events are pending. The
+// count is read only when the queue lags the log by more than the cap, so
+// a queue that keeps up costs nothing here.
+func (a *API) overCap(ctx context.Context, st cursor.State) (bool, error) {
+	last := a.core.Hub.Last()
+	if last <= st.Acked || last-st.Acked <= uint64(a.cfg.MaxQueueEvents) {
+		return false, nil
+	}
+	n, err := a.core.Cursors.Pending(ctx, st, a.cfg.MaxQueueEvents+1)
+	return n > a.cfg.MaxQueueEvents, err
+}
+
+// dropQueue deletes a queue and releases its poll; the error tells the
+// client to register again.
+func (a *API) dropQueue(ctx context.Context, id, qid string) error {
+	if err := a.core.Cursors.Delete(ctx, id); err != nil && !errors.Is(err, cursor.ErrNotFound) {
+		return err
+	}
+	a.polls.release(id)
+	return badQueue(qid)
+}
+
+// queueErr maps a cursor error: a queue that is gone, or whose position
+// fell out of the log's retention, is BAD_EVENT_QUEUE_ID (the client
+// registers again and loses nothing silently).
+func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
+	switch {
+	case errors.Is(err, cursor.ErrNotFound):
+		return badQueue(qid)
+	case errors.Is(err, cursor.ErrExpired):
+		return a.dropQueue(ctx, id, qid)
+	}
+	return err
+}
+
+// poll fetches the queue's pending batch and translates it for the user.
+// A batch of nothing this user may see is acknowledged on their behalf
+// (nothing visible is skipped) and the poll goes on waiting.
+func (a *API) poll(r *http.Request, u *user, qid, id string, meta *queueMeta, dontBlock bool) ([]json.RawMessage, error) {
+	sctx, scancel := a.core.StreamContext(r)
+	defer scancel()
+	ctx, end := a.polls.begin(sctx, id)
+	defer end()
+	var wait time.Duration
+	if !dontBlock {
+		wait = a.heartbeatAfter()
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		f, err := a.core.Cursors.Fetch(ctx, id, a.cfg.MaxBatch, max(0, time.Until(deadline)))
+		if err != nil && ctx.Err() != nil {
+			// Finished by a newer poll, a DELETE or a shutdown: no events
+			// now (the client polls again), unless the queue is gone.
+			if errors.Is(context.Cause(ctx), errReleased) {
+				if _, gerr := a.core.Cursors.Get(r.Context(), id); errors.Is(gerr, cursor.ErrNotFound) {
+					return nil, badQueue(qid)
+				}
+			}
+			return []json.RawMessage{}, nil
+		}
+		if err != nil {
+			return nil, a.queueErr(r.Context(), id, qid, err)
+		}
+		if f.BatchID == "" {
+			if dontBlock {
+				return []json.RawMessage{}, nil
+			}
+			return []json.RawMessage{heartbeat(f.State.Acked)}, nil
+		}
+		if out := a.deliver(f.Events, meta, u); len(out) > 0 {
+			a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
+			return out, nil
+		}
+		if _, err := a.core.Cursors.AckUpTo(ctx, id, f.State.Batch.Through); err != nil && ctx.Err() == nil {
+			return nil, a.queueErr(r.Context(), id, qid, err)
+		}
+	}
+}
+
+// heartbeat is Zulip's keep-alive event. Its id is the queue's position:
+// acknowledging it acknowledges only what was already delivered or
+// scanned past, so no heartbeat is ever written to the log.
+func heartbeat(pos uint64) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{"type": "heartbeat", "id": pos})
+	return b
+}
+
+// deleteEvents handles DELETE /api/v1/events: queue_id in the body
+// (python-zulip-api) or the query string (zulip-js).
+func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
+	p, err := readParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	qid, ok := p.str("queue_id")
+	if !ok {
+		writeError(w, missingArgument("queue_id"))
+		return
+	}
+	ctx := r.Context()
+	id, _, _, err := a.queue(ctx, u, qid)
+	if err == nil {
+		err = a.core.Cursors.Delete(ctx, id)
+	}
+	if err != nil {
+		writeError(w, a.queueErr(ctx, id, qid, err))
+		return
+	}
+	a.polls.release(id) // after the delete, so the released poll sees the queue gone
+	writeSuccess(w, p.withIgnored(map[string]any{}))
+}

@@ -1,0 +1,91 @@
+package zulip
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// FuzzParseParams: any query string and body either parse or give a Zulip
+// error (never a panic), and parsed parameters are bounded.
+func FuzzParseParams(f *testing.F) {
+	mp := "--B\r\nContent-Disposition: form-data; name=\"event_types\"\r\n\r\nnull\r\n--B--\r\n"
+	for _, s := range []struct{ q, ct, body string }{
+		{"queue_id=1375801870:2942&last_event_id=-1", "", ""},
+		{"", "application/x-www-form-urlencoded", `event_types=%5B%22message%22%5D&narrow=%5B%5D`},
+		{"", "multipart/form-data; boundary=B", mp},
+		{"", "multipart/form-data", mp},
+		{"a=%zz", "", ""},
+		{"", "text/plain", "x"},
+		{"", "application/x-www-form-urlencoded; charset=utf-8", "a=1&a=2&b"},
+	} {
+		f.Add(s.q, s.ct, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, q, ct string, body []byte) {
+		p, err := parseParams(q, ct, body)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.status != 400 || ae.code != codeBadRequest {
+				t.Fatalf("not a Zulip error: %v", err)
+			}
+			return
+		}
+		if len(p.vals) > maxParams {
+			t.Fatalf("%d params", len(p.vals))
+		}
+		for k, v := range p.vals {
+			if len(v) > maxParamBytes {
+				t.Fatalf("param %q: %d bytes", k, len(v))
+			}
+		}
+		// A register built from anything either fails cleanly or yields a
+		// queue whose filter is valid.
+		qs, err := parseQueueSpec(p)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("not a Zulip error: %v", err)
+			}
+			return
+		}
+		if _, err := topic.NewFilter(qs.filter("zulip")); err != nil {
+			t.Fatalf("filter %v: %v", qs.filter("zulip"), err)
+		}
+		if qs.lifespan <= 0 || qs.lifespan > MaxLifespan {
+			t.Fatalf("lifespan %v", qs.lifespan)
+		}
+	})
+}
+
+// FuzzJSONValues: the JSON-valued parameters (narrow, recipients, typed
+// values) never panic, and a parsed narrow round-trips through the stored
+// queue meta.
+func FuzzJSONValues(f *testing.F) {
+	for _, s := range []string{
+		`[]`, `[["stream","Denmark"]]`, `[{"operator":"topic","operand":"x","negated":true}]`, `[["dm",[1,2]]]`,
+		`[["is","private"]]`, `[["-sender",5]]`, `null`, `["message"]`, `-1`, `true`, `"x"`, `a@b.c, d@e.f`, `[1,"a"]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if terms, err := parseNarrow(s); err == nil {
+			b, err := json.Marshal(queueMeta{Narrow: terms})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back queueMeta
+			if err := json.Unmarshal(b, &back); err != nil || len(back.Narrow) != len(terms) {
+				t.Fatalf("narrow %q does not round-trip: %v", s, err)
+			}
+			m := msgFacts{Type: "stream", DisplayRecipient: json.RawMessage(`"Denmark"`)}
+			matchNarrow(terms, &m, &user{ID: 1, Email: "a@b.c"}, false)
+		}
+		parseRecipients(s)
+		p := &params{vals: map[string]string{"v": s}, used: map[string]bool{}}
+		p.boolean("v", false)
+		p.integer("v")
+		p.stringList("v")
+	})
+}

@@ -1,0 +1,323 @@
+package zulip
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// publish appends one Zulip event of type typ, in the realm, through the
+// core's single append path.
+func (a *API) publish(ctx context.Context, realm, typ string, ev any) (eventlog.Ack, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return eventlog.Ack{}, err
+	}
+	acks, err := a.core.Append(ctx, dialectName, []eventlog.Draft{{
+		Topic: "zulip." + realm + "." + typ, Type: typ, Data: data,
+	}})
+	if err != nil {
+		return eventlog.Ack{}, err
+	}
+	return acks[0], nil
+}
+
+// sendMessage handles POST /api/v1/messages: a stream or direct message,
+// published as one "message" event that every matching queue receives.
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
+	p, err := readParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	typ, ok := p.str("type")
+	if !ok {
+		writeError(w, missingArgument("type"))
+		return
+	}
+	to, ok := p.str("to")
+	if !ok {
+		writeError(w, missingArgument("to"))
+		return
+	}
+	content, ok := p.str("content")
+	if !ok {
+		writeError(w, missingArgument("content"))
+		return
+	}
+	p.markUsed("queue_id", "local_id", "read_by_sender")
+	if strings.TrimSpace(content) == "" {
+		writeError(w, badRequest("Message must not be empty"))
+		return
+	}
+	content = truncate(content, MaxContent, "\n[message truncated]")
+	msg := map[string]any{
+		"sender_id": u.ID, "sender_email": u.Email, "sender_full_name": u.FullName,
+		"sender_realm_str": u.Realm, "avatar_url": nil, "client": clientName(r),
+		"content": content, "content_type": "text/x-markdown",
+		"is_me_message": strings.HasPrefix(content, "/me "), "reactions": []any{},
+		"submessages": []any{}, "topic_links": []any{},
+		"timestamp": time.Now().Unix(),
+	}
+	switch typ {
+	case "stream", "channel":
+		topic, ok := p.str("topic")
+		if !ok {
+			topic, ok = p.str("subject")
+		}
+		if !ok || strings.TrimSpace(topic) == "" {
+			writeError(w, badRequest("Missing topic"))
+			return
+		}
+		s, err := a.resolveStream(ctx, u.Realm, to)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		msg["type"], msg["stream_id"], msg["display_recipient"] = "stream", s.StreamID, s.Name
+		msg["subject"], msg["recipient_id"] = truncate(strings.TrimSpace(topic), MaxTopic, "..."), s.StreamID
+	case "private", "direct":
+		parts, err := a.resolveUsers(ctx, u, to)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		msg["type"], msg["subject"], msg["display_recipient"] = "private", "", parts
+		msg["recipient_id"] = conversationID(parts)
+	default:
+		writeError(w, badRequest("Invalid message type"))
+		return
+	}
+	id, err := a.nextID(ctx, "message_id")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	msg["id"] = id
+	if _, err := a.publish(ctx, u.Realm, "message", map[string]any{
+		"type": "message", "flags": []string{}, "message": msg,
+	}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeSuccess(w, p.withIgnored(map[string]any{"id": id}))
+}
+
+// resolveStream finds a stream by name, by JSON id, or by a one-element
+// JSON list (python-zulip-api's older style).
+func (a *API) resolveStream(ctx context.Context, realm, to string) (streamRecord, error) {
+	name := to
+	var id int64
+	var list []string
+	switch {
+	case json.Unmarshal([]byte(to), &id) == nil:
+		name = ""
+	case json.Unmarshal([]byte(to), &list) == nil && len(list) == 1:
+		name = list[0]
+	}
+	s, ok, err := a.findStream(ctx, realm, name, id)
+	if err != nil {
+		return s, err
+	}
+	if !ok && name == "" {
+		return s, badRequest("Invalid channel ID")
+	}
+	if !ok {
+		return s, &apiError{status: http.StatusBadRequest, code: codeNoStream,
+			msg: "Channel '" + name + "' does not exist", data: map[string]any{"stream": name}}
+	}
+	return s, nil
+}
+
+// dmParticipant is an entry of a direct message's display_recipient.
+type dmParticipant struct {
+	ID           int64  `json:"id"`
+	Email        string `json:"email"`
+	FullName     string `json:"full_name"`
+	IsMirrorDumm bool   `json:"is_mirror_dummy"`
+}
+
+// resolveUsers resolves a direct message's "to" (emails or user ids) in the
+// sender's realm, and returns every participant, sender included, by id.
+func (a *API) resolveUsers(ctx context.Context, u *user, to string) ([]dmParticipant, error) {
+	emails, ids, err := parseRecipients(to)
+	if err != nil {
+		return nil, err
+	}
+	all, err := a.users(ctx, u.Realm)
+	if err != nil {
+		return nil, err
+	}
+	parts := []dmParticipant{{ID: u.ID, Email: u.Email, FullName: u.FullName}}
+	addUser := func(rec *userRecord) {
+		if !slices.ContainsFunc(parts, func(p dmParticipant) bool { return p.ID == rec.UserID }) {
+			parts = append(parts, dmParticipant{ID: rec.UserID, Email: rec.Email, FullName: rec.FullName})
+		}
+	}
+	for _, e := range emails {
+		i := slices.IndexFunc(all, func(r userRecord) bool { return strings.EqualFold(r.Email, e) })
+		if i < 0 {
+			return nil, badRequest("Invalid email '%s'", e)
+		}
+		addUser(&all[i])
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(all, func(r userRecord) bool { return r.UserID == id })
+		if i < 0 {
+			return nil, badRequest("Invalid user ID %d", id)
+		}
+		addUser(&all[i])
+	}
+	slices.SortFunc(parts, func(x, y dmParticipant) int { return cmp.Compare(x.ID, y.ID) })
+	return parts, nil
+}
+
+// conversationID is a stable recipient_id for a set of participants.
+func conversationID(parts []dmParticipant) int64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(strconv.FormatInt(p.ID, 10) + ","))
+	}
+	return int64(h.Sum64()>>34) + 1_000_000 // positive, apart from stream ids
+}
+
+// clientName is the client Zulip shows for a message: the User-Agent's
+// product ("ZulipPython/0.9.0 (…)" → "ZulipPython").
+func clientName(r *http.Request) string {
+	ua := r.Header.Get("User-Agent")
+	if i := strings.IndexAny(ua, "/ "); i >= 0 {
+		ua = ua[:i]
+	}
+	if ua == "" {
+		return "API"
+	}
+	return truncate(ua, 30, "")
+}
+
+// truncate cuts s to at most n runes, ending with suffix when cut.
+func truncate(s string, n int, suffix string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	keep := max(0, n-utf8.RuneCountInString(suffix))
+	return string(r[:keep]) + suffix
+}
+
+// typing handles POST /api/v1/typing: a "typing" event for a direct
+// conversation (to: user ids) or a stream topic (stream_id, topic).
+func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
+	p, err := readParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	op, ok := p.str("op")
+	if !ok {
+		writeError(w, missingArgument("op"))
+		return
+	}
+	if op != "start" && op != "stop" {
+		writeError(w, badRequest("Invalid op"))
+		return
+	}
+	typ, _ := p.str("type")
+	ev := map[string]any{"type": "typing", "op": op, "sender": map[string]any{"user_id": u.ID, "email": u.Email}}
+	switch typ {
+	case "", "direct", "private":
+		to, ok := p.str("to")
+		if !ok {
+			writeError(w, missingArgument("to"))
+			return
+		}
+		parts, err := a.resolveUsers(ctx, u, to)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		rcpts := make([]map[string]any, len(parts))
+		for i, pt := range parts {
+			rcpts[i] = map[string]any{"user_id": pt.ID, "email": pt.Email}
+		}
+		ev["message_type"], ev["recipients"] = "direct", rcpts
+	case "stream", "channel":
+		sid, ok, err := p.integer("stream_id")
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if !ok {
+			writeError(w, missingArgument("stream_id"))
+			return
+		}
+		topic, ok := p.str("topic")
+		if !ok {
+			writeError(w, missingArgument("topic"))
+			return
+		}
+		if _, found, err := a.findStream(ctx, u.Realm, "", sid); err != nil || !found {
+			if err == nil {
+				err = badRequest("Invalid channel ID")
+			}
+			writeError(w, err)
+			return
+		}
+		ev["message_type"], ev["stream_id"], ev["topic"] = "stream", sid, topic
+	default:
+		writeError(w, badRequest("Invalid type"))
+		return
+	}
+	if _, err := a.publish(ctx, u.Realm, "typing", ev); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeSuccess(w, p.withIgnored(map[string]any{}))
+}
+
+// presence handles POST /api/v1/users/me/presence: a legacy-format
+// "presence" event for the realm.
+func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) {
+	p, err := readParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	status, ok := p.str("status")
+	if !ok {
+		writeError(w, missingArgument("status"))
+		return
+	}
+	if status != "active" && status != "idle" {
+		writeError(w, badRequest("Invalid status: %s", status))
+		return
+	}
+	for _, b := range []string{"ping_only", "new_user_input", "slim_presence"} {
+		if _, err := p.boolean(b, false); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	p.markUsed("last_update_id", "history_limit_days")
+	now := time.Now()
+	ts := float64(now.UnixMilli()) / 1000
+	if _, err := a.publish(r.Context(), u.Realm, "presence", map[string]any{
+		"type": "presence", "user_id": u.ID, "email": u.Email, "server_timestamp": ts,
+		"presence": map[string]any{"website": map[string]any{
+			"status": status, "timestamp": now.Unix(), "client": "website", "pushable": false}},
+	}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeSuccess(w, p.withIgnored(map[string]any{"presences": map[string]any{}, "server_timestamp": ts}))
+}

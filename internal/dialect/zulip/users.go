@@ -1,0 +1,273 @@
+package zulip
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// memberJSON is a user as Zulip's users endpoints and realm_user show it.
+func memberJSON(u *userRecord) map[string]any {
+	return map[string]any{
+		"user_id": u.UserID, "email": u.Email, "delivery_email": u.Email, "full_name": u.FullName,
+		"is_bot": u.IsBot, "is_active": true, "is_admin": false, "is_owner": false, "is_guest": false,
+		"role": 400, "avatar_url": nil, "avatar_version": 1, "timezone": "", "date_joined": u.Created.UTC().Format(time.RFC3339),
+		"is_billing_admin": false, "profile_data": map[string]any{},
+	}
+}
+
+// streamJSON is a stream as Zulip's streams endpoint shows it.
+func streamJSON(s *streamRecord) map[string]any {
+	return map[string]any{
+		"stream_id": s.StreamID, "name": s.Name, "description": s.Description,
+		"rendered_description": renderMarkdown(s.Description), "invite_only": false, "is_web_public": false,
+		"history_public_to_subscribers": true, "date_created": s.Created.Unix(), "first_message_id": nil,
+		"stream_post_policy": 1, "message_retention_days": nil, "is_announcement_only": false,
+		"is_archived": false,
+	}
+}
+
+// subscriptionJSON is a stream as the user's subscription.
+func subscriptionJSON(s *streamRecord) map[string]any {
+	m := streamJSON(s)
+	m["color"], m["pin_to_top"], m["is_muted"], m["in_home_view"] = "#76ce90", false, false, true
+	m["desktop_notifications"], m["audible_notifications"], m["push_notifications"] = nil, nil, nil
+	m["email_notifications"], m["wildcard_mentions_notify"] = nil, nil
+	return m
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u *user) {
+	users, err := a.users(r.Context(), u.Realm)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	members := make([]map[string]any, len(users))
+	for i := range users {
+		members[i] = memberJSON(&users[i])
+	}
+	writeSuccess(w, map[string]any{"members": members})
+}
+
+func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) {
+	rec, _, err := a.getUser(r.Context(), u.Email)
+	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		err = invalidAPIKey("Invalid API key") // removed meanwhile
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeSuccess(w, memberJSON(&rec))
+}
+
+func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
+	streams, err := a.streams(r.Context(), u.Realm)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]map[string]any, len(streams))
+	for i := range streams {
+		out[i] = streamJSON(&streams[i])
+	}
+	writeSuccess(w, map[string]any{"streams": out})
+}
+
+func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, u *user) {
+	streams, err := a.streams(r.Context(), u.Realm)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]map[string]any, len(streams))
+	for i := range streams {
+		out[i] = subscriptionJSON(&streams[i])
+	}
+	writeSuccess(w, map[string]any{"subscriptions": out})
+}
+
+// AddUserRequest is the body of POST /v1/zulip/users.
+type AddUserRequest struct {
+	Email    string `json:"email"`
+	FullName string `json:"full_name"`
+	Realm    string `json:"realm"` // default: the configured default realm
+	Bot      bool   `json:"bot"`
+}
+
+// UserView is a Zulip user as the admin endpoints show it; APIKey is set
+// only in the answer to its creation (herald keeps only a hash).
+type UserView struct {
+	UserID   int64     `json:"user_id"`
+	Email    string    `json:"email"`
+	FullName string    `json:"full_name"`
+	Realm    string    `json:"realm"`
+	Bot      bool      `json:"bot"`
+	KeyID    string    `json:"key_id"`
+	Created  time.Time `json:"created"`
+	APIKey   string    `json:"api_key,omitempty"`
+}
+
+func viewOf(u *userRecord) UserView {
+	return UserView{UserID: u.UserID, Email: u.Email, FullName: u.FullName, Realm: u.Realm, Bot: u.IsBot,
+		KeyID: u.KeyID, Created: u.Created}
+}
+
+// decodeAdmin decodes a strict JSON body of an admin request.
+func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(r.Body)
+	if err == nil {
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			adminError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+			return false
+		}
+		adminError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// validName checks a full name or stream name.
+func validName(s string, maxLen int) bool {
+	return s != "" && utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxLen &&
+		strings.IndexFunc(s, unicode.IsControl) < 0 && strings.TrimSpace(s) == s
+}
+
+// adminAddUser handles POST /v1/zulip/users: a user and their API key (a
+// herald key for the dialect), indexed by email.
+func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
+	var req AddUserRequest
+	if !decodeAdmin(w, r, &req) {
+		return
+	}
+	if req.Realm == "" {
+		req.Realm = a.cfg.DefaultRealm
+	}
+	addr, err := mail.ParseAddress(req.Email)
+	switch {
+	case err != nil || addr.Address != req.Email || len(req.Email) > 254:
+		adminError(w, http.StatusBadRequest, "bad_request", "email must be a plain address like bot@example.com")
+		return
+	case !validName(req.FullName, 100):
+		adminError(w, http.StatusBadRequest, "bad_request", "full_name is required (at most 100 characters, no control characters)")
+		return
+	case !realmPattern.MatchString(req.Realm):
+		adminError(w, http.StatusBadRequest, "bad_request", "realm must be letters, digits, '-' and '_' (at most 63)")
+		return
+	}
+	ctx := r.Context()
+	if _, _, err := a.getUser(ctx, req.Email); err == nil {
+		adminError(w, http.StatusConflict, "exists", "a user with email "+req.Email+" exists")
+		return
+	}
+	id, err := a.nextID(ctx, "user_id")
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	k, token, err := a.core.Auth.Create(ctx, auth.Spec{
+		Name: "zulip " + req.Email, Dialect: dialectName,
+		Publish: []string{"zulip." + req.Realm + ".>"}, Subscribe: []string{"zulip." + req.Realm + ".>"},
+		Meta: map[string]string{"email": req.Email, "user_id": strconv.FormatInt(id, 10),
+			"full_name": req.FullName, "realm": req.Realm},
+	})
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	rec := userRecord{UserID: id, Email: req.Email, FullName: req.FullName, Realm: req.Realm, KeyID: k.ID,
+		IsBot: req.Bot, Created: k.Created}
+	if err := a.createUser(ctx, rec); err != nil {
+		// Lost a race for the email: the key must not outlive its user.
+		if rerr := a.core.Auth.Revoke(context.WithoutCancel(ctx), k.ID); rerr != nil {
+			a.core.Logger.Warn("zulip: revoke orphan key", "id", k.ID, "err", rerr)
+		}
+		if errors.Is(err, errExists) {
+			adminError(w, http.StatusConflict, "exists", "a user with email "+req.Email+" exists")
+			return
+		}
+		adminFail(w, err)
+		return
+	}
+	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
+		"type": "realm_user", "op": "add", "person": memberJSON(&rec),
+	}); err != nil {
+		a.core.Logger.Warn("zulip: realm_user event", "err", err)
+	}
+	v := viewOf(&rec)
+	v.APIKey = token
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := a.users(r.Context(), r.URL.Query().Get("realm"))
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	out := make([]UserView, len(users))
+	for i := range users {
+		out[i] = viewOf(&users[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+// adminRemoveUser handles DELETE /v1/zulip/users/{email}: the key is
+// revoked (the user's requests fail from now on), then the index entry goes.
+func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := r.PathValue("email")
+	rec, rev, err := a.getUser(ctx, email)
+	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		adminError(w, http.StatusNotFound, "not_found", "no user with email "+email)
+		return
+	}
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	if err := a.core.Auth.Revoke(ctx, rec.KeyID); err != nil && !errors.Is(err, auth.ErrNotFound) {
+		adminFail(w, err)
+		return
+	}
+	if err := a.kv.Delete(ctx, userKey(email), rev); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
+		adminFail(w, err)
+		return
+	}
+	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
+		"type": "realm_user", "op": "remove", "person": map[string]any{"user_id": rec.UserID, "full_name": rec.FullName},
+	}); err != nil {
+		a.core.Logger.Warn("zulip: realm_user event", "err", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminFail answers an admin request that failed in the core.
+func adminFail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, auth.ErrInvalid):
+		adminError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		adminError(w, http.StatusServiceUnavailable, "unavailable", "the event log is unavailable; retry shortly")
+	default:
+		adminError(w, http.StatusInternalServerError, "internal", err.Error())
+	}
+}
