@@ -171,7 +171,10 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 // count is read only when the queue lags the log by more than the cap, so
 // a queue that keeps up costs nothing here.
 func (a *API) overCap(ctx context.Context, st cursor.State) (bool, error) {
-	last := a.core.Hub.Last()
+	last, err := a.core.Hub.Now(ctx) // the log's end, not the hub's lagging tail
+	if err != nil {
+		return false, err
+	}
 	if last <= st.Acked || last-st.Acked <= uint64(a.cfg.MaxQueueEvents) {
 		return false, nil
 	}
