@@ -196,7 +196,37 @@ func (l *Log) ensureStream(ctx context.Context) error {
 	if _, err := l.js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return fmt.Errorf("eventlog: create stream %s: %w", l.stream, engineErr(err))
 	}
-	return nil
+	// On a cluster a new stream answers only once its replicas elected a
+	// leader: wait for that rather than failing the first appends.
+	return waitReady(ctx, func(ctx context.Context) error {
+		s, err := l.js.Stream(ctx, l.stream)
+		if err != nil {
+			return err
+		}
+		if c := s.CachedInfo().Cluster; c != nil && c.Leader == "" && l.cfg.Replicas > 1 {
+			return ErrUnavailable
+		}
+		return nil
+	})
+}
+
+// waitReady retries probe until it succeeds or ctx (at most 30 s) ends.
+func waitReady(ctx context.Context, probe func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe(pctx)
+		pcancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("eventlog: not ready: %w", engineErr(err))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Ping checks that the engine answers (for readiness probes).

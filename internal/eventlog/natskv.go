@@ -26,6 +26,17 @@ func (l *Log) KV(ctx context.Context, bucket string) (KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
 	}
+	// A new replicated bucket answers only once it has a leader.
+	err = waitReady(ctx, func(ctx context.Context) error {
+		_, err := b.Get(ctx, "herald-probe")
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, err)
+	}
 	kv := &natsKV{b: b}
 	l.kvs[bucket] = kv
 	return kv, nil
