@@ -31,6 +31,7 @@ type CLI struct {
 	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, press the link button (admin)."`
 	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
 	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`
+	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
 	Version   VersionCmd   `cmd:"" help:"Print the version."`

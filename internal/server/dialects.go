@@ -7,6 +7,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/jetstream"
+	"github.com/herald-io/herald/internal/dialect/plex"
 	"github.com/herald-io/herald/internal/dialect/zulip"
 )
 
@@ -28,5 +29,10 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
 		return fmt.Errorf("zulip dialect: %w", err)
 	}
 	z.Mount(mux)
+	p, err := plex.New(core, plex.Config{})
+	if err != nil {
+		return fmt.Errorf("plex dialect: %w", err)
+	}
+	p.Mount(mux)
 	return nil
 }

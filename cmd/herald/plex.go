@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/herald-io/herald/internal/dialect/plex"
+)
+
+// PlexCmd holds the Plex dialect's commands. They talk to the server's
+// /v1/plex/… admin endpoints with an admin key.
+type PlexCmd struct {
+	Simulate PlexSimulateCmd `cmd:"" help:"Publish simulated Plex Media Server notifications through the log."`
+	Token    PlexTokenCmd    `cmd:"" help:"Create Plex tokens (X-Plex-Token) for Plex clients."`
+}
+
+// PlexSimulateCmd simulates a Plex Media Server.
+type PlexSimulateCmd struct {
+	Scan       PlexSimulateScanCmd       `cmd:"" help:"A library scan: activity started, progress, ended; timeline entries created then processed."`
+	Play       PlexSimulatePlayCmd       `cmd:"" help:"A playback: playing states with an advancing viewOffset, transcode session updates, stopped."`
+	Preference PlexSimulatePreferenceCmd `cmd:"" help:"A changed server setting (a preference notification)."`
+}
+
+// PlexSimulateScanCmd simulates a library scan.
+type PlexSimulateScanCmd struct {
+	Section   string        `default:"Movies" help:"Library section name."`
+	SectionID string        `name:"section-id" default:"1" help:"Library section id."`
+	Kind      string        `enum:"movie,show,artist" default:"movie" help:"What the section holds: movie, show or artist."`
+	Items     int           `default:"100" help:"Items found by the scan."`
+	Interval  time.Duration `default:"0s" help:"Pause between items (0: publish at once)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run asks the server to run the scan and prints what it published.
+func (c *PlexSimulateScanCmd) Run(ctx context.Context, g *Globals) error {
+	var res plex.SimulateResponse
+	err := plexPost(ctx, g, "/v1/plex/simulate/scan", plex.ScanRequest{
+		Section: c.Section, SectionID: c.SectionID, Kind: c.Kind, Items: c.Items, Interval: plex.Duration(c.Interval),
+	}, &res)
+	if err != nil {
+		return fmt.Errorf("plex simulate scan: %w", err)
+	}
+	printSimulation(c.IO, res)
+	fmt.Fprintf(c.IO.stdout(), "activity %s\n", res.Activity)
+	return nil
+}
+
+// PlexSimulatePlayCmd simulates one playback.
+type PlexSimulatePlayCmd struct {
+	Title      string        `default:"Big Buck Bunny" help:"Title played (gives a stable ratingKey)."`
+	Duration   time.Duration `default:"90m" help:"Length of the media."`
+	Updates    int           `default:"10" help:"Playing states between start and stop."`
+	SessionKey string        `name:"session-key" help:"Session key (default 1)."`
+	RatingKey  string        `name:"rating-key" help:"Rating key (default: from the title)."`
+	Client     string        `help:"Client identifier (default: a new UUID)."`
+	DirectPlay bool          `name:"direct-play" help:"No transcode session."`
+	Pause      bool          `help:"Pause halfway, then resume."`
+	Interval   time.Duration `default:"0s" help:"Pause between updates (0: publish at once)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run asks the server to run the playback and prints what it published.
+func (c *PlexSimulatePlayCmd) Run(ctx context.Context, g *Globals) error {
+	var res plex.SimulateResponse
+	err := plexPost(ctx, g, "/v1/plex/simulate/play", plex.PlayRequest{
+		Title: c.Title, Duration: plex.Duration(c.Duration), Updates: c.Updates, SessionKey: c.SessionKey,
+		RatingKey: c.RatingKey, Client: c.Client, DirectPlay: c.DirectPlay, Pause: c.Pause, Interval: plex.Duration(c.Interval),
+	}, &res)
+	if err != nil {
+		return fmt.Errorf("plex simulate play: %w", err)
+	}
+	printSimulation(c.IO, res)
+	fmt.Fprintf(c.IO.stdout(), "session %s, ratingKey %s\n", res.SessionKey, res.RatingKey)
+	return nil
+}
+
+// PlexSimulatePreferenceCmd simulates a changed server setting.
+type PlexSimulatePreferenceCmd struct {
+	ID      string `required:"" help:"Setting id, e.g. FriendlyName."`
+	Value   string `required:"" help:"New value."`
+	Type    string `enum:"bool,int,double,text" default:"text" help:"Setting type: bool, int, double or text."`
+	Default string `help:"Default value (default: the new value)."`
+	Label   string `help:"Label shown to people (default: the id)."`
+	Group   string `help:"Settings group (default general)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run publishes the preference notification.
+func (c *PlexSimulatePreferenceCmd) Run(ctx context.Context, g *Globals) error {
+	var res plex.SimulateResponse
+	err := plexPost(ctx, g, "/v1/plex/simulate/preference", plex.PreferenceRequest{
+		ID: c.ID, Value: c.Value, Type: c.Type, Default: c.Default, Label: c.Label, Group: c.Group,
+	}, &res)
+	if err != nil {
+		return fmt.Errorf("plex simulate preference: %w", err)
+	}
+	printSimulation(c.IO, res)
+	return nil
+}
+
+func printSimulation(o cmdIO, res plex.SimulateResponse) {
+	fmt.Fprintf(o.stdout(), "published %d events (seq %d–%d)\n", res.Events, res.First, res.Last)
+}
+
+// PlexTokenCmd manages Plex tokens. They are herald keys: list and revoke
+// them with `herald keys`.
+type PlexTokenCmd struct {
+	Create PlexTokenCreateCmd `cmd:"" help:"Create a token Plex clients pass as X-Plex-Token; printed once."`
+}
+
+// PlexTokenCreateCmd creates a Plex token.
+type PlexTokenCreateCmd struct {
+	Name string  `required:"" help:"Name of the token, for people (e.g. the client using it)."`
+	Rate float64 `help:"Requests per second (0: the server's default)." placeholder:"RATE"`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run creates the token and prints its id and token.
+func (c *PlexTokenCreateCmd) Run(ctx context.Context, g *Globals) error {
+	var res plex.TokenResponse
+	if err := plexPost(ctx, g, "/v1/plex/tokens", plex.TokenRequest{Name: c.Name, Rate: c.Rate}, &res); err != nil {
+		return fmt.Errorf("plex token create: %w", err)
+	}
+	fmt.Fprintf(c.IO.stdout(), "id     %s\ntoken  %s\n", res.ID, res.Token)
+	fmt.Fprintln(c.IO.stderr(), "Give it to Plex clients as X-Plex-Token. Store it now: the server keeps only a hash of it.")
+	return nil
+}
+
+// plexAdminKey is the key the global flags name, or the admin key the
+// server wrote to <data>/admin.key (as newClient finds it).
+func plexAdminKey(g *Globals) (string, error) {
+	if g.Key != "" {
+		return g.Key, nil
+	}
+	path := filepath.Join(g.Data, "admin.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read admin key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("admin key file %s is empty", path)
+	}
+	return key, nil
+}
+
+// plexPost sends req as JSON to an admin endpoint and decodes the answer
+// into out. A simulation with an interval answers when it has run, so
+// there is no client timeout: ctx (Ctrl-C) bounds it.
+func plexPost(ctx context.Context, g *Globals, path string, req, out any) error {
+	key, err := plexAdminKey(g)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(g.URL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hreq.Header.Set("Authorization", "Bearer "+key)
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("User-Agent", "herald-cli/"+versionString())
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+		}
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package plex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
+)
+
+// Content types of the EventSource stream. Generated SDKs (plexjs, plexgo)
+// ask for application/octet-stream and wait until the answer has it; the
+// bytes are the same.
+const (
+	contentTypeSSE   = "text/event-stream"
+	contentTypeOctet = "application/octet-stream"
+)
+
+// statusPositionExpired closes a WebSocket whose ?after= position is older
+// than retention (a private-use code: Plex has no such signal).
+const statusPositionExpired websocket.StatusCode = 4410
+
+// streamContentType picks the EventSource Content-Type from Accept:
+// application/octet-stream only for clients that ask for it and not for
+// text/event-stream.
+func streamContentType(r *http.Request) string {
+	octet := false
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch mt {
+			case contentTypeSSE:
+				return contentTypeSSE
+			case contentTypeOctet:
+				octet = true
+			}
+		}
+	}
+	if octet {
+		return contentTypeOctet
+	}
+	return contentTypeSSE
+}
+
+// openSub parses the filter and start position of a stream: ?after= (as on
+// the native API) or, for an EventSource, Last-Event-ID; otherwise "now",
+// as on Plex. Errors are written to w.
+func (a *API) openSub(w http.ResponseWriter, r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, Filter, bool) {
+	q := r.URL.Query()
+	f, err := ParseFilter(q)
+	if err != nil {
+		writePlexStatus(w, http.StatusBadRequest, err.Error()+"\n")
+		return nil, f, false
+	}
+	topics := f.Topics()
+	if !key.CanSubscribe(topics) {
+		writePlexStatus(w, http.StatusForbidden, "this token may not read "+topics.String()+"\n")
+		return nil, f, false
+	}
+	var after uint64
+	var pos string
+	if lastEventID {
+		pos = stream.LastEventID(r)
+	}
+	if pos == "" {
+		pos = q.Get("after")
+	}
+	if pos != "" {
+		if after, err = stream.ParseSeq(pos); err != nil {
+			writePlexStatus(w, http.StatusBadRequest, fmt.Sprintf("the resume position must be a sequence number, not %q\n", pos))
+			return nil, f, false
+		}
+	} else if after, err = a.core.Hub.Now(r.Context()); err != nil {
+		w.Header().Set("Retry-After", "1")
+		writePlexStatus(w, http.StatusServiceUnavailable, "the event log is unavailable\n")
+		return nil, f, false
+	}
+	return a.core.Hub.Subscribe(after, topics), f, true
+}
+
+// next waits up to one ping interval for events f allows: nil, nil means
+// the interval passed without any, and the caller sends a heartbeat.
+func (a *API) next(ctx context.Context, sub *hub.Sub, f Filter) ([]*hub.Event, error) {
+	wctx, cancel := context.WithTimeout(ctx, a.cfg.Ping)
+	defer cancel()
+	for {
+		evs, err := sub.Next(wctx, maxFrameEvents)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return nil, nil
+			}
+			return nil, err
+		}
+		if !f.Excludes() {
+			return evs, nil
+		}
+		var kept []*hub.Event // evs may be the hub's: filter into a copy
+		for _, e := range evs {
+			if f.Allows(notificationType(&e.Event)) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) > 0 {
+			return kept, nil
+		}
+	}
+}
+
+// eventSource handles GET /:/eventsource/notifications.
+func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	sub, f, ok := a.openSub(w, r, key, true)
+	if !ok {
+		return
+	}
+	defer sub.Close()
+	ctx, cancel := a.core.StreamContext(r)
+	defer cancel()
+	s, err := stream.StartSSE(w, stream.SSEOptions{ContentType: streamContentType(r), WriteTimeout: a.core.WriteTimeout})
+	if err != nil {
+		return
+	}
+	gauge := a.core.Metrics.Subscribers.WithLabelValues("plex-sse")
+	gauge.Inc()
+	defer gauge.Dec()
+	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("plex-sse")
+	for {
+		evs, err := a.next(ctx, sub, f)
+		var ee *eventlog.ExpiredError
+		switch {
+		case err == nil && evs == nil:
+			s.Event("", "ping", []byte("{}"))
+		case err == nil:
+			for _, e := range evs {
+				s.Add(e.Wire(a.sse))
+			}
+			delivered.Add(float64(len(evs)))
+		case errors.As(err, &ee):
+			// Plex has no "start over": say what was lost, with an id past
+			// the gap so a reconnect does not loop, and go on from there.
+			resume := max(ee.Earliest, 1) - 1
+			s.Event(strconv.FormatUint(resume, 10), "reset", resetBody(sub.Position(), ee))
+			sub.Reset(resume)
+		default:
+			return
+		}
+		if err := s.Flush(); err != nil {
+			return // cut; the client resumes from the last id it got
+		}
+	}
+}
+
+func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
+	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
+}
+
+// websocket handles GET /:/websocket/notifications and its plural
+// spelling: one NotificationContainer text frame per event. The client's
+// pings are answered by the connection; when idle the server pings too.
+func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+	sub, f, ok := a.openSub(w, r, key, false)
+	if !ok {
+		return
+	}
+	defer sub.Close()
+	// Any origin: the token travels in the URL or a header, never in a
+	// cookie, so a foreign page cannot borrow a user's session, and Plex
+	// web apps are served from other origins than the media server.
+	ws, wsctx, err := stream.AcceptWS(w, r, stream.WSOptions{WriteTimeout: a.core.WriteTimeout, OriginPatterns: []string{"*"}})
+	if err != nil {
+		return // the upgrade already answered
+	}
+	defer ws.CloseNow()
+	ctx, cancel := context.WithCancel(wsctx)
+	defer cancel()
+	stop := context.AfterFunc(a.core.Shutdown, cancel)
+	defer stop()
+	gauge := a.core.Metrics.Subscribers.WithLabelValues("plex-websocket")
+	gauge.Inc()
+	defer gauge.Dec()
+	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("plex-websocket")
+	for {
+		evs, err := a.next(ctx, sub, f)
+		if err != nil {
+			var ee *eventlog.ExpiredError
+			switch {
+			case errors.As(err, &ee):
+				ws.Close(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
+			case a.core.Shutdown.Err() != nil:
+				ws.Close(websocket.StatusGoingAway, "server shutting down")
+			}
+			return
+		}
+		if evs == nil {
+			if ws.Ping(ctx) != nil {
+				return
+			}
+			continue
+		}
+		for _, e := range evs {
+			if ws.Write(ctx, e.Wire(a.ws)) != nil {
+				return
+			}
+		}
+		delivered.Add(float64(len(evs)))
+	}
+}

@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"account","size":1,"AccountUpdateNotification":[{}]}}

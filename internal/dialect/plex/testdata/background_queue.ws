@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"backgroundProcessingQueue","size":1,"BackgroundProcessingQueueEventNotification":[{"event":"queueRegenerated","queueID":1}]}}

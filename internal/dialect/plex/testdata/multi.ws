@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"timeline","size":2,"TimelineEntry":[{"identifier":"com.plexapp.plugins.library","sectionID":"1","itemID":"10141","type":1,"title":"Arrival","state":5,"updatedAt":1700000000},{"identifier":"com.plexapp.plugins.library","sectionID":"1","itemID":"10142","type":1,"title":"Sicario","state":0,"metadataState":"created","updatedAt":1700000001}]}}

@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"viewOffset":2119067,"url":"","ratingKey":"2174","state":"playing","sessionKey":"7","key":"/library/metadata/2174","guid":""}]}}

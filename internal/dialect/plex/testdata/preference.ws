@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"preference","size":1,"Setting":[{"id":"FriendlyName","label":"Friendly name","summary":"This name will be used to identify this media server to other computers on your network.","type":"text","default":"","value":"herald","hidden":false,"advanced":false,"group":"general"}]}}

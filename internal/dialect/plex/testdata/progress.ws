@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"progress","size":1,"ProgressNotification":[{"message":"Optimizing database"}]}}

@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"timeline","size":1,"TimelineEntry":[{"identifier":"com.plexapp.plugins.library","sectionID":"1","itemID":"10141","type":1,"title":"Arrival","state":5,"updatedAt":1700000000}]}}

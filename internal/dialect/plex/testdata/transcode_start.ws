@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"transcodeSession.start","size":1,"TranscodeSession":[{"key":"/transcode/sessions/3gk8278lyxrc905hn8jgrgfr","throttled":false,"complete":false,"progress":0,"speed":0,"error":false,"duration":8574912,"context":"streaming","videoDecision":"copy","audioDecision":"transcode","protocol":"dash","container":"mp4"}]}}

@@ -1,0 +1,1 @@
+{"NotificationContainer":{"type":"transcodeSession.update","size":1,"TranscodeSession":[{"key":"/transcode/sessions/3gk8278lyxrc905hn8jgrgfr","throttled":false,"complete":false,"progress":1.3,"speed":23.6,"error":false,"duration":8574912,"context":"streaming","videoDecision":"copy","audioDecision":"transcode","protocol":"dash","container":"mp4"}]}}

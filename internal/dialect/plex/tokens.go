@@ -1,0 +1,47 @@
+package plex
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/herald-io/herald/internal/auth"
+)
+
+// TokenRequest is the body of POST /v1/plex/tokens.
+type TokenRequest struct {
+	Name string  `json:"name"`
+	Rate float64 `json:"rate,omitempty"` // requests per second; 0 = the server's default
+}
+
+// TokenResponse carries the new token: the only time it is ever shown.
+type TokenResponse struct {
+	auth.Key
+	Token string `json:"token"`
+}
+
+// createToken handles POST /v1/plex/tokens: a herald key for the Plex
+// dialect that may read every Plex notification and publish nothing.
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	var req TokenRequest
+	if err := decodeStrict(r, &req); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return
+	}
+	if req.Name == "" {
+		req.Name = "plex"
+	}
+	k, token, err := a.core.Auth.Create(r.Context(), auth.Spec{
+		Name: req.Name, Dialect: Dialect, Subscribe: []string{TopicPrefix + ">"}, Rate: req.Rate,
+	})
+	switch {
+	case errors.Is(err, auth.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case err != nil:
+		a.core.Logger.Error("plex: create token", "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the key store is unavailable; retry shortly")
+	default:
+		writeJSON(w, http.StatusCreated, TokenResponse{Key: k, Token: token})
+	}
+}
