@@ -1,13 +1,8 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/herald-io/herald/client"
 )
@@ -57,19 +52,9 @@ func isTerminal(w io.Writer) bool {
 // Without --key it uses the admin key the server wrote to <data>/admin.key,
 // which is what a local operator wants.
 func newClient(g *Globals) (*client.Client, error) {
-	key := g.Key
-	if key == "" {
-		path := filepath.Join(g.Data, "admin.key")
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read admin key: %w", err)
-		}
-		if key = strings.TrimSpace(string(b)); key == "" {
-			return nil, fmt.Errorf("admin key file %s is empty", path)
-		}
+	key, err := adminKey(g)
+	if err != nil {
+		return nil, err
 	}
 	return client.New(g.URL, key, client.WithUserAgent("herald-cli/"+versionString())), nil
 }

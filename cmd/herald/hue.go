@@ -1,16 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -37,7 +29,7 @@ func (c *HueAddCmd) Run(ctx context.Context, g *Globals) error {
 	var out struct {
 		Data []struct{ RID, RType string }
 	}
-	if err := hueAdmin(ctx, g, "/v1/hue/devices", map[string]string{"product": c.Product, "name": c.Name}, &out); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/hue/devices", map[string]string{"product": c.Product, "name": c.Name}, &out); err != nil {
 		return fmt.Errorf("hue add: %w", err)
 	}
 	for _, r := range out.Data {
@@ -73,7 +65,7 @@ func (c *HuePressCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	req := map[string]any{"button": c.Button, "control_id": c.Control, "action": action, "repeats": c.Repeats}
-	if err := hueAdmin(ctx, g, "/v1/hue/press", req, &out); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/hue/press", req, &out); err != nil {
 		return fmt.Errorf("hue press: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "button %s: %s\n", out.Data.RID, strings.Join(out.Data.Events, ", "))
@@ -90,73 +82,9 @@ func (c *HueLinkCmd) Run(ctx context.Context, g *Globals) error {
 	var out struct {
 		Until time.Time `json:"until"`
 	}
-	if err := hueAdmin(ctx, g, "/v1/hue/link", struct{}{}, &out); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/hue/link", struct{}{}, &out); err != nil {
 		return fmt.Errorf("hue link: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "link button pressed: apps may pair until %s\n", out.Until.Local().Format(time.TimeOnly))
 	return nil
-}
-
-// hueAdmin POSTs body to an admin endpoint of the Hue dialect and decodes
-// the answer into out.
-func hueAdmin(ctx context.Context, g *Globals, path string, body, out any) error {
-	key, err := hueAdminKey(g)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(g.URL, "/")+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "herald-cli/"+versionString())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Errors []struct{ Description string }
-		}
-		if json.Unmarshal(data, &e) == nil && len(e.Errors) > 0 {
-			return fmt.Errorf("%s (HTTP %d)", e.Errors[0].Description, resp.StatusCode)
-		}
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode answer: %w", err)
-		}
-	}
-	return nil
-}
-
-// hueAdminKey is --key, or the admin key the server wrote to <data>/admin.key.
-func hueAdminKey(g *Globals) (string, error) {
-	if g.Key != "" {
-		return g.Key, nil
-	}
-	path := filepath.Join(g.Data, "admin.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read admin key: %w", err)
-	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", fmt.Errorf("admin key file %s is empty", path)
-	}
-	return key, nil
 }

@@ -1,16 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,7 +46,7 @@ type JetstreamUserAddCmd struct {
 func (c *JetstreamUserAddCmd) Run(ctx context.Context, g *Globals) error {
 	var u jetstreamUser
 	body := map[string]any{"name": c.Name, "devices": c.Devices, "rate": c.Rate}
-	if err := jetstreamAdmin(ctx, g, "POST", "/v1/jetstream/users", body, &u); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/jetstream/users", body, &u); err != nil {
 		return fmt.Errorf("jetstream user add: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "id          %s\naccess key  %s\n", u.ID, u.AccessKey)
@@ -71,7 +64,7 @@ func (c *JetstreamUserListCmd) Run(ctx context.Context, g *Globals) error {
 	var out struct {
 		Users []jetstreamUser `json:"users"`
 	}
-	if err := jetstreamAdmin(ctx, g, "GET", "/v1/jetstream/users", nil, &out); err != nil {
+	if err := adminCall(ctx, g, "GET", "/v1/jetstream/users", nil, &out); err != nil {
 		return fmt.Errorf("jetstream user list: %w", err)
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
@@ -100,7 +93,7 @@ type JetstreamUserRemoveCmd struct {
 
 // Run removes the user.
 func (c *JetstreamUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
-	if err := jetstreamAdmin(ctx, g, "DELETE", "/v1/jetstream/users/"+c.ID, nil, nil); err != nil {
+	if err := adminCall(ctx, g, "DELETE", "/v1/jetstream/users/"+c.ID, nil, nil); err != nil {
 		return fmt.Errorf("jetstream user remove %s: %w", c.ID, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "removed %s\n", c.ID)
@@ -165,7 +158,7 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 				Type    string `json:"type"`
 			} `json:"events"`
 		}
-		if err := jetstreamAdmin(ctx, g, "POST", "/v1/jetstream/simulate", req, &out); err != nil {
+		if err := adminCall(ctx, g, "POST", "/v1/jetstream/simulate", req, &out); err != nil {
 			return fmt.Errorf("jetstream simulate: %w", err)
 		}
 		for _, ev := range out.Events {
@@ -188,78 +181,4 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 		case <-t.C:
 		}
 	}
-}
-
-// jetstreamKey is the key the global flags name, or else the local admin
-// key in <data>/admin.key (as newClient does).
-func jetstreamKey(g *Globals) (string, error) {
-	if g.Key != "" {
-		return g.Key, nil
-	}
-	path := filepath.Join(g.Data, "admin.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read admin key: %w", err)
-	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", fmt.Errorf("admin key file %s is empty", path)
-	}
-	return key, nil
-}
-
-// jetstreamAdmin calls an admin endpoint of the Jetstream dialect and
-// decodes its JSON answer into out (if not nil).
-func jetstreamAdmin(ctx context.Context, g *Globals, method, path string, body, out any) error {
-	key, err := jetstreamKey(g)
-	if err != nil {
-		return err
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "herald-cli/"+versionString())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Message    string              `json:"Message"`
-			ModelState map[string][]string `json:"ModelState"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			msg := e.Message
-			for field, problems := range e.ModelState {
-				msg += " " + field + ": " + strings.Join(problems, "; ")
-			}
-			return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
-		}
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("decode answer: %w", err)
-		}
-	}
-	return nil
 }

@@ -1,17 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect/plex"
@@ -45,7 +36,7 @@ type PlexSimulateScanCmd struct {
 // Run asks the server to run the scan and prints what it published.
 func (c *PlexSimulateScanCmd) Run(ctx context.Context, g *Globals) error {
 	var res plex.SimulateResponse
-	err := plexPost(ctx, g, "/v1/plex/simulate/scan", plex.ScanRequest{
+	err := adminCall(ctx, g, "POST", "/v1/plex/simulate/scan", plex.ScanRequest{
 		Section: c.Section, SectionID: c.SectionID, Kind: c.Kind, Items: c.Items, Interval: plex.Duration(c.Interval),
 	}, &res)
 	if err != nil {
@@ -74,7 +65,7 @@ type PlexSimulatePlayCmd struct {
 // Run asks the server to run the playback and prints what it published.
 func (c *PlexSimulatePlayCmd) Run(ctx context.Context, g *Globals) error {
 	var res plex.SimulateResponse
-	err := plexPost(ctx, g, "/v1/plex/simulate/play", plex.PlayRequest{
+	err := adminCall(ctx, g, "POST", "/v1/plex/simulate/play", plex.PlayRequest{
 		Title: c.Title, Duration: plex.Duration(c.Duration), Updates: c.Updates, SessionKey: c.SessionKey,
 		RatingKey: c.RatingKey, Client: c.Client, DirectPlay: c.DirectPlay, Pause: c.Pause, Interval: plex.Duration(c.Interval),
 	}, &res)
@@ -101,7 +92,7 @@ type PlexSimulatePreferenceCmd struct {
 // Run publishes the preference notification.
 func (c *PlexSimulatePreferenceCmd) Run(ctx context.Context, g *Globals) error {
 	var res plex.SimulateResponse
-	err := plexPost(ctx, g, "/v1/plex/simulate/preference", plex.PreferenceRequest{
+	err := adminCall(ctx, g, "POST", "/v1/plex/simulate/preference", plex.PreferenceRequest{
 		ID: c.ID, Value: c.Value, Type: c.Type, Default: c.Default, Label: c.Label, Group: c.Group,
 	}, &res)
 	if err != nil {
@@ -132,74 +123,10 @@ type PlexTokenCreateCmd struct {
 // Run creates the token and prints its id and token.
 func (c *PlexTokenCreateCmd) Run(ctx context.Context, g *Globals) error {
 	var res plex.TokenResponse
-	if err := plexPost(ctx, g, "/v1/plex/tokens", plex.TokenRequest{Name: c.Name, Rate: c.Rate}, &res); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/plex/tokens", plex.TokenRequest{Name: c.Name, Rate: c.Rate}, &res); err != nil {
 		return fmt.Errorf("plex token create: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "id     %s\ntoken  %s\n", res.ID, res.Token)
 	fmt.Fprintln(c.IO.stderr(), "Give it to Plex clients as X-Plex-Token. Store it now: the server keeps only a hash of it.")
-	return nil
-}
-
-// plexAdminKey is the key the global flags name, or the admin key the
-// server wrote to <data>/admin.key (as newClient finds it).
-func plexAdminKey(g *Globals) (string, error) {
-	if g.Key != "" {
-		return g.Key, nil
-	}
-	path := filepath.Join(g.Data, "admin.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read admin key: %w", err)
-	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", fmt.Errorf("admin key file %s is empty", path)
-	}
-	return key, nil
-}
-
-// plexPost sends req as JSON to an admin endpoint and decodes the answer
-// into out. A simulation with an interval answers when it has run, so
-// there is no client timeout: ctx (Ctrl-C) bounds it.
-func plexPost(ctx context.Context, g *Globals, path string, req, out any) error {
-	key, err := plexAdminKey(g)
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(g.URL, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hreq.Header.Set("Authorization", "Bearer "+key)
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("User-Agent", "herald-cli/"+versionString())
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
-		}
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
 	return nil
 }

@@ -1,17 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,7 +54,7 @@ type ZulipUserAddCmd struct {
 func (c *ZulipUserAddCmd) Run(ctx context.Context, g *Globals) error {
 	var u zulipUser
 	body := map[string]any{"email": c.Email, "full_name": c.FullName, "realm": c.Realm, "bot": c.Bot}
-	if err := zulipAdmin(ctx, g, "POST", "/v1/zulip/users", body, &u); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/zulip/users", body, &u); err != nil {
 		return fmt.Errorf("zulip user add: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "[api]\nemail=%s\nkey=%s\nsite=%s\n", u.Email, u.APIKey, strings.TrimRight(g.URL, "/"))
@@ -80,7 +72,7 @@ type ZulipUserListCmd struct {
 // Run prints the users as a table.
 func (c *ZulipUserListCmd) Run(ctx context.Context, g *Globals) error {
 	var out struct{ Users []zulipUser }
-	if err := zulipAdmin(ctx, g, "GET", "/v1/zulip/users?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
+	if err := adminCall(ctx, g, "GET", "/v1/zulip/users?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
 		return fmt.Errorf("zulip user list: %w", err)
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
@@ -98,7 +90,7 @@ type ZulipUserRemoveCmd struct {
 
 // Run removes the user.
 func (c *ZulipUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
-	if err := zulipAdmin(ctx, g, "DELETE", "/v1/zulip/users/"+url.PathEscape(c.Email), nil, nil); err != nil {
+	if err := adminCall(ctx, g, "DELETE", "/v1/zulip/users/"+url.PathEscape(c.Email), nil, nil); err != nil {
 		return fmt.Errorf("zulip user remove: %w", err)
 	}
 	return nil
@@ -120,7 +112,7 @@ func (c *ZulipStreamAddCmd) Run(ctx context.Context, g *Globals) error {
 		Realm    string `json:"realm"`
 	}
 	body := map[string]any{"name": c.Name, "description": c.Description, "realm": c.Realm}
-	if err := zulipAdmin(ctx, g, "POST", "/v1/zulip/streams", body, &s); err != nil {
+	if err := adminCall(ctx, g, "POST", "/v1/zulip/streams", body, &s); err != nil {
 		return fmt.Errorf("zulip stream add: %w", err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "stream %d in realm %s\n", s.StreamID, s.Realm)
@@ -144,7 +136,7 @@ func (c *ZulipStreamListCmd) Run(ctx context.Context, g *Globals) error {
 			Realm       string `json:"realm"`
 		}
 	}
-	if err := zulipAdmin(ctx, g, "GET", "/v1/zulip/streams?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
+	if err := adminCall(ctx, g, "GET", "/v1/zulip/streams?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
 		return fmt.Errorf("zulip stream list: %w", err)
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
@@ -153,74 +145,4 @@ func (c *ZulipStreamListCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.StreamID, s.Name, s.Realm, s.Description)
 	}
 	return tw.Flush()
-}
-
-// zulipKey is the admin key: --key, or <data>/admin.key.
-func zulipKey(g *Globals) (string, error) {
-	if g.Key != "" {
-		return g.Key, nil
-	}
-	path := filepath.Join(g.Data, "admin.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read admin key: %w", err)
-	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", fmt.Errorf("admin key file %s is empty", path)
-	}
-	return key, nil
-}
-
-// zulipAdmin calls an admin endpoint of the Zulip dialect with a JSON body
-// and decodes the JSON answer into out.
-func zulipAdmin(ctx context.Context, g *Globals, method, path string, body, out any) error {
-	key, err := zulipKey(g)
-	if err != nil {
-		return err
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("User-Agent", "herald-cli/"+versionString())
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("decode answer: %w", err)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// adminKey returns --key (HERALD_KEY), or else the admin key the server
+// wrote to <data>/admin.key, which is what a local operator wants.
+func adminKey(g *Globals) (string, error) {
+	if g.Key != "" {
+		return g.Key, nil
+	}
+	path := filepath.Join(g.Data, "admin.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no key: pass --key or set HERALD_KEY (there is no admin key at %s)", path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read admin key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("admin key file %s is empty", path)
+	}
+	return key, nil
+}
+
+// adminCall sends body as JSON to an admin endpoint of a dialect
+// (/v1/<dialect>/…) and decodes the JSON answer into out (if not nil).
+// There is no client timeout: simulations answer when they have run, and
+// ctx (Ctrl-C) bounds the call.
+func adminCall(ctx context.Context, g *Globals, method, path string, body, out any) error {
+	key, err := adminKey(g)
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("User-Agent", "herald-cli/"+versionString())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return answerError(resp, b)
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+	}
+	return nil
+}
+
+// answerError reads an error answer in whichever shape the endpoint uses:
+// native {"error":{…}}, Hue {"errors":[…]} or Jetstream {"Message",…}.
+func answerError(resp *http.Response, b []byte) error {
+	var e struct {
+		Error      struct{ Code, Message string }
+		Errors     []struct{ Description string }
+		Message    string              `json:"Message"`
+		ModelState map[string][]string `json:"ModelState"`
+	}
+	if json.Unmarshal(b, &e) == nil {
+		switch {
+		case e.Error.Message != "":
+			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+		case len(e.Errors) > 0:
+			return fmt.Errorf("%s (HTTP %d)", e.Errors[0].Description, resp.StatusCode)
+		case e.Message != "":
+			msg := e.Message
+			for field, problems := range e.ModelState {
+				msg += " " + field + ": " + strings.Join(problems, "; ")
+			}
+			return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+		}
+	}
+	return fmt.Errorf("server answered %s: %s", resp.Status, bytes.TrimSpace(b))
+}
