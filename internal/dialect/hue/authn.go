@@ -49,30 +49,7 @@ func (a *API) appKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
 // adminKey checks for a native admin key (Authorization: Bearer), for the
 // simulation and catalogue endpoints under /v1/hue/.
 func (a *API) adminKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			writeError(w, http.StatusUnauthorized, "an admin key is required: Authorization: Bearer <key>")
-			return
-		}
-		key, err := a.core.Auth.Authenticate(r.Context(), token)
-		switch {
-		case errors.Is(err, auth.ErrUnauthorized):
-			writeError(w, http.StatusUnauthorized, "the key is not valid")
-			return
-		case err != nil:
-			writeErr(w, err)
-			return
-		case !key.Admin:
-			writeError(w, http.StatusForbidden, "an admin key is required")
-			return
-		}
-		if !a.allow(w, key) {
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r)
-	})
+	return a.core.AdminOnly(MaxBody, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) })
 }
 
 func (a *API) allow(w http.ResponseWriter, key *auth.Key) bool {

@@ -115,33 +115,7 @@ func (a *API) user(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.H
 
 // admin requires a native admin key (Authorization: Bearer).
 func (a *API) admin(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			writeError(w, http.StatusUnauthorized, msgDenied)
-			return
-		}
-		key, err := a.core.Auth.Authenticate(r.Context(), token)
-		if errors.Is(err, auth.ErrUnauthorized) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, msgDenied)
-			return
-		}
-		if err != nil {
-			a.writeErr(w, r, err)
-			return
-		}
-		if !key.Admin {
-			writeError(w, http.StatusForbidden, "An admin key is required.")
-			return
-		}
-		if !a.allow(w, key) {
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, adminMaxBody)
-		h(w, r, key)
-	})
+	return a.core.AdminOnly(adminMaxBody, h)
 }
 
 func (a *API) allow(w http.ResponseWriter, key *auth.Key) bool {

@@ -81,35 +81,7 @@ func writePlexStatus(w http.ResponseWriter, status int, body string) {
 // adminAuth guards the /v1/plex/… admin endpoints: a native admin key as
 // "Authorization: Bearer", with errors in the native API's JSON shape.
 func (a *API) adminAuth(h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is required: Authorization: Bearer <key>")
-			return
-		}
-		key, err := a.core.Auth.Authenticate(r.Context(), token)
-		if err != nil {
-			if errors.Is(err, auth.ErrUnauthorized) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, "unauthorized", "the key is not valid")
-				return
-			}
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "unavailable", "the key store is unavailable; retry shortly")
-			return
-		}
-		if !key.Admin {
-			writeError(w, http.StatusForbidden, "forbidden", "an admin key is required")
-			return
-		}
-		if !a.allow(w, key) {
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests for this key")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
-		h(w, r, key)
-	})
+	return a.core.AdminOnly(maxAdminBody, h)
 }
 
 // errorBody is the native API's error shape, used by the admin endpoints.

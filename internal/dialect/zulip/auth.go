@@ -114,31 +114,7 @@ func (a *API) authenticate(r *http.Request) (*user, error) {
 // adminOnly checks for a native admin key (Authorization: Bearer) on the
 // /v1/zulip/ admin endpoints, and bounds the body.
 func (a *API) adminOnly(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			adminError(w, http.StatusUnauthorized, "unauthorized", "a key is required: Authorization: Bearer <key>")
-			return
-		}
-		k, err := a.core.Auth.Authenticate(r.Context(), token)
-		if errors.Is(err, auth.ErrUnauthorized) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-			adminError(w, http.StatusUnauthorized, "unauthorized", "the key is not valid")
-			return
-		}
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			adminError(w, http.StatusServiceUnavailable, "unavailable", "the event log is unavailable; retry shortly")
-			return
-		}
-		if !k.Admin || k.Dialect != "" {
-			adminError(w, http.StatusForbidden, "forbidden", "an admin key is required")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r)
-	})
+	return a.core.AdminOnly(MaxBody, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) })
 }
 
 // rateLimited answers Zulip's 429: Retry-After as a header and, as Zulip

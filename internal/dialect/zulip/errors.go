@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-io/herald/internal/dialect"
 	"net/http"
 	"strconv"
 
@@ -109,7 +110,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // adminError answers an admin endpoint (/v1/zulip/…) in herald's native
-// shape, {"error":{"code":…,"message":…}}, which herald's CLI reads.
+// shape, which herald's CLI reads.
 func adminError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	dialect.WriteError(w, status, code, msg)
 }
