@@ -30,14 +30,15 @@ build:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/eventlog ./internal/hub ./internal/dialect/native
 
-## fuzz: run each fuzz target briefly (FUZZTIME=1m for longer).
+## fuzz: run every fuzz target briefly (FUZZTIME=1m for longer).
 FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzTopic -fuzztime $(FUZZTIME) ./internal/topic
-	$(GO) test -run '^$$' -fuzz FuzzFilter -fuzztime $(FUZZTIME) ./internal/topic
-	$(GO) test -run '^$$' -fuzz FuzzParsePublish -fuzztime $(FUZZTIME) ./internal/dialect/native
-	$(GO) test -run '^$$' -fuzz FuzzReadParams -fuzztime $(FUZZTIME) ./internal/dialect/native
-	$(GO) test -run '^$$' -fuzz FuzzParseToken -fuzztime $(FUZZTIME) ./internal/auth
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
 
 clean:
 	rm -rf bin herald-data
