@@ -27,12 +27,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server process")
 	}
-	bin := filepath.Join(t.TempDir(), "herald")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/herald")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	bin := buildHerald(t)
 	data := t.TempDir()
 	port := freePort(t)
 	base := "http://" + port
@@ -150,6 +145,18 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Logf("cycle %d: killed after ~%d events; %d acknowledged in all, %d stored", cycle, killAt, len(acked), len(stored))
 		mu.Unlock()
 	}
+}
+
+// buildHerald builds the herald binary for tests that run it as a child.
+func buildHerald(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "herald")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/herald")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
 }
 
 type storedEvent struct {
