@@ -6,8 +6,11 @@ package dialect
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
@@ -30,7 +33,33 @@ type Core struct {
 	// Shutdown ends when the server shuts down: streams end cleanly, after
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context
+
+	streams sync.WaitGroup // detached streams (see Go)
 }
+
+// Go runs f, a stream that outlives its HTTP handler (a detached
+// connection), so that Wait can wait for it at shutdown. f must return once
+// Shutdown ends.
+func (c *Core) Go(f func()) {
+	c.streams.Add(1)
+	go func() {
+		defer c.streams.Done()
+		f()
+	}()
+}
+
+// StreamCut records why a stream's write failed: a client that accepted
+// nothing within the write timeout, or one that went away.
+func (c *Core) StreamCut(transport string, err error) {
+	reason := "write_error"
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		reason = "write_timeout"
+	}
+	c.Metrics.StreamsCut.WithLabelValues(transport, reason).Inc()
+}
+
+// Wait waits for the streams started with Go; call it after Shutdown ended.
+func (c *Core) Wait() { c.streams.Wait() }
 
 // Append appends drafts on behalf of a dialect and records the metrics.
 func (c *Core) Append(ctx context.Context, dialect string, drafts []eventlog.Draft) ([]eventlog.Ack, error) {

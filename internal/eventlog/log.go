@@ -47,6 +47,11 @@ type Config struct {
 	Replicas int
 	// MaxPending bounds appends in flight to the engine (the pipelining window).
 	MaxPending int
+	// AckTimeout bounds the wait for the engine's acknowledgement of an
+	// append (default 3s): if the stream's leader dies with the message in
+	// flight no ack ever comes, and the publisher must hear 503 and retry
+	// (its id makes the retry safe) rather than wait forever.
+	AckTimeout time.Duration
 	Logger     *slog.Logger
 }
 
@@ -77,6 +82,9 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 4096
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 3 * time.Second
 	}
 	if cfg.Fsync == "" {
 		cfg.Fsync = FsyncDefault
@@ -119,7 +127,8 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("eventlog: connect %s: %w", url, errors.Join(ErrUnavailable, err))
 	}
 	l.nc = nc
-	l.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending))
+	l.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending),
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("eventlog: %w", err)

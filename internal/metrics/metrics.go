@@ -22,6 +22,10 @@ type Metrics struct {
 	// SubscriptionLag is how many events a durable subscription has pending,
 	// as last observed when it was fetched or listed.
 	SubscriptionLag *prometheus.GaugeVec
+	// StreamsCut counts streams herald ended because a write failed: reason
+	// "write_timeout" (a client that accepted nothing for --write-timeout)
+	// or "write_error" (the client went away).
+	StreamsCut *prometheus.CounterVec
 	// HTTPRequests counts requests by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
 }
@@ -52,6 +56,10 @@ func New() *Metrics {
 			Name: "herald_subscription_pending_events",
 			Help: "Events pending for a durable subscription when last observed.",
 		}, []string{"subscription"}),
+		StreamsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_streams_cut_total",
+			Help: "Streams ended by herald because a write failed, by transport and reason.",
+		}, []string{"transport", "reason"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_http_requests_total",
 			Help: "HTTP requests by route and status code.",
@@ -59,7 +67,7 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
-		m.SubscriptionLag, m.HTTPRequests,
+		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -55,6 +55,7 @@ type Server struct {
 	auth     *auth.Service
 	cursors  *cursor.Store
 	metrics  *metrics.Metrics
+	core     *dialect.Core
 	http     *http.Server
 	lns      []net.Listener
 	cancel   context.CancelFunc // ends streams and background work
@@ -138,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Log: s.eventLog, Hub: s.hub, Cursors: s.cursors, Auth: s.auth, Metrics: s.metrics,
 		Logger: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Shutdown: bg,
 	}
+	s.core = core
 	mux := http.NewServeMux()
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
@@ -220,6 +222,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
+	}
+	if s.core != nil {
+		s.core.Wait() // detached streams end with the shutdown context
 	}
 	s.close()
 	return err

@@ -6,6 +6,7 @@ package stream
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,8 +17,10 @@ import (
 type SSE struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
+	conn    net.Conn // set when detached (see DetachSSE)
 	timeout time.Duration
 	buf     []byte
+	frames  net.Buffers // detached: frames to write, referenced, not copied
 }
 
 // SSEOptions configures StartSSE.
@@ -60,21 +63,23 @@ func StartSSE(w http.ResponseWriter, opts SSEOptions) (*SSE, error) {
 	return s, s.Flush()
 }
 
-// Add queues a pre-encoded frame (see AppendEvent).
-func (s *SSE) Add(frame []byte) { s.buf = append(s.buf, frame...) }
+// Add queues a pre-encoded frame (see AppendEvent). The frame must not
+// change until Flush: a detached stream writes it without copying.
+func (s *SSE) Add(frame []byte) {
+	if s.conn != nil {
+		s.frames = append(s.frames, frame)
+		return
+	}
+	s.buf = append(s.buf, frame...)
+}
 
 // Event queues one event.
-func (s *SSE) Event(id, event string, data []byte) { s.buf = AppendEvent(s.buf, id, event, data) }
+func (s *SSE) Event(id, event string, data []byte) { s.Add(AppendEvent(nil, id, event, data)) }
 
 // Comment queues a comment line, used as a keep-alive.
 func (s *SSE) Comment(text string) {
-	s.buf = append(s.buf, ": "...)
-	s.buf = append(s.buf, text...)
-	s.buf = append(s.buf, "\n\n"...)
+	s.Add([]byte(": " + text + "\n\n"))
 }
-
-// Buffered reports how many bytes wait for Flush.
-func (s *SSE) Buffered() int { return len(s.buf) }
 
 // flushChunk is how much is written under one write deadline: the timeout
 // cuts a client that makes no progress, not one that is merely slower than
@@ -84,6 +89,9 @@ const flushChunk = 64 << 10
 // Flush writes what is queued. Each chunk must be accepted within the write
 // timeout, or Flush fails and the caller ends the stream.
 func (s *SSE) Flush() error {
+	if s.conn != nil {
+		return s.writeFrames()
+	}
 	for b := s.buf; len(b) > 0; {
 		n := min(len(b), flushChunk)
 		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))

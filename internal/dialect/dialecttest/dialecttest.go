@@ -80,6 +80,7 @@ func NewCore(t testing.TB, opts Options) *Core {
 	}
 	t.Cleanup(func() {
 		stop()
+		c.Wait()
 		a.Close()
 		h.Close()
 		l.Close()

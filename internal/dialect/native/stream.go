@@ -48,20 +48,40 @@ func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
 }
 
-// sse handles GET /v1/stream.
+// sse handles GET /v1/stream. On HTTP/1.x the connection is detached from
+// net/http once the stream is open, so an idle subscriber costs little more
+// than its socket; the stream then ends on a failed write (a keep-alive
+// finds a gone client within KeepAlive) or at shutdown.
 func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sub, err := a.openSub(r, key, true)
 	if err != nil {
 		writeReadErr(w, err)
 		return
 	}
+	opts := stream.SSEOptions{WriteTimeout: a.core.WriteTimeout, Retry: RetryHint}
+	s, err := stream.DetachSSE(w, r, opts)
+	if err != nil {
+		sub.Close()
+		return
+	}
+	if s.Detached() {
+		ctx, cancel := context.WithCancel(a.core.Shutdown)
+		a.core.Go(func() {
+			defer cancel()
+			defer s.Close()
+			defer sub.Close()
+			a.streamSSE(ctx, s, sub)
+		})
+		return
+	}
 	defer sub.Close()
 	ctx, cancel := a.core.StreamContext(r)
 	defer cancel()
-	s, err := stream.StartSSE(w, stream.SSEOptions{WriteTimeout: a.core.WriteTimeout, Retry: RetryHint})
-	if err != nil {
-		return
-	}
+	a.streamSSE(ctx, s, sub)
+}
+
+// streamSSE writes events to s until ctx ends or a write fails.
+func (a *API) streamSSE(ctx context.Context, s *stream.SSE, sub *hub.Sub) {
 	gauge := a.core.Metrics.Subscribers.WithLabelValues("sse")
 	gauge.Inc()
 	defer gauge.Dec()
@@ -85,6 +105,7 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return
 		}
 		if err := s.Flush(); err != nil {
+			a.core.StreamCut("sse", err)
 			return // cut; the client resumes from the last id it got
 		}
 	}
