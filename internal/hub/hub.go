@@ -224,6 +224,7 @@ type Sub struct {
 	pos    uint64
 	filter topic.Filter
 	closed bool
+	idle   *time.Timer // NextWithin's, reused
 }
 
 // Subscribe returns a subscription delivering events with Seq > after that
@@ -254,15 +255,29 @@ func (s *Sub) Reset(after uint64) { s.pos = after }
 // retention it returns an error wrapping *eventlog.ExpiredError and the
 // position is unchanged. It returns ctx.Err() when ctx ends first.
 func (s *Sub) Next(ctx context.Context, max int) ([]*Event, error) {
-	return s.next(ctx, max, true)
+	return s.next(ctx, max, true, nil)
+}
+
+// NextWithin is Next that gives up after d without events, returning nil,
+// nil: streams use it to send keep-alives. It reuses one timer per
+// subscription instead of a context per wait, which matters on the fan-out
+// path.
+func (s *Sub) NextWithin(ctx context.Context, max int, d time.Duration) ([]*Event, error) {
+	if s.idle == nil {
+		s.idle = time.NewTimer(d)
+	} else {
+		s.idle.Reset(d)
+	}
+	defer s.idle.Stop()
+	return s.next(ctx, max, true, s.idle.C)
 }
 
 // Poll is Next without blocking: it returns what is available now, possibly nothing.
 func (s *Sub) Poll(ctx context.Context, max int) ([]*Event, error) {
-	return s.next(ctx, max, false)
+	return s.next(ctx, max, false, nil)
 }
 
-func (s *Sub) next(ctx context.Context, max int, block bool) ([]*Event, error) {
+func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Time) ([]*Event, error) {
 	if max <= 0 {
 		max = 1
 	}
@@ -307,6 +322,8 @@ func (s *Sub) next(ctx context.Context, max int, block bool) ([]*Event, error) {
 			h.mu.RUnlock()
 			select {
 			case <-wake:
+			case <-idle:
+				return nil, nil
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}

@@ -262,3 +262,32 @@ func TestWindowFollowsRetention(t *testing.T) {
 		t.Fatalf("Poll(0) err = %v, want expired", err)
 	}
 }
+
+func TestNextWithin(t *testing.T) {
+	l, h := setup(t, eventlog.Config{}, Config{})
+	s := h.Subscribe(h.Last(), nil)
+	defer s.Close()
+	for i := 0; i < 3; i++ { // the timer is reused: each wait is its own
+		evs, err := s.NextWithin(context.Background(), 10, 10*time.Millisecond)
+		if err != nil || evs != nil {
+			t.Fatalf("idle wait %d = %v, %v", i, evs, err)
+		}
+	}
+	publish(t, l, "app.x", 2)
+	var got []*Event
+	for len(got) < 2 {
+		evs, err := s.NextWithin(context.Background(), 10, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, evs...)
+	}
+	if fmt.Sprint(seqs(got)) != "[1 2]" {
+		t.Fatalf("got %v", seqs(got))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.NextWithin(ctx, 10, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled wait err = %v", err)
+	}
+}

@@ -114,13 +114,7 @@ func (a *API) streamSSE(ctx context.Context, s *stream.SSE, sub *hub.Sub) {
 // next waits for events up to the keep-alive interval: nil, nil means the
 // interval passed with none. Any error ends the stream.
 func (a *API) next(ctx context.Context, sub *hub.Sub) ([]*hub.Event, error) {
-	wctx, cancel := context.WithTimeout(ctx, a.keepAlive)
-	defer cancel()
-	evs, err := sub.Next(wctx, maxFrameEvents)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return nil, nil
-	}
-	return evs, err
+	return sub.NextWithin(ctx, maxFrameEvents, a.keepAlive)
 }
 
 // websocket handles GET /v1/ws: one JSON text frame per event.
