@@ -8,12 +8,18 @@ PKGS := ./...
 test: deps fmt-check vet
 	$(GO) test -race -timeout 20m $(PKGS)
 
-## deps: the race detector needs cgo, so a C compiler.
+## deps: a C compiler for the race detector; Node.js and the vendors' real
+## client libraries (clients/js) that the tests run against herald.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
 	@command -v gcc >/dev/null || { \
 		echo "installing gcc (needed by go test -race)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "installing Node.js and npm (the real-client tests run them)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ clients/js/node_modules/.package-lock.json -nt clients/js/package-lock.json ] || \
+		(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 	$(GO) mod download
 
 vet:

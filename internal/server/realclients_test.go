@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
+)
+
+// The vendors' own client libraries, unmodified (clients/js, installed by
+// `make test`), run against a real herald: zulip-js 2.1.0, the npm
+// eventsource client on the Hue event stream, @lukehagar/plexjs 0.43.0 and
+// the npm ws client on Plex notifications.
+func TestRealClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs node")
+	}
+	dir, _ := filepath.Abs("../../clients/js")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("the real clients are not installed: run `make deps` (npm ci in clients/js): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required: run `make deps`")
+	}
+	s := servertest.Start(t, server.Config{})
+	admin := func(path string, body any, out any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", s.URL()+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+s.Admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+	}
+	run := func(t *testing.T, script string, env ...string) {
+		cmd := exec.Command(node, script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), append(env, "HERALD_URL="+s.URL(), "ADMIN_KEY="+s.Admin)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil || !strings.Contains(out.String(), `"ok":true`) {
+				t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", script, err, out.String(), errb.String())
+			}
+			t.Logf("%s: %s", script, strings.TrimSpace(out.String()))
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%s did not finish: %s %s", script, out.String(), errb.String())
+		}
+	}
+
+	t.Run("zulip-js", func(t *testing.T) {
+		var u struct {
+			APIKey string `json:"api_key"`
+		}
+		admin("/v1/zulip/users", map[string]any{"email": "bot@example.com", "full_name": "Bot"}, &u)
+		admin("/v1/zulip/streams", map[string]any{"name": "general"}, nil)
+		run(t, "zulip.mjs", "ZULIP_EMAIL=bot@example.com", "ZULIP_KEY="+u.APIKey)
+	})
+	t.Run("hue-eventsource", func(t *testing.T) {
+		admin("/v1/hue/link", map[string]any{}, nil)
+		resp, err := http.Post(s.URL()+"/api", "application/json", strings.NewReader(`{"devicetype":"herald#test"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pair []struct{ Success struct{ Username string } }
+		json.NewDecoder(resp.Body).Decode(&pair)
+		resp.Body.Close()
+		if len(pair) != 1 || pair[0].Success.Username == "" {
+			t.Fatalf("pairing: %+v", pair)
+		}
+		var dev struct {
+			Data []struct{ RID, RType string }
+		}
+		admin("/v1/hue/devices", map[string]any{"product": "dimmer_switch", "name": "Hall"}, &dev)
+		button := ""
+		for _, svc := range dev.Data {
+			if svc.RType == "button" && button == "" {
+				button = svc.RID
+			}
+		}
+		if button == "" {
+			t.Fatalf("no button in %+v", dev)
+		}
+		run(t, "hue.mjs", "HUE_KEY="+pair[0].Success.Username, "HUE_BUTTON="+button)
+	})
+	t.Run("plexjs-and-ws", func(t *testing.T) {
+		var tok struct{ Token string }
+		admin("/v1/plex/tokens", map[string]any{"name": "plexjs"}, &tok)
+		run(t, "plex.mjs", "PLEX_TOKEN="+tok.Token)
+	})
+}
