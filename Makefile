@@ -21,6 +21,7 @@ deps:
 	@[ clients/js/node_modules/.package-lock.json -nt clients/js/package-lock.json ] || \
 		(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 	$(GO) mod download
+	cd clients/go/openhue && $(GO) mod download
 
 vet:
 	$(GO) vet $(PKGS)

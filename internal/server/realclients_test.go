@@ -15,10 +15,11 @@ import (
 	"github.com/herald-io/herald/internal/server/servertest"
 )
 
-// The vendors' own client libraries, unmodified (clients/js, installed by
-// `make test`), run against a real herald: zulip-js 2.1.0, the npm
-// eventsource client on the Hue event stream, @lukehagar/plexjs 0.43.0 and
-// the npm ws client on Plex notifications.
+// The vendors' own client libraries, unmodified (clients/, installed by
+// `make test`), run against a real herald: openhue-go v0.4.0 on the Hue REST
+// API over HTTPS, zulip-js 2.1.0, the npm eventsource client on the Hue
+// event stream, @lukehagar/plexjs 0.43.0 and the npm ws client on Plex
+// notifications.
 func TestRealClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node")
@@ -31,7 +32,7 @@ func TestRealClients(t *testing.T) {
 	if err != nil {
 		t.Fatal("node is required: run `make deps`")
 	}
-	s := servertest.Start(t, server.Config{})
+	s := servertest.Start(t, server.Config{HTTPSAddr: "127.0.0.1:0"})
 	admin := func(path string, body any, out any) {
 		t.Helper()
 		b, _ := json.Marshal(body)
@@ -82,18 +83,39 @@ func TestRealClients(t *testing.T) {
 		admin("/v1/zulip/streams", map[string]any{"name": "general"}, nil)
 		run(t, "zulip.mjs", "ZULIP_EMAIL=bot@example.com", "ZULIP_KEY="+u.APIKey)
 	})
-	t.Run("hue-eventsource", func(t *testing.T) {
+	pairHue := func(t *testing.T) string {
+		t.Helper()
 		admin("/v1/hue/link", map[string]any{}, nil)
 		resp, err := http.Post(s.URL()+"/api", "application/json", strings.NewReader(`{"devicetype":"herald#test"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		var pair []struct{ Success struct{ Username string } }
 		json.NewDecoder(resp.Body).Decode(&pair)
-		resp.Body.Close()
 		if len(pair) != 1 || pair[0].Success.Username == "" {
 			t.Fatalf("pairing: %+v", pair)
 		}
+		return pair[0].Success.Username
+	}
+	t.Run("openhue-go", func(t *testing.T) {
+		key := pairHue(t)
+		admin("/v1/hue/devices", map[string]any{"product": "color_lamp", "name": "Desk"}, nil)
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(goBin, "run", ".")
+		cmd.Dir, _ = filepath.Abs("../../clients/go/openhue")
+		cmd.Env = append(os.Environ(), "HUE_BRIDGE="+strings.TrimPrefix(s.Srv.TLSURL, "https://"), "HUE_KEY="+key)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"ok":true`) {
+			t.Fatalf("openhue-go: %v\n%s", err, out)
+		}
+		t.Logf("openhue-go: %s", strings.TrimSpace(string(out)))
+	})
+	t.Run("hue-eventsource", func(t *testing.T) {
+		key := pairHue(t)
 		var dev struct {
 			Data []struct{ RID, RType string }
 		}
@@ -107,7 +129,7 @@ func TestRealClients(t *testing.T) {
 		if button == "" {
 			t.Fatalf("no button in %+v", dev)
 		}
-		run(t, "hue.mjs", "HUE_KEY="+pair[0].Success.Username, "HUE_BUTTON="+button)
+		run(t, "hue.mjs", "HUE_KEY="+key, "HUE_BUTTON="+button)
 	})
 	t.Run("plexjs-and-ws", func(t *testing.T) {
 		var tok struct{ Token string }
