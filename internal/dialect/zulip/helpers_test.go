@@ -48,7 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a Zulip dialect served over HTTP on a real core.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	core  *dialecttest.Core
 	api   *API
 	srv   *httptest.Server
@@ -56,7 +56,7 @@ type env struct {
 	admin string
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	c := dialecttest.NewCore(t, dialecttest.Options{CursorNow: clk.Now})

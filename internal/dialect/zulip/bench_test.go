@@ -1,0 +1,75 @@
+package zulip
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkMessageToBlockedQueues: 5,000 queues, each with a poll blocked
+// in GET /api/v1/events; one stream message must reach all of them. Reports
+// the p50/p99 from the send to each poll's answer.
+func BenchmarkMessageToBlockedQueues(b *testing.B) {
+	const queues = 5000
+	e := newEnv(b, Config{})
+	// Five users of 1,000 queues each: one key's rate limit (1,000/s,
+	// burst 2,000) is not what is measured.
+	users := make([]zuser, 5)
+	for i := range users {
+		users[i] = e.addUser(fmt.Sprintf("bot%d@example.com", i), "Bot")
+	}
+	e.addStream("general")
+	qids := make([]string, queues)
+	last := make([]int64, queues)
+	for i := range qids {
+		qids[i] = e.register(users[i%len(users)], url.Values{"event_types": {`["message"]`}})
+		last[i] = -1
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		arrived := make([]time.Time, queues)
+		for i := range qids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.poll(context.Background(), users[i%len(users)], qids[i], last[i], false)
+				evs := r.events()
+				if r.Status != 200 || len(evs) != 1 {
+					b.Errorf("queue %d: %d %s", i, r.Status, r.Raw)
+					return
+				}
+				mu.Lock()
+				arrived[i] = time.Now()
+				last[i] = int64(evs[0]["id"].(float64))
+				mu.Unlock()
+			}()
+		}
+		// Every poll blocked (an ordering condition, not a timing one).
+		for {
+			e.api.polls.mu.Lock()
+			k := len(e.api.polls.m)
+			e.api.polls.mu.Unlock()
+			if k == queues {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		sent := time.Now()
+		e.sendStream(users[0], "general", "bench", fmt.Sprint("message ", n))
+		wg.Wait()
+		for _, t := range arrived {
+			lat = append(lat, t.Sub(sent))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
