@@ -34,18 +34,28 @@ type Core struct {
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context
 
-	streams sync.WaitGroup // detached streams (see Go)
+	mu       sync.Mutex
+	stopping bool           // Wait was called: no new detached streams
+	streams  sync.WaitGroup // detached streams (see Go)
 }
 
 // Go runs f, a stream that outlives its HTTP handler (a detached
 // connection), so that Wait can wait for it at shutdown. f must return once
-// Shutdown ends.
-func (c *Core) Go(f func()) {
+// Shutdown ends. Once Wait has begun it runs nothing and returns false: the
+// caller closes what it would have handed to f.
+func (c *Core) Go(f func()) bool {
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		return false
+	}
 	c.streams.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer c.streams.Done()
 		f()
 	}()
+	return true
 }
 
 // StreamCut records why a stream's write failed: a client that accepted
@@ -59,7 +69,12 @@ func (c *Core) StreamCut(transport string, err error) {
 }
 
 // Wait waits for the streams started with Go; call it after Shutdown ended.
-func (c *Core) Wait() { c.streams.Wait() }
+func (c *Core) Wait() {
+	c.mu.Lock()
+	c.stopping = true
+	c.mu.Unlock()
+	c.streams.Wait()
+}
 
 // Append appends drafts on behalf of a dialect and records the metrics.
 func (c *Core) Append(ctx context.Context, dialect string, drafts []eventlog.Draft) ([]eventlog.Ack, error) {

@@ -121,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cursors = cursor.New(cursors, s.eventLog, s.hub, cursor.Config{Logger: cfg.Logger})
+	s.cursors = cursor.New(cursors, s.hub, s.hub, cursor.Config{Logger: cfg.Logger}) // reads from the hub's window when it can
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -73,7 +73,7 @@ func NewCore(t testing.TB, opts Options) *Core {
 	c := &Core{
 		Core: &dialect.Core{
 			Log: l, Hub: h, Auth: a, Metrics: metrics.New(), Logger: opts.Logger,
-			Cursors:      cursor.New(cursorsKV, l, h, cursor.Config{Now: opts.CursorNow}),
+			Cursors:      cursor.New(cursorsKV, h, h, cursor.Config{Now: opts.CursorNow}),
 			WriteTimeout: opts.WriteTimeout, Shutdown: shutdown,
 		},
 		Stop: stop,

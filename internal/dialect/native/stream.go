@@ -66,12 +66,17 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	}
 	if s.Detached() {
 		ctx, cancel := context.WithCancel(a.core.Shutdown)
-		a.core.Go(func() {
+		started := a.core.Go(func() {
 			defer cancel()
 			defer s.Close()
 			defer sub.Close()
 			a.streamSSE(ctx, s, sub)
 		})
+		if !started { // shutting down
+			cancel()
+			s.Close()
+			sub.Close()
+		}
 		return
 	}
 	defer sub.Close()

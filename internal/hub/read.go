@@ -1,0 +1,45 @@
+package hub
+
+import (
+	"context"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// Read is the log's Read served from the in-memory window when the range
+// after `after` lies in it, and from the log otherwise. Pull consumers
+// (cursors) use it: a woken long-poll then costs no engine round trip for
+// its events. Events in the window are the log's, so the answer is the
+// same either way; a position behind the window goes to the log, which
+// reports expiry.
+func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
+	if max <= 0 || max > eventlog.MaxRead {
+		max = eventlog.MaxRead
+	}
+	h.mu.RLock()
+	if h.wake != nil && after < h.hi && after+1 >= h.lo {
+		n := uint64(len(h.ring))
+		var out []eventlog.Event
+		for seq := after + 1; seq <= h.hi; seq++ {
+			e := h.ring[seq%n]
+			if f.Match(e.Topic) {
+				out = append(out, e.Event)
+				if len(out) == max {
+					h.mu.RUnlock()
+					return out, seq, nil
+				}
+			}
+		}
+		hi := h.hi
+		h.mu.RUnlock()
+		return out, hi, nil
+	}
+	h.mu.RUnlock()
+	return h.log.Read(ctx, after, f, max)
+}
+
+// Bounds is the log's.
+func (h *Hub) Bounds(ctx context.Context) (first, last uint64, err error) {
+	return h.log.Bounds(ctx)
+}
