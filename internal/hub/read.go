@@ -8,7 +8,8 @@ import (
 )
 
 // Read is the log's Read served from the in-memory window when the range
-// after `after` lies in it, and from the log otherwise. Pull consumers
+// after `after` lies in it (and from the log for what the tail has not
+// delivered yet), and from the log otherwise. Pull consumers
 // (cursors) use it: a woken long-poll then costs no engine round trip for
 // its events. Events in the window are the log's, so the answer is the
 // same either way; a position behind the window goes to the log, which
@@ -33,7 +34,18 @@ func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 		}
 		hi := h.hi
 		h.mu.RUnlock()
-		return out, hi, nil
+		// The tail may lag the log: what publishers were already told is
+		// stored must be read too (a batch is "the oldest pending, up to
+		// max", not "what this node has seen").
+		_, last, err := h.log.Bounds(ctx)
+		if err != nil || last <= hi {
+			return out, hi, err
+		}
+		more, next, err := h.log.Read(ctx, hi, f, max-len(out))
+		if err != nil {
+			return nil, after, err
+		}
+		return append(out, more...), next, nil
 	}
 	h.mu.RUnlock()
 	return h.log.Read(ctx, after, f, max)

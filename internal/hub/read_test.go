@@ -46,3 +46,46 @@ func evSeqs(evs []eventlog.Event) []uint64 {
 	}
 	return out
 }
+
+// fixedLog holds events 1..n; its tail never delivers, so a test decides
+// what reaches the hub's window.
+type fixedLog struct{ n uint64 }
+
+func (l fixedLog) Read(_ context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
+	var out []eventlog.Event
+	for seq := after + 1; seq <= l.n && len(out) < max; seq++ {
+		out = append(out, eventlog.Event{Seq: seq, Topic: "app.a"})
+	}
+	if len(out) == max {
+		return out, out[len(out)-1].Seq, nil
+	}
+	return out, l.n, nil
+}
+func (fixedLog) Tail(ctx context.Context, _ uint64, _ func(eventlog.Event)) error {
+	<-ctx.Done()
+	return nil
+}
+func (l fixedLog) Bounds(context.Context) (uint64, uint64, error) { return 1, l.n, nil }
+
+// Events stored but not yet delivered by the tail are read too: the window
+// answers what it has, the log the rest.
+func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
+	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.mu.Lock()
+	h.lo, h.hi = 1, 0 // an empty window starting at 1, as after a restart at 0
+	h.mu.Unlock()
+	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
+	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	got, next, err := h.Read(context.Background(), 1, nil, 10)
+	if err != nil || fmt.Sprint(evSeqs(got)) != "[2 3 4 5]" || next != 5 {
+		t.Fatalf("Read = %v, next %d, %v", evSeqs(got), next, err)
+	}
+	got, next, _ = h.Read(context.Background(), 0, nil, 2)
+	if fmt.Sprint(evSeqs(got)) != "[1 2]" || next != 2 {
+		t.Fatalf("Read(0, 2) = %v, next %d", evSeqs(got), next)
+	}
+}
