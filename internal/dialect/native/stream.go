@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/stream"
@@ -130,45 +131,20 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		return
 	}
 	defer sub.Close()
-	ws, wsctx, err := stream.AcceptWS(w, r, stream.WSOptions{WriteTimeout: a.core.WriteTimeout})
-	if err != nil {
-		return // the upgrade already answered
-	}
-	defer ws.CloseNow()
-	ctx, cancel := context.WithCancel(wsctx)
-	defer cancel()
-	stop := context.AfterFunc(a.core.Shutdown, cancel)
-	defer stop()
-	gauge := a.core.Metrics.Subscribers.WithLabelValues("websocket")
-	gauge.Inc()
-	defer gauge.Dec()
-	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("websocket")
-	for {
-		evs, err := a.next(ctx, sub)
-		if err != nil {
+	a.core.ServeWS(w, r, dialect.WSStream{
+		Transport: "websocket",
+		Format:    a.jsonFmt,
+		Next:      func(ctx context.Context) ([]*hub.Event, error) { return a.next(ctx, sub) },
+		Ended: func(ctx context.Context, ws *stream.WS, err error) {
 			var ee *eventlog.ExpiredError
-			switch {
-			case errors.As(err, &ee):
-				frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
-				if ws.Write(ctx, append(frame, '}')) == nil {
-					ws.Close(websocket.StatusNormalClosure, "position expired")
-				}
-			case a.core.Shutdown.Err() != nil:
-				ws.Close(websocket.StatusGoingAway, "server shutting down")
-			}
-			return
-		}
-		if evs == nil {
-			if ws.Ping(ctx) != nil {
+			if !errors.As(err, &ee) {
+				ws.Close(websocket.StatusInternalError, "stream failed")
 				return
 			}
-			continue
-		}
-		for _, e := range evs {
-			if ws.Write(ctx, e.Wire(a.jsonFmt)) != nil {
-				return
+			frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
+			if ws.Write(ctx, append(frame, '}')) == nil {
+				ws.Close(websocket.StatusNormalClosure, "position expired")
 			}
-		}
-		delivered.Add(float64(len(evs)))
-	}
+		},
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/stream"
@@ -177,42 +178,18 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
 	// web apps are served from other origins than the media server.
-	ws, wsctx, err := stream.AcceptWS(w, r, stream.WSOptions{WriteTimeout: a.core.WriteTimeout, OriginPatterns: []string{"*"}})
-	if err != nil {
-		return // the upgrade already answered
-	}
-	defer ws.CloseNow()
-	ctx, cancel := context.WithCancel(wsctx)
-	defer cancel()
-	stop := context.AfterFunc(a.core.Shutdown, cancel)
-	defer stop()
-	gauge := a.core.Metrics.Subscribers.WithLabelValues("plex-websocket")
-	gauge.Inc()
-	defer gauge.Dec()
-	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("plex-websocket")
-	for {
-		evs, err := a.next(ctx, sub, f)
-		if err != nil {
+	a.core.ServeWS(w, r, dialect.WSStream{
+		Transport: "plex-websocket",
+		Format:    a.ws,
+		Options:   stream.WSOptions{OriginPatterns: []string{"*"}},
+		Next:      func(ctx context.Context) ([]*hub.Event, error) { return a.next(ctx, sub, f) },
+		Ended: func(_ context.Context, ws *stream.WS, err error) {
 			var ee *eventlog.ExpiredError
-			switch {
-			case errors.As(err, &ee):
+			if errors.As(err, &ee) {
 				ws.Close(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
-			case a.core.Shutdown.Err() != nil:
-				ws.Close(websocket.StatusGoingAway, "server shutting down")
-			}
-			return
-		}
-		if evs == nil {
-			if ws.Ping(ctx) != nil {
 				return
 			}
-			continue
-		}
-		for _, e := range evs {
-			if ws.Write(ctx, e.Wire(a.ws)) != nil {
-				return
-			}
-		}
-		delivered.Add(float64(len(evs)))
-	}
+			ws.Close(websocket.StatusInternalError, "stream failed")
+		},
+	})
 }
