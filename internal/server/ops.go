@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -32,46 +33,32 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 		}
 		w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
-	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.auth.Authenticate(r.Context(), auth.BearerToken(r))
-		if err != nil || !k.Admin {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":{"code":"unauthorized","message":"an admin key is required"}}` + "\n"))
-			return
-		}
-		info, err := s.eventLog.Cluster(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte(`{"error":{"code":"unavailable","message":` + strconv.Quote(err.Error()) + "}}\n"))
-			return
-		}
-		b, _ := json.Marshal(struct {
-			Stream eventlog.ClusterInfo `json:"stream"`
-		}{info})
-		w.Write(append(b, '\n'))
-	})
-	metricsHandler := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
-	mux.Handle("GET /metrics", s.adminOnly(metricsHandler))
-	// Profiles for operators (and the performance work): admin key only.
-	mux.Handle("GET /debug/pprof/", s.adminOnly(http.HandlerFunc(pprof.Index)))
-	mux.Handle("GET /debug/pprof/profile", s.adminOnly(http.HandlerFunc(pprof.Profile)))
-	mux.Handle("GET /debug/pprof/trace", s.adminOnly(http.HandlerFunc(pprof.Trace)))
+	// Operator endpoints: an admin key, through the same guard as every
+	// dialect's admin endpoints.
+	admin := func(h http.Handler) http.Handler {
+		return s.core.AdminOnly(1<<10, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h.ServeHTTP(w, r) })
+	}
+	mux.Handle("GET /v1/cluster", admin(http.HandlerFunc(s.cluster)))
+	mux.Handle("GET /metrics", admin(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	// Profiles for operators (and the performance work).
+	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
+	mux.Handle("GET /debug/pprof/profile", admin(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
 }
 
-// adminOnly lets requests with an admin Bearer key through.
-func (s *Server) adminOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.auth.Authenticate(r.Context(), auth.BearerToken(r))
-		if err != nil || !k.Admin {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			http.Error(w, "an admin key is required", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+// cluster answers GET /v1/cluster: where the log's stream lives.
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+	info, err := s.eventLog.Cluster(r.Context())
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		dialect.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	b, _ := json.Marshal(struct {
+		Stream eventlog.ClusterInfo `json:"stream"`
+	}{info})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
 }
 
 // instrument counts requests by route pattern and status.
