@@ -336,21 +336,28 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 
 // scan collects matching events from the window; h.mu is read-locked.
 func (s *Sub) scan(max int) []*Event {
-	h := s.h
-	n := uint64(len(h.ring))
 	var out []*Event
-	for seq := s.pos + 1; seq <= h.hi; seq++ {
+	s.pos = s.h.scanWindow(s.pos, s.filter, max, func(e *Event) { out = append(out, e) })
+	return out
+}
+
+// scanWindow calls fn for up to max events after `after` in the window that
+// match f, and returns the position scanned to: the last event handed to fn
+// when max were found, else the window's end. h.mu is read-locked and
+// after+1 >= h.lo.
+func (h *Hub) scanWindow(after uint64, f topic.Filter, max int, fn func(*Event)) uint64 {
+	n := uint64(len(h.ring))
+	found := 0
+	for seq := after + 1; seq <= h.hi; seq++ {
 		e := h.ring[seq%n]
-		if s.filter.Match(e.Topic) {
-			out = append(out, e)
-			if len(out) == max {
-				s.pos = seq
-				return out
+		if f.Match(e.Topic) {
+			fn(e)
+			if found++; found == max {
+				return seq
 			}
 		}
 	}
-	s.pos = h.hi
-	return out
+	return h.hi
 }
 
 // catchUp reads from the log for a subscriber behind the window.

@@ -20,20 +20,13 @@ func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	}
 	h.mu.RLock()
 	if h.wake != nil && after < h.hi && after+1 >= h.lo {
-		n := uint64(len(h.ring))
 		var out []eventlog.Event
-		for seq := after + 1; seq <= h.hi; seq++ {
-			e := h.ring[seq%n]
-			if f.Match(e.Topic) {
-				out = append(out, e.Event)
-				if len(out) == max {
-					h.mu.RUnlock()
-					return out, seq, nil
-				}
-			}
-		}
+		next := h.scanWindow(after, f, max, func(e *Event) { out = append(out, e.Event) })
 		hi := h.hi
 		h.mu.RUnlock()
+		if len(out) == max {
+			return out, next, nil
+		}
 		// The tail may lag the log: what publishers were already told is
 		// stored must be read too (a batch is "the oldest pending, up to
 		// max", not "what this node has seen").
