@@ -97,6 +97,7 @@ func spawnServer(ctx context.Context) (stop func(), url, key string, pid int, er
 	ln.Close()
 	cmd := exec.Command(exe, "serve", "--data", dir, "--http", addr, "--https", "", "--log-level", "warn")
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd) // if this tool dies (a closed pipe, kill), the server goes too
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, "", "", 0, err
