@@ -37,6 +37,8 @@ type Core struct {
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams
 	streams  sync.WaitGroup // detached streams (see Go)
+	fanOnce  sync.Once
+	fan      *fanout // the SSE fan-out workers, started on first use
 }
 
 // Go runs f, a stream that outlives its HTTP handler (a detached

@@ -80,6 +80,10 @@ func appendHead(b []byte, r *http.Request, set http.Header, opts SSEOptions) []b
 // Detached reports whether the stream owns its connection (see DetachSSE).
 func (s *SSE) Detached() bool { return s.conn != nil }
 
+// Conn returns a detached stream's connection (nil if not detached), for
+// writers that serve many streams without blocking (see TryWrite).
+func (s *SSE) Conn() net.Conn { return s.conn }
+
 // Close ends a detached stream's connection; on a stream still owned by
 // net/http it does nothing (the handler's return ends it).
 func (s *SSE) Close() error {

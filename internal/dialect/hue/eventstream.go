@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/stream"
@@ -31,12 +32,12 @@ func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := a.core.Hub.Subscribe(after, hueScope)
-	defer sub.Close()
 	if sse {
-		a.streamSSE(w, r, sub)
-	} else {
-		a.longPoll(w, r, sub)
+		a.streamSSE(w, r, sub) // closes sub
+		return
 	}
+	defer sub.Close()
+	a.longPoll(w, r, sub)
 }
 
 // negotiate reads Accept: SSE if the client takes text/event-stream,
@@ -130,43 +131,40 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 	return lo, nil
 }
 
-// streamSSE writes each batch of ready events as one message.
+// streamSSE writes each batch of ready events as one message, gathering
+// what follows the first event within the batch window as a bridge does.
 func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	ctx, cancel := a.core.StreamContext(r)
-	defer cancel()
-	s, err := stream.StartSSE(w, stream.SSEOptions{WriteTimeout: a.core.WriteTimeout, Preamble: ssePreamble})
-	if err != nil {
-		return
-	}
-	gauge := a.core.Metrics.Subscribers.WithLabelValues("hue-sse")
-	gauge.Inc()
-	defer gauge.Dec()
-	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("hue-sse")
-	var msg []byte
-	for {
-		evs, err := a.nextBatch(ctx, sub, a.cfg.KeepAlive)
-		var ee *eventlog.ExpiredError
-		switch {
-		case errors.As(err, &ee):
+	a.core.ServeSSE(w, r, dialect.SSEStream{
+		Transport: "hue-sse",
+		Sub:       sub,
+		Options:   stream.SSEOptions{Preamble: ssePreamble},
+		KeepAlive: a.cfg.KeepAlive,
+		Idle:      keepAliveFrame,
+		Gather:    a.cfg.BatchWindow,
+		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
+			for rest := evs; len(rest) > 0; {
+				n := min(len(rest), maxMessageEvents)
+				dst = append(dst, appendMessage(nil, a.evFmt, rest[:n]))
+				rest = rest[n:]
+			}
+			return dst, len(evs)
+		},
+		Ended: func(err error) ([]byte, bool) {
+			var ee *eventlog.ExpiredError
+			if !errors.As(err, &ee) {
+				return nil, false
+			}
 			// Alone in a message without an id: clients that reject
 			// "error" events lose nothing else, and keep their resume point.
-			msg = append(append(append(msg[:0], "data: ["...), errorEvent(a.cfg.Now(), ee)...), "]\n\n"...)
-			s.Add(msg)
+			msg := append(append([]byte("data: ["), errorEvent(a.cfg.Now(), ee)...), "]\n\n"...)
 			sub.Reset(ee.Earliest - 1)
-		case err != nil:
-			return
-		case len(evs) == 0:
-			s.Comment("keep-alive")
-		default:
-			msg = appendMessage(msg[:0], a.evFmt, evs)
-			s.Add(msg)
-			delivered.Add(float64(len(evs)))
-		}
-		if err := s.Flush(); err != nil {
-			return // cut; the client resumes from the last id it got
-		}
-	}
+			return msg, true
+		},
+	})
 }
+
+// keepAliveFrame is the comment an idle stream gets every KeepAlive.
+var keepAliveFrame = []byte(": keep-alive\n\n")
 
 // longPoll answers at once with the events after the position if there
 // are any, else waits for some up to PollTimeout. The ETag is the id to

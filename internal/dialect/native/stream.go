@@ -15,7 +15,7 @@ import (
 	"github.com/herald-io/herald/internal/stream"
 )
 
-// maxFrameEvents bounds how many ready events are coalesced into one write.
+// maxFrameEvents bounds how many ready events one WebSocket wait returns.
 const maxFrameEvents = 256
 
 // openSub resolves a streaming request's filter and start position: after=
@@ -49,73 +49,40 @@ func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
 }
 
-// sse handles GET /v1/stream. On HTTP/1.x the connection is detached from
-// net/http once the stream is open, so an idle subscriber costs little more
-// than its socket; the stream then ends on a failed write (a keep-alive
-// finds a gone client within KeepAlive) or at shutdown.
+// sse handles GET /v1/stream: one SSE frame per event, its id the log
+// position (what Last-Event-ID resumes from). The core serves the stream
+// (see dialect.Core.ServeSSE); an expired position ends it with a reset
+// event that has no id, so the client's resume point stays where it was.
 func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sub, err := a.openSub(r, key, true)
 	if err != nil {
 		writeReadErr(w, err)
 		return
 	}
-	opts := stream.SSEOptions{WriteTimeout: a.core.WriteTimeout, Retry: RetryHint}
-	s, err := stream.DetachSSE(w, r, opts)
-	if err != nil {
-		sub.Close()
-		return
-	}
-	if s.Detached() {
-		ctx, cancel := context.WithCancel(a.core.Shutdown)
-		started := a.core.Go(func() {
-			defer cancel()
-			defer s.Close()
-			defer sub.Close()
-			a.streamSSE(ctx, s, sub)
-		})
-		if !started { // shutting down
-			cancel()
-			s.Close()
-			sub.Close()
-		}
-		return
-	}
-	defer sub.Close()
-	ctx, cancel := a.core.StreamContext(r)
-	defer cancel()
-	a.streamSSE(ctx, s, sub)
+	a.core.ServeSSE(w, r, dialect.SSEStream{
+		Transport: "sse",
+		Sub:       sub,
+		Options:   stream.SSEOptions{Retry: RetryHint},
+		KeepAlive: a.keepAlive,
+		Idle:      keepAliveFrame,
+		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
+			for _, e := range evs {
+				dst = append(dst, e.Wire(a.sseFmt))
+			}
+			return dst, len(evs)
+		},
+		Ended: func(err error) ([]byte, bool) {
+			var ee *eventlog.ExpiredError
+			if !errors.As(err, &ee) {
+				return nil, false
+			}
+			return stream.AppendEvent(nil, "", "reset", resetBody(sub.Position(), ee)), false
+		},
+	})
 }
 
-// streamSSE writes events to s until ctx ends or a write fails.
-func (a *API) streamSSE(ctx context.Context, s *stream.SSE, sub *hub.Sub) {
-	gauge := a.core.Metrics.Subscribers.WithLabelValues("sse")
-	gauge.Inc()
-	defer gauge.Dec()
-	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("sse")
-	for {
-		evs, err := a.next(ctx, sub)
-		switch {
-		case err == nil && evs == nil:
-			s.Comment("keep-alive")
-		case err == nil:
-			for _, e := range evs {
-				s.Add(e.Wire(a.sseFmt))
-			}
-			delivered.Add(float64(len(evs)))
-		default:
-			var ee *eventlog.ExpiredError
-			if errors.As(err, &ee) {
-				s.Event("", "reset", resetBody(sub.Position(), ee))
-				s.Flush()
-			}
-			return
-		}
-		if err := s.Flush(); err != nil {
-			a.core.StreamCut("sse", err)
-			return // cut; the client resumes from the last id it got
-		}
-	}
-}
+// keepAliveFrame is the comment an idle stream gets every KeepAlive.
+var keepAliveFrame = []byte(": keep-alive\n\n")
 
 // next waits for events up to the keep-alive interval: nil, nil means the
 // interval passed with none. Any error ends the stream.

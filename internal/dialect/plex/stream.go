@@ -119,48 +119,46 @@ func (a *API) next(ctx context.Context, sub *hub.Sub, f Filter) ([]*hub.Event, e
 	}
 }
 
-// eventSource handles GET /:/eventsource/notifications.
+// eventSource handles GET /:/eventsource/notifications: one SSE frame
+// per notification; an idle stream gets Plex's "ping" event.
 func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sub, f, ok := a.openSub(w, r, key, true)
 	if !ok {
 		return
 	}
-	defer sub.Close()
-	ctx, cancel := a.core.StreamContext(r)
-	defer cancel()
-	s, err := stream.StartSSE(w, stream.SSEOptions{ContentType: streamContentType(r), WriteTimeout: a.core.WriteTimeout})
-	if err != nil {
-		return
-	}
-	gauge := a.core.Metrics.Subscribers.WithLabelValues("plex-sse")
-	gauge.Inc()
-	defer gauge.Dec()
-	delivered := a.core.Metrics.EventsDelivered.WithLabelValues("plex-sse")
-	for {
-		evs, err := a.next(ctx, sub, f)
-		var ee *eventlog.ExpiredError
-		switch {
-		case err == nil && evs == nil:
-			s.Event("", "ping", []byte("{}"))
-		case err == nil:
+	a.core.ServeSSE(w, r, dialect.SSEStream{
+		Transport: "plex-sse",
+		Sub:       sub,
+		Options:   stream.SSEOptions{ContentType: streamContentType(r)},
+		KeepAlive: a.cfg.Ping,
+		Idle:      pingFrame,
+		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
+			n := 0
 			for _, e := range evs {
-				s.Add(e.Wire(a.sse))
+				if !f.Excludes() || f.Allows(notificationType(&e.Event)) {
+					dst = append(dst, e.Wire(a.sse))
+					n++
+				}
 			}
-			delivered.Add(float64(len(evs)))
-		case errors.As(err, &ee):
+			return dst, n
+		},
+		Ended: func(err error) ([]byte, bool) {
+			var ee *eventlog.ExpiredError
+			if !errors.As(err, &ee) {
+				return nil, false
+			}
 			// Plex has no "start over": say what was lost, with an id past
 			// the gap so a reconnect does not loop, and go on from there.
 			resume := max(ee.Earliest, 1) - 1
-			s.Event(strconv.FormatUint(resume, 10), "reset", resetBody(sub.Position(), ee))
+			frame := stream.AppendEvent(nil, strconv.FormatUint(resume, 10), "reset", resetBody(sub.Position(), ee))
 			sub.Reset(resume)
-		default:
-			return
-		}
-		if err := s.Flush(); err != nil {
-			return // cut; the client resumes from the last id it got
-		}
-	}
+			return frame, true
+		},
+	})
 }
+
+// pingFrame is Plex's heartbeat on an idle EventSource stream.
+var pingFrame = stream.AppendEvent(nil, "", "ping", []byte("{}"))
 
 func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)

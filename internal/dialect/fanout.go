@@ -1,0 +1,251 @@
+package dialect
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
+)
+
+// fanoutTick is how often idle streams are checked for a keep-alive.
+const fanoutTick = time.Second
+
+// fanout serves the caught-up detached SSE streams with one worker per
+// core instead of a goroutine per stream. On each new event a worker walks
+// its streams and, for each, frames what is ready and writes it with one
+// non-blocking writev. No goroutine wakes per stream, no write deadline is
+// set per write, and an idle stream holds no stack: it is a socket, a
+// subscription and a few words. A stream whose socket does not take the
+// whole write, or that falls behind the hub's window, goes back to a
+// goroutine of its own (runSSE) with the rest, and returns when caught up.
+type fanout struct {
+	core    *Core
+	workers []*fanWorker
+}
+
+// fanout returns the core's fan-out, starting its workers on first use.
+func (c *Core) fanout() *fanout {
+	c.fanOnce.Do(func() {
+		f := &fanout{core: c}
+		for range runtime.GOMAXPROCS(0) {
+			w := &fanWorker{f: f, kick: make(chan struct{}, 1)}
+			if !c.Go(w.run) {
+				w.stopped = true
+			}
+			f.workers = append(f.workers, w)
+		}
+		c.fan = f
+	})
+	return c.fan
+}
+
+// join hands a caught-up stream to the least loaded worker; false if the
+// workers have stopped (the caller still owns the stream).
+func (f *fanout) join(sc *sseConn) bool {
+	w := f.workers[0]
+	for _, o := range f.workers[1:] {
+		if o.load.Load() < w.load.Load() {
+			w = o
+		}
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return false
+	}
+	sc.lastWrite = time.Now().UnixNano()
+	sc.holdUntil = 0
+	w.adds = append(w.adds, sc)
+	w.load.Add(1)
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// fanWorker owns a share of the streams.
+type fanWorker struct {
+	f    *fanout
+	load atomic.Int64 // streams owned or about to be
+	kick chan struct{}
+
+	mu      sync.Mutex
+	adds    []*sseConn // joined, not yet taken
+	stopped bool
+
+	// Owned by run.
+	conns     []*sseConn
+	vec       stream.Vectors
+	evs       []*hub.Event
+	bufs      [][]byte
+	hold      *time.Timer
+	holdAt    int64 // when hold fires (0: not armed)
+	delivered map[string]float64
+}
+
+func (w *fanWorker) run() {
+	c := w.f.core
+	tick := time.NewTicker(fanoutTick)
+	defer tick.Stop()
+	w.hold = time.NewTimer(time.Hour)
+	w.hold.Stop()
+	w.delivered = map[string]float64{}
+	keepAlive := false
+	for {
+		if c.Shutdown.Err() != nil {
+			w.stop()
+			return
+		}
+		last, changed := c.Hub.Notify()
+		w.mu.Lock()
+		w.conns = append(w.conns, w.adds...)
+		clear(w.adds)
+		w.adds = w.adds[:0]
+		w.mu.Unlock()
+		if w.serve(last, time.Now(), keepAlive) {
+			continue // some streams had more than one write's worth
+		}
+		keepAlive = false
+		select {
+		case <-changed:
+		case <-w.kick:
+		case <-w.hold.C:
+			w.holdAt = 0
+		case <-tick.C:
+			keepAlive = true
+		case <-c.Shutdown.Done():
+			w.stop()
+			return
+		}
+	}
+}
+
+// serve writes what is ready to each stream, and a keep-alive to those
+// idle for their interval when keepAlive is set. It reports whether a
+// stream still has events in the window (it got a full write's worth).
+func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool) {
+	nowNs := now.UnixNano()
+	nextHold := int64(0)
+	kept := w.conns[:0]
+	for _, sc := range w.conns {
+		sub := sc.spec.Sub
+		switch {
+		case sub.Position() >= last:
+			if keepAlive && nowNs-sc.lastWrite >= int64(sc.spec.KeepAlive) {
+				w.bufs = append(w.bufs[:0], sc.spec.Idle)
+				if owned, _ := w.write(sc, w.bufs, nowNs); !owned {
+					continue
+				}
+			}
+			kept = append(kept, sc)
+			continue
+		case sc.spec.Gather > 0 && sc.holdUntil == 0:
+			sc.holdUntil = nowNs + int64(sc.spec.Gather)
+			fallthrough
+		case sc.holdUntil > nowNs:
+			if nextHold == 0 || sc.holdUntil < nextHold {
+				nextHold = sc.holdUntil
+			}
+			kept = append(kept, sc)
+			continue
+		}
+		sc.holdUntil = 0
+		evs, ok := sub.PollWindow(w.evs[:0], maxFrameEvents)
+		w.evs = evs
+		if !ok {
+			w.release(sc, nil) // behind the window: catch up from the log
+			continue
+		}
+		if len(evs) == maxFrameEvents {
+			more = true
+		}
+		bufs, n := sc.spec.Frames(w.bufs[:0], evs)
+		w.bufs = bufs
+		if len(bufs) == 0 {
+			kept = append(kept, sc)
+			continue
+		}
+		owned, sent := w.write(sc, bufs, nowNs)
+		if sent {
+			w.delivered[sc.spec.Transport] += float64(n)
+		}
+		if owned {
+			kept = append(kept, sc)
+		}
+	}
+	clear(w.conns[len(kept):])
+	w.conns = kept
+	clear(w.evs)
+	clear(w.bufs)
+	w.flushMetrics()
+	if nextHold != 0 && (w.holdAt == 0 || nextHold < w.holdAt) {
+		w.hold.Reset(time.Duration(nextHold - nowNs))
+		w.holdAt = nextHold
+	}
+	return more
+}
+
+// write sends bufs to the stream without blocking. owned is false if the
+// worker no longer owns the stream: it went to a goroutine with the rest
+// of the write (sent: the rest is on its way), or it ended.
+func (w *fanWorker) write(sc *sseConn, bufs [][]byte, nowNs int64) (owned, sent bool) {
+	n, err := w.vec.TryWrite(sc.raw, bufs)
+	switch {
+	case err == nil:
+		sc.lastWrite = nowNs
+		return true, true
+	case errors.Is(err, stream.ErrWouldBlock):
+		w.release(sc, stream.Advance(bufs, n))
+		return false, true
+	default:
+		w.load.Add(-1)
+		w.f.core.StreamCut(sc.spec.Transport, err)
+		w.f.core.endSSE(sc)
+		return false, false
+	}
+}
+
+// release gives the stream back to a goroutine of its own, which first
+// writes rest, the part of a write the socket did not take.
+func (w *fanWorker) release(sc *sseConn, rest [][]byte) {
+	w.load.Add(-1)
+	for _, b := range rest {
+		sc.sse.Add(b)
+	}
+	c := w.f.core
+	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
+		c.endSSE(sc)
+	}
+}
+
+// flushMetrics adds the round's deliveries to the counters: once per
+// round and transport, not once per stream.
+func (w *fanWorker) flushMetrics() {
+	for t, n := range w.delivered {
+		if n > 0 {
+			w.f.core.Metrics.EventsDelivered.WithLabelValues(t).Add(n)
+			w.delivered[t] = 0
+		}
+	}
+}
+
+// stop ends every stream the worker owns or was about to: at shutdown
+// each has had only whole writes, so clients resume exactly.
+func (w *fanWorker) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.conns = append(w.conns, w.adds...)
+	w.adds = nil
+	w.mu.Unlock()
+	for _, sc := range w.conns {
+		w.f.core.endSSE(sc)
+	}
+	w.conns = nil
+	w.hold.Stop()
+}

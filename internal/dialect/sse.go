@@ -1,0 +1,171 @@
+package dialect
+
+import (
+	"context"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
+)
+
+// maxFrameEvents bounds how many ready events one write carries.
+const maxFrameEvents = 256
+
+// SSEStream is what a dialect's Server-Sent Events endpoint supplies to
+// ServeSSE: where to read, how to frame, and how to say goodbye.
+type SSEStream struct {
+	Transport string   // metrics label, e.g. "sse", "hue-sse"
+	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
+	Options   stream.SSEOptions
+	KeepAlive time.Duration // send Idle after this long without a write
+	Idle      []byte        // a comment, or the dialect's own ping event
+	// Frames appends the frames for evs to dst and says how many events
+	// they carry (a dialect may drop some with a filter of its own). The
+	// frames are written without copying: they must not change afterwards
+	// (an event's Wire bytes, or a fresh slice).
+	Frames func(dst [][]byte, evs []*hub.Event) ([][]byte, int)
+	// Ended is called when reading fails, e.g. the position is older than
+	// retention: it returns a last frame to send (or nil) and whether the
+	// stream goes on (after moving Sub) or ends.
+	Ended func(err error) (frame []byte, goOn bool)
+	// Gather, if set, holds the first ready events this long so that what
+	// follows them closely leaves in the same write (Hue batches a
+	// bridge's changes into one message).
+	Gather time.Duration
+}
+
+// sseConn is one open stream. It is owned by exactly one goroutine at a
+// time: the handler or a stream goroutine while it waits or writes with
+// blocking calls, or a fan-out worker while it is caught up.
+type sseConn struct {
+	spec SSEStream
+	sse  *stream.SSE
+	raw  syscall.RawConn // nil: never served by the fan-out workers
+
+	// Fan-out worker state.
+	lastWrite int64 // unix nanoseconds
+	holdUntil int64 // Gather: write no earlier than this (0: not holding)
+}
+
+// ServeSSE opens the event stream and delivers events to it until the
+// client leaves, a write fails, Ended ends it, or the server shuts down.
+//
+// On HTTP/1.x the connection is detached from net/http once the stream is
+// open. A plain-TCP stream that has caught up is then served by the core's
+// fan-out workers (a few goroutines for all streams, one non-blocking
+// writev per connection for the events ready for it); a stream that is
+// behind, or whose socket is full, gets a goroutine of its own until it has
+// caught up again. TLS and HTTP/2 streams keep their goroutine.
+func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) {
+	if spec.Options.WriteTimeout <= 0 {
+		spec.Options.WriteTimeout = c.WriteTimeout
+	}
+	s, err := stream.DetachSSE(w, r, spec.Options)
+	if err != nil {
+		spec.Sub.Close()
+		return
+	}
+	sc := &sseConn{spec: spec, sse: s}
+	c.Metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
+	if !s.Detached() {
+		ctx, cancel := c.StreamContext(r)
+		defer cancel()
+		c.runSSE(ctx, sc)
+		return
+	}
+	sc.raw = stream.RawConn(s.Conn())
+	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
+		c.endSSE(sc) // shutting down
+	}
+}
+
+// runSSE serves the stream with blocking waits and writes until it ends,
+// or until it has caught up and a fan-out worker takes it over.
+func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
+	sub := sc.spec.Sub
+	var evs []*hub.Event
+	var frames [][]byte
+	for {
+		if err := sc.sse.Flush(); err != nil {
+			c.StreamCut(sc.spec.Transport, err)
+			break // the client resumes from the last id it got
+		}
+		if sc.raw != nil && ctx.Err() == nil {
+			var ok bool
+			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
+				// Caught up: a worker serves it from now on. Its writes
+				// never block, so no deadline may linger from ours.
+				sc.sse.Conn().SetWriteDeadline(time.Time{})
+				if c.fanout().join(sc) {
+					return
+				}
+			}
+			if len(evs) > 0 {
+				frames = c.queueSSE(sc, frames, evs)
+				continue
+			}
+		}
+		var err error
+		evs, err = sub.NextWithin(ctx, maxFrameEvents, sc.spec.KeepAlive)
+		if err == nil && len(evs) > 0 && sc.spec.Gather > 0 {
+			evs, err = gather(ctx, sub, evs, sc.spec.Gather)
+		}
+		switch {
+		case err != nil && ctx.Err() == nil && sc.spec.Ended != nil:
+			frame, goOn := sc.spec.Ended(err)
+			if frame != nil {
+				sc.sse.Add(frame)
+			}
+			if !goOn {
+				sc.sse.Flush()
+				c.endSSE(sc)
+				return
+			}
+		case err != nil:
+			c.endSSE(sc)
+			return
+		case evs == nil:
+			sc.sse.Add(sc.spec.Idle)
+		default:
+			frames = c.queueSSE(sc, frames, evs)
+		}
+	}
+	c.endSSE(sc)
+}
+
+// queueSSE frames evs onto the stream for its next Flush.
+func (c *Core) queueSSE(sc *sseConn, frames [][]byte, evs []*hub.Event) [][]byte {
+	frames, n := sc.spec.Frames(frames[:0], evs)
+	for _, f := range frames {
+		sc.sse.Add(f)
+	}
+	c.Metrics.EventsDelivered.WithLabelValues(sc.spec.Transport).Add(float64(n))
+	clear(frames)
+	return frames
+}
+
+// gather adds to evs what arrives within d of them, up to maxFrameEvents.
+func gather(ctx context.Context, sub *hub.Sub, evs []*hub.Event, d time.Duration) ([]*hub.Event, error) {
+	deadline := time.Now().Add(d)
+	for len(evs) < maxFrameEvents {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			break
+		}
+		more, err := sub.NextWithin(ctx, maxFrameEvents-len(evs), wait)
+		if err != nil {
+			return evs, nil // reported by the next wait
+		}
+		evs = append(evs, more...)
+	}
+	return evs, nil
+}
+
+// endSSE releases a stream that is over.
+func (c *Core) endSSE(sc *sseConn) {
+	sc.spec.Sub.Close()
+	sc.sse.Close()
+	c.Metrics.Subscribers.WithLabelValues(sc.spec.Transport).Dec()
+}
