@@ -14,6 +14,10 @@ import (
 // fanoutTick is how often idle streams are checked for a keep-alive.
 const fanoutTick = time.Second
 
+// yieldEvery is how many streams a worker serves before it lets other
+// goroutines run (about a millisecond of writes).
+const yieldEvery = 128
+
 // fanout serves the caught-up detached SSE streams with one worker per
 // core instead of a goroutine per stream. On each new event a worker walks
 // its streams and, for each, frames what is ready and writes it with one
@@ -133,7 +137,13 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 	nowNs := now.UnixNano()
 	nextHold := int64(0)
 	kept := w.conns[:0]
-	for _, sc := range w.conns {
+	for i, sc := range w.conns {
+		if i%yieldEvery == yieldEvery-1 {
+			// A round over many streams takes the core for tens of
+			// milliseconds: let publishers' requests and the hub's tail
+			// reader in, so publishing never waits for fan-out.
+			runtime.Gosched()
+		}
 		sub := sc.spec.Sub
 		switch {
 		case sub.Position() >= last:

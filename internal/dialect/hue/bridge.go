@@ -48,7 +48,10 @@ type bridgeRecord struct {
 // resources) on first start. Create is a compare-and-set, so when nodes
 // start together exactly one record wins and all use it. The resources
 // are (re)created from the record if missing, so a start interrupted
-// between the two steps is completed by the next one.
+// between the two steps is completed by the next one. They are the state
+// a bridge has out of the box, the base its events fold onto: seeded at
+// sequence 0, without add events, as a bridge's own resources exist before
+// any client listens.
 func (a *API) bootstrap(ctx context.Context) (bridgeRecord, error) {
 	var rec bridgeRecord
 	e, err := a.store.kv.Get(ctx, bridgeKey)
@@ -76,11 +79,47 @@ func (a *API) bootstrap(ctx context.Context) (bridgeRecord, error) {
 		return rec, fmt.Errorf("read bridge record: %w", err)
 	}
 	for _, o := range bridgeResources(rec) {
-		if err := a.store.create(ctx, o); err != nil && !errors.Is(err, eventlog.ErrConflict) {
+		if err := a.store.seed(ctx, o); err != nil && !errors.Is(err, eventlog.ErrConflict) {
 			return rec, err
 		}
 	}
 	return rec, nil
+}
+
+// upgrade brings a bridge made by an older herald up to date, with update
+// events like any change: the bridge device lists its services (the
+// singletons came later) and every device has an owner.
+func (a *API) upgrade(ctx context.Context) error {
+	t := a.begin()
+	services := bridgeResources(a.bridge)[1]["services"]
+	if _, err := t.update(ctx, "device", a.bridge.Device, func(o object) error {
+		o["services"] = services
+		return nil
+	}); err != nil {
+		return err
+	}
+	devices, err := t.list(ctx, "device")
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		if d["owner"] != nil {
+			continue
+		}
+		if _, err := t.update(ctx, "device", str(d, "id"), func(o object) error {
+			o["owner"] = object{"rid": a.bridge.Home, "rtype": "bridge_home"}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return a.commit(ctx, t)
+}
+
+// singletonID is the id of a bridge service added after the record's
+// fields were fixed: derived from the bridge id, so every node agrees.
+func singletonID(rec bridgeRecord, rtype string) string {
+	return uuid.NewSHA1(idNamespace, []byte(rec.BridgeID+"/"+rtype)).String()
 }
 
 // macFromBridgeID is the MAC address a bridge id is derived from (the
@@ -110,30 +149,52 @@ func eui64(h string) string {
 	return strings.Join(parts, ":")
 }
 
-// bridgeResources are the resources a bridge has out of the box.
+// bridgeResources are the resources a bridge has out of the box, the
+// bridge device second: its own services (bridge, connectivity,
+// entertainment, device discovery, HomeKit, Matter), the home with the
+// group of all lights, and the geolocation. Each has the fields the
+// openhue-api spec requires; the device's owner (required there, absent on
+// a real bridge) is the home.
 func bridgeResources(rec bridgeRecord) []object {
 	owner := func(rid, rtype string) object { return object{"rid": rid, "rtype": rtype} }
+	dev := owner(rec.Device, "device")
+	ent, disc := singletonID(rec, "entertainment"), singletonID(rec, "zigbee_device_discovery")
+	hk, mt := singletonID(rec, "homekit"), singletonID(rec, "matter")
 	return []object{
 		{
-			"id": rec.Bridge, "type": "bridge", "owner": owner(rec.Device, "device"),
+			"id": rec.Bridge, "type": "bridge", "owner": dev,
 			"bridge_id": rec.BridgeID, "time_zone": object{"time_zone": rec.TimeZone},
 		},
 		{
 			"id": rec.Device, "type": "device", "identify": object{},
+			"owner": owner(rec.Home, "bridge_home"),
 			"product_data": object{
 				"model_id": bridgeModel, "manufacturer_name": manufacturer, "product_name": "Hue Bridge",
 				"product_archetype": bridgeArchetype, "certified": true, "software_version": bridgeSoftware,
 			},
 			"metadata": object{"name": rec.Name, "archetype": bridgeArchetype},
-			"services": []any{owner(rec.Bridge, "bridge"), owner(rec.Zigbee, "zigbee_connectivity")},
+			"services": []any{
+				owner(rec.Bridge, "bridge"), owner(rec.Zigbee, "zigbee_connectivity"),
+				owner(ent, "entertainment"), owner(disc, "zigbee_device_discovery"),
+				owner(hk, "homekit"), owner(mt, "matter"),
+			},
 		},
 		{
-			"id": rec.Zigbee, "type": "zigbee_connectivity", "owner": owner(rec.Device, "device"),
+			"id": rec.Zigbee, "type": "zigbee_connectivity", "owner": dev,
 			"status": "connected", "mac_address": eui64(rec.BridgeID),
 		},
 		{
+			// The bridge proxies entertainment streams; it renders none.
+			"id": ent, "type": "entertainment", "owner": dev,
+			"renderer": false, "proxy": true, "equalizer": false, "max_streams": 1,
+		},
+		{"id": disc, "type": "zigbee_device_discovery", "owner": dev, "status": "ready"},
+		{"id": hk, "type": "homekit", "owner": dev, "status": "unpaired"},
+		{"id": mt, "type": "matter", "owner": dev, "has_qr_code": false, "max_fabrics": 16},
+		{"id": singletonID(rec, "geolocation"), "type": "geolocation", "is_configured": false},
+		{
 			"id": rec.Home, "id_v1": "/groups/0", "type": "bridge_home",
-			"children": []any{owner(rec.Device, "device")},
+			"children": []any{dev},
 			"services": []any{owner(rec.HomeGroup, "grouped_light")},
 		},
 		{

@@ -90,34 +90,24 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	var changes []change
+	t := a.begin()
 	ids := make([]ref, 0, len(res))
 	for _, o := range res {
-		if err := a.store.create(ctx, o); err != nil {
-			writeErr(w, err)
-			return
-		}
-		changes = append(changes, newChange("add", o))
+		t.create(o)
 		ids = append(ids, ref{RID: str(o, "id"), RType: str(o, "type")})
 	}
-	before, after, err := a.store.update(ctx, "bridge_home", a.bridge.Home, func(h object) error {
-		h["children"] = append(withoutChild(h, ids[0].RID), object{"rid": ids[0].RID, "rtype": "device"})
+	_, err = t.update(ctx, "bridge_home", a.bridge.Home, func(h object) error {
+		h["children"] = append(withoutChildren(h, map[string]bool{ids[0].RID: true}),
+			object{"rid": ids[0].RID, "rtype": "device"})
 		return nil
 	})
+	if err == nil && p.Light != "" {
+		err = a.recomputeGroups(ctx, t)
+	}
+	if err == nil {
+		err = a.commit(ctx, t)
+	}
 	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	changes = append(changes, updated(after, diff(before, after)))
-	if p.Light != "" {
-		more, err := a.recomputeGroups(ctx)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		changes = append(changes, more...)
-	}
-	if err := a.publish(ctx, changes); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -170,6 +160,8 @@ func (a *API) buildDevice(ctx context.Context, p product, name string) ([]object
 		}
 	}
 	if p.Rotary {
+		// The dial's state appears with its first turn, as a button's
+		// button_report does with its first press.
 		add(object{"id": uuid.NewString(), "id_v1": devV1, "type": "relative_rotary"})
 	}
 	if p.Sensors {
@@ -200,6 +192,9 @@ func (a *API) buildDevice(ctx context.Context, p product, name string) ([]object
 	archetype := p.Archetype
 	device := object{
 		"id": dev, "type": "device", "identify": object{},
+		// The spec requires an owner of every device (DeviceGet extends
+		// ResourceOwned; a real bridge sends none): the home it joins.
+		"owner": object{"rid": a.bridge.Home, "rtype": "bridge_home"},
 		"product_data": object{
 			"model_id": p.ModelID, "manufacturer_name": manufacturer, "product_name": p.ProductName,
 			"product_archetype": archetype, "certified": true, "software_version": p.Software,
@@ -258,7 +253,8 @@ func newSensor(t, idv1 string) object {
 	case "temperature":
 		o["temperature"] = object{"temperature": 20.0, "temperature_valid": true}
 	case "light_level":
-		o["light_level"] = object{"light_level": 10000, "light_level_valid": true}
+		// "light", not "light_level": LightLevelGet, and what a bridge sends.
+		o["light"] = object{"light_level": 10000, "light_level_valid": true}
 	}
 	return o
 }

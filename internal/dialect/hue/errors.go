@@ -17,6 +17,10 @@ var (
 	errNotFound = errors.New("Not Found")
 	// errNotAllowed marks an operation a resource type does not support (405).
 	errNotAllowed = errors.New("method not allowed")
+	// errNotProjected marks a write whose events are in the log but not yet
+	// in this node's state (503): the projector completes it; repeating
+	// the request is harmless.
+	errNotProjected = errors.New("change stored; state not updated yet")
 )
 
 // hueError is one element of the CLIP v2 "errors" array.
@@ -53,6 +57,9 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	case errors.Is(err, errNotAllowed):
 		writeError(w, http.StatusMethodNotAllowed, err.Error())
+	case errors.Is(err, errNotProjected):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errNotProjected.Error())
 	case errors.Is(err, eventlog.ErrConflict):
 		writeError(w, http.StatusConflict, "resource changed concurrently; retry")
 	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):

@@ -43,6 +43,12 @@ func FuzzValidatePut(f *testing.F) {
 		f.Add("device", []byte(s))
 		f.Add("grouped_light", []byte(s))
 	}
+	for _, s := range []string{`{"children":[{"rid":"00000000-0000-4000-8000-000000000000","rtype":"device"}]}`,
+		`{"children":[{"rid":"00000000-0000-4000-8000-000000000000","rtype":"light"}]}`, `{"children":null}`,
+		`{"children":[{"rid":"x","rtype":"device","extra":1}]}`, `{"metadata":{"name":"Den","archetype":"office"}}`} {
+		f.Add("room", []byte(s))
+		f.Add("zone", []byte(s))
+	}
 	light := normalize(newLight(product{Light: "color", Archetype: "sultan_bulb"}, "x", "/lights/1")).(object)
 	others := map[string]object{
 		"light": light,
@@ -50,6 +56,10 @@ func FuzzValidatePut(f *testing.F) {
 			"button": object{"repeat_interval": 800}}).(object),
 		"device":        normalize(object{"id": "d", "type": "device", "metadata": object{"name": "n", "archetype": "a"}}).(object),
 		"grouped_light": normalize(object{"id": "g", "type": "grouped_light", "on": object{"on": false}}).(object),
+		"room": normalize(object{"id": "r", "type": "room", "children": []any{},
+			"metadata": object{"name": "n", "archetype": "office"}}).(object),
+		"zone": normalize(object{"id": "z", "type": "zone", "children": []any{},
+			"metadata": object{"name": "n", "archetype": "reading"}}).(object),
 	}
 	f.Fuzz(func(t *testing.T, rtype string, body []byte) {
 		cur, ok := others[rtype]
@@ -73,6 +83,11 @@ func FuzzValidatePut(f *testing.F) {
 		}
 		if c, ok := number(sub(o, "metadata"), "control_id"); ok && (c < 0 || c > 8) {
 			t.Fatalf("control_id %v from %q", c, body)
+		}
+		for _, c := range refs(o, "children") {
+			if !uuidRE.MatchString(c.RID) || (rtype == "room" && c.RType != "device") || (rtype == "zone" && groupTypes[c.RType]) {
+				t.Fatalf("child %v of a %s from %q", c, rtype, body)
+			}
 		}
 		if on, ok := o["on"]; ok {
 			if _, ok := sub(o, "on")["on"].(bool); !ok {

@@ -8,14 +8,14 @@ import (
 // groupMembers maps each grouped_light id to the lights it controls:
 // the home's to every light, a room's to the lights of its devices, a
 // zone's to its lights and the lights of its devices.
-func (a *API) groupMembers(ctx context.Context) (map[string][]object, error) {
-	lights, err := a.store.list(ctx, "light")
+func (a *API) groupMembers(ctx context.Context, t *tx) (map[string][]object, error) {
+	lights, err := t.list(ctx, "light")
 	if err != nil {
 		return nil, err
 	}
 	members := map[string][]object{}
 	for _, gt := range []string{"bridge_home", "room", "zone"} {
-		groups, err := a.store.list(ctx, gt)
+		groups, err := t.list(ctx, gt)
 		if err != nil {
 			return nil, err
 		}
@@ -42,17 +42,16 @@ func (a *API) groupMembers(ctx context.Context) (map[string][]object, error) {
 
 // recomputeGroups brings every grouped_light in line with its lights, as
 // a bridge does: on if any light is on, brightness the mean of the lights
-// that are on. It returns the update events of the groups that changed.
-func (a *API) recomputeGroups(ctx context.Context) ([]change, error) {
-	members, err := a.groupMembers(ctx)
+// that are on. The groups that change get update events.
+func (a *API) recomputeGroups(ctx context.Context, t *tx) error {
+	members, err := a.groupMembers(ctx, t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	groups, err := a.store.list(ctx, "grouped_light")
+	groups, err := t.list(ctx, "grouped_light")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var changes []change
 	for _, g := range groups {
 		ls, ok := members[str(g, "id")]
 		if !ok {
@@ -72,7 +71,7 @@ func (a *API) recomputeGroups(ctx context.Context) ([]change, error) {
 		if n > 0 {
 			bri = sum / float64(n)
 		}
-		before, after, err := a.store.update(ctx, "grouped_light", str(g, "id"), func(o object) error {
+		_, err := t.update(ctx, "grouped_light", str(g, "id"), func(o object) error {
 			merge(o, object{"on": object{"on": on}, "dimming": object{"brightness": bri}})
 			return nil
 		})
@@ -80,25 +79,21 @@ func (a *API) recomputeGroups(ctx context.Context) ([]change, error) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
-			return changes, err
-		}
-		if d := diff(before, after); len(d) > 0 {
-			changes = append(changes, updated(after, d))
+			return err
 		}
 	}
-	return changes, nil
+	return nil
 }
 
 // applyToGroup sends a grouped_light PUT to the group's lights (each takes
 // what it supports) and then updates the groups.
-func (a *API) applyToGroup(ctx context.Context, group, patch object) ([]change, error) {
-	members, err := a.groupMembers(ctx)
+func (a *API) applyToGroup(ctx context.Context, t *tx, group, patch object) error {
+	members, err := a.groupMembers(ctx, t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var changes []change
 	for _, l := range members[str(group, "id")] {
-		before, after, err := a.store.update(ctx, "light", str(l, "id"), func(o object) error {
+		_, err := t.update(ctx, "light", str(l, "id"), func(o object) error {
 			merge(o, lightPatch(o, patch))
 			return nil
 		})
@@ -106,14 +101,10 @@ func (a *API) applyToGroup(ctx context.Context, group, patch object) ([]change, 
 			continue
 		}
 		if err != nil {
-			return changes, err
-		}
-		if d := diff(before, after); len(d) > 0 {
-			changes = append(changes, updated(after, d))
+			return err
 		}
 	}
-	more, err := a.recomputeGroups(ctx)
-	return append(changes, more...), err
+	return a.recomputeGroups(ctx, t)
 }
 
 // lightPatch is the part of a group's patch one light can apply.

@@ -1,9 +1,10 @@
 // Package hue is the Philips Hue CLIP v2 dialect: a herald server answers
-// as a Hue bridge. Resources (bridge, devices, lights, buttons, …) live in
-// the engine's KV bucket "herald-hue" with compare-and-set, so every herald
-// node serves the same bridge; every change is appended to the log on a
-// topic "hue.<rtype>.<rid>" with the Hue event's data element as its Data,
-// and the event stream is a view of the hub like every other dialect's.
+// as a Hue bridge. Every change is an event appended to the log on a topic
+// "hue.<rtype>.<rid>" with the Hue event's data element as its Data; the
+// resources (bridge, devices, lights, buttons, …) are the fold of those
+// events, kept in the engine's KV bucket "herald-hue" so every herald node
+// serves the same bridge (tx.go and project.go: the log first, then the
+// state). The event stream is a view of the hub like every other dialect's.
 //
 // Unlike a real bridge, the event stream's buffer is the log: the id of an
 // SSE message is "<unix seconds>:<log sequence>", so a client that resumes
@@ -12,12 +13,13 @@ package hue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect"
-	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 )
 
@@ -50,6 +52,13 @@ type Config struct {
 	LinkWindow time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+
+	// afterAppend, if set, runs between a write's append and its
+	// projection; an error ends the write there (tests: a crash).
+	afterAppend func() error
+	// noProjector leaves out the projector that follows the log (tests:
+	// a node whose repairs come only from the catch-up at start).
+	noProjector bool
 }
 
 func (c *Config) defaults() {
@@ -83,23 +92,59 @@ type API struct {
 	core   *dialect.Core
 	cfg    Config
 	store  *store
+	proj   *projector
 	bridge bridgeRecord
 	evFmt  *hub.Format // one Hue Event object per log event
+	locks  [lockStripes]sync.Mutex
 }
 
-// New builds the dialect and makes sure the bridge's own resources exist
-// (created on the first start, shared by every node afterwards).
+// startTimeout bounds New; catchUpTimeout the part of it spent repairing
+// the state from the log (the projector finishes what is left).
+const (
+	startTimeout   = 30 * time.Second
+	catchUpTimeout = 20 * time.Second
+)
+
+// New builds the dialect: it makes sure the bridge's own resources exist
+// (created on the first start, shared by every node afterwards), folds
+// into the state any event a crashed node appended without projecting,
+// and starts the projector that keeps following the log.
 func New(core *dialect.Core, cfg Config) (*API, error) {
 	cfg.defaults()
-	ctx, cancel := context.WithTimeout(core.Shutdown, 30*time.Second)
+	ctx, cancel := context.WithTimeout(core.Shutdown, startTimeout)
 	defer cancel()
 	kv, err := core.Log.KV(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("hue: open state: %w", err)
 	}
 	a := &API{core: core, cfg: cfg, store: &store{kv: kv}}
+	a.proj = &projector{log: core.Log, store: a.store, logger: core.Logger}
 	if a.bridge, err = a.bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("hue: bridge resources: %w", err)
+	}
+	from, err := a.proj.position(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cctx, ccancel := context.WithTimeout(ctx, catchUpTimeout)
+	pos, err := a.proj.catchUp(cctx, from)
+	timedOut := errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	ccancel()
+	switch {
+	case err == nil:
+		if err := a.proj.advance(ctx, pos); err != nil {
+			return nil, err
+		}
+	case timedOut:
+		core.Logger.Warn("hue: state catch-up continues in the background", "at", pos)
+	default:
+		return nil, err
+	}
+	if err := a.upgrade(ctx); err != nil {
+		return nil, fmt.Errorf("hue: bridge resources: %w", err)
+	}
+	if !cfg.noProjector {
+		core.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
 	}
 	a.evFmt = core.Hub.RegisterFormat("hue.event", encodeEvent)
 	return a, nil
@@ -150,20 +195,6 @@ func (a *API) Mount(mux *http.ServeMux) {
 	admin("POST /v1/hue/devices", a.addDevice)
 	admin("POST /v1/hue/press", a.press)
 	admin("POST /v1/hue/sensor", a.sensor)
+	admin("POST /v1/hue/rotate", a.rotate)
 	admin("POST /v1/hue/link", a.link)
-}
-
-// publish appends changes to the log, in order.
-func (a *API) publish(ctx context.Context, changes []change) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	drafts := make([]eventlog.Draft, len(changes))
-	for i, c := range changes {
-		drafts[i] = eventlog.Draft{Topic: "hue." + c.rtype + "." + c.rid, Type: c.kind, Data: c.data}
-	}
-	if _, err := a.core.Append(ctx, dialectName, drafts); err != nil {
-		return fmt.Errorf("hue: publish: %w", err)
-	}
-	return nil
 }

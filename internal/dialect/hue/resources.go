@@ -2,7 +2,6 @@ package hue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,37 +12,6 @@ import (
 
 	"github.com/herald-io/herald/internal/eventlog"
 )
-
-// change is one Hue event item about to be appended: kind is add, update
-// or delete; data is the item as it appears in the event's "data" array.
-type change struct {
-	kind, rtype, rid string
-	data             json.RawMessage
-}
-
-func newChange(kind string, item object) change {
-	b, _ := json.Marshal(item)
-	return change{kind: kind, rtype: str(item, "type"), rid: str(item, "id"), data: b}
-}
-
-// updated is the update event of a resource: only the changed fields, plus
-// the identifying ones, as a bridge sends it.
-func updated(after, changed object) change {
-	item := ident(after)
-	for k, v := range changed {
-		item[k] = v
-	}
-	return newChange("update", item)
-}
-
-// deleted is the delete event of a resource: its identifier only.
-func deleted(o object) change {
-	item := object{"id": o["id"], "type": o["type"]}
-	if v, ok := o["id_v1"]; ok {
-		item["id_v1"] = v
-	}
-	return newChange("delete", item)
-}
 
 // listAll handles GET /clip/v2/resource: every resource, which is how
 // aiohue loads a bridge.
@@ -73,7 +41,7 @@ func (a *API) listType(w http.ResponseWriter, r *http.Request) {
 
 // get handles GET /clip/v2/resource/{type}/{id}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	o, _, err := a.store.get(r.Context(), r.PathValue("type"), r.PathValue("id"))
+	o, err := a.store.get(r.Context(), r.PathValue("type"), r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -86,14 +54,24 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 // change their state only from the event stream).
 func (a *API) put(w http.ResponseWriter, r *http.Request) {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
+	if !knownType(rtype) {
+		writeErr(w, errNotFound)
+		return
+	}
+	if !writable(rtype) {
+		notAllowed(w, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be changed", errNotAllowed, rtype))
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	changes, err := a.apply(r.Context(), rtype, id, body)
+	defer a.lock(rtype, id)()
+	t := a.begin()
+	err = a.apply(r.Context(), t, rtype, id, body)
 	if err == nil {
-		err = a.publish(r.Context(), changes)
+		err = a.commit(r.Context(), t)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -102,12 +80,16 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 	writeData(w, []ref{{RID: id, RType: rtype}})
 }
 
-// apply validates and stores a PUT body and returns the events it causes.
-func (a *API) apply(ctx context.Context, rtype, id string, body []byte) ([]change, error) {
+// apply validates a PUT body and stages the change and the events it
+// causes: a light's groups follow it, a group's lights follow the group.
+func (a *API) apply(ctx context.Context, t *tx, rtype, id string, body []byte) error {
 	var patch object
-	before, after, err := a.store.update(ctx, rtype, id, func(o object) error {
+	after, err := t.update(ctx, rtype, id, func(o object) error {
 		p, err := validatePut(rtype, o, body)
 		if err != nil {
+			return err
+		}
+		if err := checkChildren(ctx, t, rtype, p); err != nil {
 			return err
 		}
 		patch = p
@@ -124,29 +106,18 @@ func (a *API) apply(ctx context.Context, rtype, id string, body []byte) ([]chang
 		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	var changes []change
-	if d := diff(before, after); len(d) > 0 {
-		changes = append(changes, updated(after, d))
+		return err
 	}
 	switch rtype {
-	case "light":
-		if len(changes) > 0 {
-			more, err := a.recomputeGroups(ctx)
-			if err != nil {
-				return changes, err
-			}
-			changes = append(changes, more...)
+	case "light", "room", "zone":
+		// A light's state, or who is in a group, decides the groups' state.
+		if len(t.changes) > 0 {
+			return a.recomputeGroups(ctx, t)
 		}
 	case "grouped_light":
-		more, err := a.applyToGroup(ctx, after, patch)
-		if err != nil {
-			return changes, err
-		}
-		changes = append(changes, more...)
+		return a.applyToGroup(ctx, t, after, patch)
 	}
-	return changes, nil
+	return nil
 }
 
 // create handles POST /clip/v2/resource/{type} for the types clients
@@ -158,7 +129,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !creatable[rtype] {
-		writeErr(w, fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
+		notAllowed(w, listMethods(rtype), fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -167,28 +138,22 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	created, err := a.newResources(ctx, rtype, body)
+	t := a.begin()
+	created, err := a.newResources(ctx, t, rtype, body)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	var changes []change
 	for _, o := range created {
-		if err := a.store.create(ctx, o); err != nil {
-			writeErr(w, err)
-			return
-		}
-		changes = append(changes, newChange("add", o))
+		t.create(o)
 	}
 	if rtype != "geofence_client" {
-		more, err := a.recomputeGroups(ctx)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		changes = append(changes, more...)
+		err = a.recomputeGroups(ctx, t)
 	}
-	if err := a.publish(ctx, changes); err != nil {
+	if err == nil {
+		err = a.commit(ctx, t)
+	}
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -197,9 +162,12 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 
 // newResources validates a POST body and builds the resources it creates,
 // the requested one first.
-func (a *API) newResources(ctx context.Context, rtype string, body []byte) ([]object, error) {
+func (a *API) newResources(ctx context.Context, t *tx, rtype string, body []byte) ([]object, error) {
 	patch, err := validatePost(rtype, body)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkChildren(ctx, t, rtype, patch); err != nil {
 		return nil, err
 	}
 	o := object{"id": uuid.NewString(), "type": rtype}
@@ -249,27 +217,61 @@ func validatePost(rtype string, body []byte) (object, error) {
 	return patch, nil
 }
 
+// checkChildren makes sure the children a room or zone is given exist and
+// fit: a room groups devices, a zone services of devices (its lights),
+// each listed once.
+func checkChildren(ctx context.Context, t *tx, rtype string, patch object) error {
+	if rtype != "room" && rtype != "zone" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, c := range refs(patch, "children") {
+		if seen[c.RID] {
+			return badf("children: %s %s listed twice", c.RType, c.RID)
+		}
+		seen[c.RID] = true
+		o, err := t.get(ctx, c.RType, c.RID)
+		if errors.Is(err, errNotFound) {
+			return badf("children: %s %s does not exist", c.RType, c.RID)
+		}
+		if err != nil {
+			return err
+		}
+		if rtype == "zone" && str(sub(o, "owner"), "rtype") != "device" {
+			return badf("children: %s %s is not a service of a device", c.RType, c.RID)
+		}
+	}
+	return nil
+}
+
 // remove handles DELETE /clip/v2/resource/{type}/{id}.
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
+	if !knownType(rtype) {
+		writeErr(w, errNotFound)
+		return
+	}
+	if !deletable[rtype] {
+		notAllowed(w, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be deleted", errNotAllowed, rtype))
+		return
+	}
 	ctx := r.Context()
-	o, _, err := a.store.get(ctx, rtype, id)
+	t := a.begin()
+	o, err := t.get(ctx, rtype, id)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if !deletable[rtype] || id == a.bridge.Device {
-		writeErr(w, fmt.Errorf("%w: this %s cannot be deleted", errNotAllowed, rtype))
+	if id == a.bridge.Device {
+		notAllowed(w, "GET, PUT", fmt.Errorf("%w: the bridge's own device cannot be deleted", errNotAllowed))
 		return
 	}
-	changes, err := a.deleteTree(ctx, o)
+	err = a.deleteTree(ctx, t, o)
 	if err == nil {
-		var more []change
-		more, err = a.recomputeGroups(ctx)
-		changes = append(changes, more...)
+		err = a.recomputeGroups(ctx, t)
 	}
 	if err == nil {
-		err = a.publish(ctx, changes)
+		err = a.commit(ctx, t)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -279,65 +281,56 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteTree removes a resource, the services it owns (a device's lights
-// and buttons, a room's grouped_light) and references to it in groups.
-func (a *API) deleteTree(ctx context.Context, o object) ([]change, error) {
-	var changes []change
+// and buttons, a room's grouped_light) and references to them in groups.
+func (a *API) deleteTree(ctx context.Context, t *tx, o object) error {
+	gone := map[string]bool{str(o, "id"): true}
 	for _, s := range refs(o, "services") {
-		gone, err := a.store.remove(ctx, s.RType, s.RID)
+		_, err := t.remove(ctx, s.RType, s.RID)
 		if errors.Is(err, errNotFound) {
 			continue
 		}
 		if err != nil {
-			return changes, err
+			return err
 		}
-		changes = append(changes, deleted(gone))
+		gone[s.RID] = true
 	}
-	gone, err := a.store.remove(ctx, str(o, "type"), str(o, "id"))
-	if err != nil {
-		return changes, err
+	if _, err := t.remove(ctx, str(o, "type"), str(o, "id")); err != nil {
+		return err
 	}
-	changes = append(changes, deleted(gone))
-	if str(o, "type") != "device" {
-		return changes, nil
-	}
-	// Drop the device from the home, rooms and zones that list it.
+	// Drop what went from the home, rooms and zones that list it.
 	for _, gt := range []string{"bridge_home", "room", "zone"} {
-		groups, err := a.store.list(ctx, gt)
+		groups, err := t.list(ctx, gt)
 		if err != nil {
-			return changes, err
+			return err
 		}
 		for _, g := range groups {
-			if !hasChild(g, str(o, "id")) {
+			if !hasChild(g, gone) {
 				continue
 			}
-			before, after, err := a.store.update(ctx, gt, str(g, "id"), func(g object) error {
-				g["children"] = withoutChild(g, str(o, "id"))
+			if _, err := t.update(ctx, gt, str(g, "id"), func(g object) error {
+				g["children"] = withoutChildren(g, gone)
 				return nil
-			})
-			if err != nil {
-				return changes, err
-			}
-			if d := diff(before, after); len(d) > 0 {
-				changes = append(changes, updated(after, d))
+			}); err != nil {
+				return err
 			}
 		}
 	}
-	return changes, nil
+	return nil
 }
 
-func hasChild(g object, rid string) bool {
+func hasChild(g object, rids map[string]bool) bool {
 	for _, c := range refs(g, "children") {
-		if c.RID == rid {
+		if rids[c.RID] {
 			return true
 		}
 	}
 	return false
 }
 
-func withoutChild(g object, rid string) []any {
+func withoutChildren(g object, rids map[string]bool) []any {
 	out := []any{}
 	for _, c := range refs(g, "children") {
-		if c.RID != rid {
+		if !rids[c.RID] {
 			out = append(out, object{"rid": c.RID, "rtype": c.RType})
 		}
 	}
@@ -345,7 +338,8 @@ func withoutChild(g object, rid string) []any {
 }
 
 // nextV1 allocates the next CLIP v1 number of a kind (lights, sensors,
-// groups) with compare-and-set, so nodes never hand out the same one.
+// groups) with compare-and-set, so nodes never hand out the same one. A
+// write that fails after allocating leaves a gap, as on a bridge.
 func (a *API) nextV1(ctx context.Context, kind string) (uint64, error) {
 	key := "v1." + kind
 	for range maxCASRetries {

@@ -76,24 +76,16 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 		step = max(time.Duration(ri)*time.Millisecond, step)
 	}
 	now := a.cfg.Now().UTC()
-	changes := make([]change, 0, len(seq))
-	var final object
+	t := a.begin()
 	for i, ev := range seq {
 		at := now.Add(-time.Duration(len(seq)-1-i) * step)
 		state := object{"button_report": object{"updated": at.Format(reportTime), "event": ev}, "last_event": ev}
-		item := ident(btn)
-		item["button"] = state
-		changes = append(changes, newChange("update", item))
-		final = state
+		if err := t.emit(ctx, "button", str(btn, "id"), object{"button": state}); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
-	if _, _, err := a.store.update(ctx, "button", str(btn, "id"), func(o object) error {
-		merge(o, object{"button": final})
-		return nil
-	}); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if err := a.publish(ctx, changes); err != nil {
+	if err := a.commit(ctx, t); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -103,7 +95,7 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 // findButton resolves a button id, or a device id or name and control id.
 func (a *API) findButton(ctx context.Context, name string, control int) (object, error) {
 	if uuidRE.MatchString(name) {
-		if b, _, err := a.store.get(ctx, "button", name); err == nil {
+		if b, err := a.store.get(ctx, "button", name); err == nil {
 			return b, nil
 		}
 	}
@@ -118,7 +110,7 @@ func (a *API) findButton(ctx context.Context, name string, control int) (object,
 		if s.RType != "button" {
 			continue
 		}
-		b, _, err := a.store.get(ctx, "button", s.RID)
+		b, err := a.store.get(ctx, "button", s.RID)
 		if err != nil {
 			continue
 		}
@@ -135,7 +127,7 @@ func (a *API) findDevice(ctx context.Context, name string) (object, error) {
 		return nil, fmt.Errorf("%w: name a device or button", errBadRequest)
 	}
 	if uuidRE.MatchString(name) {
-		if d, _, err := a.store.get(ctx, "device", name); err == nil {
+		if d, err := a.store.get(ctx, "device", name); err == nil {
 			return d, nil
 		}
 	}
@@ -159,7 +151,8 @@ type sensorRequest struct {
 	Temperature *float64 `json:"temperature"`
 	LightLevel  *int     `json:"light_level"`
 	Battery     *int     `json:"battery"`
-	// Rotate is a tap dial turn: steps, positive clockwise.
+	// Rotate is a tap dial turn reported at once: steps, positive
+	// clockwise (POST /v1/hue/rotate reports longer turns).
 	Rotate *int `json:"rotate"`
 }
 
@@ -183,20 +176,20 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 		patches["motion"] = object{"motion": object{"motion": *req.Motion, "motion_valid": true,
 			"motion_report": object{"changed": now, "motion": *req.Motion}}}
 	}
-	if t := req.Temperature; t != nil {
-		if *t < -100 || *t > 100 {
+	if v := req.Temperature; v != nil {
+		if *v < -100 || *v > 100 {
 			writeErr(w, fmt.Errorf("%w: temperature must be -100 to 100", errBadRequest))
 			return
 		}
-		patches["temperature"] = object{"temperature": object{"temperature": *t, "temperature_valid": true,
-			"temperature_report": object{"changed": now, "temperature": *t}}}
+		patches["temperature"] = object{"temperature": object{"temperature": *v, "temperature_valid": true,
+			"temperature_report": object{"changed": now, "temperature": *v}}}
 	}
 	if l := req.LightLevel; l != nil {
 		if *l < 0 || *l > 100000 {
 			writeErr(w, fmt.Errorf("%w: light_level must be 0 to 100000", errBadRequest))
 			return
 		}
-		patches["light_level"] = object{"light_level": object{"light_level": *l, "light_level_valid": true,
+		patches["light_level"] = object{"light": object{"light_level": *l, "light_level_valid": true,
 			"light_level_report": object{"changed": now, "light_level": *l}}}
 	}
 	if b := req.Battery; b != nil {
@@ -213,20 +206,13 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 		}
 		patches["device_power"] = object{"power_state": object{"battery_state": state, "battery_level": *b}}
 	}
+	var turn []object
 	if s := req.Rotate; s != nil {
-		if *s == 0 || *s < -1000 || *s > 1000 {
-			writeErr(w, fmt.Errorf("%w: rotate must be -1000 to 1000 steps, not 0", errBadRequest))
+		if turn, err = a.turn(*s, 0, 0); err != nil {
+			writeErr(w, err)
 			return
 		}
-		dir, steps := "clock_wise", *s
-		if steps < 0 {
-			dir, steps = "counter_clock_wise", -steps
-		}
-		rot := object{"direction": dir, "steps": steps, "duration": 400}
-		patches["relative_rotary"] = object{
-			"rotary_report": object{"updated": now, "action": "start", "rotation": rot},
-			"last_event":    object{"action": "start", "rotation": rot},
-		}
+		patches["relative_rotary"] = nil // reported below, as a turn
 	}
 	if len(patches) == 0 {
 		writeErr(w, fmt.Errorf("%w: nothing to report", errBadRequest))
@@ -237,33 +223,34 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	for _, s := range refs(dev, "services") {
 		have[s.RType] = true
 	}
-	for t := range patches {
-		if !have[t] {
-			writeErr(w, fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, t))
+	for rtype := range patches {
+		if !have[rtype] {
+			writeErr(w, fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, rtype))
 			return
 		}
 	}
-	var changes []change
+	t := a.begin()
 	var done []ref
 	for _, s := range refs(dev, "services") {
 		p, ok := patches[s.RType]
 		if !ok {
 			continue
 		}
-		before, after, err := a.store.update(ctx, s.RType, s.RID, func(o object) error {
-			merge(o, p)
-			return nil
-		})
+		if s.RType == "relative_rotary" {
+			err = emitTurn(ctx, t, s.RID, turn)
+		} else {
+			_, err = t.update(ctx, s.RType, s.RID, func(o object) error {
+				merge(o, p)
+				return nil
+			})
+		}
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if d := diff(before, after); len(d) > 0 {
-			changes = append(changes, updated(after, d))
-		}
 		done = append(done, s)
 	}
-	if err := a.publish(ctx, changes); err != nil {
+	if err := a.commit(ctx, t); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -1,8 +1,11 @@
 package hue
 
+import "net/http"
+
 // resourceTypes are the CLIP v2 resource types with endpoints (openhue-api
 // src/main.yaml) plus the remaining ResourceIdentifier rtypes. Types herald
-// has no resources of answer an empty list, as a bridge without them does.
+// has no resources of answer an empty list, as a bridge without them does;
+// the ones herald does not model are read-only (405 on writes).
 var resourceTypes = map[string]bool{
 	"device": true, "device_power": true, "light": true, "light_level": true, "motion": true,
 	"grouped_light": true, "bridge": true, "bridge_home": true, "scene": true, "smart_scene": true,
@@ -25,3 +28,35 @@ var creatable = map[string]bool{"geofence_client": true, "room": true, "zone": t
 
 // deletable types accept DELETE; removing a device removes its services.
 var deletable = map[string]bool{"geofence_client": true, "room": true, "zone": true, "device": true}
+
+// writable reports whether a type accepts PUT.
+func writable(rtype string) bool {
+	_, ok := validators[rtype]
+	return ok
+}
+
+// itemMethods is what /clip/v2/resource/<rtype>/<id> allows.
+func itemMethods(rtype string) string {
+	m := "GET"
+	if writable(rtype) {
+		m += ", PUT"
+	}
+	if deletable[rtype] {
+		m += ", DELETE"
+	}
+	return m
+}
+
+// listMethods is what /clip/v2/resource/<rtype> allows.
+func listMethods(rtype string) string {
+	if creatable[rtype] {
+		return "GET, POST"
+	}
+	return "GET"
+}
+
+// notAllowed answers 405 with the methods the path does allow.
+func notAllowed(w http.ResponseWriter, allow string, err error) {
+	w.Header().Set("Allow", allow)
+	writeErr(w, err)
+}

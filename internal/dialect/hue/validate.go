@@ -23,8 +23,8 @@ var validators = map[string]validator{
 	"grouped_light":   validateGroupedLight,
 	"button":          validateButton,
 	"device":          validateDevice,
-	"room":            validateGroup,
-	"zone":            validateGroup,
+	"room":            validateGroup("room"),
+	"zone":            validateGroup("zone"),
 	"motion":          validateSensor(true),
 	"temperature":     validateSensor(false),
 	"light_level":     validateSensor(false),
@@ -328,33 +328,50 @@ func validateDevice(_ object, f fields) (object, error) {
 	return patch, nil
 }
 
-func validateGroup(_ object, f fields) (object, error) {
-	if err := f.only("", "metadata", "children"); err != nil {
-		return nil, err
-	}
-	patch := object{}
-	m, err := metadata(f, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(m) > 0 {
-		patch["metadata"] = m
-	}
-	if raw, ok := f["children"]; ok {
-		var children []ref
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&children); err != nil {
-			return nil, badf("children: must be a list of {rid, rtype}")
+// validateGroup checks a room's or zone's body. A room groups devices, a
+// zone services (lights); whether they exist is checked against the state
+// (checkChildren).
+func validateGroup(kind string) validator {
+	return func(_ object, f fields) (object, error) {
+		if err := f.only("", "metadata", "children"); err != nil {
+			return nil, err
 		}
-		for _, c := range children {
-			if !uuidRE.MatchString(c.RID) || (c.RType != "device" && c.RType != "light") {
-				return nil, badf("children: %q/%q is not a device or light", c.RID, c.RType)
+		patch := object{}
+		m, err := metadata(f, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(m) > 0 {
+			patch["metadata"] = m
+		}
+		if raw, ok := f["children"]; ok {
+			var children []ref
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&children); err != nil || children == nil {
+				return nil, badf("children: must be a list of {rid, rtype}")
 			}
+			for _, c := range children {
+				if !uuidRE.MatchString(c.RID) {
+					return nil, badf("children: %q is not a resource id", c.RID)
+				}
+				if kind == "room" && c.RType != "device" {
+					return nil, badf("children: a room groups devices, not %q", c.RType)
+				}
+				if kind == "zone" && (!knownType(c.RType) || groupTypes[c.RType]) {
+					return nil, badf("children: a zone groups services such as lights, not %q", c.RType)
+				}
+			}
+			patch["children"] = children
 		}
-		patch["children"] = children
+		return patch, nil
 	}
-	return patch, nil
+}
+
+// groupTypes are the types that group others rather than serve a device.
+var groupTypes = map[string]bool{
+	"device": true, "bridge_home": true, "room": true, "zone": true, "grouped_light": true,
+	"grouped_motion": true, "grouped_light_level": true, "service_group": true,
 }
 
 func validateSensor(sensitivity bool) validator {
