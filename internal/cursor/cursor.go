@@ -14,8 +14,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -254,98 +252,6 @@ func (s *Store) update(ctx context.Context, id string, fn func(*State) error) (S
 			return State{}, fmt.Errorf("cursor %s: %w", id, err)
 		}
 	}
-}
-
-// Fetch returns the pending batch: the oldest unacknowledged events, up to
-// max, under a batch id. The batch stays the same, and is handed out again,
-// until it is acknowledged. With no pending event it waits up to wait for
-// one; then it returns an empty batch (BatchID "").
-func (s *Store) Fetch(ctx context.Context, id string, max int, wait time.Duration) (Fetched, error) {
-	if max <= 0 {
-		max = 1
-	}
-	deadline := time.Now().Add(wait) // real time: the wait is real, whatever the clock
-	for {
-		st, err := s.Get(ctx, id)
-		if err != nil {
-			return Fetched{}, err
-		}
-		if st.Batch != nil {
-			return s.redeliver(ctx, st)
-		}
-		evs, next, err := s.log.Read(ctx, st.Acked, st.Filter, max)
-		if err != nil {
-			return Fetched{}, fmt.Errorf("cursor %s: %w", id, err)
-		}
-		if len(evs) == 0 {
-			// Nothing pending: remember how far was scanned, then wait.
-			if next > st.Acked || wait > 0 {
-				st, err = s.update(ctx, id, func(c *State) error {
-					if c.Batch == nil && c.Acked == st.Acked {
-						c.Acked = next
-					}
-					c.LastActive = s.cfg.Now()
-					return nil
-				})
-				if err != nil {
-					return Fetched{}, err
-				}
-			}
-			left := time.Until(deadline)
-			if left <= 0 {
-				return Fetched{State: st}, nil
-			}
-			wctx, cancel := context.WithTimeout(ctx, left)
-			err := s.wait.Wait(wctx, st.Acked, st.Filter)
-			cancel()
-			if err != nil && ctx.Err() != nil {
-				return Fetched{}, ctx.Err()
-			}
-			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return Fetched{}, fmt.Errorf("cursor %s: %w", id, err)
-			}
-			continue
-		}
-		batch := &Batch{ID: uuid.NewString(), Through: evs[len(evs)-1].Seq, Count: len(evs), Created: s.cfg.Now()}
-		st, err = s.update(ctx, id, func(c *State) error {
-			if c.Batch != nil || c.Acked != st.Acked {
-				return errRaced
-			}
-			c.Batch = batch
-			c.LastActive = s.cfg.Now()
-			return nil
-		})
-		if errors.Is(err, errRaced) {
-			continue // another fetch made the batch first: hand out that one
-		}
-		if err != nil {
-			return Fetched{}, err
-		}
-		return Fetched{BatchID: batch.ID, Events: evs, State: st}, nil
-	}
-}
-
-var errRaced = errors.New("raced")
-
-// redeliver re-reads a pending batch's events from the log.
-func (s *Store) redeliver(ctx context.Context, st State) (Fetched, error) {
-	b := st.Batch
-	evs, _, err := s.log.Read(ctx, st.Acked, st.Filter, b.Count)
-	if err != nil {
-		return Fetched{}, fmt.Errorf("cursor %s: %w", st.ID, err)
-	}
-	n := 0
-	for n < len(evs) && evs[n].Seq <= b.Through {
-		n++
-	}
-	st, err = s.update(ctx, st.ID, func(c *State) error {
-		c.LastActive = s.cfg.Now()
-		return nil
-	})
-	if err != nil {
-		return Fetched{}, err
-	}
-	return Fetched{BatchID: b.ID, Events: evs[:n], State: st}, nil
 }
 
 // Ack acknowledges the pending batch batchID; ErrBatchNotFound if it is not

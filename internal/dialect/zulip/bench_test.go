@@ -51,12 +51,13 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 				mu.Unlock()
 			}()
 		}
-		// Every poll blocked (an ordering condition, not a timing one).
+		// Every poll blocked (an ordering condition, not a timing one):
+		// registered, and past its own reads and writes, waiting on the hub.
 		for {
 			e.api.polls.mu.Lock()
 			k := len(e.api.polls.m)
 			e.api.polls.mu.Unlock()
-			if k == queues {
+			if k == queues && e.core.Hub.Subscribers() >= queues {
 				break
 			}
 			time.Sleep(time.Millisecond)

@@ -10,38 +10,46 @@ import (
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
-// deliver translates log events into the Zulip events one user's queue
-// receives: the queue's types, what the user may see, the narrow, the
-// per-user message flags, Markdown or HTML, and the event id (the log
-// sequence). Events stored under the queue's topics that are not Zulip
-// events (not a JSON object) are skipped.
-func (a *API) deliver(evs []eventlog.Event, meta *queueMeta, u *user) []json.RawMessage {
+// delivery translates the events of one poll for one user's queue: the
+// queue's types, what the user may see, the narrow, the per-user message
+// flags, Markdown or HTML, and the event id. Events stored under the
+// queue's topics that are not Zulip events (not a JSON object) are passed
+// over. The cursor asks keep while it forms a batch; the events that it
+// answers with reuse those translations.
+type delivery struct {
+	a    *API
+	meta *queueMeta
+	u    *user
+	objs map[uint64]map[string]json.RawMessage // by sequence, the kept events
+}
+
+func (a *API) newDelivery(meta *queueMeta, u *user) *delivery {
+	return &delivery{a: a, meta: meta, u: u, objs: map[uint64]map[string]json.RawMessage{}}
+}
+
+// keep reports whether the user receives ev (a cursor.PollRequest's Keep).
+func (d *delivery) keep(ev *eventlog.Event) bool {
+	if _, ok := d.objs[ev.Seq]; ok {
+		return true
+	}
+	obj, ok := d.a.translate(ev, d.meta, d.u)
+	if ok {
+		d.objs[ev.Seq] = obj
+	}
+	return ok
+}
+
+// events returns the Zulip events of evs, ids shifted by the queue's
+// heartbeats (see ids.go).
+func (d *delivery) events(evs []eventlog.Event, heartbeats uint64) []json.RawMessage {
 	out := make([]json.RawMessage, 0, len(evs))
 	for i := range evs {
 		ev := &evs[i]
-		typ := topicType(ev.Topic)
-		if typ == "" || !meta.wants(typ) {
+		if !d.keep(ev) {
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
-			a.core.Logger.Debug("zulip: skipping an event that is not a JSON object", "seq", ev.Seq, "topic", ev.Topic)
-			continue
-		}
-		switch typ {
-		case "message":
-			if !messageFor(obj, meta, u) {
-				continue
-			}
-		case "typing":
-			if !typingFor(obj, meta, u) {
-				continue
-			}
-		}
-		if _, ok := obj["type"]; !ok {
-			obj["type"], _ = json.Marshal(typ)
-		}
-		obj["id"], _ = json.Marshal(ev.Seq)
+		obj := d.objs[ev.Seq]
+		obj["id"], _ = json.Marshal(ev.Seq + heartbeats)
 		b, err := json.Marshal(obj)
 		if err != nil {
 			continue
@@ -49,6 +57,34 @@ func (a *API) deliver(evs []eventlog.Event, meta *queueMeta, u *user) []json.Raw
 		out = append(out, b)
 	}
 	return out
+}
+
+// translate returns the Zulip event (without its id) that ev is for user u
+// of a queue with meta; false if the queue does not receive it.
+func (a *API) translate(ev *eventlog.Event, meta *queueMeta, u *user) (map[string]json.RawMessage, bool) {
+	typ := topicType(ev.Topic)
+	if typ == "" || !meta.wants(typ) {
+		return nil, false
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
+		a.core.Logger.Debug("zulip: skipping an event that is not a JSON object", "seq", ev.Seq, "topic", ev.Topic)
+		return nil, false
+	}
+	switch typ {
+	case "message":
+		if !messageFor(obj, meta, u) {
+			return nil, false
+		}
+	case "typing":
+		if !typingFor(obj, meta, u) {
+			return nil, false
+		}
+	}
+	if _, ok := obj["type"]; !ok {
+		obj["type"], _ = json.Marshal(typ)
+	}
+	return obj, true
 }
 
 // topicType returns <type> of a topic "zulip.<realm>.<type>[.…]".

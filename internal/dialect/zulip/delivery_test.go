@@ -62,6 +62,31 @@ func TestDirectMessageVisibility(t *testing.T) {
 	}
 }
 
+// TestBlockedPollPassesOverInvisibleEvents: a direct message to others
+// does not end a blocked poll; the next event the user sees does.
+func TestBlockedPollPassesOverInvisibleEvents(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.addUser("alice@example.com", "Alice")
+	e.addUser("bob@example.com", "Bob")
+	carol := e.addUser("carol@example.com", "Carol")
+	e.addStream("Denmark")
+	qc := e.register(carol, url.Values{"event_types": {`["message"]`}})
+	got := make(chan resp, 1)
+	go func() { got <- e.poll(context.Background(), carol, qc, -1, false) }()
+	e.waitPolling(qc, got)
+	for _, to := range []string{"bob@example.com", "bob@example.com"} {
+		r := e.call(context.Background(), alice, "POST", "/api/v1/messages", url.Values{
+			"type": {"private"}, "to": {to}, "content": {"not for carol"}}, form)
+		if r.Status != 200 {
+			t.Fatalf("send: %d %s", r.Status, r.Raw)
+		}
+	}
+	e.sendStream(alice, "Denmark", "t", "for everyone")
+	if r := <-got; fmt.Sprint(contents(r)) != "[for everyone]" {
+		t.Fatalf("carol: %d %s", r.Status, r.Raw)
+	}
+}
+
 func TestNarrow(t *testing.T) {
 	e := newEnv(t, Config{})
 	bot := e.addUser("bot@example.com", "Bot")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
 )
@@ -58,25 +57,26 @@ func (p *polls) release(id string) {
 	}
 }
 
-// queue returns the cursor and meta of the user's queue qid; a queue that
-// is unknown, expired, deleted or another user's is BAD_EVENT_QUEUE_ID.
-func (a *API) queue(ctx context.Context, u *user, qid string) (string, cursor.State, *queueMeta, error) {
+// queue returns the cursor (with the revision a poll updates) and meta of
+// the user's queue qid; a queue that is unknown, expired, deleted or
+// another user's is BAD_EVENT_QUEUE_ID.
+func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *queueMeta, error) {
 	id, ok := queueCursorID(u.Realm, qid)
 	if !ok {
-		return "", cursor.State{}, nil, badQueue(qid)
+		return cursor.State{}, nil, badQueue(qid)
 	}
 	st, err := a.core.Cursors.Get(ctx, id)
 	if errors.Is(err, cursor.ErrNotFound) {
-		return "", cursor.State{}, nil, badQueue(qid)
+		return cursor.State{}, nil, badQueue(qid)
 	}
 	if err != nil {
-		return "", cursor.State{}, nil, err
+		return cursor.State{}, nil, err
 	}
 	var meta queueMeta
 	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID {
-		return "", cursor.State{}, nil, badQueue(qid)
+		return cursor.State{}, nil, badQueue(qid)
 	}
-	return id, st, &meta, nil
+	return st, &meta, nil
 }
 
 // getEvents handles GET /api/v1/events: acknowledge up to last_event_id,
@@ -108,14 +108,14 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 			return
 		}
 		p.markUsed("last_event_id")
-		if qid, err = a.createQueue(ctx, u, qs); err != nil {
+		qid, st, err := a.createQueue(ctx, u, qs)
+		if err != nil {
 			writeError(w, err)
 			return
 		}
-		id, _ := queueCursorID(u.Realm, qid)
 		meta := qs.meta
 		meta.UserID = u.ID
-		evs, err := a.poll(r, u, qid, id, &meta, true)
+		evs, err := a.poll(r, u, qid, st, &meta, -1, true)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -133,33 +133,26 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		writeError(w, badRequest("Missing 'last_event_id' argument"))
 		return
 	}
-	id, st, meta, err := a.queue(ctx, u, qid)
+	st, meta, err := a.queue(ctx, u, qid)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	// last_event_id is the acknowledgement; -1 (register's) acknowledges
-	// nothing. An id at or below the queue's position was acknowledged
-	// already; one above it must have been handed out in the pending batch.
-	if last >= 0 && uint64(last) > st.Acked {
-		if st.Batch == nil || uint64(last) > st.Batch.Through {
-			writeError(w, badRequest("Event %d was not in this queue", last))
-			return
-		}
-		if st, err = a.core.Cursors.AckUpTo(ctx, id, uint64(last)); err != nil {
-			writeError(w, a.queueErr(ctx, id, qid, err))
-			return
-		}
-	}
-	if over, err := a.overCap(ctx, st); err != nil || over {
-		if err == nil {
-			a.core.Logger.Info("zulip: queue over its cap expired", "queue", id, "cap", a.cfg.MaxQueueEvents)
-			err = a.dropQueue(ctx, id, qid)
-		}
-		writeError(w, a.queueErr(ctx, id, qid, err))
+	// The acknowledgement is stored with what the poll stores, in one
+	// write; it is checked here first, and the cap with it applied.
+	acked := st
+	if err := acknowledge(last)(&acked); err != nil {
+		writeError(w, err)
 		return
 	}
-	evs, err := a.poll(r, u, qid, id, meta, dontBlock)
+	if over, err := a.overCap(ctx, acked); err != nil || over {
+		if err == nil {
+			err = a.expireOverCap(ctx, st.ID, qid)
+		}
+		writeError(w, a.queueErr(ctx, st.ID, qid, err))
+		return
+	}
+	evs, err := a.poll(r, u, qid, st, meta, last, dontBlock)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -168,18 +161,23 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending. The
-// count is read only when the queue lags the log by more than the cap, so
-// a queue that keeps up costs nothing here.
+// count is read only when the queue lags the hub's tail by more than the
+// cap, so a queue that keeps up costs nothing here. The tail may lag the
+// log by a moment; a batch over the cap is caught when it is read (poll).
 func (a *API) overCap(ctx context.Context, st cursor.State) (bool, error) {
-	last, err := a.core.Hub.Now(ctx) // the log's end, not the hub's lagging tail
-	if err != nil {
-		return false, err
-	}
+	last := a.core.Hub.Last()
 	if last <= st.Acked || last-st.Acked <= uint64(a.cfg.MaxQueueEvents) {
 		return false, nil
 	}
 	n, err := a.core.Cursors.Pending(ctx, st, a.cfg.MaxQueueEvents+1)
 	return n > a.cfg.MaxQueueEvents, err
+}
+
+// expireOverCap drops a queue over its cap: the client registers again,
+// and no event is dropped silently.
+func (a *API) expireOverCap(ctx context.Context, id, qid string) error {
+	a.core.Logger.Info("zulip: queue over its cap expired", "queue", id, "cap", a.cfg.MaxQueueEvents)
+	return a.dropQueue(ctx, id, qid)
 }
 
 // dropQueue deletes a queue and releases its poll; the error tells the
@@ -205,56 +203,50 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 	return err
 }
 
-// poll fetches the queue's pending batch and translates it for the user.
-// A batch of nothing this user may see is acknowledged on their behalf
-// (nothing visible is skipped) and the poll goes on waiting.
-func (a *API) poll(r *http.Request, u *user, qid, id string, meta *queueMeta, dontBlock bool) ([]json.RawMessage, error) {
+// poll answers a poll of queue qid, whose cursor st was read at the start
+// of the request: one cursor Poll, which stores the acknowledgement of
+// last, the new batch or the position passed, the queue's activity and a
+// heartbeat's count in one write, and wakes with the events it waited for
+// in hand. Events this user may not see are passed over in the cursor
+// (nothing visible is skipped), so they cost no write of their own.
+func (a *API) poll(r *http.Request, u *user, qid string, st cursor.State, meta *queueMeta, last int64, dontBlock bool) ([]json.RawMessage, error) {
 	sctx, scancel := a.core.StreamContext(r)
 	defer scancel()
-	ctx, end := a.polls.begin(sctx, id)
+	ctx, end := a.polls.begin(sctx, st.ID)
 	defer end()
-	var wait time.Duration
+	d := a.newDelivery(meta, u)
+	req := cursor.PollRequest{Max: a.cfg.MaxBatch, Change: acknowledge(last), Keep: d.keep}
 	if !dontBlock {
-		wait = a.heartbeatAfter()
+		req.Wait, req.Timeout = a.heartbeatAfter(), countHeartbeat
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		f, err := a.core.Cursors.Fetch(ctx, id, a.cfg.MaxBatch, max(0, time.Until(deadline)))
-		if err != nil && ctx.Err() != nil {
-			// Finished by a newer poll, a DELETE or a shutdown: no events
-			// now (the client polls again), unless the queue is gone.
-			if errors.Is(context.Cause(ctx), errReleased) {
-				if _, gerr := a.core.Cursors.Get(r.Context(), id); errors.Is(gerr, cursor.ErrNotFound) {
-					return nil, badQueue(qid)
-				}
+	f, err := a.core.Cursors.Poll(ctx, st, req)
+	if err != nil && ctx.Err() != nil {
+		// Finished by a newer poll, a DELETE or a shutdown: no events
+		// now (the client polls again), unless the queue is gone.
+		if errors.Is(context.Cause(ctx), errReleased) {
+			if _, gerr := a.core.Cursors.Get(r.Context(), st.ID); errors.Is(gerr, cursor.ErrNotFound) {
+				return nil, badQueue(qid)
 			}
+		}
+		return []json.RawMessage{}, nil
+	}
+	if err != nil {
+		return nil, a.queueErr(r.Context(), st.ID, qid, err)
+	}
+	if f.BatchID == "" {
+		if dontBlock {
 			return []json.RawMessage{}, nil
 		}
-		if err != nil {
-			return nil, a.queueErr(r.Context(), id, qid, err)
-		}
-		if f.BatchID == "" {
-			if dontBlock {
-				return []json.RawMessage{}, nil
-			}
-			return []json.RawMessage{heartbeat(f.State.Acked)}, nil
-		}
-		if out := a.deliver(f.Events, meta, u); len(out) > 0 {
-			a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
-			return out, nil
-		}
-		if _, err := a.core.Cursors.AckUpTo(ctx, id, f.State.Batch.Through); err != nil && ctx.Err() == nil {
-			return nil, a.queueErr(r.Context(), id, qid, err)
-		}
+		return []json.RawMessage{heartbeat(&f.State)}, nil
 	}
-}
-
-// heartbeat is Zulip's keep-alive event. Its id is the queue's position:
-// acknowledging it acknowledges only what was already delivered or
-// scanned past, so no heartbeat is ever written to the log.
-func heartbeat(pos uint64) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"type": "heartbeat", "id": pos})
-	return b
+	if f.State.Batch.Count > a.cfg.MaxQueueEvents {
+		// A cap below the batch size, or events the hub's tail had not
+		// delivered when overCap looked.
+		return nil, a.queueErr(r.Context(), st.ID, qid, a.expireOverCap(r.Context(), st.ID, qid))
+	}
+	out := d.events(f.Events, heartbeatsOf(&f.State))
+	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
+	return out, nil
 }
 
 // deleteEvents handles DELETE /api/v1/events: queue_id in the body
@@ -271,7 +263,8 @@ func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	ctx := r.Context()
-	id, _, _, err := a.queue(ctx, u, qid)
+	st, _, err := a.queue(ctx, u, qid)
+	id := st.ID
 	if err == nil {
 		err = a.core.Cursors.Delete(ctx, id)
 	}

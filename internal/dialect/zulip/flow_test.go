@@ -189,6 +189,35 @@ func TestTwoPollsRace(t *testing.T) {
 	}
 }
 
+// TestReleasedPollKeepsItsAck: a poll released by a newer one still
+// acknowledged what its last_event_id covered.
+func TestReleasedPollKeepsItsAck(t *testing.T) {
+	e := newEnv(t, Config{})
+	bot := e.addUser("bot@example.com", "Bot")
+	iago := e.addUser("iago@example.com", "Iago")
+	e.addStream("Denmark")
+	// A lifespan longer than the poll's wait: the blocked poll then stores
+	// nothing before it ends (a shorter one is stored before it waits).
+	qid := e.register(bot, url.Values{"event_types": {`["message"]`}, "queue_lifespan_secs": {"86400"}})
+	e.sendStream(iago, "Denmark", "t", "x")
+	ctx := context.Background()
+	r := e.poll(ctx, bot, qid, -1, true)
+	if len(r.events()) != 1 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	x := int64(r.events()[0]["id"].(float64))
+	first := make(chan resp, 1)
+	go func() { first <- e.poll(ctx, bot, qid, x, false) }()
+	e.waitPolling(qid, first)
+	e.poll(ctx, bot, qid, -1, true) // releases the first, acknowledging nothing
+	if r := <-first; r.Status != 200 || len(r.events()) != 0 {
+		t.Fatalf("released poll: %d %s", r.Status, r.Raw)
+	}
+	if r := e.poll(ctx, bot, qid, -1, true); r.Status != 200 || len(r.events()) != 0 {
+		t.Fatalf("the released poll's acknowledgement was lost: %d %s", r.Status, r.Raw)
+	}
+}
+
 // TestPollRacingDelete: deleting a queue finishes its blocked poll with
 // BAD_EVENT_QUEUE_ID.
 func TestPollRacingDelete(t *testing.T) {

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 )
 
@@ -71,6 +73,35 @@ func newEnv(t testing.TB, cfg Config) *env {
 	e.srv = c.Serve(t, api.Mount)
 	e.admin = c.Key(t, auth.Spec{Name: "admin", Admin: true})
 	return e
+}
+
+// node returns a second herald node on e's engine: its own Zulip API
+// (its own polls in flight) and cursor store, served on its own address.
+func (e *env) node(cfg Config) *env {
+	e.t.Helper()
+	kv, err := e.core.Log.KV(context.Background(), "herald-cursors")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.core.Core
+	core := &dialect.Core{Log: c.Log, Hub: c.Hub, Auth: c.Auth, Metrics: c.Metrics, Logger: c.Logger,
+		Cursors:      cursor.New(kv, c.Hub, c.Hub, cursor.Config{Now: e.clock.Now}),
+		WriteTimeout: c.WriteTimeout, Shutdown: c.Shutdown}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Hour
+	}
+	api, err := New(core, cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	api.Mount(mux)
+	srv := httptest.NewServer(mux)
+	e.t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return &env{t: e.t, core: e.core, api: api, srv: srv, clock: e.clock, admin: e.admin}
 }
 
 // zuser is a Zulip user with their credentials.

@@ -23,6 +23,9 @@ type queueMeta struct {
 	Narrow        []narrowTerm `json:"narrow,omitempty"`
 	ApplyMarkdown bool         `json:"apply_markdown,omitempty"`
 	StreamTyping  bool         `json:"stream_typing,omitempty"`
+	// Heartbeats counts the heartbeats sent: event ids are shifted by it
+	// (see ids.go).
+	Heartbeats uint64 `json:"heartbeats,omitempty"`
 }
 
 // wants reports whether the queue receives events of type t.
@@ -137,25 +140,26 @@ func queueCursorID(realm, queueID string) (string, bool) {
 
 // createQueue makes the queue's cursor, starting after the log's current
 // end: the queue receives what happens from now on.
-func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, error) {
+func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, cursor.State, error) {
 	after, err := a.core.Hub.Now(ctx)
 	if err != nil {
-		return "", err
+		return "", cursor.State{}, err
 	}
 	meta := qs.meta
 	meta.UserID = u.ID
 	mb, err := json.Marshal(meta)
 	if err != nil {
-		return "", fmt.Errorf("zulip: queue meta: %w", err)
+		return "", cursor.State{}, fmt.Errorf("zulip: queue meta: %w", err)
 	}
 	qid := uuid.NewString()
 	id, _ := queueCursorID(u.Realm, qid)
-	if _, err := a.core.Cursors.Create(ctx, id, cursor.Spec{
+	st, err := a.core.Cursors.Create(ctx, id, cursor.Spec{
 		Filter: qs.filter(u.Realm), After: after, Owner: u.KeyID, Meta: mb, IdleTTL: qs.lifespan,
-	}); err != nil {
-		return "", err
+	})
+	if err != nil {
+		return "", cursor.State{}, err
 	}
-	return qid, nil
+	return qid, st, nil
 }
 
 // register handles POST /api/v1/register: a new queue and the initial
@@ -172,7 +176,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	ctx := r.Context()
-	qid, err := a.createQueue(ctx, u, qs)
+	qid, _, err := a.createQueue(ctx, u, qs)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -1,0 +1,390 @@
+package cursor
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// countingKV counts the engine round trips a Store makes on its bucket.
+type countingKV struct {
+	eventlog.KV
+	gets, updates atomic.Int64
+}
+
+func (k *countingKV) Get(ctx context.Context, key string) (eventlog.Entry, error) {
+	k.gets.Add(1)
+	return k.KV.Get(ctx, key)
+}
+
+func (k *countingKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	k.updates.Add(1)
+	return k.KV.Update(ctx, key, value, rev)
+}
+
+// countingLog counts a Store's reads of the log.
+type countingLog struct {
+	Log
+	reads, bounds atomic.Int64
+}
+
+func (l *countingLog) Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
+	l.reads.Add(1)
+	return l.Log.Read(ctx, after, f, max)
+}
+
+func (l *countingLog) Bounds(ctx context.Context) (uint64, uint64, error) {
+	l.bounds.Add(1)
+	return l.Log.Bounds(ctx)
+}
+
+// counted returns a Store over e's bucket and log that counts round trips.
+func (e *env) counted() (*Store, *countingKV, *countingLog) {
+	kv := &countingKV{KV: e.kv}
+	log := &countingLog{Log: e.log}
+	return New(kv, log, e.hub, Config{Now: e.clock}), kv, log
+}
+
+// waitBlocked waits until n subscriptions wait on the hub: an ordering,
+// not a timing, condition.
+func (e *env) waitBlocked(n int64) {
+	for e.hub.Subscribers() < n {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// ackUpTo is a Change acknowledging every event up to seq.
+func ackUpTo(seq uint64) func(*State) error {
+	return func(c *State) error {
+		if seq > c.Acked {
+			c.Acked, c.Batch = seq, nil
+		}
+		return nil
+	}
+}
+
+type pollResult struct {
+	f   Fetched
+	err error
+}
+
+// TestPollRoundTrips counts what one poll asks of the engine: the state
+// it is given is not read again, a poll stores at most one write, a
+// waiting poll reads once before it waits (what is stored already is
+// answered at once), and a woken poll takes its events from the hub.
+func TestPollRoundTrips(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ttl     time.Duration
+		pending bool // batch [1] is pending (else acknowledged beforehand)
+		ack     bool // the poll acknowledges it
+		publish int  // events published before the poll
+		wake    int  // events published once it waits
+		wait    time.Duration
+		// wantEvents are the sequences the poll answers with.
+		wantEvents             string
+		gets, updates, reads   int64
+		wantBatch, wantTimeout bool
+	}{
+		{name: "woken, with an ack", pending: true, ack: true, wake: 1, wait: time.Hour,
+			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+		{name: "woken, nothing to acknowledge", wake: 1, wait: time.Hour,
+			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+		{name: "woken, idling out before the wait ends", ttl: time.Minute, pending: true, ack: true, wake: 1, wait: time.Hour,
+			wantEvents: "[2]", updates: 2, reads: 1, wantBatch: true}, // kept alive first
+		{name: "events pending, waiting", pending: true, ack: true, publish: 1, wait: time.Hour,
+			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+		{name: "events pending, not waiting", pending: true, ack: true, publish: 1,
+			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+		{name: "nothing new, an ack", pending: true, ack: true,
+			wantEvents: "[]", updates: 1, reads: 1},
+		{name: "nothing new, nothing changed",
+			wantEvents: "[]", updates: 0, reads: 1},
+		{name: "batch pending, handed out again", pending: true,
+			wantEvents: "[1]", updates: 1, reads: 1, wantBatch: true}, // touched
+		{name: "heartbeat", pending: true, ack: true, wait: 20 * time.Millisecond,
+			wantEvents: "[]", updates: 1, reads: 1, wantTimeout: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t)
+			ctx := context.Background()
+			if _, err := e.store.Create(ctx, "q", Spec{IdleTTL: tc.ttl}); err != nil {
+				t.Fatal(err)
+			}
+			e.publish(t, "app.x", 1)
+			first, err := e.store.Fetch(ctx, "q", 10, 0)
+			if err != nil || first.BatchID == "" {
+				t.Fatalf("first batch: %+v, %v", first, err)
+			}
+			if !tc.pending {
+				if first.State, err = e.store.Ack(ctx, "q", first.BatchID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.publish(t, "app.x", tc.publish)
+			s, kv, log := e.counted()
+			req := PollRequest{Max: 10, Wait: tc.wait}
+			if tc.ack {
+				req.Change = ackUpTo(1)
+			}
+			timeouts := 0
+			req.Timeout = func(*State) error { timeouts++; return nil }
+			done := make(chan pollResult, 1)
+			go func() {
+				f, err := s.Poll(ctx, first.State, req)
+				done <- pollResult{f, err}
+			}()
+			var readsBefore int64
+			if tc.wake > 0 {
+				e.waitBlocked(1)
+				readsBefore = log.reads.Load()
+				e.publish(t, "app.x", tc.wake)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got := seqs(r.f.Events); got != tc.wantEvents || (r.f.BatchID != "") != tc.wantBatch {
+				t.Fatalf("events %s batch %q, want %s", got, r.f.BatchID, tc.wantEvents)
+			}
+			if timeouts > 0 != tc.wantTimeout {
+				t.Fatalf("timeout applied %d times", timeouts)
+			}
+			if g, u, rd := kv.gets.Load(), kv.updates.Load(), log.reads.Load(); g != tc.gets || u != tc.updates || rd != tc.reads {
+				t.Fatalf("kv gets %d, kv updates %d, log reads %d; want %d, %d, %d", g, u, rd, tc.gets, tc.updates, tc.reads)
+			}
+			if b := log.bounds.Load(); b != 0 {
+				t.Fatalf("%d Bounds calls of its own", b)
+			}
+			if n := log.reads.Load() - readsBefore; tc.wake > 0 && n != 0 {
+				t.Fatalf("%d log reads once woken", n)
+			}
+			// What the poll returned is what is stored, revision included:
+			// the next poll starts from it.
+			st, err := e.store.Get(ctx, "q")
+			if err != nil || st.rev != r.f.State.rev || st.Acked != r.f.State.Acked {
+				t.Fatalf("stored %+v, returned %+v, %v", st, r.f.State, err)
+			}
+		})
+	}
+}
+
+// TestPollRacesLoseNothing: a poll from a state another node changed in
+// the meantime starts over from the fresh state; both changes survive.
+func TestPollRacesLoseNothing(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := e.store.Create(ctx, "q", Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 3)
+	b, err := e.store.Fetch(ctx, "q", 2, 0)
+	if err != nil || seqs(b.Events) != "[1 2]" {
+		t.Fatalf("batch %s, %v", seqs(b.Events), err)
+	}
+	other := New(e.kv, e.log, e.hub, Config{Now: e.clock})
+	if _, err := other.Ack(ctx, "q", b.BatchID); err != nil {
+		t.Fatal(err)
+	}
+	// From the stale state (batch [1 2] pending), acknowledging 1 only.
+	applied := 0
+	f, err := e.store.Poll(ctx, b.State, PollRequest{Max: 10, Change: func(c *State) error {
+		applied++
+		return ackUpTo(1)(c)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs(f.Events) != "[3]" || f.State.Acked != 2 || applied != 2 {
+		t.Fatalf("events %s, acked %d, change applied %d times", seqs(f.Events), f.State.Acked, applied)
+	}
+}
+
+// TestPollTwoNodesOneBatch: polls waiting on two nodes are woken by the
+// same event; both hand out the one batch that one of them made.
+func TestPollTwoNodesOneBatch(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := New(e.kv, e.log, e.hub, Config{Now: e.clock})
+	done := make(chan pollResult, 2)
+	for _, s := range []*Store{e.store, other} {
+		go func() {
+			f, err := s.Poll(ctx, st, PollRequest{Max: 10, Wait: time.Hour, Change: ackUpTo(0)})
+			done <- pollResult{f, err}
+		}()
+	}
+	e.waitBlocked(2)
+	e.publish(t, "app.x", 1)
+	a, b := <-done, <-done
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if a.f.BatchID == "" || a.f.BatchID != b.f.BatchID || seqs(a.f.Events) != "[1]" || seqs(b.f.Events) != "[1]" {
+		t.Fatalf("node 1: %q %s, node 2: %q %s", a.f.BatchID, seqs(a.f.Events), b.f.BatchID, seqs(b.f.Events))
+	}
+}
+
+// TestPollKeep: events Keep rejects end no batch and, with none kept, the
+// position moves past them.
+func TestPollKeep(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 5)
+	even := func(ev *eventlog.Event) bool { return ev.Seq%2 == 0 }
+	f, err := e.store.Poll(ctx, st, PollRequest{Max: 10, Keep: even})
+	if err != nil || seqs(f.Events) != "[2 4]" || f.State.Batch.Through != 4 || f.State.Batch.Count != 4 {
+		t.Fatalf("batch %s %+v, %v", seqs(f.Events), f.State.Batch, err)
+	}
+	again, err := e.store.Poll(ctx, f.State, PollRequest{Max: 10, Keep: even})
+	if err != nil || again.BatchID != f.BatchID || seqs(again.Events) != "[2 4]" {
+		t.Fatalf("redelivery %q %s, %v", again.BatchID, seqs(again.Events), err)
+	}
+	// Only 5 is left, and rejected: no batch, the position moves past it.
+	next, err := e.store.Poll(ctx, again.State, PollRequest{Max: 10, Keep: even, Change: ackUpTo(4)})
+	if err != nil || next.BatchID != "" || next.State.Acked != 5 {
+		t.Fatalf("after the ack: %q acked %d, %v", next.BatchID, next.State.Acked, err)
+	}
+	// A waiting poll woken by a rejected event waits on.
+	done := make(chan pollResult, 1)
+	go func() {
+		f, err := e.store.Poll(ctx, next.State, PollRequest{Max: 10, Wait: time.Hour, Keep: even})
+		done <- pollResult{f, err}
+	}()
+	e.waitBlocked(1)
+	e.publish(t, "app.x", 2) // 6 is kept, 7 is not
+	if r := <-done; r.err != nil || seqs(r.f.Events) != "[6]" || r.f.State.Batch.Through != 6 {
+		t.Fatalf("woken: %s %+v, %v", seqs(r.f.Events), r.f.State.Batch, r.err)
+	}
+}
+
+// TestPollCutShortStoresChange: a waiting poll whose context ends still
+// stores its Change (an acknowledgement counts).
+func TestPollCutShortStoresChange(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := e.store.Create(ctx, "q", Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 1)
+	b, err := e.store.Fetch(ctx, "q", 10, 0)
+	if err != nil || b.BatchID == "" {
+		t.Fatal(b, err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan pollResult, 1)
+	go func() {
+		f, err := e.store.Poll(pctx, b.State, PollRequest{Max: 10, Wait: time.Hour, Change: ackUpTo(1)})
+		done <- pollResult{f, err}
+	}()
+	e.waitBlocked(1)
+	cancel()
+	if r := <-done; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cut-short poll: %v", r.err)
+	}
+	st, err := e.store.Get(ctx, "q")
+	if err != nil || st.Acked != 1 || st.Batch != nil {
+		t.Fatalf("after the cut-short poll: %+v, %v", st, err)
+	}
+}
+
+// TestPollExpiresWhileWaiting: a cursor whose idle time runs out while a
+// poll waits is gone when it wakes, and deleted.
+func TestPollExpiresWhileWaiting(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{IdleTTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan pollResult, 1)
+	go func() {
+		f, err := e.store.Poll(ctx, st, PollRequest{Max: 10, Wait: time.Hour})
+		done <- pollResult{f, err}
+	}()
+	e.waitBlocked(1)
+	e.advance(11 * time.Minute)
+	e.publish(t, "app.x", 1)
+	if r := <-done; !errors.Is(r.err, ErrNotFound) {
+		t.Fatalf("woken after expiry: %+v, %v", r.f, r.err)
+	}
+	if _, err := e.kv.Get(ctx, "q"); !errors.Is(err, eventlog.ErrKeyNotFound) {
+		t.Fatalf("expired cursor still stored: %v", err)
+	}
+}
+
+// TestPollDeletedWhileWaiting: a cursor deleted (on another node) while a
+// poll waits is not written back when the poll wakes.
+func TestPollDeletedWhileWaiting(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan pollResult, 1)
+	go func() {
+		f, err := e.store.Poll(ctx, st, PollRequest{Max: 10, Wait: time.Hour, Change: ackUpTo(0)})
+		done <- pollResult{f, err}
+	}()
+	e.waitBlocked(1)
+	other := New(e.kv, e.log, e.hub, Config{Now: e.clock})
+	if err := other.Delete(ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 1)
+	if r := <-done; !errors.Is(r.err, ErrNotFound) {
+		t.Fatalf("woken after delete: %+v, %v", r.f, r.err)
+	}
+	if _, err := e.store.Get(ctx, "q"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted cursor back: %v", err)
+	}
+}
+
+// plainWaiter is a Waiter that hands out no subscriptions.
+type plainWaiter struct{ Waiter }
+
+// TestPollPlainWaiter: over a Waiter that is not the hub, a poll reads,
+// waits, and reads again when woken.
+func TestPollPlainWaiter(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(e.kv, e.log, plainWaiter{e.hub}, Config{Now: e.clock})
+	done := make(chan pollResult, 1)
+	go func() {
+		f, err := s.Poll(ctx, st, PollRequest{Max: 10, Wait: time.Hour})
+		done <- pollResult{f, err}
+	}()
+	e.waitBlocked(1)
+	e.publish(t, "app.x", 1)
+	r := <-done
+	if r.err != nil || seqs(r.f.Events) != "[1]" {
+		t.Fatalf("woken: %s, %v", seqs(r.f.Events), r.err)
+	}
+	acked, err := s.Ack(ctx, "q", r.f.BatchID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Poll(ctx, acked, PollRequest{Max: 10, Wait: 20 * time.Millisecond})
+	if err != nil || f.BatchID != "" || f.State.Acked != 1 {
+		t.Fatalf("timed out: %q acked %d, %v", f.BatchID, f.State.Acked, err)
+	}
+}
