@@ -55,7 +55,9 @@ func (a *API) adminKey(h func(http.ResponseWriter, *http.Request)) http.Handler 
 func (a *API) allow(w http.ResponseWriter, key *auth.Key) bool {
 	ok, retry := a.core.Auth.Allow(key)
 	if !ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(retry/time.Second), 10))
+		// Whole seconds, rounded up: "0" would invite an immediate retry.
+		secs := max(int64((retry+time.Second-1)/time.Second), 1)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		writeError(w, http.StatusTooManyRequests, "too many requests")
 	}
 	return ok

@@ -67,3 +67,31 @@ func BenchmarkPressTo1000Streams(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 }
+
+// BenchmarkMessagesFor1000Streams: the SSE messages of one press (two
+// events) for 1,000 streams, built per stream (as before the message
+// cache) and shared through it. The encodings of the events are cached by
+// the hub either way; the difference is the message around them.
+func BenchmarkMessagesFor1000Streams(b *testing.B) {
+	const streams = 1000
+	br := newBridge(b, Config{})
+	f := br.api.evFmt
+	for _, mode := range []string{"per-stream", "shared"} {
+		b.Run(mode, func(b *testing.B) {
+			var dst [][]byte
+			seq := uint64(0)
+			for b.Loop() {
+				seq += 2
+				evs := batch(seq-1, seq)
+				var c msgCache
+				for range streams {
+					if mode == "shared" {
+						dst = c.frames(dst[:0], f, evs)
+					} else {
+						dst = append(dst[:0], appendMessage(nil, f, evs)) // Frames before the cache
+					}
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,32 @@ func mustTime(s string) time.Time {
 		panic(err)
 	}
 	return t
+}
+
+// TestRateLimitIs429: a key over its rate gets 429 with Retry-After (at
+// least a second: aiohue backs off and retries) and Hue's error body, on
+// the REST API and the event stream alike.
+func TestRateLimitIs429(t *testing.T) {
+	b := newBridge(t, Config{PollTimeout: 100 * time.Millisecond}) // a poll let through ends soon
+	slow := b.core.Key(t, auth.Spec{Name: "slow#app", Dialect: "hue", Publish: []string{"hue.>"},
+		Subscribe: []string{"hue.>"}, Rate: 1})
+	for _, path := range []string{"/clip/v2/resource", "/eventstream/clip/v2"} {
+		var r resp
+		for range 10 {
+			if r = b.do("GET", path, "", appKeyHeader+": "+slow, "Accept: application/json"); r.status == 429 {
+				break
+			}
+		}
+		if r.status != 429 || r.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: %d after 10 requests at 1/s", path, r.status)
+		}
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Fatalf("%s: Retry-After %q", path, r.header.Get("Retry-After"))
+		}
+		golden(t, "too_many_requests.json", r.body)
+	}
+	// Other keys are not slowed down by it.
+	if r := b.hue("GET", "/clip/v2/resource/bridge", ""); r.status != 200 {
+		t.Fatalf("another key: %d", r.status)
+	}
 }

@@ -142,12 +142,8 @@ func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 		Idle:      keepAliveFrame,
 		Gather:    a.cfg.BatchWindow,
 		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
-			for rest := evs; len(rest) > 0; {
-				n := min(len(rest), maxMessageEvents)
-				dst = append(dst, appendMessage(nil, a.evFmt, rest[:n]))
-				rest = rest[n:]
-			}
-			return dst, len(evs)
+			// Built once per batch, whatever number of streams get it.
+			return a.msgs.frames(dst, a.evFmt, evs), len(evs)
 		},
 		Ended: func(err error) ([]byte, bool) {
 			var ee *eventlog.ExpiredError
@@ -180,8 +176,10 @@ func (a *API) longPoll(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 		sub.Reset(ee.Earliest - 1)
 		evs, err = sub.Poll(ctx, maxMessageEvents)
 		if len(evs) > 0 {
+			// One array: the error event, then the events without their
+			// own array's opening bracket.
 			body = append(body, ',')
-			body = appendArray(body, a.evFmt, evs)[1:]
+			body = append(body, appendArray(nil, a.evFmt, evs)[1:]...)
 		} else {
 			body = append(body, ']')
 		}

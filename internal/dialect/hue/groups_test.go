@@ -89,3 +89,69 @@ func TestRoomMembershipMovesGroups(t *testing.T) {
 	}
 	stateAgreesWithLog(t, b)
 }
+
+// TestGroupsFollowLightAndDelete: a light change updates the grouped_light
+// of its room, its zone and the home, as a bridge does; deleting a room or
+// zone (or aiohue's geofence_client) sends delete events for it and what
+// it owns.
+func TestGroupsFollowLightAndDelete(t *testing.T) {
+	b := newBridge(t, Config{})
+	lamp := b.addDevice("color_lamp", "Lamp")
+	child := func(rid, rtype string) string { return `[{"rid":"` + rid + `","rtype":"` + rtype + `"}]` }
+	var room, zone, gc struct{ Data []ref }
+	b.hue("POST", "/clip/v2/resource/room", `{"metadata":{"name":"Den","archetype":"office"},"children":`+child(lamp["device"][0], "device")+`}`).decode(t, &room)
+	b.hue("POST", "/clip/v2/resource/zone", `{"metadata":{"name":"Nook","archetype":"reading"},"children":`+child(lamp["light"][0], "light")+`}`).decode(t, &zone)
+	b.hue("POST", "/clip/v2/resource/geofence_client", `{"name":"phone","is_at_home":true}`).decode(t, &gc)
+	groupOf := func(kind, id string) string {
+		o, err := b.api.store.get(t.Context(), kind, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs(o, "services")[0].RID
+	}
+	want := map[string]string{ // grouped_light → its owner's type
+		groupOf("room", room.Data[0].RID): "room", groupOf("zone", zone.Data[0].RID): "zone",
+		b.api.bridge.HomeGroup: "bridge_home",
+	}
+	stream := b.aiohueStream(t.Context())
+	b.hue("PUT", "/clip/v2/resource/light/"+lamp["light"][0], `{"on":{"on":true},"dimming":{"brightness":70}}`)
+	items, _ := collect(t, stream, 4)
+	got := map[string]string{}
+	for _, it := range items[1:] {
+		if it["type"] != "grouped_light" || sub(it, "on")["on"] != true || sub(it, "dimming")["brightness"] != 70.0 {
+			t.Fatalf("group update %v", it)
+		}
+		got[str(it, "id")] = str(sub(it, "owner"), "rtype")
+	}
+	if !jsonEqual(got, want) {
+		t.Fatalf("groups updated %v, want %v", got, want)
+	}
+
+	for _, tc := range []struct {
+		rtype, id string
+		gone      []string // the types whose delete events it sends
+	}{
+		{"room", room.Data[0].RID, []string{"grouped_light", "room"}},
+		{"zone", zone.Data[0].RID, []string{"grouped_light", "zone"}},
+		{"geofence_client", gc.Data[0].RID, []string{"geofence_client"}},
+	} {
+		if r := b.hue("DELETE", "/clip/v2/resource/"+tc.rtype+"/"+tc.id, ""); r.status != 200 {
+			t.Fatalf("DELETE %s: %d %s", tc.rtype, r.status, r.body)
+		}
+		_, msgs := collect(t, stream, len(tc.gone))
+		var kinds []string
+		for _, e := range flatten(msgs) {
+			if e.Type != "delete" || len(e.Data) != 1 || len(e.Data[0]) > 3 {
+				t.Fatalf("DELETE %s: event %+v", tc.rtype, e)
+			}
+			kinds = append(kinds, str(e.Data[0], "type"))
+		}
+		if !jsonEqual(kinds, tc.gone) {
+			t.Fatalf("DELETE %s: deleted %v, want %v", tc.rtype, kinds, tc.gone)
+		}
+		if r := b.hue("GET", "/clip/v2/resource/"+tc.rtype+"/"+tc.id, ""); r.status != 404 {
+			t.Fatalf("GET deleted %s: %d", tc.rtype, r.status)
+		}
+	}
+	stateAgreesWithLog(t, b)
+}

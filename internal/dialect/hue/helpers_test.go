@@ -31,7 +31,14 @@ type bridge struct {
 
 func newBridge(t testing.TB, cfg Config) *bridge {
 	t.Helper()
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+	return newBridgeOn(t, dialecttest.Options{}, cfg)
+}
+
+// newBridgeOn is newBridge on a core built with opts (e.g. a small
+// retention).
+func newBridgeOn(t testing.TB, opts dialecttest.Options, cfg Config) *bridge {
+	t.Helper()
+	c := dialecttest.NewCore(t, opts)
 	if cfg.BatchWindow == 0 {
 		cfg.BatchWindow = -1 // deterministic messages unless a test asks
 	}
@@ -263,4 +270,62 @@ func golden(t testing.TB, name string, got []byte) {
 	if string(want) != string(got) {
 		t.Errorf("%s differs:\n got: %s\nwant: %s", name, got, want)
 	}
+}
+
+// rawStream opens the event stream and sends each line as it arrives,
+// unparsed, so a test sees comments and the exact framing. The channel
+// closes when the stream ends.
+func (b *bridge) rawStream(ctx context.Context, headers ...string) (*http.Response, <-chan string) {
+	b.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/eventstream/clip/v2", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(appKeyHeader, b.app)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return res, ch
+}
+
+// nextLine returns the next line of a raw stream that is not empty, or
+// fails the test after wait.
+func nextLine(t testing.TB, ch <-chan string, wait time.Duration) string {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			if l != "" {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no line within %s", wait)
+		}
+	}
+}
+
+// flatten lists the Event objects of messages in order.
+func flatten(msgs []message) []hueEvent {
+	var out []hueEvent
+	for _, m := range msgs {
+		out = append(out, m.events...)
+	}
+	return out
 }

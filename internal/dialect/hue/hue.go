@@ -95,6 +95,7 @@ type API struct {
 	proj   *projector
 	bridge bridgeRecord
 	evFmt  *hub.Format // one Hue Event object per log event
+	msgs   msgCache    // SSE messages shared by the streams that get the same batch
 	locks  [lockStripes]sync.Mutex
 }
 

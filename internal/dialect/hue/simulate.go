@@ -79,8 +79,7 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 	t := a.begin()
 	for i, ev := range seq {
 		at := now.Add(-time.Duration(len(seq)-1-i) * step)
-		state := object{"button_report": object{"updated": at.Format(reportTime), "event": ev}, "last_event": ev}
-		if err := t.emit(ctx, "button", str(btn, "id"), object{"button": state}); err != nil {
+		if err := t.emit(ctx, "button", str(btn, "id"), buttonReport(at, ev)); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -90,6 +89,15 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, map[string]any{"rid": btn["id"], "rtype": "button", "events": seq})
+}
+
+// buttonReport is the part of a button an event ev at time at changes:
+// button_report, and the deprecated last_event older clients still read.
+func buttonReport(at time.Time, ev string) object {
+	return object{"button": object{
+		"button_report": object{"updated": at.UTC().Format(reportTime), "event": ev},
+		"last_event":    ev,
+	}}
 }
 
 // findButton resolves a button id, or a device id or name and control id.

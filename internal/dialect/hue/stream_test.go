@@ -3,8 +3,13 @@ package hue
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/dialect/dialecttest"
+	"github.com/herald-io/herald/internal/eventlog"
 )
 
 func TestPutLightEmitsUpdates(t *testing.T) {
@@ -224,5 +229,130 @@ func TestEventStreamErrors(t *testing.T) {
 	}
 	if r := b.do("POST", "/eventstream/clip/v2", "", appKeyHeader+": "+b.app); r.status != 405 || r.header.Get("Allow") != "GET" {
 		t.Fatalf("POST eventstream: %d", r.status)
+	}
+}
+
+// TestStreamOpensAndKeepsAlive: the stream opens with ": hi" at once —
+// before any event, so a client sees it is live — and an idle stream gets
+// a comment every KeepAlive (clients drop one idle for 90 s).
+func TestStreamOpensAndKeepsAlive(t *testing.T) {
+	b := newBridge(t, Config{KeepAlive: 100 * time.Millisecond})
+	res, lines := b.rawStream(t.Context())
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
+		res.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("stream: %d %v", res.StatusCode, res.Header)
+	}
+	if l := nextLine(t, lines, 5*time.Second); l != ": hi" {
+		t.Fatalf("first line %q", l)
+	}
+	// The fan-out checks idle streams once a second.
+	for range 2 {
+		if l := nextLine(t, lines, 5*time.Second); l != ": keep-alive" {
+			t.Fatalf("idle stream got %q", l)
+		}
+	}
+	if DefaultKeepAlive > 30*time.Second {
+		t.Fatalf("default keep-alive %s: clients drop a stream idle for 90 s", DefaultKeepAlive)
+	}
+}
+
+// TestBatchWindow: changes within the batch window leave in one message,
+// as a bridge batches a second's changes; the message's id is the last
+// event's.
+func TestBatchWindow(t *testing.T) {
+	b := newBridge(t, Config{BatchWindow: 2 * time.Second})
+	b.addDevice("motion_sensor", "Hall")
+	stream := b.aiohueStream(t.Context())
+	start := time.Now()
+	b.adminDo("/v1/hue/sensor", `{"device":"Hall","motion":true}`)
+	b.adminDo("/v1/hue/sensor", `{"device":"Hall","temperature":18.5}`)
+	if time.Since(start) > time.Second {
+		t.Skip("the machine is too slow for a 2 s window")
+	}
+	_, msgs := collect(t, stream, 2)
+	if len(msgs) != 1 || len(msgs[0].events) != 2 {
+		t.Fatalf("%d messages: %+v", len(msgs), msgs)
+	}
+	evs := msgs[0].events
+	if evs[0].Data[0]["type"] != "motion" || evs[1].Data[0]["type"] != "temperature" {
+		t.Fatalf("events %+v", evs)
+	}
+	_, last, _ := b.core.Log.Bounds(t.Context())
+	if _, seq, err := parseEventID(msgs[0].id); err != nil || seq != last {
+		t.Fatalf("message id %q, last event %d", msgs[0].id, last)
+	}
+}
+
+// TestLongPollTimeout: with nothing new, a long-poll (Accept JSON, any, or
+// none) answers an empty array when PollTimeout is over.
+func TestLongPollTimeout(t *testing.T) {
+	b := newBridge(t, Config{PollTimeout: 200 * time.Millisecond})
+	for _, accept := range []string{"", "application/json", "*/*", "text/html, application/json;q=0.5"} {
+		t.Run(accept, func(t *testing.T) {
+			h := []string{appKeyHeader + ": " + b.app}
+			if accept != "" {
+				h = append(h, "Accept: "+accept)
+			}
+			start := time.Now()
+			r := b.do("GET", "/eventstream/clip/v2", "", h...)
+			if r.status != 200 || string(r.body) != "[]\n" || r.header.Get("Content-Type") != "application/json" ||
+				r.header.Get("ETag") != "" {
+				t.Fatalf("%d %v %q", r.status, r.header, r.body)
+			}
+			if d := time.Since(start); d < 150*time.Millisecond {
+				t.Fatalf("answered after %s, before the timeout", d)
+			}
+		})
+	}
+}
+
+// TestExpiredPosition: a client resuming from a position older than
+// retention is told, in an "error" event alone in a message without an
+// id (so aiohue, which rejects the type, loses nothing else), and the
+// stream goes on from the earliest stored event; a long-poll gets the
+// error event ahead of the events.
+func TestExpiredPosition(t *testing.T) {
+	b := newBridgeOn(t, dialecttest.Options{Log: eventlog.Config{MaxBytes: 4 << 10}}, Config{})
+	b.addDevice("motion_sensor", "Hall")
+	for i := range 20 {
+		b.adminDo("/v1/hue/sensor", fmt.Sprintf(`{"device":"Hall","temperature":%d}`, i))
+	}
+	first, _, err := b.core.Log.Bounds(t.Context())
+	if err != nil || first <= 2 {
+		t.Fatalf("retention removed nothing: first %d, %v", first, err)
+	}
+	// The hub's window follows retention within a second: retry until the
+	// stream reports the gap.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithCancel(t.Context())
+		_, lines := b.rawStream(ctx, "Last-Event-ID: 1:1")
+		nextLine(t, lines, 5*time.Second) // ": hi"
+		l := nextLine(t, lines, 5*time.Second)
+		if strings.HasPrefix(l, "data: ") {
+			var evs []hueEvent
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &evs); err != nil || len(evs) != 1 ||
+				evs[0].Type != "error" || !strings.Contains(str(evs[0].Data[0], "description"), "expired") {
+				t.Fatalf("expiry message %q: %v", l, err)
+			}
+			// Then the stream goes on, from the earliest stored event.
+			id := nextLine(t, lines, 5*time.Second)
+			if _, seq, err := parseEventID(strings.TrimPrefix(id, "id: ")); !strings.HasPrefix(id, "id: ") || err != nil || seq < first {
+				t.Fatalf("after the error: %q (earliest %d)", id, first)
+			}
+			cancel()
+			break
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			t.Fatalf("no expiry message; got %q", l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r := b.do("GET", "/eventstream/clip/v2", "", appKeyHeader+": "+b.app, "Accept: application/json", "If-None-Match: 1:1")
+	var evs []hueEvent
+	r.decode(t, &evs)
+	if r.status != 200 || len(evs) < 2 || evs[0].Type != "error" || evs[1].Type != "update" {
+		t.Fatalf("long-poll: %d %s", r.status, r.body)
 	}
 }
