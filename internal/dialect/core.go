@@ -33,6 +33,9 @@ type Core struct {
 	// Shutdown ends when the server shuts down: streams end cleanly, after
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context
+	// FanoutWorkers is how many goroutines serve caught-up SSE streams
+	// (default DefaultFanoutWorkers).
+	FanoutWorkers int
 
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams

@@ -126,9 +126,16 @@ func waitFanout(t *testing.T, c *dialecttest.Core, want int64) {
 }
 
 // Caught-up streams are served by the workers, and every stream gets every
-// event once, in order.
+// event once, in order, however many workers share them.
 func TestFanoutDeliversInOrder(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testFanoutInOrder(t, workers) })
+	}
+}
+
+func testFanoutInOrder(t *testing.T, workers int) {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
+	c.FanoutWorkers = workers
 	base := sseServer(t, c, nil)
 	const streams, events = 40, 500
 	readers := make([]*bufio.Reader, streams)

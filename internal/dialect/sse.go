@@ -3,7 +3,6 @@ package dialect
 import (
 	"context"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/herald-io/herald/internal/hub"
@@ -42,7 +41,7 @@ type SSEStream struct {
 type sseConn struct {
 	spec SSEStream
 	sse  *stream.SSE
-	raw  syscall.RawConn // nil: never served by the fan-out workers
+	fd   int // the socket (stream.SocketFD); -1: never served by the fan-out workers
 
 	// Fan-out worker state.
 	lastWrite int64 // unix nanoseconds
@@ -67,7 +66,7 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 		spec.Sub.Close()
 		return
 	}
-	sc := &sseConn{spec: spec, sse: s}
+	sc := &sseConn{spec: spec, sse: s, fd: -1}
 	c.Metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {
 		ctx, cancel := c.StreamContext(r)
@@ -75,7 +74,7 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 		c.runSSE(ctx, sc)
 		return
 	}
-	sc.raw = stream.RawConn(s.Conn())
+	sc.fd = stream.SocketFD(s.Conn())
 	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
 		c.endSSE(sc) // shutting down
 	}
@@ -92,7 +91,7 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 			c.StreamCut(sc.spec.Transport, err)
 			break // the client resumes from the last id it got
 		}
-		if sc.raw != nil && ctx.Err() == nil {
+		if sc.fd >= 0 && ctx.Err() == nil {
 			var ok bool
 			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
 				// Caught up: a worker serves it from now on. Its writes

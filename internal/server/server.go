@@ -39,6 +39,7 @@ type Config struct {
 	RetentionBytes int64         // keep at most this many bytes of events; 0 unlimited
 	Fsync          eventlog.Fsync
 	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
+	FanoutWorkers  int           // goroutines writing to caught-up SSE streams (0: cores − 1, at least 1)
 	TLSHosts       []string      // extra names for the self-signed certificate
 	Logger         *slog.Logger
 	// Banner receives the start-up banner (URLs and, on first start, the
@@ -137,7 +138,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	core := &dialect.Core{
 		Log: s.eventLog, Hub: s.hub, Cursors: s.cursors, Auth: s.auth, Metrics: s.metrics,
-		Logger: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Shutdown: bg,
+		Logger: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Shutdown: bg, FanoutWorkers: cfg.FanoutWorkers,
 	}
 	s.core = core
 	mux := http.NewServeMux()

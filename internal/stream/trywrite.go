@@ -11,22 +11,27 @@ import (
 // someone who may block.
 var ErrWouldBlock = errors.New("stream: write would block")
 
-// RawConn returns the socket under c for TryWrite, or nil when c cannot be
+// SocketFD returns the socket under c for TryWrite, or -1 when c cannot be
 // written without blocking through Go's runtime (TLS, a pipe, a platform
-// without writev).
-func RawConn(c net.Conn) syscall.RawConn {
+// without writev). The number stays valid until c is closed: the caller
+// must own c and never close it while it may still write to the number.
+func SocketFD(c net.Conn) int {
 	if !canTryWrite {
-		return nil
+		return -1
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return nil
+		return -1
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return -1
 	}
-	return raw
+	fd := -1
+	if raw.Control(func(s uintptr) { fd = int(s) }) != nil {
+		return -1
+	}
+	return fd
 }
 
 // Vectors writes lists of buffers to sockets with one system call each,
@@ -35,10 +40,13 @@ type Vectors struct {
 	iov []syscall.Iovec
 }
 
-// TryWrite writes as much of bufs to raw as its send buffer takes now, in
-// one writev, and returns how many bytes went. If not all did, the error is
-// ErrWouldBlock (or the socket's error) and the caller owns the rest.
-func (v *Vectors) TryWrite(raw syscall.RawConn, bufs [][]byte) (int, error) {
+// TryWrite writes as much of bufs to the socket fd (see SocketFD) as its
+// send buffer takes now, in one writev, and returns how many bytes went.
+// If not all did, the error is ErrWouldBlock (or the socket's error) and
+// the caller owns the rest. It goes around Go's poller on purpose: the
+// socket is already non-blocking, and the poller's lock and deadline
+// checks cost as much as a tenth of a small write.
+func (v *Vectors) TryWrite(fd int, bufs [][]byte) (int, error) {
 	total := 0
 	for _, b := range bufs {
 		total += len(b)
@@ -46,7 +54,7 @@ func (v *Vectors) TryWrite(raw syscall.RawConn, bufs [][]byte) (int, error) {
 	if total == 0 {
 		return 0, nil
 	}
-	n, err := v.writev(raw, bufs)
+	n, err := v.writev(fd, bufs)
 	if err == nil && n < total {
 		err = ErrWouldBlock
 	}

@@ -10,7 +10,7 @@ const canTryWrite = true
 // maxIovecs is Linux's IOV_MAX: writev takes no more buffers per call.
 const maxIovecs = 1024
 
-func (v *Vectors) writev(raw syscall.RawConn, bufs [][]byte) (int, error) {
+func (v *Vectors) writev(fd int, bufs [][]byte) (int, error) {
 	v.iov = v.iov[:0]
 	for _, b := range bufs {
 		if len(b) == 0 {
@@ -23,23 +23,15 @@ func (v *Vectors) writev(raw syscall.RawConn, bufs [][]byte) (int, error) {
 		iov.SetLen(len(b))
 		v.iov = append(v.iov, iov)
 	}
-	var n int
-	var errno syscall.Errno
-	// The callback returns true: one attempt, never a wait for the socket
-	// to become writable (that is what a blocking writer is for).
-	err := raw.Write(func(fd uintptr) bool {
-		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&v.iov[0])), uintptr(len(v.iov)))
-		n, errno = int(r), e
-		return true
-	})
+	// A raw system call: a non-blocking write returns at once, so the
+	// scheduler need not be told (as the runtime does for its own).
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v.iov[0])), uintptr(len(v.iov)))
 	clear(v.iov) // drop the references to the caller's buffers
 	switch {
-	case err != nil:
-		return 0, err
 	case errno == syscall.EAGAIN || errno == syscall.EINTR:
 		return 0, ErrWouldBlock
 	case errno != 0:
 		return 0, errno
 	}
-	return n, nil
+	return int(r), nil
 }

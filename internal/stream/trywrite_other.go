@@ -2,8 +2,6 @@
 
 package stream
 
-import "syscall"
-
 const canTryWrite = false
 
-func (v *Vectors) writev(syscall.RawConn, [][]byte) (int, error) { return 0, ErrWouldBlock }
+func (v *Vectors) writev(int, [][]byte) (int, error) { return 0, ErrWouldBlock }
