@@ -2,8 +2,6 @@ package zulip
 
 import (
 	"encoding/json"
-	"html"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -138,10 +136,20 @@ func messageFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
 		flags = []string{}
 	}
 	obj["flags"], _ = json.Marshal(flags)
+	// The HTML rendered when the message was sent (with the realm's users
+	// and streams) is herald's, not part of the Zulip event.
+	var rendered *string
+	json.Unmarshal(obj[renderedKey], &rendered)
+	delete(obj, renderedKey)
 	if meta.ApplyMarkdown && m.ContentType == "text/x-markdown" {
 		var mm map[string]json.RawMessage
 		if json.Unmarshal(obj["message"], &mm) == nil {
-			mm["content"], _ = json.Marshal(renderMarkdown(m.Content))
+			if rendered == nil {
+				// Sent before herald rendered at send time: no mentions.
+				r := renderMarkdown(m.Content)
+				rendered = &r
+			}
+			mm["content"], _ = json.Marshal(*rendered)
 			mm["content_type"], _ = json.Marshal("text/html")
 			obj["message"], _ = json.Marshal(mm)
 		}
@@ -182,25 +190,4 @@ func typingFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
 func mustObject(obj map[string]json.RawMessage) []byte {
 	b, _ := json.Marshal(obj)
 	return b
-}
-
-var boldPattern = regexp.MustCompile(`\*\*([^*\n]+)\*\*`)
-
-// renderMarkdown turns message text into the HTML Zulip clients display:
-// herald does not implement Zulip's Markdown dialect, it escapes the text,
-// makes paragraphs of blank-line-separated blocks, breaks of newlines and
-// <strong> of **bold**.
-func renderMarkdown(s string) string {
-	var b strings.Builder
-	for _, para := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
-		para = strings.Trim(para, "\n")
-		if para == "" {
-			continue
-		}
-		b.WriteString("<p>")
-		para = boldPattern.ReplaceAllString(html.EscapeString(para), "<strong>$1</strong>")
-		b.WriteString(strings.ReplaceAll(para, "\n", "<br>\n"))
-		b.WriteString("</p>")
-	}
-	return b.String()
 }

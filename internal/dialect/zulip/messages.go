@@ -98,6 +98,11 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		writeError(w, badRequest("Invalid message type"))
 		return
 	}
+	html, err := a.renderMessage(ctx, u.Realm, content)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	id, err := a.nextID(ctx, "message_id")
 	if err != nil {
 		writeError(w, err)
@@ -105,12 +110,37 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	msg["id"] = id
 	if _, err := a.publish(ctx, u.Realm, "message", map[string]any{
-		"type": "message", "flags": []string{}, "message": msg,
+		"type": "message", "flags": []string{}, "message": msg, renderedKey: html,
 	}); err != nil {
 		writeError(w, err)
 		return
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"id": id}))
+}
+
+// renderedKey holds, in a stored message event, the message's HTML:
+// rendered once when sent, like Zulip, since mentions and stream links need
+// the realm's users and streams. Delivery removes it from the event.
+const renderedKey = "herald_rendered_content"
+
+// renderMessage renders content as Zulip does for apply_markdown queues.
+// The users and streams are read only if the content may mention or link
+// them.
+func (a *API) renderMessage(ctx context.Context, realm, content string) (string, error) {
+	var users []userRecord
+	var streams []streamRecord
+	var err error
+	if strings.Contains(content, "@**") || strings.Contains(content, "@_**") {
+		if users, err = a.users(ctx, realm); err != nil {
+			return "", err
+		}
+	}
+	if strings.Contains(content, "#**") {
+		if streams, err = a.streams(ctx, realm); err != nil {
+			return "", err
+		}
+	}
+	return renderZulipMarkdown(content, newMDRefs(users, streams)), nil
 }
 
 // resolveStream finds a stream by name, by JSON id, or by a one-element
