@@ -9,7 +9,8 @@ test: deps fmt-check vet
 	$(GO) test -race -timeout 20m $(PKGS)
 
 ## deps: a C compiler for the race detector; Node.js and the vendors' real
-## client libraries (clients/js) that the tests run against herald.
+## client libraries (clients/js) that the tests run against herald; Chromium
+## for the web console's browser test.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
 	@command -v gcc >/dev/null || { \
@@ -18,6 +19,9 @@ deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
 		echo "installing Node.js and npm (the real-client tests run them)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v chromium >/dev/null || { \
+		echo "installing Chromium (the web console's browser test runs it headless)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@[ clients/js/node_modules/.package-lock.json -nt clients/js/package-lock.json ] || \
 		(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 	$(GO) mod download

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/server"
 )
@@ -47,6 +48,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		WriteTimeout:   c.WriteTimeout,
 		FanoutWorkers:  c.FanoutWorkers,
 		TLSHosts:       c.TLSHosts,
+		Version:        versionString(),
 		Logger:         logger,
 	})
 	if err != nil {
@@ -92,5 +94,6 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 	if base == "" {
 		base = srv.TLSURL
 	}
+	fmt.Fprintf(w, "  web    %s%s  (the console: sign in with a key)\n", base, console.Path)
 	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", keyFile, base)
 }

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // KV errors callers branch on.
@@ -39,4 +40,19 @@ type KV interface {
 	// key has a nil Value) until ctx ends. Existing entries are sent first,
 	// then one Entry with an empty Key marks that the initial values are done.
 	Watch(ctx context.Context, prefix string, fn func(Entry)) error
+}
+
+// KVOption configures a bucket when KV opens it.
+type KVOption func(*kvOptions)
+
+type kvOptions struct {
+	ttl time.Duration
+}
+
+// KVTTL makes a key expire ttl after it was last written (the bucket's
+// maximum age): for registries of live things whose owners rewrite their
+// entries periodically, so that an owner that died without deleting its
+// entry does not leave it behind for ever. Zero keeps keys until deleted.
+func KVTTL(ttl time.Duration) KVOption {
+	return func(o *kvOptions) { o.ttl = ttl }
 }

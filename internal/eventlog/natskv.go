@@ -10,18 +10,25 @@ import (
 )
 
 // KV returns the named bucket, creating it on first use. Buckets keep one
-// revision per key: they hold current state, not history.
-func (l *Log) KV(ctx context.Context, bucket string) (KV, error) {
+// revision per key: they hold current state, not history. Options apply
+// when this process first opens the bucket (and update an existing
+// bucket's configuration to match); later calls return the same handle.
+func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if kv, ok := l.kvs[bucket]; ok {
 		return kv, nil
+	}
+	var o kvOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	b, err := l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:   bucket,
 		History:  1,
 		Storage:  jetstream.FileStorage,
 		Replicas: l.cfg.Replicas,
+		TTL:      o.ttl,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))

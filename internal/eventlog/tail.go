@@ -10,7 +10,8 @@ import (
 // Tail calls fn, from a single goroutine and in order, for every event with
 // Seq > after, and then for each new event as it is appended, until ctx ends.
 // It survives engine reconnects without gaps (an ordered consumer recreates
-// itself from the last sequence it delivered).
+// itself from the last sequence it delivered); if the consumer stops for
+// good it returns an error wrapping ErrUnavailable.
 func (l *Log) Tail(ctx context.Context, after uint64, fn func(Event)) error {
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if after > 0 {
@@ -39,8 +40,16 @@ func (l *Log) Tail(ctx context.Context, after uint64, fn func(Event)) error {
 	if err != nil {
 		return fmt.Errorf("eventlog: tail: %w", engineErr(err))
 	}
-	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
-	return nil
+	closed := cc.Closed()
+	select {
+	case <-ctx.Done():
+		cc.Drain()
+		<-closed
+		return nil
+	case <-closed:
+		// The consumer gave up on its own (the connection was closed under
+		// it): return, so that the caller restarts the tail instead of
+		// waiting for events that would never come.
+		return fmt.Errorf("eventlog: tail: consumer stopped: %w", ErrUnavailable)
+	}
 }

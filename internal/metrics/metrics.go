@@ -5,6 +5,7 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics holds the collectors herald updates.
@@ -28,6 +29,22 @@ type Metrics struct {
 	StreamsCut *prometheus.CounterVec
 	// HTTPRequests counts requests by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
+
+	// The cluster as this node saw it at its last heartbeat (see
+	// internal/server's node registry).
+
+	// ClusterNodes counts the herald nodes registered on the engine, by
+	// state: "fresh" (heartbeating) or "stale" (missed several heartbeats).
+	ClusterNodes *prometheus.GaugeVec
+	// TailLag is how many events this node's tail was behind the log.
+	TailLag prometheus.Gauge
+	// StreamReplicas is how many servers hold the log's stream (leader
+	// included); StreamReplicasCurrent how many of them are in sync.
+	StreamReplicas        prometheus.Gauge
+	StreamReplicasCurrent prometheus.Gauge
+	// StreamHasLeader is 1 when the log's stream has a leader (appends can
+	// be acknowledged), 0 when it has none or the engine is unreachable.
+	StreamHasLeader prometheus.Gauge
 }
 
 // New creates the collectors on a fresh registry, with Go and process
@@ -64,12 +81,58 @@ func New() *Metrics {
 			Name: "herald_http_requests_total",
 			Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),
+		ClusterNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_cluster_nodes",
+			Help: "herald nodes registered on the engine, by state (fresh, stale), at this node's last heartbeat.",
+		}, []string{"state"}),
+		TailLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_tail_lag_events",
+			Help: "Events appended to the log that this node's tail had not yet delivered, at its last heartbeat.",
+		}),
+		StreamReplicas: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_stream_replicas",
+			Help: "Servers holding the log's stream, leader included.",
+		}),
+		StreamReplicasCurrent: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_stream_replicas_current",
+			Help: "Servers holding the log's stream that are in sync with its leader, leader included.",
+		}),
+		StreamHasLeader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_stream_has_leader",
+			Help: "1 if the log's stream has a leader, 0 if it has none or the engine is unreachable.",
+		}),
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
 		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests,
+		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// LiveSubscribers returns the open streaming connections by transport (the
+// Subscribers gauge's current values), leaving out transports with none.
+func (m *Metrics) LiveSubscribers() map[string]int64 {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		m.Subscribers.Collect(ch)
+		close(ch)
+	}()
+	out := map[string]int64{}
+	for metric := range ch {
+		var d dto.Metric
+		if err := metric.Write(&d); err != nil || d.Gauge == nil {
+			continue
+		}
+		if n := int64(d.Gauge.GetValue()); n > 0 {
+			for _, l := range d.Label {
+				if l.GetName() == "transport" {
+					out[l.GetValue()] = n
+				}
+			}
+		}
+	}
+	return out
 }

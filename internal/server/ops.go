@@ -46,9 +46,14 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
 }
 
-// cluster answers GET /v1/cluster: where the log's stream lives.
+// cluster answers GET /v1/cluster: where the log's stream lives, and the
+// herald nodes serving it with how far each is behind.
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	info, err := s.eventLog.Cluster(r.Context())
+	var nodes []clusterNode
+	if err == nil {
+		nodes, err = s.nodes.list(r.Context())
+	}
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
 		dialect.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
@@ -56,7 +61,9 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(struct {
 		Stream eventlog.ClusterInfo `json:"stream"`
-	}{info})
+		Node   string               `json:"node"` // the answering node's id
+		Nodes  []clusterNode        `json:"nodes"`
+	}{info, s.nodeID, nodes})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(b, '\n'))
 }

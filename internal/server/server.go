@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/native"
@@ -41,6 +42,7 @@ type Config struct {
 	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
 	FanoutWorkers  int           // goroutines writing to caught-up SSE streams (0: cores − 1, at least 1)
 	TLSHosts       []string      // extra names for the self-signed certificate
+	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
 	Logger         *slog.Logger
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
@@ -57,6 +59,8 @@ type Server struct {
 	cursors  *cursor.Store
 	metrics  *metrics.Metrics
 	core     *dialect.Core
+	nodes    *nodeRegistry // this node's entry in the engine's node registry
+	nodeID   string
 	http     *http.Server
 	lns      []net.Listener
 	cancel   context.CancelFunc // ends streams and background work
@@ -81,6 +85,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -144,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
+	console.Mount(mux) // static files only: every call it makes goes to the API above
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}
@@ -156,6 +164,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if err := s.register(ctx); err != nil {
 		return nil, err
 	}
 	for _, ln := range s.lns {
@@ -220,6 +231,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.cancel != nil {
 		s.cancel() // streams see this and end
 	}
+	if s.nodes != nil {
+		s.nodes.close(ctx) // the other nodes stop listing this one at once
+	}
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
@@ -243,6 +257,9 @@ func (s *Server) closeOnce() {
 		ln.Close()
 	}
 	s.wg.Wait()
+	if s.nodes != nil {
+		s.nodes.close(context.Background())
+	}
 	if s.auth != nil {
 		s.auth.Close()
 	}

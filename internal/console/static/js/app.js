@@ -1,0 +1,142 @@
+// The console's entry point: signing in and out, the panels and the
+// navigation between them (#tail, #publish, …), and the readiness pill.
+
+import { $ } from './dom.js';
+import { ApiError, api, clearKey, key, keyID, readiness, setKey } from './api.js';
+import { panel as tail } from './tail.js';
+import { panel as publish } from './publish.js';
+import { panel as subscriptions } from './subscriptions.js';
+import { panel as keys } from './keys.js';
+import { panel as cluster } from './cluster.js';
+import { panel as hue } from './hue.js';
+
+const panels = [tail, publish, subscriptions, keys, cluster, hue];
+let admin = false;
+let current = null;
+
+// A key in the fragment (#key=hk_…) signs in directly; it is for scripted
+// use such as tests. The fragment is never sent to the server, and it is
+// removed from the address bar and history at once.
+function keyFromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const k = params.get('key');
+  if (!k) return;
+  setKey(k);
+  history.replaceState(null, '', `${location.pathname}#${params.get('panel') ?? 'tail'}`);
+}
+
+/** check asks the API what a key is: {admin} or an ApiError. */
+async function check(token) {
+  // Any native key may list its own subscriptions; a key of another
+  // dialect gets 403 here, which is right: the console speaks native.
+  await api('/v1/subscriptions', { token, noAuthEvent: true });
+  try {
+    await api('/v1/keys', { token, noAuthEvent: true });
+    return { admin: true };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return { admin: false };
+    throw e;
+  }
+}
+
+function showLogin(message = '') {
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  const err = $('#login-error');
+  err.textContent = message;
+  err.hidden = !message;
+  $('#login-key').focus();
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const token = $('#login-key').value.trim();
+  const button = $('#login-form button[type=submit]');
+  button.disabled = true;
+  try {
+    const who = await check(token);
+    setKey(token);
+    $('#login-key').value = '';
+    start(who);
+  } catch (e) {
+    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid.' : e.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** start shows the console for the signed-in key. */
+function start(who) {
+  admin = who.admin;
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#whoami').textContent = `key ${keyID() || '(unknown id)'}${admin ? ' · admin' : ''}`;
+  for (const a of document.querySelectorAll('nav a[data-admin]')) a.hidden = !admin;
+  for (const p of panels) {
+    if (!p.adminOnly || admin) p.init();
+  }
+  addEventListener('hashchange', route);
+  route();
+  pollReadiness();
+}
+
+/** route shows the panel the fragment names (the live tail by default). */
+function route() {
+  let p = panels.find((x) => x.id === location.hash.slice(1)) ?? tail;
+  if (p.adminOnly && !admin) p = tail;
+  if (p === current) return;
+  current?.hidden?.();
+  current = p;
+  for (const x of panels) $(`#panel-${x.id}`).hidden = x !== p;
+  for (const a of document.querySelectorAll('nav a')) {
+    if (a.dataset.panel === p.id) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  p.shown();
+}
+
+async function pollReadiness() {
+  const pill = $('#ready');
+  const r = await readiness();
+  pill.textContent = r.ok ? 'ready' : r.text;
+  pill.title = r.ok ? 'GET /readyz: the engine answers' : `GET /readyz: ${r.error}`;
+  pill.className = `pill ${r.ok ? 'good' : 'bad'}`;
+  setTimeout(pollReadiness, 10_000);
+}
+
+// signOut forgets the key and reloads, which ends every stream and timer.
+function signOut(message = '') {
+  clearKey();
+  if (message) sessionStorage.setItem('herald.message', message);
+  location.replace(location.pathname);
+}
+
+async function boot() {
+  $('#login-form').addEventListener('submit', login);
+  $('#logout').addEventListener('click', () => signOut());
+  addEventListener('herald:unauthorized', () => signOut('The key is no longer valid (revoked?). Sign in again.'));
+  keyFromFragment();
+  // A #key=… typed into the address bar of an open console changes only
+  // the fragment (no new page load): take the key and start over with it.
+  addEventListener('hashchange', () => {
+    if (new URLSearchParams(location.hash.slice(1)).has('key')) {
+      keyFromFragment();
+      location.reload();
+    }
+  });
+  const message = sessionStorage.getItem('herald.message') ?? '';
+  sessionStorage.removeItem('herald.message');
+  if (!key()) {
+    showLogin(message);
+    return;
+  }
+  try {
+    start(await check(key()));
+  } catch (e) {
+    const rejected = e instanceof ApiError && (e.status === 401 || e.status === 403);
+    if (rejected) clearKey(); // else herald is unreachable: keep the key for a retry
+    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid.' : `Could not sign in: ${e.message}`);
+  }
+}
+
+boot().catch((e) => showLogin(`The console failed to start: ${e.message ?? e}`));

@@ -1,0 +1,128 @@
+// Small DOM helpers. Everything that comes from the server (event data,
+// topics, key names) reaches the page through text nodes only — never as
+// HTML — so no event can inject markup or script into the console.
+
+/**
+ * el builds an element: el('td', {class: 'num', title: 't'}, 'text', child).
+ * Attributes are set with setAttribute; string children become text nodes.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** $ finds one element by CSS selector (within root). */
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** setStatus writes a status line; kind is '', 'ok' or 'error'. */
+export function setStatus(node, text, kind = '') {
+  node.textContent = text;
+  node.classList.toggle('error', kind === 'error');
+  node.classList.toggle('ok', kind === 'ok');
+}
+
+/** time formats an RFC 3339 time as local HH:MM:SS.mmm. */
+export function clock(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** dateTime formats an RFC 3339 time as a short local date and time. */
+export function dateTime(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime()) || d.getFullYear() < 2) return '—';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/** ago says how long ago a time was ("12 s ago"). */
+export function ago(iso) {
+  const ms = Date.now() - new Date(iso).getTime();
+  if (!iso || Number.isNaN(ms)) return '—';
+  return duration(ms) + ' ago';
+}
+
+/** duration renders milliseconds as "850 ms", "12 s", "4 min", "3 h", "2 d". */
+export function duration(ms) {
+  const abs = Math.abs(ms);
+  if (abs < 1000) return `${Math.round(ms)} ms`;
+  if (abs < 120e3) return `${Math.round(ms / 1e3)} s`;
+  if (abs < 2 * 3600e3) return `${Math.round(ms / 60e3)} min`;
+  if (abs < 2 * 86400e3) return `${Math.round(ms / 3600e3)} h`;
+  return `${Math.round(ms / 86400e3)} d`;
+}
+
+/** bytes renders a size as "1.4 MiB". */
+export function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** list joins patterns for display ("—" for none). */
+export function list(items) {
+  return items && items.length ? items.join(', ') : '—';
+}
+
+/** patterns splits a comma-separated input into trimmed, non-empty items. */
+export function patterns(text) {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+// The largest data shown per event: a huge payload would make the page
+// crawl, and the full event is always one API call away.
+const maxDataChars = 20000;
+
+/** prettyJSON indents a JSON value for display, cut at maxDataChars. */
+export function prettyJSON(value) {
+  const text = JSON.stringify(value, null, 2) ?? 'null';
+  if (text.length <= maxDataChars) return text;
+  return `${text.slice(0, maxDataChars)}\n… ${text.length - maxDataChars} more characters`;
+}
+
+/**
+ * eventItem renders one native event ({seq,id,time,topic,type,data}) as a
+ * list item: a line of metadata and the data, pretty-printed, as text.
+ */
+export function eventItem(e) {
+  return el('li', { class: 'event', 'data-seq': e.seq },
+    el('div', { class: 'meta' },
+      el('span', { class: 'seq', title: 'sequence number' }, `#${e.seq}`),
+      el('time', { datetime: e.time, title: e.time }, clock(e.time)),
+      el('span', { class: 'topic', title: 'topic' }, e.topic),
+      el('span', { class: 'type', title: 'type' }, e.type),
+      el('span', { class: 'id muted', title: 'event id' }, e.id)),
+    el('pre', { class: 'data' }, prettyJSON(e.data)));
+}
+
+/**
+ * confirmClick makes a dangerous button ask twice: the first click arms it
+ * (its text becomes `question`) for a few seconds, the second runs action.
+ * It avoids window.confirm, which blocks the page and its live streams.
+ */
+export function confirmClick(button, question, action) {
+  const label = button.textContent;
+  let timer = 0;
+  button.addEventListener('click', () => {
+    if (!button.classList.contains('armed')) {
+      button.classList.add('armed');
+      button.textContent = question;
+      timer = setTimeout(() => { button.classList.remove('armed'); button.textContent = label; }, 4000);
+      return;
+    }
+    clearTimeout(timer);
+    button.classList.remove('armed');
+    button.textContent = label;
+    action();
+  });
+}
