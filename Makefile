@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps vet fmt-check build bench fuzz clean
+.PHONY: test deps vet fmt-check build bench bench-vs-nchan fuzz clean
 
 ## test: install what the tests need, then gofmt check, go vet and go test -race.
 test: deps fmt-check vet
@@ -40,6 +40,15 @@ build:
 ## bench: the core's benchmarks (numbers in the README's performance section).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/eventlog ./internal/hub ./internal/dialect/native
+
+## bench-vs-nchan: herald and Nchan 1.3.6 (nginx) under the same loads, same
+## machine, same run (README, Performance). Installs nginx, libnginx-mod-nchan
+## and jq with apt-get; takes minutes; not part of test. SHAPES: 1000x20,
+## 1000xafap, 10000x5 (default --all: every one); NCHAN_WORKERS: nginx workers.
+SHAPES ?= --all
+NCHAN_WORKERS ?= 1
+bench-vs-nchan:
+	scripts/bench-vs-nchan.sh --workers $(NCHAN_WORKERS) $(SHAPES)
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=1m for longer).
 FUZZTIME ?= 20s
