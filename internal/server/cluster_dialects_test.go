@@ -4,35 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 )
-
-// send makes a request to n with the given headers and decodes a 2xx JSON
-// answer into out.
-func (n *node) send(t *testing.T, method, path string, hdr http.Header, body string, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(method, n.URL+path, strings.NewReader(body))
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
-}
 
 // The dialects keep their state in the engine, so what a client starts on
 // one node it finishes on the other: a Zulip queue registered on A is

@@ -40,10 +40,14 @@ func startNode(t *testing.T, urls []string) *node {
 	return &node{Server: srv, key: srv.AdminKey()}
 }
 
-func (n *node) call(t *testing.T, method, path, body string, out any) int {
+// send makes a request to n with the given headers and decodes a 2xx JSON
+// answer into out; it answers 0 if the request failed (the node is gone).
+func (n *node) send(t *testing.T, method, path string, hdr http.Header, body string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, n.URL+path, bytes.NewBufferString(body))
-	req.Header.Set("Authorization", "Bearer "+n.key)
+	req, _ := http.NewRequest(method, n.URL+path, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		return 0
@@ -56,6 +60,12 @@ func (n *node) call(t *testing.T, method, path, body string, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// call makes a request with the node's admin key.
+func (n *node) call(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	return n.send(t, method, path, http.Header{"Authorization": {"Bearer " + n.key}}, body, out)
 }
 
 func startCluster(t *testing.T) *devcluster.Cluster {
