@@ -303,19 +303,11 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 			}
 		case !block:
 			// The tail may lag the log by a moment: a poll must still see
-			// what publishers were already told is stored (read your writes).
+			// what publishers were already told is stored (read your
+			// writes), so it asks the log, whose Read checks the bounds
+			// itself. A Read that finds nothing has scanned to the end.
 			h.mu.RUnlock()
-			_, last, err := h.log.Bounds(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("hub: %w", err)
-			}
-			if last <= s.pos {
-				return nil, nil
-			}
-			out, err := s.catchUp(ctx, max)
-			if err != nil || len(out) > 0 || s.pos >= last {
-				return out, err
-			}
+			return s.catchUp(ctx, max)
 		default:
 			wake := h.wake
 			h.armed.Store(true)
