@@ -28,7 +28,7 @@ type CLI struct {
 	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
 	Tail      TailCmd      `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
 	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
-	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, press the link button (admin)."`
+	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
 	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
 	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`
 	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
