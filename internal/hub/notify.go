@@ -1,24 +1,19 @@
 package hub
 
 // Notify returns the newest sequence the window holds and a channel that is
-// closed when a newer event arrives (or the hub closes). A fan-out loop
-// that serves many subscribers itself uses it instead of one blocked Next
-// per subscriber: one wake-up per event for the whole loop.
+// closed when a newer event arrives; nil once the hub is closed (nothing
+// will). A fan-out loop that serves many subscribers itself uses it instead
+// of one blocked Next per subscriber: one wake-up per event for the whole
+// loop.
 func (h *Hub) Notify() (last uint64, changed <-chan struct{}) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.wake == nil {
-		return h.hi, closedChan
+		return h.hi, nil
 	}
 	h.armed.Store(true)
 	return h.hi, h.wake
 }
-
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
 
 // PollWindow appends to dst up to max events that the window holds for the
 // subscription, without blocking and without reading the log, and advances
