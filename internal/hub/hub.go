@@ -292,6 +292,14 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 		case s.pos < h.hi && s.pos+1 >= h.lo:
 			out := s.scan(max)
 			h.mu.RUnlock()
+			if !block && len(out) < max {
+				// A poll reads its writes: what the tail has not
+				// delivered yet comes from the log (as below). If the
+				// log cannot answer now, the window's part still counts.
+				if more, err := s.catchUp(ctx, max-len(out)); err == nil {
+					out = append(out, more...)
+				}
+			}
 			if len(out) > 0 {
 				return out, nil
 			}

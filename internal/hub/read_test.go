@@ -89,3 +89,37 @@ func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 		t.Fatalf("Read(0, 2) = %v, next %d", evSeqs(got), next)
 	}
 }
+
+// A poll reads its writes too: the window's events and then what the tail
+// has not delivered yet, in order; a blocking Next answers from the window.
+func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
+	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.mu.Lock()
+	h.lo, h.hi = 1, 0
+	h.mu.Unlock()
+	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
+	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	ctx := context.Background()
+	s := h.Subscribe(0, nil)
+	defer s.Close()
+	got, err := s.Poll(ctx, 10)
+	var seqs []uint64
+	for _, e := range got {
+		seqs = append(seqs, e.Seq)
+	}
+	if err != nil || fmt.Sprint(seqs) != "[1 2 3 4 5]" || s.Position() != 5 {
+		t.Fatalf("Poll = %v at %d, %v; want [1 2 3 4 5] at 5", seqs, s.Position(), err)
+	}
+	s.Reset(0)
+	if got, _ := s.Poll(ctx, 2); len(got) != 2 || s.Position() != 2 {
+		t.Fatalf("Poll(max 2) = %d events at %d", len(got), s.Position())
+	}
+	s.Reset(0)
+	if got, _ := s.Next(ctx, 10); len(got) != 2 {
+		t.Fatalf("Next = %d events, want the window's 2", len(got))
+	}
+}
