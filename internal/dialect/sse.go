@@ -75,9 +75,6 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 		return
 	}
 	sc.fd = stream.SocketFD(s.Conn())
-	if joined, _ := c.handOff(sc); joined {
-		return // caught up from the start ("from now"): no goroutine at all
-	}
 	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
 		c.endSSE(sc) // shutting down
 	}
@@ -87,22 +84,30 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 // or until it has caught up and a fan-out worker takes it over.
 func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 	sub := sc.spec.Sub
+	var evs []*hub.Event
 	var frames [][]byte
 	for {
 		if err := sc.sse.Flush(); err != nil {
 			c.StreamCut(sc.spec.Transport, err)
 			break // the client resumes from the last id it got
 		}
-		if ctx.Err() == nil {
-			joined, queued := c.handOff(sc)
-			if joined {
-				return
+		if sc.fd >= 0 && ctx.Err() == nil {
+			var ok bool
+			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
+				// Caught up: a worker serves it from now on. Its writes
+				// never block, so no deadline may linger from ours.
+				sc.sse.Conn().SetWriteDeadline(time.Time{})
+				if c.fanout().join(sc) {
+					return
+				}
 			}
-			if queued {
+			if len(evs) > 0 {
+				frames = c.queueSSE(sc, frames, evs)
 				continue
 			}
 		}
-		evs, err := sub.NextWithin(ctx, maxFrameEvents, sc.spec.KeepAlive)
+		var err error
+		evs, err = sub.NextWithin(ctx, maxFrameEvents, sc.spec.KeepAlive)
 		if err == nil && len(evs) > 0 && sc.spec.Gather > 0 {
 			evs, err = gather(ctx, sub, evs, sc.spec.Gather)
 		}
@@ -127,26 +132,6 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 		}
 	}
 	c.endSSE(sc)
-}
-
-// handOff gives a detached stream that has caught up to a fan-out worker
-// and reports whether it did. A stream that has not caught up gets the
-// events ready for it queued for its next Flush (queued).
-func (c *Core) handOff(sc *sseConn) (joined, queued bool) {
-	if sc.fd < 0 {
-		return false, false
-	}
-	evs, ok := sc.spec.Sub.PollWindow(nil, maxFrameEvents)
-	if len(evs) > 0 {
-		c.queueSSE(sc, nil, evs)
-		return false, true
-	}
-	if !ok {
-		return false, false // behind the window: the log is read with a blocking wait
-	}
-	// A worker's writes never block, so no deadline may linger from ours.
-	sc.sse.Conn().SetWriteDeadline(time.Time{})
-	return c.fanout().join(sc), false
 }
 
 // queueSSE frames evs onto the stream for its next Flush.
