@@ -57,16 +57,9 @@ func dialNativePoll(ctx context.Context, e *env, local net.Addr) (*nativePoll, e
 func (p *nativePoll) run(acc *account) error {
 	for {
 		p.target = strconv.AppendUint(append(p.target[:0], p.prefix...), p.after, 10)
-		h, body, err := p.c.roundTrip("GET", p.target, p.header, nil)
+		body, closed, err := getPoll(p.c, p.target, p.header, "/v1/events")
 		if err != nil {
 			return err
-		}
-		if wait, again := retryable(h); again {
-			time.Sleep(wait)
-			continue
-		}
-		if h.status != 200 {
-			return &statusError{method: "GET", path: "/v1/events", status: h.status, body: body}
 		}
 		acc.scan(body)
 		next, ok := jsonNumberAt(body, 1, "next")
@@ -74,9 +67,29 @@ func (p *nativePoll) run(acc *account) error {
 			return errors.New("GET /v1/events: no next position in the answer")
 		}
 		p.after = next
-		if h.close {
+		if closed {
 			return errors.New("GET /v1/events: the server closed the connection")
 		}
+	}
+}
+
+// getPoll sends one long-poll GET for path, coming back after a 429 or 503
+// as the server asks, and returns the body of its 200 answer; closed says
+// the server closes the connection after it.
+func getPoll(c *httpConn, target []byte, header, path string) (body []byte, closed bool, err error) {
+	for {
+		h, body, err := c.roundTrip("GET", target, header, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		if wait, again := retryable(h); again {
+			time.Sleep(wait)
+			continue
+		}
+		if h.status != 200 {
+			return nil, false, &statusError{method: "GET", path: path, status: h.status, body: body}
+		}
+		return body, h.close, nil
 	}
 }
 

@@ -168,16 +168,9 @@ func dialZulipQueue(ctx context.Context, e *env, u zulipUser, stream string, loc
 func (q *zulipQueue) run(acc *account) error {
 	for {
 		q.target = strconv.AppendInt(append(q.target[:0], q.prefix...), q.last, 10)
-		h, body, err := q.c.roundTrip("GET", q.target, q.header, nil)
+		body, closed, err := getPoll(q.c, q.target, q.header, "/api/v1/events")
 		if err != nil {
 			return err
-		}
-		if wait, again := retryable(h); again {
-			time.Sleep(wait)
-			continue
-		}
-		if h.status != 200 {
-			return &statusError{method: "GET", path: "/api/v1/events", status: h.status, body: body}
 		}
 		acc.scan(body)
 		// {"events":[{…,"id":N,…},…],…}: the events' own ids sit at depth
@@ -185,7 +178,7 @@ func (q *zulipQueue) run(acc *account) error {
 		if id, ok := jsonNumberAt(body, 3, "id"); ok {
 			q.last = int64(id)
 		}
-		if h.close {
+		if closed {
 			return errors.New("GET /api/v1/events: the server closed the connection")
 		}
 	}
