@@ -135,7 +135,7 @@ func TestGeofenceClientAndRooms(t *testing.T) {
 	if r.status != 200 || len(b.resources("light")) != 0 {
 		t.Fatalf("DELETE device: %d %s", r.status, r.body)
 	}
-	items, msgs = collect(t, stream, 3)
+	_, msgs = collect(t, stream, 3)
 	if msgs[0].events[0].Type != "delete" {
 		t.Fatalf("delete events %v", msgs[0].events)
 	}

@@ -93,7 +93,7 @@ func parseQueueSpec(p *params) (queueSpec, error) {
 		return qs, err
 	}
 	if !ok {
-		if secs, ok, err = p.integer("lifespan_secs"); err != nil { // GET /events' older name
+		if secs, _, err = p.integer("lifespan_secs"); err != nil { // GET /events' older name
 			return qs, err
 		}
 	}
