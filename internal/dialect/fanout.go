@@ -146,6 +146,7 @@ func (w *fanWorker) run() {
 // idle for their interval when keepAlive is set. It reports whether a
 // stream still has events in the window (it got a full write's worth).
 func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool) {
+	c := w.f.core
 	nowNs := now.UnixNano()
 	nextHold := int64(0)
 	kept := w.conns[:0]
@@ -155,6 +156,11 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			// milliseconds: let publishers' requests and the hub's tail
 			// reader in, so publishing never waits for fan-out.
 			runtime.Gosched()
+		}
+		if sc.gone.Load() { // a WebSocket client closed
+			w.load.Add(-1)
+			c.endSSE(sc)
+			continue
 		}
 		sub := sc.spec.Sub
 		switch {
@@ -217,7 +223,18 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 // worker no longer owns the stream: it went to a goroutine with the rest
 // of the write (sent: the rest is on its way), or it ended.
 func (w *fanWorker) write(sc *sseConn, bufs [][]byte, nowNs int64) (owned, sent bool) {
+	if sc.wmu != nil {
+		if !sc.wmu.TryLock() {
+			// The WebSocket's reader is answering the client: a goroutine
+			// writes once it is done, rather than the round waiting.
+			w.release(sc, bufs)
+			return false, true
+		}
+	}
 	n, err := w.vec.TryWrite(sc.fd, bufs)
+	if sc.wmu != nil {
+		sc.wmu.Unlock()
+	}
 	switch {
 	case err == nil:
 		sc.lastWrite = nowNs
@@ -238,7 +255,7 @@ func (w *fanWorker) write(sc *sseConn, bufs [][]byte, nowNs int64) (owned, sent 
 func (w *fanWorker) release(sc *sseConn, rest [][]byte) {
 	w.load.Add(-1)
 	for _, b := range rest {
-		sc.sse.Add(b)
+		sc.out.Add(b)
 	}
 	c := w.f.core
 	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {

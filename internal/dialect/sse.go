@@ -3,6 +3,8 @@ package dialect
 import (
 	"context"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/hub"
@@ -35,13 +37,23 @@ type SSEStream struct {
 	Gather time.Duration
 }
 
-// sseConn is one open stream. It is owned by exactly one goroutine at a
-// time: the handler or a stream goroutine while it waits or writes with
-// blocking calls, or a fan-out worker while it is caught up.
+// sseConn is one open stream: SSE, or a WebSocket (see ServeWS). It is
+// owned by exactly one goroutine at a time: the handler or a stream
+// goroutine while it waits or writes with blocking calls, or a fan-out
+// worker while it is caught up. Only the owner writes events and closes it.
 type sseConn struct {
 	spec SSEStream
-	sse  *stream.SSE
-	fd   int // the socket (stream.SocketFD); -1: never served by the fan-out workers
+	out  *stream.Writer
+	fd   int    // the socket (stream.SocketFD); -1: never served by the fan-out workers
+	bye  []byte // written when the server shuts down (WebSocket: close 1001)
+
+	// A WebSocket's reader goroutine also writes (pongs, the closing
+	// handshake): wmu serialises it with the owner's writes, and closed
+	// (under wmu) stops it once the owner has closed. gone says the peer
+	// is done: the owner ends the stream at its next look.
+	wmu    *sync.Mutex // nil for SSE: the owner is the only writer
+	closed bool
+	gone   atomic.Bool
 
 	// Fan-out worker state.
 	lastWrite int64 // unix nanoseconds
@@ -66,7 +78,7 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 		spec.Sub.Close()
 		return
 	}
-	sc := &sseConn{spec: spec, sse: s, fd: -1}
+	sc := &sseConn{spec: spec, out: s, fd: -1}
 	c.Metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {
 		ctx, cancel := c.StreamContext(r)
@@ -87,16 +99,19 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 	var evs []*hub.Event
 	var frames [][]byte
 	for {
-		if err := sc.sse.Flush(); err != nil {
+		if err := sc.flush(); err != nil {
 			c.StreamCut(sc.spec.Transport, err)
 			break // the client resumes from the last id it got
+		}
+		if sc.gone.Load() {
+			break
 		}
 		if sc.fd >= 0 && ctx.Err() == nil {
 			var ok bool
 			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
 				// Caught up: a worker serves it from now on. Its writes
 				// never block, so no deadline may linger from ours.
-				sc.sse.Conn().SetWriteDeadline(time.Time{})
+				sc.out.Conn().SetWriteDeadline(time.Time{})
 				if c.fanout().join(sc) {
 					return
 				}
@@ -115,10 +130,10 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 		case err != nil && ctx.Err() == nil && sc.spec.Ended != nil:
 			frame, goOn := sc.spec.Ended(err)
 			if frame != nil {
-				sc.sse.Add(frame)
+				sc.out.Add(frame)
 			}
 			if !goOn {
-				sc.sse.Flush()
+				sc.flush()
 				c.endSSE(sc)
 				return
 			}
@@ -126,7 +141,7 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 			c.endSSE(sc)
 			return
 		case evs == nil:
-			sc.sse.Add(sc.spec.Idle)
+			sc.out.Add(sc.spec.Idle)
 		default:
 			frames = c.queueSSE(sc, frames, evs)
 		}
@@ -138,7 +153,7 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 func (c *Core) queueSSE(sc *sseConn, frames [][]byte, evs []*hub.Event) [][]byte {
 	frames, n := sc.spec.Frames(frames[:0], evs)
 	for _, f := range frames {
-		sc.sse.Add(f)
+		sc.out.Add(f)
 	}
 	c.Metrics.EventsDelivered.WithLabelValues(sc.spec.Transport).Add(float64(n))
 	clear(frames)
@@ -162,9 +177,35 @@ func gather(ctx context.Context, sub *hub.Sub, evs []*hub.Event, d time.Duration
 	return evs, nil
 }
 
-// endSSE releases a stream that is over.
+// flush writes what the owner queued, under the write lock if the stream
+// has one.
+func (sc *sseConn) flush() error {
+	if sc.wmu == nil {
+		return sc.out.Flush()
+	}
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	return sc.out.Flush()
+}
+
+// byeTimeout bounds the goodbye frame at shutdown: a client that does not
+// take a few bytes at once does not hold the server up.
+const byeTimeout = 100 * time.Millisecond
+
+// endSSE releases a stream that is over; at shutdown it first says goodbye
+// if the stream has a way to (bye).
 func (c *Core) endSSE(sc *sseConn) {
+	if sc.wmu != nil {
+		sc.wmu.Lock()
+	}
+	if sc.bye != nil && c.Shutdown.Err() != nil && !sc.gone.Load() {
+		sc.out.WriteNow(sc.bye, byeTimeout)
+	}
+	sc.closed = true
+	if sc.wmu != nil {
+		sc.wmu.Unlock()
+	}
 	sc.spec.Sub.Close()
-	sc.sse.Close()
+	sc.out.Close()
 	c.Metrics.Subscribers.WithLabelValues(sc.spec.Transport).Dec()
 }

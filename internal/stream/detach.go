@@ -18,7 +18,7 @@ import (
 //
 // Where the connection cannot be taken over (HTTP/2), it falls back to
 // StartSSE; Detached tells which happened.
-func DetachSSE(w http.ResponseWriter, r *http.Request, opts SSEOptions) (*SSE, error) {
+func DetachSSE(w http.ResponseWriter, r *http.Request, opts SSEOptions) (*Writer, error) {
 	if r.ProtoMajor != 1 {
 		return StartSSE(w, opts)
 	}
@@ -35,7 +35,7 @@ func DetachSSE(w http.ResponseWriter, r *http.Request, opts SSEOptions) (*SSE, e
 	// Bytes the client sent after its request (it should send none) are
 	// dropped with the server's reader.
 	_ = rw
-	s := &SSE{conn: conn, timeout: opts.WriteTimeout}
+	s := &Writer{conn: conn, timeout: opts.WriteTimeout}
 	s.buf = appendHead(s.buf, r, w.Header(), opts)
 	s.buf = append(s.buf, opts.Preamble...)
 	if opts.Retry > 0 {
@@ -78,25 +78,54 @@ func appendHead(b []byte, r *http.Request, set http.Header, opts SSEOptions) []b
 }
 
 // Detached reports whether the stream owns its connection (see DetachSSE).
-func (s *SSE) Detached() bool { return s.conn != nil }
+func (s *Writer) Detached() bool { return s.conn != nil }
 
 // Conn returns a detached stream's connection (nil if not detached), for
 // writers that serve many streams without blocking (see TryWrite).
-func (s *SSE) Conn() net.Conn { return s.conn }
+func (s *Writer) Conn() net.Conn { return s.conn }
 
 // Close ends a detached stream's connection; on a stream still owned by
 // net/http it does nothing (the handler's return ends it).
-func (s *SSE) Close() error {
+func (s *Writer) Close() error {
 	if s.conn == nil {
 		return nil
 	}
 	return s.conn.Close()
 }
 
+// WriteNow writes b to a detached connection at once, ahead of what is
+// queued, within d (0: the write timeout). The caller serialises it with
+// the stream's other writes (WebSocket control replies).
+func (s *Writer) WriteNow(b []byte, d time.Duration) error {
+	if d <= 0 {
+		d = s.timeout
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(d))
+	_, err := s.conn.Write(b)
+	return err
+}
+
+// Shutdown ends both directions of a detached connection without closing
+// it: whoever owns the stream gets an error on its next write and closes
+// it then, so the socket's number is never reused under a writer.
+func (s *Writer) Shutdown() {
+	c := s.conn
+	if t, ok := c.(interface{ NetConn() net.Conn }); ok { // TLS
+		c = t.NetConn()
+	}
+	if h, ok := c.(interface {
+		CloseRead() error
+		CloseWrite() error
+	}); ok {
+		h.CloseWrite()
+		h.CloseRead()
+	}
+}
+
 // writeFrames writes the queued frames to a detached connection with as
 // few system calls as possible (writev), in groups of up to flushChunk
 // bytes, each within the write timeout. Nothing is copied.
-func (s *SSE) writeFrames() error {
+func (s *Writer) writeFrames() error {
 	if len(s.buf) > 0 {
 		s.frames = append(net.Buffers{s.buf}, s.frames...)
 		s.buf = nil

@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// SSE writes a text/event-stream response. Frames are buffered until Flush,
+// Writer writes a stream's frames: a text/event-stream response, or a
+// WebSocket connection's (see UpgradeWS). Frames are buffered until Flush,
 // so several ready events leave in one write.
-type SSE struct {
+type Writer struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	conn    net.Conn // set when detached (see DetachSSE)
@@ -40,7 +41,7 @@ type SSEOptions struct {
 
 // StartSSE sends the response headers and the preamble, and flushes them so
 // the client knows the stream is open.
-func StartSSE(w http.ResponseWriter, opts SSEOptions) (*SSE, error) {
+func StartSSE(w http.ResponseWriter, opts SSEOptions) (*Writer, error) {
 	if opts.ContentType == "" {
 		opts.ContentType = "text/event-stream; charset=utf-8"
 	}
@@ -54,7 +55,7 @@ func StartSSE(w http.ResponseWriter, opts SSEOptions) (*SSE, error) {
 	h.Set("Content-Type", opts.ContentType)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // tell reverse proxies not to buffer the stream
-	s := &SSE{w: w, rc: http.NewResponseController(w), timeout: opts.WriteTimeout}
+	s := &Writer{w: w, rc: http.NewResponseController(w), timeout: opts.WriteTimeout}
 	w.WriteHeader(http.StatusOK)
 	s.buf = append(s.buf, opts.Preamble...)
 	if opts.Retry > 0 {
@@ -65,7 +66,7 @@ func StartSSE(w http.ResponseWriter, opts SSEOptions) (*SSE, error) {
 
 // Add queues a pre-encoded frame (see AppendEvent). The frame must not
 // change until Flush: a detached stream writes it without copying.
-func (s *SSE) Add(frame []byte) {
+func (s *Writer) Add(frame []byte) {
 	if s.conn != nil {
 		s.frames = append(s.frames, frame)
 		return
@@ -74,10 +75,10 @@ func (s *SSE) Add(frame []byte) {
 }
 
 // Event queues one event.
-func (s *SSE) Event(id, event string, data []byte) { s.Add(AppendEvent(nil, id, event, data)) }
+func (s *Writer) Event(id, event string, data []byte) { s.Add(AppendEvent(nil, id, event, data)) }
 
 // Comment queues a comment line, used as a keep-alive.
-func (s *SSE) Comment(text string) {
+func (s *Writer) Comment(text string) {
 	s.Add([]byte(": " + text + "\n\n"))
 }
 
@@ -88,7 +89,7 @@ const flushChunk = 64 << 10
 
 // Flush writes what is queued. Each chunk must be accepted within the write
 // timeout, or Flush fails and the caller ends the stream.
-func (s *SSE) Flush() error {
+func (s *Writer) Flush() error {
 	if s.conn != nil {
 		return s.writeFrames()
 	}

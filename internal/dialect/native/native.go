@@ -11,7 +11,9 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
 )
 
 // Limits of the native API.
@@ -29,8 +31,9 @@ const (
 // API serves the native endpoints.
 type API struct {
 	core      *dialect.Core
-	jsonFmt   *hub.Format // the event's JSON, for WebSocket frames and long-poll
+	jsonFmt   *hub.Format // the event's JSON, for long-poll answers
 	sseFmt    *hub.Format // a complete SSE frame with id and event lines
+	wsFmt     *hub.Format // a complete WebSocket text frame of the JSON
 	keepAlive time.Duration
 }
 
@@ -39,6 +42,9 @@ func New(core *dialect.Core) *API {
 	a := &API{core: core, keepAlive: KeepAlive}
 	a.jsonFmt = core.Hub.RegisterFormat("native.json", encodeEvent)
 	a.sseFmt = core.Hub.RegisterFormat("native.sse", encodeSSE)
+	a.wsFmt = core.Hub.RegisterFormat("native.ws", func(e *eventlog.Event) []byte {
+		return stream.AppendWSText(nil, encodeEvent(e))
+	})
 	return a
 }
 

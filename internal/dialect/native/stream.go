@@ -1,12 +1,9 @@
 package native
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/coder/websocket"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
@@ -14,9 +11,6 @@ import (
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/stream"
 )
-
-// maxFrameEvents bounds how many ready events one WebSocket wait returns.
-const maxFrameEvents = 256
 
 // openSub resolves a streaming request's filter and start position: after=
 // or, for a reconnecting EventSource, Last-Event-ID; by default "now".
@@ -84,12 +78,6 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.
 var keepAliveFrame = []byte(": keep-alive\n\n")
 
-// next waits for events up to the keep-alive interval: nil, nil means the
-// interval passed with none. Any error ends the stream.
-func (a *API) next(ctx context.Context, sub *hub.Sub) ([]*hub.Event, error) {
-	return sub.NextWithin(ctx, maxFrameEvents, a.keepAlive)
-}
-
 // websocket handles GET /v1/ws: one JSON text frame per event.
 func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sub, err := a.openSub(r, key, false)
@@ -97,21 +85,19 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeReadErr(w, err)
 		return
 	}
-	defer sub.Close()
 	a.core.ServeWS(w, r, dialect.WSStream{
 		Transport: "websocket",
-		Format:    a.jsonFmt,
-		Next:      func(ctx context.Context) ([]*hub.Event, error) { return a.next(ctx, sub) },
-		Ended: func(ctx context.Context, ws *stream.WS, err error) {
+		Sub:       sub,
+		Frame:     a.wsFmt,
+		KeepAlive: a.keepAlive,
+		Ended: func(err error) []byte {
 			var ee *eventlog.ExpiredError
 			if !errors.As(err, &ee) {
-				ws.Close(websocket.StatusInternalError, "stream failed")
-				return
+				return nil
 			}
 			frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
-			if ws.Write(ctx, append(frame, '}')) == nil {
-				ws.Close(websocket.StatusNormalClosure, "position expired")
-			}
+			frame = stream.AppendWSText(nil, append(frame, '}'))
+			return append(frame, stream.WSClose(stream.WSNormalClosure, "position expired")...)
 		},
 	})
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/stream"
 )
 
 // Dialect is the name Plex tokens carry (auth.Key.Dialect) and the label
@@ -79,11 +80,11 @@ type Config struct {
 
 // API serves the Plex endpoints.
 type API struct {
-	core  *dialect.Core
-	cfg   Config
-	sse   *hub.Format // one complete EventSource message (or several, see encodeSSE)
-	ws    *hub.Format // one NotificationContainer WebSocket frame
-	clock func() time.Time
+	core    *dialect.Core
+	cfg     Config
+	sse     *hub.Format // one complete EventSource message (or several, see encodeSSE)
+	wsFrame *hub.Format // one NotificationContainer as a WebSocket text frame
+	clock   func() time.Time
 }
 
 // New builds the Plex dialect over the core. It reads (or creates) the
@@ -107,7 +108,9 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	}
 	a := &API{core: core, cfg: cfg, clock: time.Now}
 	a.sse = core.Hub.RegisterFormat("plex.sse", encodeSSE)
-	a.ws = core.Hub.RegisterFormat("plex.ws", encodeWS)
+	a.wsFrame = core.Hub.RegisterFormat("plex.ws", func(e *eventlog.Event) []byte {
+		return stream.AppendWSText(nil, encodeWS(e))
+	})
 	return a, nil
 }
 

@@ -1,15 +1,12 @@
 package plex
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/coder/websocket"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
@@ -28,7 +25,7 @@ const (
 
 // statusPositionExpired closes a WebSocket whose ?after= position is older
 // than retention (a private-use code: Plex has no such signal).
-const statusPositionExpired websocket.StatusCode = 4410
+const statusPositionExpired = 4410
 
 // streamContentType picks the EventSource Content-Type from Accept:
 // application/octet-stream only for clients that ask for it and not for
@@ -91,34 +88,6 @@ func (a *API) openSub(w http.ResponseWriter, r *http.Request, key *auth.Key, las
 	return a.core.Hub.Subscribe(after, topics), f, true
 }
 
-// next waits up to one ping interval for events f allows: nil, nil means
-// the interval passed without any, and the caller sends a heartbeat.
-func (a *API) next(ctx context.Context, sub *hub.Sub, f Filter) ([]*hub.Event, error) {
-	wctx, cancel := context.WithTimeout(ctx, a.cfg.Ping)
-	defer cancel()
-	for {
-		evs, err := sub.Next(wctx, maxFrameEvents)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return nil, nil
-			}
-			return nil, err
-		}
-		if !f.Excludes() {
-			return evs, nil
-		}
-		var kept []*hub.Event // evs may be the hub's: filter into a copy
-		for _, e := range evs {
-			if f.Allows(notificationType(&e.Event)) {
-				kept = append(kept, e)
-			}
-		}
-		if len(kept) > 0 {
-			return kept, nil
-		}
-	}
-}
-
 // eventSource handles GET /:/eventsource/notifications: one SSE frame
 // per notification; an idle stream gets Plex's "ping" event.
 func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key) {
@@ -172,22 +141,24 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	if !ok {
 		return
 	}
-	defer sub.Close()
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
 	// web apps are served from other origins than the media server.
 	a.core.ServeWS(w, r, dialect.WSStream{
 		Transport: "plex-websocket",
-		Format:    a.ws,
+		Sub:       sub,
+		Frame:     a.wsFrame,
+		Allow: func(e *hub.Event) bool {
+			return !f.Excludes() || f.Allows(notificationType(&e.Event))
+		},
 		Options:   stream.WSOptions{OriginPatterns: []string{"*"}},
-		Next:      func(ctx context.Context) ([]*hub.Event, error) { return a.next(ctx, sub, f) },
-		Ended: func(_ context.Context, ws *stream.WS, err error) {
+		KeepAlive: a.cfg.Ping,
+		Ended: func(err error) []byte {
 			var ee *eventlog.ExpiredError
-			if errors.As(err, &ee) {
-				ws.Close(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
-				return
+			if !errors.As(err, &ee) {
+				return nil
 			}
-			ws.Close(websocket.StatusInternalError, "stream failed")
+			return stream.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
 		},
 	})
 }

@@ -1,0 +1,150 @@
+package dialect_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/dialect/dialecttest"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/topic"
+)
+
+// wsServer serves ServeWS at /w with one text frame per event: its
+// sequence number.
+func wsServer(t *testing.T, c *dialecttest.Core) string {
+	t.Helper()
+	f := c.Hub.RegisterFormat("test.ws", func(e *eventlog.Event) []byte {
+		return stream.AppendWSText(nil, strconv.AppendUint(nil, e.Seq, 10))
+	})
+	all, _ := topic.ParseFilter("test.>")
+	srv := c.Serve(t, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /w", func(w http.ResponseWriter, r *http.Request) {
+			c.ServeWS(w, r, dialect.WSStream{
+				Transport: "test-ws",
+				Sub:       c.Hub.Subscribe(0, all),
+				Frame:     f,
+				KeepAlive: time.Hour,
+			})
+		})
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/w"
+}
+
+func dialWS(t *testing.T, ctx context.Context, url string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return ws
+}
+
+// readSeqs reads text frames until event want, checking that they come one
+// after another from 1.
+func readSeqs(ctx context.Context, ws *websocket.Conn, want uint64) error {
+	for next := uint64(1); next <= want; next++ {
+		typ, b, err := ws.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("before event %d: %w", next, err)
+		}
+		if typ != websocket.MessageText || string(b) != strconv.FormatUint(next, 10) {
+			return fmt.Errorf("got %v %q, want event %d", typ, b, next)
+		}
+	}
+	return nil
+}
+
+// WebSockets are served by the fan-out workers like SSE streams; clients
+// that ping while events flow get their pongs without a frame of either
+// being split, and every event once, in order. A client's close ends its
+// stream on the server.
+func TestWSFanoutWithPings(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	url := wsServer(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const clients, events = 8, 400
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		conns[i] = dialWS(t, ctx, url)
+	}
+	waitFanout(t, c, clients)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*clients)
+	for _, ws := range conns {
+		wg.Go(func() {
+			if err := readSeqs(ctx, ws, events); err != nil {
+				errs <- err
+			}
+		})
+	}
+	pingCtx, stopPings := context.WithCancel(ctx)
+	var pings sync.WaitGroup
+	for _, ws := range conns {
+		pings.Go(func() {
+			for pingCtx.Err() == nil {
+				if err := ws.Ping(pingCtx); err != nil && pingCtx.Err() == nil {
+					errs <- fmt.Errorf("ping: %w", err)
+					return
+				}
+			}
+		})
+	}
+	for range events / 100 {
+		publish(t, c, 100, 10)
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	stopPings()
+	pings.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	go conns[0].Read(ctx) // reads the server's close reply
+	if err := conns[0].Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	waitFanout(t, c, clients-1)
+}
+
+// A data message from the client is refused with 1008, and shutdown
+// closes every socket with 1001.
+func TestWSDataMessageAndShutdown(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	url := wsServer(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	talker, quiet := dialWS(t, ctx, url), dialWS(t, ctx, url)
+	waitFanout(t, c, 2)
+	if err := talker.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := talker.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("after a data message: %v, want close 1008", err)
+	}
+	waitFanout(t, c, 1)
+	publish(t, c, 1, 10)
+	if err := readSeqs(ctx, quiet, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop()
+	if _, _, err := quiet.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("after shutdown: %v, want close 1001", err)
+	}
+}
