@@ -28,6 +28,7 @@ type genericMode struct {
 	sub       *url.URL
 	subHeader string // extra request header lines
 	pub       pubTemplate
+	reactors  *reactorPool // read the subscribers
 }
 
 func newGeneric(cfg *Config) (*genericMode, error) {
@@ -51,7 +52,7 @@ func newGeneric(cfg *Config) (*genericMode, error) {
 	if !ok || strings.Contains(post, placeholderPayload) {
 		return nil, fmt.Errorf("the publish body must hold %s exactly once", placeholderPayload)
 	}
-	m := &genericMode{sub: sub, pub: pubTemplate{
+	m := &genericMode{sub: sub, reactors: newReactorPool(), pub: pubTemplate{
 		method: cmp.Or(cfg.PubMethod, http.MethodPost), url: pubURL, header: http.Header{},
 		pre: []byte(pre), post: []byte(post),
 	}}
@@ -84,10 +85,10 @@ func splitHeader(h string) (name, value string, err error) {
 
 func (m *genericMode) prepare(context.Context, int, int) error { return nil }
 func (m *genericMode) cleanup(context.Context) error           { return nil }
-func (m *genericMode) close()                                  {}
+func (m *genericMode) close()                                  { m.reactors.close() }
 
 func (m *genericMode) subscribe(ctx context.Context, _ int, local net.Addr) (receiver, error) {
-	return dialSSE(ctx, m.sub, local, m.subHeader)
+	return dialSSE(ctx, m.reactors, m.sub, local, m.subHeader)
 }
 
 func (m *genericMode) publisher(int) pubTemplate { return m.pub }

@@ -95,10 +95,11 @@ func newMode(cfg *Config, runID string) (mode, string, error) {
 
 // env is what herald's modes share: the server, the key, admin calls.
 type env struct {
-	cfg    *Config
-	runID  string
-	base   *url.URL
-	client *http.Client // setup and cleanup calls
+	cfg      *Config
+	runID    string
+	base     *url.URL
+	client   *http.Client // setup and cleanup calls
+	reactors *reactorPool // read the SSE subscribers
 }
 
 func newEnv(cfg *Config, runID string) (*env, error) {
@@ -109,7 +110,8 @@ func newEnv(cfg *Config, runID string) (*env, error) {
 	if _, err := hostPort(u); err != nil {
 		return nil, err
 	}
-	return &env{cfg: cfg, runID: runID, base: u, client: &http.Client{Timeout: time.Minute}}, nil
+	return &env{cfg: cfg, runID: runID, base: u, client: &http.Client{Timeout: time.Minute},
+		reactors: newReactorPool()}, nil
 }
 
 // url returns the server's URL of path with the raw query q.
@@ -172,8 +174,12 @@ func (e *env) adminCall(ctx context.Context, method, path string, in, out any) e
 	return e.call(ctx, method, path, e.bearer(), in, out)
 }
 
-// close ends the setup client's kept-alive connections.
-func (e *env) close() { e.client.CloseIdleConnections() }
+// close ends the setup client's kept-alive connections and stops the
+// reactors.
+func (e *env) close() {
+	e.client.CloseIdleConnections()
+	e.reactors.close()
+}
 
 // statusError is an answer that was not what a call expected.
 type statusError struct {

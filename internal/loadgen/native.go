@@ -25,7 +25,7 @@ func (m *nativeMode) subscribe(ctx context.Context, _ int, local net.Addr) (rece
 	case ModePoll:
 		return dialNativePoll(ctx, m.env, local)
 	}
-	return dialSSE(ctx, m.url("/v1/stream", topics), local, "Authorization: Bearer "+m.cfg.Key+"\r\n")
+	return dialSSE(ctx, m.reactors, m.url("/v1/stream", topics), local, "Authorization: Bearer "+m.cfg.Key+"\r\n")
 }
 
 func (m *nativeMode) publisher(int) pubTemplate { return nativePublish(m.env, m.cfg.Topic) }

@@ -55,7 +55,7 @@ func (m *hueMode) prepare(ctx context.Context, n, _ int) error {
 }
 
 func (m *hueMode) subscribe(ctx context.Context, i int, local net.Addr) (receiver, error) {
-	return dialSSE(ctx, m.url("/eventstream/clip/v2", ""), local, "hue-application-key: "+m.keys[i/hueSubscribersPerKey]+"\r\n")
+	return dialSSE(ctx, m.reactors, m.url("/eventstream/clip/v2", ""), local, "hue-application-key: "+m.keys[i/hueSubscribersPerKey]+"\r\n")
 }
 
 func (m *hueMode) publisher(int) pubTemplate { return nativePublish(m.env, m.topic()) }

@@ -1,0 +1,177 @@
+package loadgen
+
+import (
+	"errors"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// socketConn returns a reactor connection reading one end of a socket
+// pair into a new account, chunked, and the other end, for writing, which
+// the caller closes.
+func socketConn(t *testing.T, delivered *atomic.Uint64) (*reactorConn, int) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := newAccount(markerOf(newRunID()), delivered)
+	return &reactorConn{fd: fds[0], body: newBodyParser(respHead{length: -1, chunked: true}), acc: acc,
+		done: make(chan struct{})}, fds[1]
+}
+
+// writeAll writes b to the non-blocking fd.
+func writeAll(t *testing.T, fd int, b []byte) {
+	t.Helper()
+	if n, err := syscall.Write(fd, b); err != nil || n != len(b) {
+		t.Fatalf("write: %d of %d bytes: %v", n, len(b), err)
+	}
+}
+
+// running counts the pool's reactors whose goroutine runs.
+func running(p *reactorPool) int {
+	n := 0
+	for _, r := range p.reactors {
+		r.mu.Lock()
+		if r.running {
+			n++
+		}
+		r.mu.Unlock()
+	}
+	return n
+}
+
+// Reactors start with their first connection and stop, their descriptors
+// closed, once none is left, without the pool being closed; a later
+// connection starts them again.
+func TestReactorLifetime(t *testing.T) {
+	pool := newReactorPool()
+	defer pool.close()
+	fds0 := openFDs()
+	var delivered atomic.Uint64
+	for round := range 2 {
+		conns := make([]*reactorConn, 2*len(pool.reactors))
+		peers := make([]int, len(conns))
+		for i := range conns {
+			conns[i], peers[i] = socketConn(t, &delivered)
+			if err := pool.add(conns[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := running(pool); n != len(pool.reactors) {
+			t.Fatalf("round %d: %d of %d reactors run", round, n, len(pool.reactors))
+		}
+		for i, c := range conns {
+			writeAll(t, peers[i], []byte("0\r\n\r\n"))
+			<-c.done
+			if c.err != nil {
+				t.Errorf("round %d: %v", round, c.err)
+			}
+		}
+		for deadline := time.Now().Add(5 * time.Second); running(pool) > 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d reactors still run without a connection", round, running(pool))
+			}
+		}
+		for _, fd := range peers {
+			syscall.Close(fd)
+		}
+		if fds := openFDs(); fds != fds0 {
+			t.Fatalf("round %d: %d descriptors open before, %d after", round, fds0, fds)
+		}
+	}
+}
+
+// Closing the pool ends the connections still read with net.ErrClosed,
+// and a connection added afterwards is refused.
+func TestReactorPoolClose(t *testing.T) {
+	pool := newReactorPool()
+	var delivered atomic.Uint64
+	c, peer := socketConn(t, &delivered)
+	defer syscall.Close(peer)
+	if err := pool.add(c); err != nil {
+		t.Fatal(err)
+	}
+	pool.close()
+	select {
+	case <-c.done:
+	default:
+		t.Fatal("close returned before the connection ended")
+	}
+	if !errors.Is(c.err, net.ErrClosed) {
+		t.Fatalf("connection ended with %v; want net.ErrClosed", c.err)
+	}
+	late, latePeer := socketConn(t, &delivered)
+	defer syscall.Close(latePeer)
+	defer syscall.Close(late.fd) // add does not take it on error
+	if err := pool.add(late); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("add after close: %v", err)
+	}
+}
+
+// Data and the peer's end that are ready at once, in one event, are both
+// read: the end comes with no further event.
+func TestReactorDataThenEnd(t *testing.T) {
+	pool := newReactorPool()
+	defer pool.close()
+	var delivered atomic.Uint64
+	c, peer := socketConn(t, &delivered)
+	c.body = newBodyParser(respHead{length: -1}) // until the connection closes
+	writeAll(t, peer, sseEvents(c.acc.marker, 1, 3))
+	syscall.Shutdown(peer, syscall.SHUT_WR)
+	if err := pool.add(c); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection's end was not seen")
+	}
+	syscall.Close(peer)
+	if c.err != nil || c.acc.got != 3 {
+		t.Fatalf("ended with %v, %d events; want nil, 3", c.err, c.acc.got)
+	}
+}
+
+// Reading and accounting an event allocates nothing: one read and one
+// chunk per event, waited for one by one.
+func TestReactorAllocs(t *testing.T) {
+	pool := newReactorPool()
+	defer pool.close()
+	var delivered atomic.Uint64
+	c, peer := socketConn(t, &delivered)
+	defer syscall.Close(peer)
+	c.acc.scan(appendPayload(nil, c.acc.marker, time.Now().UnixNano(), 4096, 0)) // grows the bitset
+	if err := pool.add(c); err != nil {
+		t.Fatal(err)
+	}
+	const events = 2000
+	frames := make([][]byte, events+1)
+	for seq := range uint64(len(frames)) {
+		frames[seq] = chunk(sseEvents(c.acc.marker, seq, seq))
+	}
+	writeAll(t, peer, frames[1]) // the reactor's first read, then measure
+	waitCount(t, &delivered, 2)
+
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for seq := uint64(2); seq <= events; seq++ {
+		writeAll(t, peer, frames[seq])
+		for delivered.Load() < seq+1 {
+			runtime.Gosched()
+		}
+	}
+	runtime.ReadMemStats(&m1)
+	if per := float64(m1.Mallocs-m0.Mallocs) / events; per > 0.01 {
+		t.Errorf("%.3f allocations per event", per)
+	}
+	writeAll(t, peer, []byte("0\r\n\r\n"))
+	<-c.done
+	if c.acc.got != events+1 || c.acc.dups != 0 {
+		t.Fatalf("got %d dups %d", c.acc.got, c.acc.dups)
+	}
+}
