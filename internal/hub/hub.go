@@ -53,9 +53,11 @@ type Hub struct {
 	wake  chan struct{}
 	armed atomic.Bool // someone holds wake: close it on the next event
 
+	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	subs   atomic.Int64
+	now    nowGroup
 }
 
 // Start reads the log's bounds and starts the tail reader: the window begins
@@ -87,7 +89,7 @@ func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
 		wake:    make(chan struct{}),
 	}
 	tctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+	h.ctx, h.cancel = tctx, cancel
 	h.wg.Add(2)
 	go h.run(tctx)
 	go h.trimLoop(tctx, cfg.TrimEvery)
@@ -96,7 +98,9 @@ func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
 
 // Close stops the tail reader. Subscribers waiting in Next get ErrClosed.
 func (h *Hub) Close() {
+	h.now.mu.Lock() // no Now call starts after this
 	h.cancel()
+	h.now.mu.Unlock()
 	h.wg.Wait()
 	h.mu.Lock()
 	if h.wake != nil {
@@ -120,18 +124,6 @@ func (h *Hub) Last() uint64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.hi
-}
-
-// Now returns the log's last sequence, or the hub's if it is ahead: the
-// position "from now" for a new reader. Unlike Last it includes events
-// acknowledged to publishers that the tail has not delivered yet, so a
-// client that publishes and then subscribes "from now" does not get them.
-func (h *Hub) Now(ctx context.Context) (uint64, error) {
-	_, last, err := h.log.Bounds(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("hub: %w", err)
-	}
-	return max(last, h.Last()), nil
 }
 
 // Subscribers returns how many subscriptions are open.
