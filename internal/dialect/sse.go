@@ -99,12 +99,12 @@ func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
 	var evs []*hub.Event
 	var frames [][]byte
 	for {
+		if sc.gone.Load() {
+			break // a WebSocket client closed
+		}
 		if err := sc.flush(); err != nil {
 			c.StreamCut(sc.spec.Transport, err)
 			break // the client resumes from the last id it got
-		}
-		if sc.gone.Load() {
-			break
 		}
 		if sc.fd >= 0 && ctx.Err() == nil {
 			var ok bool
