@@ -233,3 +233,30 @@ func TestUpgradeWSRefuses(t *testing.T) {
 		t.Fatalf("%d, Sec-WebSocket-Version %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Version"))
 	}
 }
+
+func FuzzCheckWSHandshake(f *testing.F) {
+	f.Add("keep-alive, Upgrade", "websocket", "13", "dGhlIHNhbXBsZSBub25jZQ==", "http://example.com", "*.example.org")
+	f.Add("upgrade", "WebSocket, h2c", "8", "!!", "null", "")
+	f.Add("Upgrade", "websocket", "13", "AAAAAAAAAAAAAAAAAAAAAA==", "https://a.example.org:8443", "*.example.org")
+	f.Fuzz(func(t *testing.T, connection, upgrade, version, key, origin, pattern string) {
+		r := httptest.NewRequest("GET", "http://example.com/ws", nil)
+		r.Header.Set("Connection", connection)
+		r.Header.Set("Upgrade", upgrade)
+		r.Header.Set("Sec-WebSocket-Version", version)
+		r.Header.Set("Sec-WebSocket-Key", key)
+		r.Header.Set("Origin", origin)
+		accept, status, msg := checkWSHandshake(r, []string{pattern})
+		switch status {
+		case 0:
+			if len(accept) != 28 || version != "13" {
+				t.Fatalf("accepted with Sec-WebSocket-Accept %q, version %q", accept, version)
+			}
+		case http.StatusBadRequest, http.StatusForbidden, http.StatusUpgradeRequired:
+			if accept != "" || msg == "" {
+				t.Fatalf("refused %d with accept %q, message %q", status, accept, msg)
+			}
+		default:
+			t.Fatalf("status %d", status)
+		}
+	})
+}
