@@ -42,6 +42,8 @@ type Core struct {
 	streams  sync.WaitGroup // detached streams (see Go)
 	fanOnce  sync.Once
 	fan      *fanout // the SSE fan-out workers, started on first use
+	peerOnce sync.Once
+	peer     *peerPoller // reads WebSocket clients (Linux), started on first use
 }
 
 // Go runs f, a stream that outlives its HTTP handler (a detached

@@ -51,9 +51,10 @@ type sseConn struct {
 	// handshake): wmu serialises it with the owner's writes, and closed
 	// (under wmu) stops it once the owner has closed. gone says the peer
 	// is done: the owner ends the stream at its next look.
-	wmu    *sync.Mutex // nil for SSE: the owner is the only writer
-	closed bool
-	gone   atomic.Bool
+	wmu       *sync.Mutex // nil for SSE: the owner is the only writer
+	closed    bool
+	gone      atomic.Bool
+	peerToken uint64 // the poller's registration (see watchPeer); 0: none
 
 	// Fan-out worker state.
 	lastWrite int64 // unix nanoseconds
@@ -202,6 +203,9 @@ func (c *Core) endSSE(sc *sseConn) {
 		sc.out.WriteNow(sc.bye, byeTimeout)
 	}
 	sc.closed = true
+	if sc.peerToken != 0 {
+		c.unwatchPeer(sc) // before Close: the number must not be reused under it
+	}
 	if sc.wmu != nil {
 		sc.wmu.Unlock()
 	}

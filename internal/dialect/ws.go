@@ -81,30 +81,65 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 		wmu: new(sync.Mutex),
 	}
 	c.Metrics.Subscribers.WithLabelValues(s.Transport).Inc()
-	if !c.Go(func() { c.readPeer(sc, in) }) {
-		c.endSSE(sc) // shutting down
-		return
+	// Bytes the client sent right behind its handshake are read first, by
+	// a goroutine of the socket's own; otherwise the poller watches it.
+	if early := in != io.Reader(out.Conn()); early || !c.watchPeer(sc) {
+		if !c.Go(func() { c.readPeer(sc, in) }) {
+			c.endSSE(sc) // shutting down
+			return
+		}
 	}
 	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
 		c.endSSE(sc)
 	}
 }
 
-// readPeer reads the client's frames until the connection must end, then
-// marks the stream over and shuts the socket down, so that its owner's
-// next write fails and the owner releases it (only the owner closes it).
+// peerFrameTimeout bounds how long a frame the client has begun may take
+// to arrive whole.
+const peerFrameTimeout = 10 * time.Second
+
+// readPeer reads the client's frames on a goroutine of the socket's own
+// until the connection must end (where the poller cannot watch it).
 func (c *Core) readPeer(sc *sseConn, in io.Reader) {
-	err := stream.ReadWSPeer(in, func(frame []byte) error {
-		sc.wmu.Lock()
-		defer sc.wmu.Unlock()
-		if sc.closed {
-			return errStreamClosed
+	c.peerGone(sc, stream.ReadWSPeer(in, sc.replyPeer))
+}
+
+// readPeerFrames reads the frames a watched socket's client has sent,
+// answers them and re-arms the socket; when the client is done it marks
+// the stream over instead.
+func (c *Core) readPeerFrames(sc *sseConn) {
+	conn := sc.out.Conn()
+	conn.SetReadDeadline(time.Now().Add(peerFrameTimeout))
+	br := stream.NewWSPeerReader(conn)
+	for {
+		if err := stream.ReadWSFrame(br, sc.replyPeer); err != nil {
+			c.peerGone(sc, err)
+			return
 		}
-		return sc.out.WriteNow(frame, 0)
-	})
-	if err != nil {
-		c.Logger.Debug("websocket peer", "transport", sc.spec.Transport, "err", err)
+		if br.Buffered() == 0 {
+			break
+		}
 	}
+	conn.SetReadDeadline(time.Time{})
+	c.rearmPeer(sc)
+}
+
+// replyPeer writes a control frame answering the client, serialised with
+// the owner's writes; never after the owner closed the stream.
+func (sc *sseConn) replyPeer(frame []byte) error {
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	if sc.closed {
+		return errStreamClosed
+	}
+	return sc.out.WriteNow(frame, 0)
+}
+
+// peerGone marks the stream over after its client closed, broke the
+// protocol or went away, and shuts the socket down, so that its owner's
+// next write fails and the owner releases it (only the owner closes it).
+func (c *Core) peerGone(sc *sseConn, err error) {
+	c.Logger.Debug("websocket peer done", "transport", sc.spec.Transport, "err", err)
 	sc.gone.Store(true)
 	sc.out.Shutdown() // safe after the owner's Close: the conn guards its descriptor
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,21 +83,31 @@ func TestWSFanoutWithPings(t *testing.T) {
 	}
 	waitFanout(t, c, clients)
 
-	var wg sync.WaitGroup
+	// Each client reads all the time (the library reads pongs only while
+	// a Read runs); it reports when it has every event, in order.
 	errs := make(chan error, 2*clients)
+	var all sync.WaitGroup
 	for _, ws := range conns {
-		wg.Go(func() {
-			if err := readSeqs(ctx, ws, events); err != nil {
+		all.Add(1)
+		go func() {
+			err := readSeqs(ctx, ws, events)
+			if err != nil {
 				errs <- err
 			}
-		})
+			all.Done()
+			for err == nil {
+				_, _, err = ws.Read(ctx)
+			}
+		}()
 	}
-	pingCtx, stopPings := context.WithCancel(ctx)
+	// Pings stop on a flag, not by canceling their context: the library
+	// closes a connection whose write is canceled.
+	var stop atomic.Bool
 	var pings sync.WaitGroup
 	for _, ws := range conns {
 		pings.Go(func() {
-			for pingCtx.Err() == nil {
-				if err := ws.Ping(pingCtx); err != nil && pingCtx.Err() == nil {
+			for !stop.Load() {
+				if err := ws.Ping(ctx); err != nil {
 					errs <- fmt.Errorf("ping: %w", err)
 					return
 				}
@@ -106,8 +118,8 @@ func TestWSFanoutWithPings(t *testing.T) {
 		publish(t, c, 100, 10)
 		time.Sleep(5 * time.Millisecond)
 	}
-	wg.Wait()
-	stopPings()
+	all.Wait()
+	stop.Store(true)
 	pings.Wait()
 	close(errs)
 	for err := range errs {
@@ -116,7 +128,6 @@ func TestWSFanoutWithPings(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	go conns[0].Read(ctx) // reads the server's close reply
 	if err := conns[0].Close(websocket.StatusNormalClosure, "bye"); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -146,5 +157,39 @@ func TestWSDataMessageAndShutdown(t *testing.T) {
 	c.Stop()
 	if _, _, err := quiet.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("after shutdown: %v, want close 1001", err)
+	}
+}
+
+// An idle WebSocket holds no goroutine on the server: the fan-out workers
+// write to it and one poller watches every socket for what clients send
+// (Linux; elsewhere each socket has a reader goroutine).
+func TestWSIdleSocketsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the poller is Linux's")
+	}
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	url := wsServer(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dialWS(t, ctx, url) // starts the workers and the poller
+	waitFanout(t, c, 1)
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	const sockets = 50
+	for range sockets {
+		dialWS(t, ctx, url)
+	}
+	waitFanout(t, c, sockets+1)
+	time.Sleep(50 * time.Millisecond) // handlers return
+	if grew := runtime.NumGoroutine() - before; grew >= sockets/2 {
+		t.Fatalf("%d more goroutines for %d idle sockets", grew, sockets)
+	}
+	// The poller still answers them.
+	ws := dialWS(t, ctx, url)
+	go ws.Read(ctx)
+	for range 3 {
+		if err := ws.Ping(ctx); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
 	}
 }

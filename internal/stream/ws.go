@@ -192,53 +192,60 @@ var (
 )
 
 // ReadWSPeer reads what the client of a send-only WebSocket sends, until
-// the connection must end. It answers pings with pongs and the client's
-// close with a close, through reply, which must serialise with the
-// server's other writes. A data message (herald's sockets only send) is
-// answered with close 1008, a malformed frame with close 1002. It returns
-// ErrWSClosed after the closing handshake, ErrWSData, ErrWSProtocol, or
-// the read error (the client went away).
+// the connection must end: ReadWSFrame in a loop.
 func ReadWSPeer(in io.Reader, reply func(frame []byte) error) error {
-	br := bufio.NewReaderSize(in, 128) // control frames are at most 131 bytes
-	var hdr [2]byte
-	var payload [125]byte
+	br := NewWSPeerReader(in)
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		if err := ReadWSFrame(br, reply); err != nil {
 			return err
-		}
-		fin, rsv, opcode := hdr[0]&0x80 != 0, hdr[0]&0x70, hdr[0]&0x0F
-		masked, n := hdr[1]&0x80 != 0, uint64(hdr[1]&0x7F)
-		control := opcode >= wsClose
-		switch {
-		case rsv != 0, !masked, opcode > wsPong, opcode > wsBinary && opcode < wsClose,
-			control && (!fin || n > 125):
-			reply(WSClose(WSProtocolError, "malformed frame"))
-			return ErrWSProtocol
-		case !control:
-			reply(WSClose(WSPolicyViolation, "this socket only sends"))
-			return ErrWSData
-		}
-		var mask [4]byte
-		if _, err := io.ReadFull(br, mask[:]); err != nil {
-			return err
-		}
-		p := payload[:n]
-		if _, err := io.ReadFull(br, p); err != nil {
-			return err
-		}
-		for i := range p {
-			p[i] ^= mask[i&3]
-		}
-		switch opcode {
-		case wsPing:
-			if err := reply(AppendWSFrame(nil, wsPong, p)); err != nil {
-				return err
-			}
-		case wsClose:
-			reply(closeReply(p))
-			return ErrWSClosed
 		}
 	}
+}
+
+// NewWSPeerReader returns a reader sized for what a send-only socket's
+// client may send: control frames, at most 131 bytes each.
+func NewWSPeerReader(in io.Reader) *bufio.Reader { return bufio.NewReaderSize(in, 128) }
+
+// ReadWSFrame reads one frame from the client of a send-only WebSocket. It
+// answers a ping with a pong and the client's close with a close, through
+// reply, which must serialise with the server's other writes. A data
+// message (herald's sockets only send) is answered with close 1008, a
+// malformed frame with close 1002. It returns nil after a ping or pong, and
+// otherwise ErrWSClosed after the closing handshake, ErrWSData,
+// ErrWSProtocol, or the read error (the client went away).
+func ReadWSFrame(br *bufio.Reader, reply func(frame []byte) error) error {
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return err
+	}
+	fin, rsv, opcode := hdr[0]&0x80 != 0, hdr[0]&0x70, hdr[0]&0x0F
+	masked, n := hdr[1]&0x80 != 0, int(hdr[1]&0x7F)
+	control := opcode >= wsClose
+	switch {
+	case rsv != 0, !masked, opcode > wsPong, opcode > wsBinary && opcode < wsClose,
+		control && (!fin || n > 125):
+		reply(WSClose(WSProtocolError, "malformed frame"))
+		return ErrWSProtocol
+	case !control:
+		reply(WSClose(WSPolicyViolation, "this socket only sends"))
+		return ErrWSData
+	}
+	var buf [4 + 125]byte
+	if _, err := io.ReadFull(br, buf[:4+n]); err != nil {
+		return err
+	}
+	mask, p := buf[:4], buf[4:4+n]
+	for i := range p {
+		p[i] ^= mask[i&3]
+	}
+	switch opcode {
+	case wsPing:
+		return reply(AppendWSFrame(nil, wsPong, p))
+	case wsClose:
+		reply(closeReply(p))
+		return ErrWSClosed
+	}
+	return nil // a pong
 }
 
 // closeReply is the close frame answering a client's close payload: its
