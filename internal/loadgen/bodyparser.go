@@ -50,14 +50,14 @@ type bodyParser struct {
 }
 
 // newBodyParser returns a parser of the body of the answer whose head is h.
-func newBodyParser(h respHead) bodyParser {
+func newBodyParser(h respHead) *bodyParser {
 	switch {
 	case h.chunked: // it takes precedence over a Content-Length
-		return bodyParser{framing: framingChunked, state: chunkSize}
+		return &bodyParser{framing: framingChunked, state: chunkSize}
 	case h.length >= 0:
-		return bodyParser{framing: framingLength, left: h.length}
+		return &bodyParser{framing: framingLength, left: h.length}
 	}
-	return bodyParser{framing: framingUntilClose}
+	return &bodyParser{framing: framingUntilClose}
 }
 
 // ended reports whether the body has ended by its own framing.

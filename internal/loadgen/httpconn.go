@@ -35,6 +35,8 @@ type respHead struct {
 	chunked    bool
 	close      bool
 	retryAfter time.Duration
+	upgrade    string // Upgrade, of a 101 answer: the protocol switched to
+	wsAccept   string // Sec-WebSocket-Accept, of a WebSocket handshake's answer
 }
 
 // dialHTTP connects to u's host from local (nil: any address).
@@ -151,6 +153,10 @@ func (c *httpConn) readHead() (respHead, error) {
 			if n, ok := parseDigits(value); ok {
 				h.retryAfter = time.Duration(n) * time.Second
 			}
+		case h.status == 101 && equalFold(name, "upgrade"):
+			h.upgrade = string(value)
+		case h.status == 101 && equalFold(name, "sec-websocket-accept"):
+			h.wsAccept = string(value)
 		}
 	}
 }

@@ -99,7 +99,7 @@ type env struct {
 	runID    string
 	base     *url.URL
 	client   *http.Client // setup and cleanup calls
-	reactors *reactorPool // read the SSE subscribers
+	reactors *reactorPool // read the SSE and WebSocket subscribers
 }
 
 func newEnv(cfg *Config, runID string) (*env, error) {

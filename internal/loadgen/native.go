@@ -19,13 +19,14 @@ func (m *nativeMode) cleanup(context.Context) error           { return nil }
 
 func (m *nativeMode) subscribe(ctx context.Context, _ int, local net.Addr) (receiver, error) {
 	topics := "topics=" + url.QueryEscape(m.cfg.Topic)
+	auth := "Authorization: Bearer " + m.cfg.Key + "\r\n"
 	switch m.transport {
 	case ModeWS:
-		return dialWS(ctx, m.url("/v1/ws", topics), local, m.bearer())
+		return dialWS(ctx, m.reactors, m.url("/v1/ws", topics), local, auth)
 	case ModePoll:
 		return dialNativePoll(ctx, m.env, local)
 	}
-	return dialSSE(ctx, m.reactors, m.url("/v1/stream", topics), local, "Authorization: Bearer "+m.cfg.Key+"\r\n")
+	return dialSSE(ctx, m.reactors, m.url("/v1/stream", topics), local, auth)
 }
 
 func (m *nativeMode) publisher(int) pubTemplate { return nativePublish(m.env, m.cfg.Topic) }

@@ -21,13 +21,14 @@ const (
 	efdNonblock = syscall.O_NONBLOCK
 )
 
-// reactorPool reads the SSE receivers' connections on a few goroutines,
-// each waiting in its own epoll instance, instead of on a goroutine per
-// connection. A goroutine blocked in a read costs, per event, a wake-up by
-// the runtime's netpoller, a goroutine switch and a read that often finds
-// nothing more; a reactor takes up to reactorEvents ready connections per
-// epoll_wait and reads each into one buffer. The tool shares the machine
-// with the server it measures, so what it saves is the server's.
+// reactorPool reads the stream receivers' connections (SSE and WebSocket)
+// on a few goroutines, each waiting in its own epoll instance, instead of
+// on a goroutine per connection. A goroutine blocked in a read costs, per
+// event, a wake-up by the runtime's netpoller, a goroutine switch and a
+// read that often finds nothing more; a reactor takes up to reactorEvents
+// ready connections per epoll_wait and reads each into one buffer. The
+// tool shares the machine with the server it measures, so what it saves is
+// the server's.
 //
 // Reactors start with the first connection handed to them and stop when
 // they have none left, or when the pool closes.
@@ -87,11 +88,11 @@ func (p *reactorPool) add(c *reactorConn) error {
 // account one stream, and how the stream's end is reported.
 type reactorConn struct {
 	fd     int
-	body   bodyParser
-	acc    *account
+	parser streamParser
+	scan   func([]byte) // the account's scan, which the parser feeds
 	r      *reactor
 	done   chan struct{} // closed when the connection has ended and fd is closed
-	err    error         // why it ended (nil: its body ended); set before done closes
+	err    error         // why it ended (nil: its framing ended it); set before done closes
 	closed bool          // drop was called (guarded by r.mu)
 }
 
@@ -196,18 +197,19 @@ func (r *reactor) loop() {
 }
 
 // read reads c, ready with events, until the socket has nothing more
-// (edge-triggered: the next data brings another event), feeding its body
-// parser. A read shorter than the buffer has emptied the socket (epoll(7)
-// says so of stream sockets), which spares the read that would only say
-// EAGAIN — unless the peer has closed or failed: its end comes with no
-// further event, so the reading goes on to it.
+// (edge-triggered: the next data brings another event), feeding its
+// parser, which may write an answer (a WebSocket pong) on the fd. A read
+// shorter than the buffer has emptied the socket (epoll(7) says so of
+// stream sockets), which spares the read that would only say EAGAIN —
+// unless the peer has closed or failed: its end comes with no further
+// event, so the reading goes on to it.
 func (r *reactor) read(c *reactorConn, events uint32) {
 	ended := events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0
 	for {
 		n, err := syscall.Read(c.fd, r.buf)
 		switch {
 		case n > 0:
-			end, perr := c.body.feed(r.buf[:n], c.acc.scan)
+			end, perr := c.parser.feed(r.buf[:n], c.scan)
 			if perr != nil || end {
 				r.end(c, perr)
 				return
@@ -222,7 +224,7 @@ func (r *reactor) read(c *reactorConn, events uint32) {
 			r.end(c, fmt.Errorf("read: %w", err))
 			return
 		default: // EOF
-			r.end(c, c.body.eof())
+			r.end(c, c.parser.eof())
 			return
 		}
 	}

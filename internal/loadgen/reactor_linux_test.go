@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"runtime"
@@ -11,17 +12,17 @@ import (
 )
 
 // socketConn returns a reactor connection reading one end of a socket
-// pair into a new account, chunked, and the other end, for writing, which
-// the caller closes.
-func socketConn(t *testing.T, delivered *atomic.Uint64) (*reactorConn, int) {
+// pair, chunked, into a new account, the account, and the other end, for
+// writing, which the caller closes.
+func socketConn(t *testing.T, delivered *atomic.Uint64) (*reactorConn, *account, int) {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acc := newAccount(markerOf(newRunID()), delivered)
-	return &reactorConn{fd: fds[0], body: newBodyParser(respHead{length: -1, chunked: true}), acc: acc,
-		done: make(chan struct{})}, fds[1]
+	return &reactorConn{fd: fds[0], parser: newBodyParser(respHead{length: -1, chunked: true}), scan: acc.scan,
+		done: make(chan struct{})}, acc, fds[1]
 }
 
 // writeAll writes b to the non-blocking fd.
@@ -57,7 +58,7 @@ func TestReactorLifetime(t *testing.T) {
 		conns := make([]*reactorConn, 2*len(pool.reactors))
 		peers := make([]int, len(conns))
 		for i := range conns {
-			conns[i], peers[i] = socketConn(t, &delivered)
+			conns[i], _, peers[i] = socketConn(t, &delivered)
 			if err := pool.add(conns[i]); err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +92,7 @@ func TestReactorLifetime(t *testing.T) {
 func TestReactorPoolClose(t *testing.T) {
 	pool := newReactorPool()
 	var delivered atomic.Uint64
-	c, peer := socketConn(t, &delivered)
+	c, _, peer := socketConn(t, &delivered)
 	defer syscall.Close(peer)
 	if err := pool.add(c); err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestReactorPoolClose(t *testing.T) {
 	if !errors.Is(c.err, net.ErrClosed) {
 		t.Fatalf("connection ended with %v; want net.ErrClosed", c.err)
 	}
-	late, latePeer := socketConn(t, &delivered)
+	late, _, latePeer := socketConn(t, &delivered)
 	defer syscall.Close(latePeer)
 	defer syscall.Close(late.fd) // add does not take it on error
 	if err := pool.add(late); !errors.Is(err, net.ErrClosed) {
@@ -119,9 +120,9 @@ func TestReactorDataThenEnd(t *testing.T) {
 	pool := newReactorPool()
 	defer pool.close()
 	var delivered atomic.Uint64
-	c, peer := socketConn(t, &delivered)
-	c.body = newBodyParser(respHead{length: -1}) // until the connection closes
-	writeAll(t, peer, sseEvents(c.acc.marker, 1, 3))
+	c, acc, peer := socketConn(t, &delivered)
+	c.parser = newBodyParser(respHead{length: -1}) // until the connection closes
+	writeAll(t, peer, sseEvents(acc.marker, 1, 3))
 	syscall.Shutdown(peer, syscall.SHUT_WR)
 	if err := pool.add(c); err != nil {
 		t.Fatal(err)
@@ -132,46 +133,90 @@ func TestReactorDataThenEnd(t *testing.T) {
 		t.Fatal("the connection's end was not seen")
 	}
 	syscall.Close(peer)
-	if c.err != nil || c.acc.got != 3 {
-		t.Fatalf("ended with %v, %d events; want nil, 3", c.err, c.acc.got)
+	if c.err != nil || acc.got != 3 {
+		t.Fatalf("ended with %v, %d events; want nil, 3", c.err, acc.got)
 	}
 }
 
-// Reading and accounting an event allocates nothing: one read and one
-// chunk per event, waited for one by one.
+// Reading and accounting an event allocates nothing, chunked or in
+// WebSocket frames with a ping answered now and then: one read per event,
+// waited for one by one.
 func TestReactorAllocs(t *testing.T) {
-	pool := newReactorPool()
-	defer pool.close()
-	var delivered atomic.Uint64
-	c, peer := socketConn(t, &delivered)
-	defer syscall.Close(peer)
-	c.acc.scan(appendPayload(nil, c.acc.marker, time.Now().UnixNano(), 4096, 0)) // grows the bitset
-	if err := pool.add(c); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		ws    bool
+		frame func(marker []byte, seq uint64) []byte
+		end   []byte
+		err   func(error) bool
+	}{
+		{name: "chunked", frame: func(marker []byte, seq uint64) []byte { return chunk(sseEvents(marker, seq, seq)) },
+			end: []byte("0\r\n\r\n"), err: func(err error) bool { return err == nil }},
+		{name: "websocket", ws: true, frame: func(marker []byte, seq uint64) []byte {
+			f := wsText1(string(appendPayload([]byte(`{"b":"`), marker, time.Now().UnixNano(), seq, 20)) + `"}`)
+			if seq%10 == 0 {
+				f = append(f, wsFrame(true, wsPing, "p", 0)...)
+			}
+			return f
+		}, end: wsFrame(true, wsClose, "\x03\xe8", 0), err: func(err error) bool {
+			var ce *wsCloseError
+			return errors.As(err, &ce) && ce.code == 1000
+		}},
 	}
-	const events = 2000
-	frames := make([][]byte, events+1)
-	for seq := range uint64(len(frames)) {
-		frames[seq] = chunk(sseEvents(c.acc.marker, seq, seq))
-	}
-	writeAll(t, peer, frames[1]) // the reactor's first read, then measure
-	waitCount(t, &delivered, 2)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := newReactorPool()
+			defer pool.close()
+			var delivered atomic.Uint64
+			c, acc, peer := socketConn(t, &delivered)
+			defer syscall.Close(peer)
+			if tc.ws {
+				c.parser = newWSParser(func(f []byte) error {
+					_, err := syscall.Write(c.fd, f)
+					return err
+				})
+			}
+			acc.scan(appendPayload(nil, acc.marker, time.Now().UnixNano(), 4096, 0)) // grows the bitset
+			if err := pool.add(c); err != nil {
+				t.Fatal(err)
+			}
+			const events = 2000
+			frames := make([][]byte, events+1)
+			for seq := range uint64(len(frames)) {
+				frames[seq] = tc.frame(acc.marker, seq)
+			}
+			writeAll(t, peer, frames[1]) // the reactor's first read, then measure
+			waitCount(t, &delivered, 2)
 
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	for seq := uint64(2); seq <= events; seq++ {
-		writeAll(t, peer, frames[seq])
-		for delivered.Load() < seq+1 {
-			runtime.Gosched()
-		}
-	}
-	runtime.ReadMemStats(&m1)
-	if per := float64(m1.Mallocs-m0.Mallocs) / events; per > 0.01 {
-		t.Errorf("%.3f allocations per event", per)
-	}
-	writeAll(t, peer, []byte("0\r\n\r\n"))
-	<-c.done
-	if c.acc.got != events+1 || c.acc.dups != 0 {
-		t.Fatalf("got %d dups %d", c.acc.got, c.acc.dups)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			for seq := uint64(2); seq <= events; seq++ {
+				writeAll(t, peer, frames[seq])
+				for delivered.Load() < seq+1 {
+					runtime.Gosched()
+				}
+			}
+			runtime.ReadMemStats(&m1)
+			if per := float64(m1.Mallocs-m0.Mallocs) / events; per > 0.01 {
+				t.Errorf("%.3f allocations per event", per)
+			}
+			writeAll(t, peer, tc.end)
+			<-c.done
+			if !tc.err(c.err) {
+				t.Errorf("ended with %v", c.err)
+			}
+			if acc.got != events+1 || acc.dups != 0 {
+				t.Fatalf("got %d dups %d", acc.got, acc.dups)
+			}
+			if tc.ws { // a pong per ping, then the close's answer
+				want := bytes.Repeat(newWSParser(nil).frame(wsPong, []byte("p")), events/10)
+				want = append(want, newWSParser(nil).frame(wsClose, []byte("\x03\xe8"))...)
+				got := make([]byte, len(want)+1)
+				n, _ := syscall.Read(peer, got)
+				n = max(n, 0)
+				if !bytes.Equal(got[:n], want) {
+					t.Errorf("the server got % x…, %d bytes; want %d", got[:min(n, 16)], n, len(want))
+				}
+			}
+		})
 	}
 }

@@ -2,8 +2,9 @@
 
 package loadgen
 
-// reactorPool has no reactors here: epoll is Linux's, so each SSE receiver
-// reads its connection on its own goroutine (see sub_sse_other.go).
+// reactorPool has no reactors here: epoll is Linux's, so each stream
+// receiver reads its connection on its own goroutine (see
+// sub_stream_other.go).
 type reactorPool struct{}
 
 func newReactorPool() *reactorPool { return &reactorPool{} }

@@ -35,7 +35,7 @@ func (m *plexMode) prepare(ctx context.Context, _, _ int) error {
 
 func (m *plexMode) subscribe(ctx context.Context, _ int, local net.Addr) (receiver, error) {
 	u := m.url("/:/websocket/notifications", "filters="+url.QueryEscape(m.cfg.Topic))
-	return dialWS(ctx, u, local, http.Header{"X-Plex-Token": {m.token}})
+	return dialWS(ctx, m.reactors, u, local, "X-Plex-Token: "+m.token+"\r\n")
 }
 
 func (m *plexMode) publisher(int) pubTemplate { return nativePublish(m.env, "plex."+m.cfg.Topic) }

@@ -48,11 +48,11 @@ func newRawServer(t *testing.T) *rawServer {
 // open dials an SSE receiver read by pool, answers it with first (the head
 // and maybe the start of the body, in one write) and returns the receiver
 // and the server's end of its connection, which the test closes.
-func (s *rawServer) open(t *testing.T, pool *reactorPool, first string) (*sseReceiver, net.Conn) {
+func (s *rawServer) open(t *testing.T, pool *reactorPool, first string) (*streamReceiver, net.Conn) {
 	t.Helper()
 	u, _ := url.Parse(s.URL + "/stream")
 	type dialed struct {
-		r   *sseReceiver
+		r   *streamReceiver
 		err error
 	}
 	ch := make(chan dialed, 1)
@@ -239,7 +239,7 @@ func TestSSEReceiverMany(t *testing.T) {
 		if i%2 == 0 {
 			head = headChunked
 		}
-		var r *sseReceiver
+		var r *streamReceiver
 		r, conns[i] = s.open(t, pool, head)
 		accts[i], dones[i] = runAsync(r, marker, &delivered)
 	}

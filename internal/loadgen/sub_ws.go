@@ -2,68 +2,82 @@ package loadgen
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
-
-	"github.com/coder/websocket"
+	"strings"
+	"time"
 )
 
-// wsReceiver is one WebSocket subscription: every text frame is fed to the
-// account as it is read, through one buffer.
-type wsReceiver struct {
-	c   *websocket.Conn
-	buf []byte
-}
+// wsGUID is appended to the client's key by a server that speaks
+// WebSocket, to prove it in Sec-WebSocket-Accept (RFC 6455, section 1.3).
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// dialWS opens the WebSocket at u (http:// or ws://) from local.
-func dialWS(ctx context.Context, u *url.URL, local net.Addr, header http.Header) (*wsReceiver, error) {
-	if _, err := hostPort(u); err != nil {
-		return nil, err
-	}
-	// A transport per subscriber: it only dials, from this subscriber's
-	// source address, and hands the connection over after the upgrade.
-	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: local, Timeout: connectTimeout}).DialContext}
-	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
-		HTTPClient: &http.Client{Transport: tr}, HTTPHeader: header,
-		CompressionMode: websocket.CompressionDisabled,
-	})
+// dialWS opens the WebSocket at u (http:// or ws://) from local; header
+// holds extra request header lines, each ending in CRLF. The opening
+// handshake is written and read by hand on an httpConn, like an SSE
+// request, and the socket then read like an SSE stream's, its frames
+// parsed by a wsParser: a library's connection would own the socket and
+// the bytes it buffered, and read each socket on a goroutine of its own.
+func dialWS(ctx context.Context, reactors *reactorPool, u *url.URL, local net.Addr, header string) (*streamReceiver, error) {
+	key, err := newWSKey()
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("GET %s answered %s: %w", u.Path, resp.Status, err)
-		}
 		return nil, err
 	}
-	c.SetReadLimit(-1) // the payload size is the user's choice
-	return &wsReceiver{c: c, buf: make([]byte, 4096)}, nil
-}
-
-func (w *wsReceiver) run(acc *account) error {
-	// A context without Done: the library then arms no timer per read. The
-	// receiver ends when close closes the connection.
-	ctx := context.Background()
-	for {
-		_, r, err := w.c.Reader(ctx)
-		if err != nil {
-			return err
-		}
-		for {
-			n, err := r.Read(w.buf)
-			acc.scan(w.buf[:n])
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-		}
+	c, err := dialHTTP(ctx, u, local)
+	if err != nil {
+		return nil, err
 	}
+	c.conn.SetDeadline(time.Now().Add(connectTimeout))
+	err = c.send("GET", []byte(u.RequestURI()), "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"+
+		"Sec-WebSocket-Key: "+key+"\r\n"+header, nil)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	h, err := c.readHead()
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	if h.status != 101 {
+		err := answerError(c, h, "GET", u.Path)
+		c.close()
+		return nil, err
+	}
+	if err := checkWSAnswer(h, key); err != nil {
+		c.close()
+		return nil, fmt.Errorf("GET %s: %w", u.Path, err)
+	}
+	c.conn.SetDeadline(time.Time{})
+	s := &streamReceiver{c: c, reactors: reactors}
+	s.parser = newWSParser(s.send)
+	return s, nil
 }
 
-func (w *wsReceiver) close() { w.c.CloseNow() }
+// newWSKey returns a Sec-WebSocket-Key: 16 random bytes in base64.
+func newWSKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("WebSocket key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// checkWSAnswer checks that a 101 answer to the handshake sent with key
+// switched to WebSocket, as RFC 6455 (section 4.1) wants a client to
+// before it reads a frame: a server that does not prove it read the key is
+// not speaking WebSocket to this client.
+func checkWSAnswer(h respHead, key string) error {
+	if !strings.EqualFold(strings.TrimSpace(h.upgrade), "websocket") {
+		return fmt.Errorf("switched protocols to %q, not websocket", h.upgrade)
+	}
+	sum := sha1.Sum([]byte(key + wsGUID))
+	if want := base64.StdEncoding.EncodeToString(sum[:]); h.wsAccept != want {
+		return fmt.Errorf("Sec-WebSocket-Accept %q, want %q", h.wsAccept, want)
+	}
+	return nil
+}

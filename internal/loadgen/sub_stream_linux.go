@@ -7,27 +7,34 @@ import (
 	"syscall"
 )
 
-// sseHandoff is how far a receiver's connection is on its way to a
-// reactor, which close may interrupt at any point.
-type sseHandoff struct {
+// handoff is how far a receiver's connection is on its way to a reactor,
+// which close may interrupt at any point.
+type handoff struct {
 	mu     sync.Mutex
 	closed bool         // close was called
 	conn   *reactorConn // set once a reactor owns the connection
+
+	// The socket once taken from the netpoller, for send: set by follow
+	// before the reactor may call send, read only after.
+	detached bool
+	fd       int
 }
 
-// follow feeds the stream's body to acc on a reactor: the bytes read along
-// with the head here, then the socket there, taken from the runtime's
-// netpoller so that only the reactor wakes for an event. It returns when
-// the body ends (nil), the connection fails, or close is called.
-func (s *sseReceiver) follow(acc *account) error {
-	c := &reactorConn{fd: -1, body: newBodyParser(s.head), acc: acc, done: make(chan struct{})}
+// follow feeds the stream to acc on a reactor: the bytes read along with
+// the head here, then the socket there, taken from the runtime's netpoller
+// so that only the reactor wakes for an event. It returns when the stream
+// ends by its framing (nil), the connection fails, or close is called.
+func (s *streamReceiver) follow(acc *account) error {
+	// scan is bound once: a method value made per read would escape
+	// through the parser's interface and cost an allocation each time.
+	c := &reactorConn{fd: -1, parser: s.parser, scan: acc.scan, done: make(chan struct{})}
 	if b, _ := s.c.r.Peek(s.c.r.Buffered()); len(b) > 0 {
-		if _, err := c.body.feed(b, acc.scan); err != nil {
+		if _, err := c.parser.feed(b, c.scan); err != nil {
 			s.c.close()
 			return err
 		}
 	}
-	if c.body.ended() { // within what came with the head, or empty
+	if c.parser.ended() { // within what came with the head, or empty
 		s.c.close()
 		return nil
 	}
@@ -36,6 +43,7 @@ func (s *sseReceiver) follow(acc *account) error {
 		return err
 	}
 	h := &s.handoff
+	h.fd, h.detached = fd, true
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -57,7 +65,7 @@ func (s *sseReceiver) follow(acc *account) error {
 // stop ends follow: before the handoff by closing the connection, after it
 // by asking the reactor to drop the connection. Either way follow returns
 // soon after, and the fd is closed once.
-func (s *sseReceiver) stop() {
+func (s *streamReceiver) stop() {
 	h := &s.handoff
 	h.mu.Lock()
 	h.closed = true
@@ -68,6 +76,33 @@ func (s *sseReceiver) stop() {
 		return
 	}
 	s.c.close()
+}
+
+// send writes frame, the parser's answer to the server (a WebSocket pong),
+// whole: through the connection until follow detaches the socket, then
+// with one non-blocking write from the reactor's goroutine, the only one
+// reading the socket. A frame of at most 131 bytes fits in the socket's
+// buffer unless the server has long stopped reading; a write that would
+// block or falls short is an error, since the rest could not follow
+// without a buffer and a wait for writability.
+func (s *streamReceiver) send(frame []byte) error {
+	h := &s.handoff
+	if !h.detached {
+		_, err := s.c.conn.Write(frame)
+		return err
+	}
+	for {
+		n, err := syscall.Write(h.fd, frame)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("write: %w", err)
+		case n < len(frame):
+			return fmt.Errorf("write: %d of %d bytes", n, len(frame))
+		}
+		return nil
+	}
 }
 
 // detach takes conn's socket from the runtime's netpoller: it returns a
