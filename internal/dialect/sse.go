@@ -47,10 +47,10 @@ type sseConn struct {
 	fd   int    // the socket (stream.SocketFD); -1: never served by the fan-out workers
 	bye  []byte // written when the server shuts down (WebSocket: close 1001)
 
-	// A WebSocket's reader goroutine also writes (pongs, the closing
-	// handshake): wmu serialises it with the owner's writes, and closed
-	// (under wmu) stops it once the owner has closed. gone says the peer
-	// is done: the owner ends the stream at its next look.
+	// A WebSocket's reader (see peerPoller) also writes — pongs, the
+	// closing handshake: wmu serialises it with the owner's writes, and
+	// closed (under wmu) stops it once the owner has closed. gone says the
+	// peer is done: the owner ends the stream at its next look.
 	wmu       *sync.Mutex // nil for SSE: the owner is the only writer
 	closed    bool
 	gone      atomic.Bool

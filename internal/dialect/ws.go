@@ -38,9 +38,9 @@ var wsGoingAway = stream.WSClose(stream.WSGoingAway, "server shutting down")
 //
 // The connection is served like a detached SSE stream (see ServeSSE): by
 // the fan-out workers while caught up, by a goroutine of its own while
-// behind. A goroutine per connection reads what the client sends: it
-// answers pings and the closing handshake under the stream's write lock,
-// so its frames never split the server's.
+// behind. What the client sends is watched by the core's poller (see
+// peerPoller), which answers pings and the closing handshake under the
+// stream's write lock, so its frames never split the server's.
 func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 	if s.Options.WriteTimeout <= 0 {
 		s.Options.WriteTimeout = c.WriteTimeout

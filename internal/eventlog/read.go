@@ -35,6 +35,9 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	if after >= last {
 		return nil, after, nil
 	}
+	if l.cfg.Replicas > 1 {
+		return l.readWhole(ctx, after, f, max, last)
+	}
 	patterns := []string(f)
 	if len(patterns) == 0 {
 		patterns = []string{">"}
@@ -44,7 +47,7 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	// are complete for every pattern.
 	cutoff := last
 	for _, p := range patterns {
-		evs, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
+		evs, _, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
 		if err != nil {
 			return nil, after, err
 		}
@@ -71,6 +74,28 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	return events, cutoff, nil
 }
 
+// readWhole is Read on a replicated log. Direct gets are answered by any
+// replica that is nearly current (the engine enables them on a follower
+// before it has caught up entirely), and one that lacks the newest events
+// ends its answer early, as if there were no more. Reading the whole stream
+// — every event, filtered here — shows how far the answering replica got,
+// so the position never passes an event the reader has not seen: it reads
+// the rest on its next call. (Per-pattern reads cannot tell a replica that
+// is behind from a pattern with no more matches.)
+func (l *Log) readWhole(ctx context.Context, after uint64, f topic.Filter, max int, last uint64) ([]Event, uint64, error) {
+	evs, through, err := l.batch(ctx, after+1, subjectPrefix+">", max, last)
+	if err != nil {
+		return nil, after, err
+	}
+	kept := evs[:0]
+	for _, e := range evs {
+		if f.Match(e.Topic) {
+			kept = append(kept, e)
+		}
+	}
+	return kept, through, nil
+}
+
 func cmpSeq(a, b uint64) int {
 	switch {
 	case a < b:
@@ -91,8 +116,11 @@ type directGet struct {
 
 // batch reads up to max messages from seq on matching subj, up to upTo, with
 // one request: the engine streams the messages and then an end-of-batch status.
-// upTo is the log's last sequence as the caller saw it.
-func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) ([]Event, error) {
+// upTo is the log's last sequence as the caller saw it. For a read of the
+// whole stream, through is how far the answer is complete: upTo, or less
+// if the answer stopped early (max reached, the engine's byte limit, or a
+// replica that does not hold the newest events yet).
+func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) (events []Event, through uint64, err error) {
 	if subj == subjectPrefix+">" {
 		// The whole stream: without a subject the engine counts pending
 		// messages arithmetically instead of matching every subject.
@@ -102,36 +130,41 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 	inbox := l.nc.NewRespInbox()
 	sub, err := l.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
 	}
 	defer sub.Unsubscribe()
 	_ = sub.SetPendingLimits(-1, -1)
 	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
-		return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
-	events := make([]Event, 0, min(max, 1024))
+	events = make([]Event, 0, min(max, 1024))
+	got, seen := 0, seq-1 // messages received; the last one's sequence
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+			return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
 		}
 		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
 			switch st := m.Header.Get("Status"); st {
 			case "204", "404": // end of batch; nothing (more) matched
-				return events, nil
+				if got == max || seen < upTo {
+					return events, min(seen, upTo), nil
+				}
+				return events, upTo, nil
 			default:
-				return nil, fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
+				return nil, 0, fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
 			}
 		}
 		ev, err := fromDirect(m)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		got, seen = got+1, ev.Seq
 		// The engine ignores up_to_seq on batched gets: drop what lies
 		// beyond it (appended since Bounds), or the caller's next position
 		// would be behind events it already has.
@@ -143,7 +176,7 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 
 // get returns the event at seq.
 func (l *Log) get(ctx context.Context, seq uint64) (Event, error) {
-	evs, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
+	evs, _, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
 	if err != nil {
 		return Event{}, err
 	}

@@ -110,6 +110,10 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 }
 
+// stallPause is how long a catching-up subscriber waits when the log's
+// answer did not move it forward.
+const stallPause = 50 * time.Millisecond
+
 // ErrClosed is returned by Next once the hub is closed.
 var ErrClosed = errors.New("hub closed")
 
@@ -297,9 +301,25 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 			}
 		case s.pos < h.hi:
 			h.mu.RUnlock()
+			before := s.pos
 			out, err := s.catchUp(ctx, max)
 			if err != nil || len(out) > 0 {
 				return out, err
+			}
+			if s.pos == before {
+				// The log's answer stopped short of what the tail has
+				// seen (its replica is catching up): a poll answers
+				// empty, a wait asks again in a moment, not at once.
+				if !block {
+					return nil, nil
+				}
+				t := time.NewTimer(stallPause)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil, ctx.Err()
+				case <-t.C:
+				}
 			}
 		case !block:
 			// The tail may lag the log by a moment: a poll must still see

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -110,3 +111,9 @@ func (f Filter) Allows(typ string) bool {
 // Excludes reports whether f drops some events its Topics match, so the
 // stream must look at each one.
 func (f Filter) Excludes() bool { return f.Only == nil && len(f.Except) > 0 }
+
+// Passes reports whether a stream under f sends e: the subscription's
+// topics did the choosing, unless f excludes some types.
+func (f Filter) Passes(e *hub.Event) bool {
+	return !f.Excludes() || f.Allows(notificationType(&e.Event))
+}

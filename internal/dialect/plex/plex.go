@@ -58,7 +58,6 @@ const (
 	DefaultName     = "herald"
 	DefaultVersion  = "1.41.0.0-herald"
 	maxAdminBody    = 64 << 10
-	maxFrameEvents  = 256
 	identityBucket  = "herald-plex"
 	identityKey     = "machine-identifier"
 	identityTimeout = 10 * time.Second

@@ -104,7 +104,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
 			n := 0
 			for _, e := range evs {
-				if !f.Excludes() || f.Allows(notificationType(&e.Event)) {
+				if f.Passes(e) {
 					dst = append(dst, e.Wire(a.sse))
 					n++
 				}
@@ -148,9 +148,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		Transport: "plex-websocket",
 		Sub:       sub,
 		Frame:     a.wsFrame,
-		Allow: func(e *hub.Event) bool {
-			return !f.Excludes() || f.Allows(notificationType(&e.Event))
-		},
+		Allow:     f.Passes,
 		Options:   stream.WSOptions{OriginPatterns: []string{"*"}},
 		KeepAlive: a.cfg.Ping,
 		Ended: func(err error) []byte {
