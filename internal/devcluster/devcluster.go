@@ -99,7 +99,7 @@ func (c *Cluster) waitReady(timeout time.Duration) error {
 		ready := true
 		c.mu.Lock()
 		for _, nd := range c.nodes {
-			if nd.srv != nil && (!nd.srv.JetStreamEnabled() || (len(c.nodes) > 1 && !nd.srv.JetStreamIsClustered()) || nd.srv.JetStreamIsCurrent() == false) {
+			if nd.srv != nil && (!nd.srv.JetStreamEnabled() || (len(c.nodes) > 1 && !nd.srv.JetStreamIsClustered()) || !nd.srv.JetStreamIsCurrent()) {
 				ready = false
 			}
 		}

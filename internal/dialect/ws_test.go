@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,24 +22,28 @@ import (
 	"github.com/herald-io/herald/internal/topic"
 )
 
-// wsServer serves ServeWS at /w with one text frame per event: its
-// sequence number.
-func wsServer(t *testing.T, c *dialecttest.Core) string {
-	t.Helper()
+// wsHandler serves ServeWS with one text frame per event: its sequence
+// number.
+func wsHandler(c *dialecttest.Core) http.HandlerFunc {
 	f := c.Hub.RegisterFormat("test.ws", func(e *eventlog.Event) []byte {
 		return stream.AppendWSText(nil, strconv.AppendUint(nil, e.Seq, 10))
 	})
 	all, _ := topic.ParseFilter("test.>")
-	srv := c.Serve(t, func(mux *http.ServeMux) {
-		mux.HandleFunc("GET /w", func(w http.ResponseWriter, r *http.Request) {
-			c.ServeWS(w, r, dialect.WSStream{
-				Transport: "test-ws",
-				Sub:       c.Hub.Subscribe(0, all),
-				Frame:     f,
-				KeepAlive: time.Hour,
-			})
+	return func(w http.ResponseWriter, r *http.Request) {
+		c.ServeWS(w, r, dialect.WSStream{
+			Transport: "test-ws",
+			Sub:       c.Hub.Subscribe(0, all),
+			Frame:     f,
+			KeepAlive: time.Hour,
 		})
-	})
+	}
+}
+
+// wsServer serves wsHandler at /w.
+func wsServer(t *testing.T, c *dialecttest.Core) string {
+	t.Helper()
+	h := wsHandler(c)
+	srv := c.Serve(t, func(mux *http.ServeMux) { mux.Handle("GET /w", h) })
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/w"
 }
 
@@ -191,5 +196,45 @@ func TestWSIdleSocketsHoldNoGoroutine(t *testing.T) {
 		if err := ws.Ping(ctx); err != nil {
 			t.Fatalf("ping: %v", err)
 		}
+	}
+}
+
+// Over TLS (no raw socket for the workers or the poller) a WebSocket has a
+// goroutine to write and one to read, and behaves the same: every event in
+// order, pings answered, 1001 at shutdown.
+func TestWSOverTLS(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	srv := httptest.NewUnstartedServer(wsHandler(c))
+	srv.StartTLS()
+	t.Cleanup(func() {
+		c.Stop()
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(srv.URL, "https"), &websocket.DialOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	publish(t, c, 3, 10)
+	if err := readSeqs(ctx, ws, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c.FanoutStreams() != 0 {
+		t.Fatalf("the fan-out workers own %d streams; a TLS socket cannot be theirs", c.FanoutStreams())
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := ws.Read(ctx)
+		read <- err
+	}()
+	if err := ws.Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	c.Stop()
+	if err := <-read; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("after shutdown: %v, want close 1001", err)
 	}
 }
