@@ -27,25 +27,9 @@ func dialWS(ctx context.Context, reactors *reactorPool, u *url.URL, local net.Ad
 	if err != nil {
 		return nil, err
 	}
-	c, err := dialHTTP(ctx, u, local)
+	c, h, err := openStream(ctx, u, local, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"+
+		"Sec-WebSocket-Key: "+key+"\r\n"+header, 101)
 	if err != nil {
-		return nil, err
-	}
-	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	err = c.send("GET", []byte(u.RequestURI()), "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"+
-		"Sec-WebSocket-Key: "+key+"\r\n"+header, nil)
-	if err != nil {
-		c.close()
-		return nil, err
-	}
-	h, err := c.readHead()
-	if err != nil {
-		c.close()
-		return nil, err
-	}
-	if h.status != 101 {
-		err := answerError(c, h, "GET", u.Path)
-		c.close()
 		return nil, err
 	}
 	if err := checkWSAnswer(h, key); err != nil {
