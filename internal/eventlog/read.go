@@ -43,20 +43,18 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 		patterns = []string{">"}
 	}
 	// One batched direct get per pattern over the same range, then a merge:
-	// events up to the lowest point at which some pattern's batch filled up
-	// are complete for every pattern.
+	// events up to the lowest point at which some pattern's batch stopped
+	// early (full, or cut at the byte limit) are complete for every pattern.
 	cutoff := last
 	for _, p := range patterns {
-		evs, _, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
+		evs, through, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
 		if err != nil {
 			return nil, after, err
 		}
-		if len(evs) == max && evs[len(evs)-1].Seq < cutoff {
-			cutoff = evs[len(evs)-1].Seq
-		}
+		cutoff = min(cutoff, through)
 		events = append(events, evs...)
 	}
-	if len(patterns) > 1 {
+	if len(patterns) > 1 || cutoff < last {
 		slices.SortFunc(events, func(a, b Event) int { return cmpSeq(a.Seq, b.Seq) })
 		events = slices.CompactFunc(events, func(a, b Event) bool { return a.Seq == b.Seq })
 		n := 0
@@ -108,25 +106,34 @@ func cmpSeq(a, b uint64) int {
 
 // directGet mirrors the engine's batched direct-get request.
 type directGet struct {
-	Seq     uint64 `json:"seq,omitempty"`
-	NextFor string `json:"next_by_subj,omitempty"`
-	Batch   int    `json:"batch,omitempty"`
-	UpToSeq uint64 `json:"up_to_seq,omitempty"`
+	Seq      uint64 `json:"seq,omitempty"`
+	NextFor  string `json:"next_by_subj,omitempty"`
+	Batch    int    `json:"batch,omitempty"`
+	MaxBytes int    `json:"max_bytes,omitempty"`
+	UpToSeq  uint64 `json:"up_to_seq,omitempty"`
 }
+
+// maxReadBytes bounds one batch's answer: the engine stops after the
+// message that reaches it, so a page of large events holds fewer of them
+// (the position then stops at the last one; the next read goes on).
+const maxReadBytes = 8 << 20
 
 // batch reads up to max messages from seq on matching subj, up to upTo, with
 // one request: the engine streams the messages and then an end-of-batch status.
-// upTo is the log's last sequence as the caller saw it. For a read of the
-// whole stream, through is how far the answer is complete: upTo, or less
-// if the answer stopped early (max reached, the engine's byte limit, or a
-// replica that does not hold the newest events yet).
+// upTo is the log's last sequence as the caller saw it. through is how far
+// the answer is complete: upTo, or less if it stopped early — max reached,
+// the byte limit (the engine says more match), or a replica that does not
+// hold the newest events yet.
 func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) (events []Event, through uint64, err error) {
+	// A replica's answer for the whole stream that ends before upTo shows
+	// the replica lacks the newest events (see readWhole).
+	lagging := func(seen uint64) bool { return l.cfg.Replicas > 1 && subj == "" && seen < upTo }
 	if subj == subjectPrefix+">" {
 		// The whole stream: without a subject the engine counts pending
 		// messages arithmetically instead of matching every subject.
 		subj = ""
 	}
-	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, UpToSeq: upTo})
+	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, MaxBytes: maxReadBytes, UpToSeq: upTo})
 	inbox := l.nc.NewRespInbox()
 	sub, err := l.nc.SubscribeSync(inbox)
 	if err != nil {
@@ -152,7 +159,8 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
 			switch st := m.Header.Get("Status"); st {
 			case "204", "404": // end of batch; nothing (more) matched
-				if got == max || seen < upTo {
+				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				if got == max || pending > 0 || lagging(seen) {
 					return events, min(seen, upTo), nil
 				}
 				return events, upTo, nil

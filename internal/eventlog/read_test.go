@@ -3,11 +3,13 @@ package eventlog_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-io/herald/internal/devcluster"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
 )
 
 // A read through a node whose replica is behind the leader never moves
@@ -80,6 +82,46 @@ func TestReadThroughALaggingReplica(t *testing.T) {
 			if next > after {
 				t.Fatalf("read moved the position to %d, past its last event %d: the events between would be skipped", next, after)
 			}
+		}
+	}
+}
+
+// A page of large events stops at the engine's byte limit for one answer:
+// the position stops at the last event read, and reading on gets the rest.
+func TestReadLargeEventsPageByPage(t *testing.T) {
+	ctx := context.Background()
+	l, err := eventlog.Open(ctx, eventlog.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	big := json.RawMessage(`"` + strings.Repeat("x", 700<<10) + `"`)
+	const total = 30 // 21 MB: more than two answers' worth
+	for range total {
+		if _, err := l.Append(ctx, []eventlog.Draft{{Topic: "big.a", Type: "t", Data: big}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, filter := range []topic.Filter{nil, {"big.>"}, {"big.a", "other.>"}} {
+		after, pages := uint64(0), 0
+		for after < total {
+			evs, next, err := l.Read(ctx, after, filter, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, e := range evs {
+				if e.Seq != after+1 {
+					t.Fatalf("filter %v: read after %d got event %d", filter, after, e.Seq)
+				}
+				after = e.Seq
+			}
+			if next != after || len(evs) == 0 {
+				t.Fatalf("filter %v: %d events, next %d, last read %d: events skipped", filter, len(evs), next, after)
+			}
+		}
+		if pages < 2 {
+			t.Fatalf("filter %v: %d page(s) for %d large events: the byte limit did not apply", filter, pages, total)
 		}
 	}
 }
