@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -147,19 +148,25 @@ func floorMessage(size int) []byte {
 
 // drainAll accepts connections until ln closes and reads each to its end.
 func drainAll(ln net.Listener, readers *sync.WaitGroup) {
+	// Read as the run's subscribers are (by the reactors, where there
+	// are): a write's cost includes waking its reader, so the floor's
+	// readers must wake like the run's.
+	pool := newReactorPool()
+	defer pool.close()
+	var delivered atomic.Uint64
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		r := &streamReceiver{
+			c:        &httpConn{conn: c, r: bufio.NewReaderSize(c, 16)},
+			parser:   newBodyParser(respHead{length: -1}),
+			reactors: pool,
+		}
 		readers.Go(func() {
-			defer c.Close()
-			buf := make([]byte, 32<<10)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-			}
+			defer r.close()
+			r.run(newAccount([]byte{0}, &delivered)) // the message holds no token
 		})
 	}
 }
