@@ -80,14 +80,8 @@ func TestBodyParserChunked(t *testing.T) {
 					t.Fatalf("%s: error %v does not wrap errMalformed", how, got.err)
 				}
 			}
-			check("whole", parseIn(chunked, tc.body, nil))
-			bytewise := make([]int, 0, len(tc.body))
-			for i := 1; i < len(tc.body); i++ {
-				bytewise = append(bytewise, i)
-			}
-			check("byte by byte", parseIn(chunked, tc.body, bytewise))
-			for cut := 0; cut <= len(tc.body); cut++ {
-				check("cut at "+strconv.Itoa(cut), parseIn(chunked, tc.body, []int{cut}))
+			for _, f := range feedings(len(tc.body), nil) {
+				check(f.how, parseIn(chunked, tc.body, f.cuts))
 			}
 		})
 	}

@@ -272,64 +272,12 @@ func TestSSEReceiverMany(t *testing.T) {
 	}
 }
 
-// close ends run promptly, however far run has got: on an idle stream,
-// before run starts, and racing the handoff to a reactor. No descriptor is
-// left open.
+// close ends run promptly, however far run has got (see testReceiverClose).
 func TestSSEReceiverClose(t *testing.T) {
-	marker := markerOf(newRunID())
 	s := newRawServer(t)
-	fds0 := openFDs()
-	pool := newReactorPool()
-
-	t.Run("idle", func(t *testing.T) {
-		r, c := s.open(t, pool, headChunked+string(chunk(sseEvents(marker, 1, 1))))
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		c.Write(chunk(sseEvents(marker, 2, 2)))
-		waitCount(t, &delivered, 2) // both reached the account: the stream is idle
-		start := time.Now()
-		r.close()
-		err := waitErr(t, done)
-		if !errors.Is(err, net.ErrClosed) {
-			t.Errorf("run: %v; want net.ErrClosed", err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("run returned %v after close", d)
-		}
-		r.close() // again: nothing happens
-		c.Close()
+	testReceiverClose(t, s.open, headChunked, func(marker []byte, from, to uint64) []byte {
+		return chunk(sseEvents(marker, from, to))
 	})
-	t.Run("before run", func(t *testing.T) {
-		r, c := s.open(t, pool, headChunked)
-		r.close()
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		if err := waitErr(t, done); err == nil {
-			t.Error("run after close succeeded")
-		}
-		c.Close()
-	})
-	t.Run("racing", func(t *testing.T) {
-		for i := range 30 {
-			r, c := s.open(t, pool, headChunked+string(chunk(sseEvents(marker, 1, 1))))
-			var delivered atomic.Uint64
-			_, done := runAsync(r, marker, &delivered)
-			if i%3 == 1 {
-				time.Sleep(time.Duration(i) * 50 * time.Microsecond)
-			}
-			r.close()
-			if err := waitErr(t, done); err == nil {
-				t.Errorf("round %d: run ended without an error", i)
-			}
-			c.Close()
-		}
-	})
-	pool.close()
-	if fds0 >= 0 {
-		if fds1 := openFDs(); fds1 != fds0 {
-			t.Errorf("%d descriptors open before, %d after", fds0, fds1)
-		}
-	}
 }
 
 // openFDs counts the process's open descriptors, or returns -1 where it

@@ -280,66 +280,17 @@ func TestWSReceiverHandshake(t *testing.T) {
 	}
 }
 
-// close ends run promptly, however far run has got: on an idle stream,
-// before run starts, and racing the handoff to a reactor. No descriptor is
-// left open.
+// close ends run promptly, however far run has got (see testReceiverClose).
 func TestWSReceiverClose(t *testing.T) {
-	marker := markerOf(newRunID())
 	s := newWSRawServer(t)
-	fds0 := openFDs()
-	pool := newReactorPool()
-
-	t.Run("idle", func(t *testing.T) {
-		first, _ := wsEvents(marker, 1, 1)
-		r, c := s.open(t, pool, string(first))
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		next, _ := wsEvents(marker, 2, 2)
-		c.Write(next)
-		waitCount(t, &delivered, 2) // both reached the account: the stream is idle
-		start := time.Now()
-		r.close()
-		if err := waitErr(t, done); !errors.Is(err, net.ErrClosed) {
-			t.Errorf("run: %v; want net.ErrClosed", err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("run returned %v after close", d)
-		}
-		r.close() // again: nothing happens
-		c.Close()
-	})
-	t.Run("before run", func(t *testing.T) {
-		r, c := s.open(t, pool, "")
-		r.close()
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		if err := waitErr(t, done); err == nil {
-			t.Error("run after close succeeded")
-		}
-		c.Close()
-	})
-	t.Run("racing", func(t *testing.T) {
-		first, _ := wsEvents(marker, 1, 5) // a ping among them
-		for i := range 30 {
-			r, c := s.open(t, pool, string(first))
-			var delivered atomic.Uint64
-			_, done := runAsync(r, marker, &delivered)
-			if i%3 == 1 {
-				time.Sleep(time.Duration(i) * 50 * time.Microsecond)
-			}
-			r.close()
-			if err := waitErr(t, done); err == nil {
-				t.Errorf("round %d: run ended without an error", i)
-			}
-			c.Close()
-		}
-	})
-	pool.close()
-	if fds0 >= 0 {
-		if fds1 := openFDs(); fds1 != fds0 {
-			t.Errorf("%d descriptors open before, %d after", fds0, fds1)
-		}
+	open := func(t *testing.T, pool *reactorPool, first string) (*streamReceiver, net.Conn) {
+		r, peer := s.open(t, pool, first)
+		return r, peer.Conn
 	}
+	testReceiverClose(t, open, "", func(marker []byte, from, to uint64) []byte {
+		frames, _ := wsEvents(marker, from, to) // a ping among five
+		return frames
+	})
 }
 
 // Against another implementation's server (coder/websocket): every token

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,20 +164,15 @@ func TestWSParser(t *testing.T) {
 					t.Fatalf("%s: %v", how, got.err)
 				}
 			}
-			check("whole", wsParseIn(t, tc.stream, nil))
-			bytewise := make([]int, 0, len(tc.stream))
-			for i := 1; i < len(tc.stream); i++ {
-				bytewise = append(bytewise, i)
-			}
-			check("byte by byte", wsParseIn(t, tc.stream, bytewise))
 			step := 1
 			if len(tc.stream) > 4096 {
 				step = 997 // the cuts that matter are the few near each head, below
 			}
-			for cut := 0; cut <= len(tc.stream); cut++ {
-				if cut%step == 0 || cut < 32 || len(tc.stream)-cut < 32 || (cut > 126 && cut < 200) {
-					check("cut at "+strconv.Itoa(cut), wsParseIn(t, tc.stream, []int{cut}))
-				}
+			keep := func(cut int) bool {
+				return cut%step == 0 || cut < 32 || len(tc.stream)-cut < 32 || (cut > 126 && cut < 200)
+			}
+			for _, f := range feedings(len(tc.stream), keep) {
+				check(f.how, wsParseIn(t, tc.stream, f.cuts))
 			}
 		})
 	}
