@@ -125,10 +125,8 @@ const maxReadBytes = 8 << 20
 // the byte limit (the engine says more match), or a replica that does not
 // hold the newest events yet.
 func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) (events []Event, through uint64, err error) {
-	// A replica's answer for the whole stream that ends before upTo shows
-	// the replica lacks the newest events (see readWhole).
-	lagging := func(seen uint64) bool { return l.cfg.Replicas > 1 && subj == "" && seen < upTo }
-	if subj == subjectPrefix+">" {
+	whole := subj == subjectPrefix+">"
+	if whole {
 		// The whole stream: without a subject the engine counts pending
 		// messages arithmetically instead of matching every subject.
 		subj = ""
@@ -160,7 +158,10 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 			switch st := m.Header.Get("Status"); st {
 			case "204", "404": // end of batch; nothing (more) matched
 				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
-				if got == max || pending > 0 || lagging(seen) {
+				// A replica's whole-stream answer that ends before upTo
+				// shows it lacks the newest events (see readWhole).
+				lagging := whole && l.cfg.Replicas > 1 && seen < upTo
+				if got == max || pending > 0 || lagging {
 					return events, min(seen, upTo), nil
 				}
 				return events, upTo, nil
