@@ -9,7 +9,7 @@ test: deps fmt-check vet
 	$(GO) test -race -timeout 20m $(PKGS)
 
 ## deps: a C compiler for the race detector; Node.js and the vendors' real
-## client libraries (clients/js) that the tests run against herald; Chromium
+## client libraries (interop/js) that the tests run against herald; Chromium
 ## for the web console's browser test.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
@@ -22,10 +22,10 @@ deps:
 	@command -v chromium >/dev/null || { \
 		echo "installing Chromium (the web console's browser test runs it headless)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@[ clients/js/node_modules/.package-lock.json -nt clients/js/package-lock.json ] || \
-		(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
+	@[ interop/js/node_modules/.package-lock.json -nt interop/js/package-lock.json ] || \
+		(cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
 	$(GO) mod download
-	cd clients/go/openhue && $(GO) mod download
+	cd interop/go/openhue && $(GO) mod download
 
 vet:
 	$(GO) vet $(PKGS)

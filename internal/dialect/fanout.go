@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // fanoutTick is how often idle streams are checked for a keep-alive.
@@ -97,7 +97,7 @@ type fanWorker struct {
 
 	// Owned by run.
 	conns     []*sseConn
-	vec       stream.Vectors
+	vec       framing.Vectors
 	evs       []*hub.Event
 	bufs      [][]byte
 	hold      *time.Timer
@@ -239,8 +239,8 @@ func (w *fanWorker) write(sc *sseConn, bufs [][]byte, nowNs int64) (owned, sent 
 	case err == nil:
 		sc.lastWrite = nowNs
 		return true, true
-	case errors.Is(err, stream.ErrWouldBlock):
-		w.release(sc, stream.Advance(bufs, n))
+	case errors.Is(err, framing.ErrWouldBlock):
+		w.release(sc, framing.Advance(bufs, n))
 		return false, true
 	default:
 		w.load.Add(-1)

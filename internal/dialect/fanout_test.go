@@ -16,7 +16,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -25,7 +25,7 @@ import (
 func sseServer(t *testing.T, c *dialecttest.Core, tweak func(*dialect.SSEStream)) string {
 	t.Helper()
 	f := c.Hub.RegisterFormat("test.sse", func(e *eventlog.Event) []byte {
-		return stream.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), "", e.Data)
+		return framing.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), "", e.Data)
 	})
 	all, _ := topic.ParseFilter("test.>")
 	srv := c.Serve(t, func(mux *http.ServeMux) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // maxFrameEvents bounds how many ready events one write carries.
@@ -19,7 +19,7 @@ const maxFrameEvents = 256
 type SSEStream struct {
 	Transport string   // metrics label, e.g. "sse", "hue-sse"
 	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
-	Options   stream.SSEOptions
+	Options   framing.SSEOptions
 	KeepAlive time.Duration // send Idle after this long without a write
 	Idle      []byte        // a comment, or the dialect's own ping event
 	// Frames appends the frames for evs to dst and says how many events
@@ -43,8 +43,8 @@ type SSEStream struct {
 // worker while it is caught up. Only the owner writes events and closes it.
 type sseConn struct {
 	spec SSEStream
-	out  *stream.Writer
-	fd   int    // the socket (stream.SocketFD); -1: never served by the fan-out workers
+	out  *framing.Writer
+	fd   int    // the socket (framing.SocketFD); -1: never served by the fan-out workers
 	bye  []byte // written when the server shuts down (WebSocket: close 1001)
 
 	// A WebSocket's reader (see peerPoller) also writes — pongs, the
@@ -74,7 +74,7 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 	if spec.Options.WriteTimeout <= 0 {
 		spec.Options.WriteTimeout = c.WriteTimeout
 	}
-	s, err := stream.DetachSSE(w, r, spec.Options)
+	s, err := framing.DetachSSE(w, r, spec.Options)
 	if err != nil {
 		spec.Sub.Close()
 		return
@@ -87,7 +87,7 @@ func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) 
 		c.runSSE(ctx, sc)
 		return
 	}
-	sc.fd = stream.SocketFD(s.Conn())
+	sc.fd = framing.SocketFD(s.Conn())
 	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
 		c.endSSE(sc) // shutting down
 	}

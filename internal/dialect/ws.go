@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // WSStream is what a dialect's WebSocket endpoint supplies to ServeWS.
@@ -16,12 +16,12 @@ type WSStream struct {
 	Transport string   // metrics label, e.g. "websocket", "plex-websocket"
 	Sub       *hub.Sub // the stream's position and filter; ServeWS closes it
 	// Frame is the format whose encoding of an event is its whole text
-	// frame (stream.AppendWSText around the payload): built once per
+	// frame (framing.AppendWSText around the payload): built once per
 	// event, written to every connection as is.
 	Frame *hub.Format
 	// Allow, if set, drops the events it returns false for.
 	Allow     func(*hub.Event) bool
-	Options   stream.WSOptions
+	Options   framing.WSOptions
 	KeepAlive time.Duration // ping after this long without a write
 	// Ended is called when reading fails, e.g. the position is older than
 	// retention: it returns the last frames, a close frame last (nil:
@@ -30,7 +30,7 @@ type WSStream struct {
 }
 
 // wsGoingAway is what every socket gets when the server shuts down.
-var wsGoingAway = stream.WSClose(stream.WSGoingAway, "server shutting down")
+var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 
 // ServeWS upgrades the request and delivers events as text frames until
 // the client leaves or closes, a write fails, Ended ends it, or the server
@@ -45,7 +45,7 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 	if s.Options.WriteTimeout <= 0 {
 		s.Options.WriteTimeout = c.WriteTimeout
 	}
-	out, in, err := stream.UpgradeWS(w, r, s.Options)
+	out, in, err := framing.UpgradeWS(w, r, s.Options)
 	if err != nil {
 		s.Sub.Close()
 		return // the handshake was answered
@@ -55,7 +55,7 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 			Transport: s.Transport,
 			Sub:       s.Sub,
 			KeepAlive: s.KeepAlive,
-			Idle:      stream.WSPing,
+			Idle:      framing.WSPing,
 			Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
 				n := 0
 				for _, e := range evs {
@@ -72,11 +72,11 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 						return last, false
 					}
 				}
-				return stream.WSClose(stream.WSInternalError, "stream failed"), false
+				return framing.WSClose(framing.WSInternalError, "stream failed"), false
 			},
 		},
 		out: out,
-		fd:  stream.SocketFD(out.Conn()),
+		fd:  framing.SocketFD(out.Conn()),
 		bye: wsGoingAway,
 		wmu: new(sync.Mutex),
 	}
@@ -101,7 +101,7 @@ const peerFrameTimeout = 10 * time.Second
 // readPeer reads the client's frames on a goroutine of the socket's own
 // until the connection must end (where the poller cannot watch it).
 func (c *Core) readPeer(sc *sseConn, in io.Reader) {
-	c.peerGone(sc, stream.ReadWSPeer(in, sc.replyPeer))
+	c.peerGone(sc, framing.ReadWSPeer(in, sc.replyPeer))
 }
 
 // readPeerFrames reads the frames a watched socket's client has sent,
@@ -110,9 +110,9 @@ func (c *Core) readPeer(sc *sseConn, in io.Reader) {
 func (c *Core) readPeerFrames(sc *sseConn) {
 	conn := sc.out.Conn()
 	conn.SetReadDeadline(time.Now().Add(peerFrameTimeout))
-	br := stream.NewWSPeerReader(conn)
+	br := framing.NewWSPeerReader(conn)
 	for {
-		if err := stream.ReadWSFrame(br, sc.replyPeer); err != nil {
+		if err := framing.ReadWSFrame(br, sc.replyPeer); err != nil {
 			c.peerGone(sc, err)
 			return
 		}

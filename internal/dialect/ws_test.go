@@ -18,7 +18,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -26,7 +26,7 @@ import (
 // number.
 func wsHandler(c *dialecttest.Core) http.HandlerFunc {
 	f := c.Hub.RegisterFormat("test.ws", func(e *eventlog.Event) []byte {
-		return stream.AppendWSText(nil, strconv.AppendUint(nil, e.Seq, 10))
+		return framing.AppendWSText(nil, strconv.AppendUint(nil, e.Seq, 10))
 	})
 	all, _ := topic.ParseFilter("test.>")
 	return func(w http.ResponseWriter, r *http.Request) {

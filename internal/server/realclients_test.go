@@ -15,7 +15,7 @@ import (
 	"github.com/herald-io/herald/internal/server/servertest"
 )
 
-// The vendors' own client libraries, unmodified (clients/, installed by
+// The vendors' own client libraries, unmodified (interop/, installed by
 // `make test`), run against a real herald: openhue-go v0.4.0 on the Hue REST
 // API over HTTPS, zulip-js 2.1.0, the npm eventsource client on the Hue
 // event stream, @lukehagar/plexjs 0.43.0 and the npm ws client on Plex
@@ -24,9 +24,9 @@ func TestRealClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node")
 	}
-	dir, _ := filepath.Abs("../../clients/js")
+	dir, _ := filepath.Abs("../../interop/js")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("the real clients are not installed: run `make deps` (npm ci in clients/js): %v", err)
+		t.Fatalf("the real clients are not installed: run `make deps` (npm ci in interop/js): %v", err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -106,7 +106,7 @@ func TestRealClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(goBin, "run", ".")
-		cmd.Dir, _ = filepath.Abs("../../clients/go/openhue")
+		cmd.Dir, _ = filepath.Abs("../../interop/go/openhue")
 		cmd.Env = append(os.Environ(), "HUE_BRIDGE="+strings.TrimPrefix(s.Srv.TLSURL, "https://"), "HUE_KEY="+key)
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), `"ok":true`) {

@@ -12,7 +12,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // ssePreamble opens a stream as a bridge does, so clients see it is live.
@@ -74,7 +74,7 @@ func (a *API) resumePosition(r *http.Request) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v := stream.LastEventID(r)
+	v := framing.LastEventID(r)
 	if v == "" {
 		v = r.Header.Get("If-None-Match")
 	}
@@ -137,7 +137,7 @@ func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 	a.core.ServeSSE(w, r, dialect.SSEStream{
 		Transport: "hue-sse",
 		Sub:       sub,
-		Options:   stream.SSEOptions{Preamble: ssePreamble},
+		Options:   framing.SSEOptions{Preamble: ssePreamble},
 		KeepAlive: a.cfg.KeepAlive,
 		Idle:      keepAliveFrame,
 		Gather:    a.cfg.BatchWindow,

@@ -13,7 +13,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // Limits of the native API.
@@ -43,7 +43,7 @@ func New(core *dialect.Core) *API {
 	a.jsonFmt = core.Hub.RegisterFormat("native.json", encodeEvent)
 	a.sseFmt = core.Hub.RegisterFormat("native.sse", encodeSSE)
 	a.wsFmt = core.Hub.RegisterFormat("native.ws", func(e *eventlog.Event) []byte {
-		return stream.AppendWSText(nil, encodeEvent(e))
+		return framing.AppendWSText(nil, encodeEvent(e))
 	})
 	return a
 }

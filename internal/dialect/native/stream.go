@@ -9,7 +9,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // openSub resolves a streaming request's filter and start position: after=
@@ -29,8 +29,8 @@ func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Su
 			return nil, err
 		}
 	}
-	if id := stream.LastEventID(r); lastEventID && id != "" {
-		if after, err = stream.ParseSeq(id); err != nil {
+	if id := framing.LastEventID(r); lastEventID && id != "" {
+		if after, err = framing.ParseSeq(id); err != nil {
 			return nil, fmt.Errorf("%w: Last-Event-ID must be a sequence number, not %q", errBadRequest, id)
 		}
 	}
@@ -56,7 +56,7 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	a.core.ServeSSE(w, r, dialect.SSEStream{
 		Transport: "sse",
 		Sub:       sub,
-		Options:   stream.SSEOptions{Retry: RetryHint},
+		Options:   framing.SSEOptions{Retry: RetryHint},
 		KeepAlive: a.keepAlive,
 		Idle:      keepAliveFrame,
 		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
@@ -70,7 +70,7 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			if !errors.As(err, &ee) {
 				return nil, false
 			}
-			return stream.AppendEvent(nil, "", "reset", resetBody(sub.Position(), ee)), false
+			return framing.AppendEvent(nil, "", "reset", resetBody(sub.Position(), ee)), false
 		},
 	})
 }
@@ -96,8 +96,8 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 				return nil
 			}
 			frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
-			frame = stream.AppendWSText(nil, append(frame, '}'))
-			return append(frame, stream.WSClose(stream.WSNormalClosure, "position expired")...)
+			frame = framing.AppendWSText(nil, append(frame, '}'))
+			return append(frame, framing.WSClose(framing.WSNormalClosure, "position expired")...)
 		},
 	})
 }

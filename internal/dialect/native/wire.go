@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // encodeEvent writes an event as the native JSON object
@@ -35,7 +35,7 @@ func appendEvent(b []byte, e *eventlog.Event) []byte {
 // encodeSSE writes the event as an SSE frame: its seq is the id a
 // reconnecting client sends back as Last-Event-ID.
 func encodeSSE(e *eventlog.Event) []byte {
-	return stream.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), sseEventName(e.Type), encodeEvent(e))
+	return framing.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), sseEventName(e.Type), encodeEvent(e))
 }
 
 // sseEventName keeps a type usable as an SSE event name (one line).

@@ -40,7 +40,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // Dialect is the name Plex tokens carry (auth.Key.Dialect) and the label
@@ -108,7 +108,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	a := &API{core: core, cfg: cfg, clock: time.Now}
 	a.sse = core.Hub.RegisterFormat("plex.sse", encodeSSE)
 	a.wsFrame = core.Hub.RegisterFormat("plex.ws", func(e *eventlog.Event) []byte {
-		return stream.AppendWSText(nil, encodeWS(e))
+		return framing.AppendWSText(nil, encodeWS(e))
 	})
 	return a, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // Content types of the EventSource stream. Generated SDKs (plexjs, plexgo)
@@ -70,13 +70,13 @@ func (a *API) openSub(w http.ResponseWriter, r *http.Request, key *auth.Key, las
 	var after uint64
 	var pos string
 	if lastEventID {
-		pos = stream.LastEventID(r)
+		pos = framing.LastEventID(r)
 	}
 	if pos == "" {
 		pos = q.Get("after")
 	}
 	if pos != "" {
-		if after, err = stream.ParseSeq(pos); err != nil {
+		if after, err = framing.ParseSeq(pos); err != nil {
 			writePlexStatus(w, http.StatusBadRequest, fmt.Sprintf("the resume position must be a sequence number, not %q\n", pos))
 			return nil, f, false
 		}
@@ -98,7 +98,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 	a.core.ServeSSE(w, r, dialect.SSEStream{
 		Transport: "plex-sse",
 		Sub:       sub,
-		Options:   stream.SSEOptions{ContentType: streamContentType(r)},
+		Options:   framing.SSEOptions{ContentType: streamContentType(r)},
 		KeepAlive: a.cfg.Ping,
 		Idle:      pingFrame,
 		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
@@ -119,7 +119,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 			// Plex has no "start over": say what was lost, with an id past
 			// the gap so a reconnect does not loop, and go on from there.
 			resume := max(ee.Earliest, 1) - 1
-			frame := stream.AppendEvent(nil, strconv.FormatUint(resume, 10), "reset", resetBody(sub.Position(), ee))
+			frame := framing.AppendEvent(nil, strconv.FormatUint(resume, 10), "reset", resetBody(sub.Position(), ee))
 			sub.Reset(resume)
 			return frame, true
 		},
@@ -127,7 +127,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 }
 
 // pingFrame is Plex's heartbeat on an idle EventSource stream.
-var pingFrame = stream.AppendEvent(nil, "", "ping", []byte("{}"))
+var pingFrame = framing.AppendEvent(nil, "", "ping", []byte("{}"))
 
 func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
@@ -149,14 +149,14 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		Sub:       sub,
 		Frame:     a.wsFrame,
 		Allow:     f.Passes,
-		Options:   stream.WSOptions{OriginPatterns: []string{"*"}},
+		Options:   framing.WSOptions{OriginPatterns: []string{"*"}},
 		KeepAlive: a.cfg.Ping,
 		Ended: func(err error) []byte {
 			var ee *eventlog.ExpiredError
 			if !errors.As(err, &ee) {
 				return nil
 			}
-			return stream.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
+			return framing.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
 		},
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/stream"
+	"github.com/herald-io/herald/internal/framing"
 )
 
 // elements maps a notification type onto the element that carries it
@@ -133,7 +133,7 @@ func encodeSSE(e *eventlog.Event) []byte {
 		if i == len(n.items)-1 {
 			id = strconv.FormatUint(e.Seq, 10)
 		}
-		b = stream.AppendEvent(b, id, n.typ, appendInner(nil, n.element, item))
+		b = framing.AppendEvent(b, id, n.typ, appendInner(nil, n.element, item))
 	}
 	return b
 }

@@ -1,7 +1,7 @@
-// Package stream holds the wire framing every dialect shares: a Server-Sent
+// Package framing holds the wire framing every dialect shares: a Server-Sent
 // Events writer with ids, comments, keep-alives and write deadlines, and a
 // WebSocket connection with the same write discipline.
-package stream
+package framing
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package stream
+package framing
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 // ErrWouldBlock is returned by TryWrite when the socket took less than all
 // of the bytes (its send buffer is full): the rest must be written by
 // someone who may block.
-var ErrWouldBlock = errors.New("stream: write would block")
+var ErrWouldBlock = errors.New("framing: write would block")
 
 // SocketFD returns the socket under c for TryWrite, or -1 when c cannot be
 // written without blocking through Go's runtime (TLS, a pipe, a platform

@@ -1,4 +1,4 @@
-module github.com/herald-io/herald/clients/go/openhue
+module github.com/herald-io/herald/interop/go/openhue
 
 go 1.26
 

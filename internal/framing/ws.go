@@ -1,4 +1,4 @@
-package stream
+package framing
 
 import (
 	"bufio"
@@ -54,7 +54,7 @@ type WSOptions struct {
 
 // ErrWSHandshake is returned by UpgradeWS when the request is not a valid
 // WebSocket opening handshake; the answer has been written.
-var ErrWSHandshake = errors.New("stream: bad WebSocket handshake")
+var ErrWSHandshake = errors.New("framing: bad WebSocket handshake")
 
 // UpgradeWS answers a WebSocket opening handshake and takes the connection
 // over from net/http, like DetachSSE. It returns the Writer for the
@@ -186,9 +186,9 @@ func WSClose(code int, reason string) []byte {
 
 // Errors ReadWSPeer returns when it ended the connection itself.
 var (
-	ErrWSData     = errors.New("stream: the WebSocket client sent a data message")
-	ErrWSProtocol = errors.New("stream: WebSocket protocol error")
-	ErrWSClosed   = errors.New("stream: the WebSocket client closed")
+	ErrWSData     = errors.New("framing: the WebSocket client sent a data message")
+	ErrWSProtocol = errors.New("framing: WebSocket protocol error")
+	ErrWSClosed   = errors.New("framing: the WebSocket client closed")
 )
 
 // ReadWSPeer reads what the client of a send-only WebSocket sends, until
