@@ -9,12 +9,12 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
-	"github.com/herald-io/herald/internal/dialect/jetstream"
+	"github.com/herald-io/herald/internal/dialect/terso"
 )
 
 func TestJetstreamCommands(t *testing.T) {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
-	api, err := jetstream.New(c.Core, jetstream.Config{})
+	api, err := terso.New(c.Core, terso.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
-	"github.com/herald-io/herald/internal/dialect/jetstream"
+	"github.com/herald-io/herald/internal/dialect/terso"
 	"github.com/herald-io/herald/internal/dialect/plex"
 	"github.com/herald-io/herald/internal/dialect/zulip"
 )
@@ -14,7 +14,7 @@ import (
 // mountDialects builds each vendor dialect over the core and mounts its
 // routes beside the native API's.
 func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
-	js, err := jetstream.New(core, jetstream.Config{})
+	js, err := terso.New(core, terso.Config{})
 	if err != nil {
 		return fmt.Errorf("jetstream dialect: %w", err)
 	}

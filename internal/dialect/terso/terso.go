@@ -1,4 +1,4 @@
-// Package jetstream serves the Jetstream RFID events API (Terso Solutions,
+// Package terso serves the Jetstream RFID events API (Terso Solutions,
 // version 3) over herald's core: GET /3/events[/{limit}] returns the oldest
 // pending events of the user whose AccessKey header is sent, DELETE (or
 // PATCH) /3/events removes them by batch or by event id. A user's
@@ -8,7 +8,7 @@
 //
 // Admin endpoints under /v1/jetstream/ (a native admin key) manage users
 // and run a device simulator.
-package jetstream
+package terso
 
 import (
 	"context"
