@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // fanoutTick is how often idle streams are checked for a keep-alive.

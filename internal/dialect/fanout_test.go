@@ -15,8 +15,8 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
 )
 

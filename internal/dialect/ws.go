@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // WSStream is what a dialect's WebSocket endpoint supplies to ServeWS.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
-	"github.com/herald-io/herald/internal/dialect/terso"
 	"github.com/herald-io/herald/internal/dialect/plex"
+	"github.com/herald-io/herald/internal/dialect/terso"
 	"github.com/herald-io/herald/internal/dialect/zulip"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // Limits of the native API.

@@ -8,8 +8,8 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // openSub resolves a streaming request's filter and start position: after=

@@ -39,8 +39,8 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // Dialect is the name Plex tokens carry (auth.Key.Dialect) and the label
