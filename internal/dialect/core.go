@@ -83,18 +83,6 @@ func (c *Core) Wait() {
 	c.streams.Wait()
 }
 
-// Append appends drafts on behalf of a dialect and records the metrics.
-func (c *Core) Append(ctx context.Context, dialect string, drafts []eventlog.Draft) ([]eventlog.Ack, error) {
-	start := time.Now()
-	acks, err := c.Log.Append(ctx, drafts)
-	if err != nil {
-		return nil, err
-	}
-	c.Metrics.AppendSeconds.Observe(time.Since(start).Seconds())
-	c.Metrics.EventsAppended.WithLabelValues(dialect).Add(float64(len(acks)))
-	return acks, nil
-}
-
 // StreamContext returns a context that ends when the request does or the
 // server shuts down, for handlers that stream.
 func (c *Core) StreamContext(r *http.Request) (context.Context, context.CancelFunc) {

@@ -46,6 +46,8 @@ var (
 	ErrUnavailable = errors.New("event log unavailable")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("event log closed")
+	// ErrAhead is wrapped by *AheadError: a position is past the log's end.
+	ErrAhead = errors.New("position ahead of the log")
 )
 
 // ExpiredError reports that events after a position were removed by retention.
@@ -62,3 +64,19 @@ func (e *ExpiredError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrExpired) true.
 func (e *ExpiredError) Unwrap() error { return ErrExpired }
+
+// AheadError reports a position past the log's last event: the reader names
+// events this log never had (it was wiped or replaced). Waiting would
+// deliver events it already holds under lower numbers as if they were new,
+// so the reader is told instead; it may start again after Last.
+type AheadError struct {
+	After uint64
+	Last  uint64
+}
+
+func (e *AheadError) Error() string {
+	return fmt.Sprintf("position %d is past the end of the log: its last event is %d", e.After, e.Last)
+}
+
+// Unwrap makes errors.Is(err, ErrAhead) true.
+func (e *AheadError) Unwrap() error { return ErrAhead }

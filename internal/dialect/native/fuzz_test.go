@@ -18,6 +18,7 @@ func FuzzParsePublish(f *testing.F) {
 		`[{"topic":"a.b"},{"topic":"c","id":"x","data":[1, 2]}]`,
 		`{"topic":"a..b"}`, `[]`, `{}`, `{"topic":"a","data":}`, `{"topic":"a"} {}`, `null`, `"x"`,
 		`{"topic":"a","typ":"x"}`, `[{"topic":"a","type":"` + "\n" + `"}]`,
+		"{\"topic\":\"a\",\"data\":\"\xff\xfe\"}", "{\"topic\":\"a\",\"data\":{\"k\":\"\xc3\"}}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -30,7 +31,7 @@ func FuzzParsePublish(f *testing.F) {
 			t.Fatalf("%d drafts", len(drafts))
 		}
 		for _, d := range drafts {
-			if topic.Validate(d.Topic) != nil || d.Type == "" || !json.Valid(d.Data) {
+			if topic.Validate(d.Topic) != nil || d.Type == "" || !json.Valid(d.Data) || !utf8.Valid(d.Data) {
 				t.Fatalf("invalid draft accepted: %+v", d)
 			}
 			// What the wire encoder makes of it is valid JSON.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 type createKeyRequest struct {
@@ -20,45 +21,43 @@ type createKeyResponse struct {
 	Token string `json:"token"`
 }
 
-func (a *API) createKey(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) createKey(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req createKeyRequest
 	if err := decodeStrict(r.Body, &req); err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	k, token, err := a.core.Auth.Create(r.Context(), auth.Spec{
 		Name: req.Name, Publish: req.Publish, Subscribe: req.Subscribe, Admin: req.Admin, Rate: req.Rate,
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, createKeyResponse{Key: k, Token: token})
+	dialect.WriteJSON(w, http.StatusCreated, createKeyResponse{Key: k, Token: token})
+	return nil
 }
 
-func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	keys, err := a.core.Auth.List(r.Context())
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	if keys == nil {
 		keys = []auth.Key{}
 	}
-	writeJSON(w, http.StatusOK, struct {
+	dialect.WriteJSON(w, http.StatusOK, struct {
 		Keys []auth.Key `json:"keys"`
 	}{keys})
+	return nil
 }
 
-func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, k *auth.Key) {
+func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	id := r.PathValue("id")
-	if id == k.ID {
-		writeError(w, http.StatusBadRequest, "bad_request", "a key cannot revoke itself")
-		return
+	if id == req.Key.ID {
+		return badRequest("a key cannot revoke itself")
 	}
 	if err := a.core.Auth.Revoke(r.Context(), id); err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

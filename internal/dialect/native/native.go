@@ -5,7 +5,6 @@ package native
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -35,6 +34,7 @@ type API struct {
 	sseFmt    *hub.Format // a complete SSE frame with id and event lines
 	wsFmt     *hub.Format // a complete WebSocket text frame of the JSON
 	keepAlive time.Duration
+	guard     *dialect.Guard // set by Mount
 }
 
 // New builds the native API over the core.
@@ -50,9 +50,12 @@ func New(core *dialect.Core) *API {
 
 // Mount registers the routes on mux.
 func (a *API) Mount(mux *http.ServeMux) {
-	route := func(pattern string, h func(http.ResponseWriter, *http.Request, *auth.Key)) {
-		mux.Handle(pattern, a.authenticated(h))
-	}
+	g := a.core.Guard(dialect.GuardSpec{
+		Credential: credential,
+		MaxBody:    MaxBody,
+	})
+	a.guard = g
+	route := func(pattern string, h dialect.Handler) { mux.Handle(pattern, g.Handle(h)) }
 	route("POST /v1/events", a.publish)
 	route("GET /v1/events", a.poll)
 	route("GET /v1/stream", a.sse)
@@ -63,12 +66,10 @@ func (a *API) Mount(mux *http.ServeMux) {
 	route("DELETE /v1/subscriptions/{name}", a.deleteSubscription)
 	route("GET /v1/subscriptions/{name}/events", a.fetch)
 	route("POST /v1/subscriptions/{name}/ack", a.ack)
-	route("POST /v1/keys", a.adminOnly(a.createKey))
-	route("GET /v1/keys", a.adminOnly(a.listKeys))
-	route("DELETE /v1/keys/{id}", a.adminOnly(a.revokeKey))
-
-	// Same paths, other methods: a JSON 405 with Allow, not net/http's text.
-	for path, allow := range map[string]string{
+	route("POST /v1/keys", adminOnly(a.createKey))
+	route("GET /v1/keys", adminOnly(a.listKeys))
+	route("DELETE /v1/keys/{id}", adminOnly(a.revokeKey))
+	g.MethodNotAllowed(mux, map[string]string{
 		"/v1/events":                      "GET, POST",
 		"/v1/stream":                      "GET",
 		"/v1/ws":                          "GET",
@@ -78,62 +79,33 @@ func (a *API) Mount(mux *http.ServeMux) {
 		"/v1/subscriptions/{name}/ack":    "POST",
 		"/v1/keys":                        "GET, POST",
 		"/v1/keys/{id}":                   "DELETE",
-	} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+allow)
-		})
+	})
+	g.NotFound(mux, "/v1/")
+}
+
+// credential is the native key: Authorization: Bearer, or ?access_token=
+// on the GET streams (EventSource and browser WebSockets cannot set a
+// header). Elsewhere a token in the URL would end up in access logs and
+// browser history, so it is refused rather than ignored.
+func credential(r *http.Request) (string, error) {
+	if t := auth.BearerToken(r); t != "" {
+		return t, nil
 	}
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
-	})
+	if !r.URL.Query().Has("access_token") {
+		return "", dialect.Errorf(dialect.Unauthorized, "a key is required: Authorization: Bearer <key>")
+	}
+	if r.Method != http.MethodGet || (r.URL.Path != "/v1/stream" && r.URL.Path != "/v1/ws") {
+		return "", dialect.Errorf(dialect.BadRequest, "access_token is accepted only on GET /v1/stream and /v1/ws; send Authorization: Bearer <key>")
+	}
+	return r.URL.Query().Get("access_token"), nil
 }
 
-// authenticated checks the credential (Authorization: Bearer, or
-// ?access_token= for EventSource and WebSocket in browsers) and the key's
-// rate limit before h runs.
-func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			token = auth.QueryToken(r, "access_token")
+func adminOnly(h dialect.Handler) dialect.Handler {
+	return func(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+		if !req.Key.Admin {
+			return dialect.Errorf(dialect.Forbidden, "an admin key is required")
 		}
-		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "a key is required: Authorization: Bearer <key>")
-			return
-		}
-		key, err := a.core.Auth.Authenticate(r.Context(), token)
-		if err != nil {
-			if errors.Is(err, auth.ErrUnauthorized) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, "unauthorized", "the key is not valid")
-				return
-			}
-			writeErr(w, err)
-			return
-		}
-		if key.Dialect != "" {
-			writeError(w, http.StatusForbidden, "forbidden", "this key is for the "+key.Dialect+" API")
-			return
-		}
-		if ok, retry := a.core.Auth.Allow(key); !ok {
-			w.Header().Set("Retry-After", itoa(int64(retry/time.Second)))
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests for this key")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r, key)
-	})
-}
-
-func (a *API) adminOnly(h func(http.ResponseWriter, *http.Request, *auth.Key)) func(http.ResponseWriter, *http.Request, *auth.Key) {
-	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
-		if !k.Admin {
-			writeError(w, http.StatusForbidden, "forbidden", "an admin key is required")
-			return
-		}
-		h(w, r, k)
+		return h(w, r, req)
 	}
 }
 

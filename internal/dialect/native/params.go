@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
@@ -26,7 +27,7 @@ type publishItem struct {
 func parsePublish(body []byte) ([]eventlog.Draft, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return nil, fmt.Errorf("%w: empty body; send an event object or an array of them", errBadRequest)
+		return nil, badRequest("empty body; send an event object or an array of them")
 	}
 	var items []publishItem
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -40,16 +41,16 @@ func parsePublish(body []byte) ([]eventlog.Draft, error) {
 		items = []publishItem{one}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: body is not a valid event: %v", errBadRequest, err)
+		return nil, badRequest("body is not a valid event: %v", err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", errBadRequest)
+		return nil, badRequest("trailing data after the JSON value")
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: no events", errBadRequest)
+		return nil, badRequest("no events")
 	}
 	if len(items) > MaxPublish {
-		return nil, fmt.Errorf("%w: %d events; at most %d per request", errBadRequest, len(items), MaxPublish)
+		return nil, badRequest("%d events; at most %d per request", len(items), MaxPublish)
 	}
 	drafts := make([]eventlog.Draft, len(items))
 	for i, it := range items {
@@ -60,7 +61,7 @@ func parsePublish(body []byte) ([]eventlog.Draft, error) {
 			it.Type = "event"
 		}
 		if len(it.Type) > 128 {
-			return nil, fmt.Errorf("%w: event %d: type longer than 128 bytes", errBadRequest, i)
+			return nil, badRequest("event %d: type longer than 128 bytes", i)
 		}
 		data := it.Data
 		if len(data) == 0 {
@@ -69,9 +70,14 @@ func parsePublish(body []byte) ([]eventlog.Draft, error) {
 			// Store compact JSON: it is copied into every delivery.
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, data); err != nil {
-				return nil, fmt.Errorf("%w: event %d: data: %v", errBadRequest, i, err)
+				return nil, badRequest("event %d: data: %v", i, err)
 			}
 			data = buf.Bytes()
+		}
+		if !utf8.Valid(data) {
+			// Stored as is, one such event would make every page of answers
+			// that holds it unreadable to a strict JSON reader.
+			return nil, badRequest("event %d: data is not valid UTF-8", i)
 		}
 		drafts[i] = eventlog.Draft{ID: it.ID, Topic: it.Topic, Type: it.Type, Data: data}
 	}
@@ -95,10 +101,10 @@ func parseReadParams(q url.Values) (readParams, error) {
 		switch name {
 		case "topics", "after", "limit", "wait", "access_token":
 			if len(vs) > 1 {
-				return p, fmt.Errorf("%w: %s is given %d times", errBadRequest, name, len(vs))
+				return p, badRequest("%s is given %d times", name, len(vs))
 			}
 		default:
-			return p, fmt.Errorf("%w: unknown query parameter %q", errBadRequest, name)
+			return p, badRequest("unknown query parameter %q", name)
 		}
 	}
 	var err error
@@ -110,14 +116,14 @@ func parseReadParams(q url.Values) (readParams, error) {
 	}
 	if v := q.Get("after"); v != "" {
 		if p.after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return p, fmt.Errorf("%w: after must be a sequence number, not %q", errBadRequest, v)
+			return p, badRequest("after must be a sequence number, not %q", v)
 		}
 		p.hasAfter = true
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxLimit {
-			return p, fmt.Errorf("%w: limit must be 1..%d, not %q", errBadRequest, MaxLimit, v)
+			return p, badRequest("limit must be 1..%d, not %q", MaxLimit, v)
 		}
 		p.limit = n
 	}
@@ -135,12 +141,12 @@ func parseWait(v string) (time.Duration, error) {
 	if err != nil {
 		n, nerr := strconv.Atoi(strings.TrimSpace(v))
 		if nerr != nil {
-			return 0, fmt.Errorf("%w: wait must be a duration like 30s, not %q", errBadRequest, v)
+			return 0, badRequest("wait must be a duration like 30s, not %q", v)
 		}
 		d = time.Duration(n) * time.Second
 	}
 	if d < 0 || d > MaxWait {
-		return 0, fmt.Errorf("%w: wait must be between 0 and %s", errBadRequest, MaxWait)
+		return 0, badRequest("wait must be between 0 and %s", MaxWait)
 	}
 	return d, nil
 }

@@ -1,39 +1,31 @@
 package native
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 
-	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
 // publish handles POST /v1/events: it answers 201 only after the log
-// acknowledged every event durably.
-func (a *API) publish(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+// acknowledged every event durably. The core checks the key's publish
+// scope and the dialects' namespaces for every event.
+func (a *API) publish(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeErr(w, fmt.Errorf("%w: reading body: %w", errBadRequest, err))
-		return
+		return readBodyErr(err)
 	}
 	drafts, err := parsePublish(body)
 	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	for _, d := range drafts {
-		if !key.CanPublish(d.Topic) {
-			writeError(w, http.StatusForbidden, "forbidden", "this key may not publish to "+d.Topic)
-			return
-		}
+		return err
 	}
 	acks, err := a.core.Append(r.Context(), "native", drafts)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, struct {
+	dialect.WriteJSON(w, http.StatusCreated, struct {
 		Events []eventlog.Ack `json:"events"`
 	}{acks})
+	return nil
 }

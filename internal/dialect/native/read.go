@@ -3,11 +3,12 @@ package native
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -19,44 +20,37 @@ func subscribeFilter(key *auth.Key, f topic.Filter, given bool) (topic.Filter, e
 	if !given && !key.Admin {
 		var err error
 		if f, err = topic.NewFilter(key.Subscribe); err != nil || len(key.Subscribe) == 0 {
-			return nil, fmt.Errorf("%w: this key may not read any topic", errForbidden)
+			return nil, forbidden("this key may not read any topic")
 		}
 	}
 	if !key.CanSubscribe(f) {
-		return nil, fmt.Errorf("%w: this key may not read %s", errForbidden, f)
+		return nil, forbidden("this key may not read %s", f)
 	}
 	return f, nil
 }
 
-var errForbidden = errors.New("forbidden")
-
-func writeReadErr(w http.ResponseWriter, err error) {
-	if errors.Is(err, errForbidden) {
-		writeError(w, http.StatusForbidden, "forbidden", err.Error())
-		return
+// from is where a read starts: after= if given, else now.
+func (p readParams) from() dialect.From {
+	if p.hasAfter {
+		return dialect.FromAfter(p.after)
 	}
-	writeErr(w, err)
+	return dialect.FromNow()
 }
 
 // poll handles GET /v1/events: it answers as soon as a matching event after
 // `after` exists, or with none once `wait` has passed.
-func (a *API) poll(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	p, err := parseReadParams(r.URL.Query())
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	f, err := subscribeFilter(key, p.filter, p.hasTopics)
+	f, err := subscribeFilter(req.Key, p.filter, p.hasTopics)
 	if err != nil {
-		writeReadErr(w, err)
-		return
+		return err
 	}
-	after := p.after
-	if !p.hasAfter {
-		if after, err = a.core.Hub.Now(r.Context()); err != nil {
-			writeErr(w, err)
-			return
-		}
+	after, err := a.core.Start(r.Context(), p.from())
+	if err != nil {
+		return err
 	}
 	sub := a.core.Hub.Subscribe(after, f)
 	defer sub.Close()
@@ -72,8 +66,7 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		evs, err = sub.Poll(r.Context(), p.limit)
 	}
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	b := make([]byte, 0, 64+len(evs)*256)
 	b = append(b, `{"events":[`...)
@@ -89,4 +82,18 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 	a.core.Metrics.EventsDelivered.WithLabelValues("longpoll").Add(float64(len(evs)))
+	return nil
+}
+
+// readBodyErr is a body that could not be read: over the limit (413), or
+// cut off (400).
+func readBodyErr(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return badRequest("the request body ended early")
+	}
+	return badRequest("the request body could not be read")
 }

@@ -23,35 +23,50 @@ func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Su
 	if err != nil {
 		return nil, err
 	}
-	after := p.after
-	if !p.hasAfter {
-		if after, err = a.core.Hub.Now(r.Context()); err != nil {
-			return nil, err
-		}
-	}
+	from := p.from()
 	if id := framing.LastEventID(r); lastEventID && id != "" {
-		if after, err = framing.ParseSeq(id); err != nil {
-			return nil, fmt.Errorf("%w: Last-Event-ID must be a sequence number, not %q", errBadRequest, id)
+		seq, err := framing.ParseSeq(id)
+		if err != nil {
+			return nil, badRequest("Last-Event-ID must be a sequence number, not %q", id)
 		}
+		from = dialect.FromAfter(seq)
+	}
+	after, err := a.core.Start(r.Context(), from)
+	if err != nil {
+		return nil, err
 	}
 	return a.core.Hub.Subscribe(after, f), nil
 }
 
-// resetBody tells a client its position is older than retention: it may
-// resume after earliest-1 (accepting the gap) or start over.
-func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
-	return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest)
+// resetBody tells a client its position is not in the log: older than
+// retention (it may resume after earliest-1, accepting the gap, or start
+// over) or past its end (the server's log was replaced: start over after
+// last).
+func resetBody(pos uint64, err error) ([]byte, bool) {
+	var ee *eventlog.ExpiredError
+	var ae *eventlog.AheadError
+	switch {
+	case errors.As(err, &ee):
+		return fmt.Appendf(nil, `{"after":%d,"earliest":%d}`, pos, ee.Earliest), true
+	case errors.As(err, &ae):
+		return fmt.Appendf(nil, `{"after":%d,"last":%d}`, ae.After, ae.Last), true
+	}
+	return nil, false
 }
 
 // sse handles GET /v1/stream: one SSE frame per event, its id the log
 // position (what Last-Event-ID resumes from). The core serves the stream
-// (see dialect.Core.ServeSSE); an expired position ends it with a reset
-// event that has no id, so the client's resume point stays where it was.
-func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
-	sub, err := a.openSub(r, key, true)
+// (see dialect.Core.ServeSSE); a position that is not in the log ends it
+// with a reset event that has no id, so the client's resume point stays
+// where it was.
+func (a *API) sse(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	sub, err := a.openSub(r, req.Key, true)
+	if body, ok := resetBody(0, err); ok && errors.Is(err, eventlog.ErrAhead) {
+		a.resetSSE(w, r, body)
+		return nil
+	}
 	if err != nil {
-		writeReadErr(w, err)
-		return
+		return err
 	}
 	a.core.ServeSSE(w, r, dialect.SSEStream{
 		Transport: "sse",
@@ -66,24 +81,41 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return dst, len(evs)
 		},
 		Ended: func(err error) ([]byte, bool) {
-			var ee *eventlog.ExpiredError
-			if !errors.As(err, &ee) {
+			body, ok := resetBody(sub.Position(), err)
+			if !ok {
 				return nil, false
 			}
-			return framing.AppendEvent(nil, "", "reset", resetBody(sub.Position(), ee)), false
+			return framing.AppendEvent(nil, "", "reset", body), false
 		},
 	})
+	return nil
+}
+
+// resetSSE opens a stream only to say at once that its position is not in
+// the log: an EventSource reconnects after any other answer, so an error
+// status would bring it back in a loop.
+func (a *API) resetSSE(w http.ResponseWriter, r *http.Request, body []byte) {
+	s, err := framing.DetachSSE(w, r, framing.SSEOptions{Retry: RetryHint, WriteTimeout: a.core.WriteTimeout})
+	if err != nil {
+		return
+	}
+	s.Add(framing.AppendEvent(nil, "", "reset", body))
+	s.Flush()
+	s.Close()
 }
 
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.
 var keepAliveFrame = []byte(": keep-alive\n\n")
 
 // websocket handles GET /v1/ws: one JSON text frame per event.
-func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
-	sub, err := a.openSub(r, key, false)
+func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	sub, err := a.openSub(r, req.Key, false)
+	if body, ok := resetBody(0, err); ok && errors.Is(err, eventlog.ErrAhead) {
+		a.resetWS(w, r, body)
+		return nil
+	}
 	if err != nil {
-		writeReadErr(w, err)
-		return
+		return err
 	}
 	a.core.ServeWS(w, r, dialect.WSStream{
 		Transport: "websocket",
@@ -91,13 +123,29 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		Frame:     a.wsFmt,
 		KeepAlive: a.keepAlive,
 		Ended: func(err error) []byte {
-			var ee *eventlog.ExpiredError
-			if !errors.As(err, &ee) {
+			body, ok := resetBody(sub.Position(), err)
+			if !ok {
 				return nil
 			}
-			frame := append([]byte(`{"reset":`), resetBody(sub.Position(), ee)...)
-			frame = framing.AppendWSText(nil, append(frame, '}'))
-			return append(frame, framing.WSClose(framing.WSNormalClosure, "position expired")...)
+			return wsReset(body)
 		},
 	})
+	return nil
+}
+
+// wsReset is the reset message and the close that follows it.
+func wsReset(body []byte) []byte {
+	frame := append([]byte(`{"reset":`), body...)
+	frame = framing.AppendWSText(nil, append(frame, '}'))
+	return append(frame, framing.WSClose(framing.WSNormalClosure, "position not in the log")...)
+}
+
+// resetWS completes the handshake only to send the reset and close.
+func (a *API) resetWS(w http.ResponseWriter, r *http.Request, body []byte) {
+	out, _, err := framing.UpgradeWS(w, r, framing.WSOptions{WriteTimeout: a.core.WriteTimeout})
+	if err != nil {
+		return // the handshake was answered
+	}
+	out.WriteNow(wsReset(body), a.core.WriteTimeout)
+	out.Close()
 }

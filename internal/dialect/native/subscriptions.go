@@ -13,7 +13,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
-	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -75,105 +75,98 @@ func decodeStrict(body io.Reader, v any) error {
 		if errors.As(err, &tooBig) {
 			return err
 		}
-		return fmt.Errorf("%w: reading body: %v", errBadRequest, err)
+		return badRequest("reading body: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: body: %v", errBadRequest, err)
+		return badRequest("body: %v", err)
 	}
 	if dec.More() {
-		return fmt.Errorf("%w: trailing data after the JSON value", errBadRequest)
+		return badRequest("trailing data after the JSON value")
 	}
 	return nil
 }
 
 // putSubscription handles PUT /v1/subscriptions/{name}: creates the
 // subscription (201) or changes its topics (200), keeping its position.
-func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, rq *dialect.Request) error {
+	key := rq.Key
 	name := r.PathValue("name")
 	var req putRequest
 	if err := decodeStrict(r.Body, &req); err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	f, err := topic.NewFilter(req.Topics)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	if f, err = subscribeFilter(key, f, req.Topics != nil); err != nil {
-		writeReadErr(w, err)
-		return
+		return err
 	}
 	if err := cursor.ValidID(name); err != nil || strings.Contains(name, ".") {
-		writeError(w, http.StatusBadRequest, "bad_request", "subscription names use letters, digits, '-' and '_'")
-		return
+		return badRequest("subscription names use letters, digits, '-' and '_'")
 	}
 	ctx := r.Context()
 	if st, err := a.lookup(r, key); err == nil {
 		st, err = a.core.Cursors.Modify(ctx, st.ID, func(c *cursor.State) { c.Filter = f })
 		if err != nil {
-			writeErr(w, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, a.view(r, st))
-		return
+		dialect.WriteJSON(w, http.StatusOK, a.view(r, st))
+		return nil
 	}
-	after, err := a.startPosition(r, req.Start)
+	from, err := parseStart(req.Start)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
+	}
+	after, err := a.core.Start(ctx, from)
+	if err != nil {
+		return err
 	}
 	st, err := a.core.Cursors.Create(ctx, subscriptionNS+name, cursor.Spec{Filter: f, After: after, Owner: key.ID})
 	if errors.Is(err, cursor.ErrExists) {
-		writeError(w, http.StatusConflict, "exists", "subscription "+name+" belongs to another key")
-		return
+		return dialect.Errorf(dialect.Conflict, "the name %s is taken; choose another", name)
 	}
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, a.view(r, st))
+	dialect.WriteJSON(w, http.StatusCreated, a.view(r, st))
+	return nil
 }
 
-func (a *API) startPosition(r *http.Request, start string) (uint64, error) {
+// parseStart reads a subscription's "start": "new" (the default: what is
+// published from now on), "earliest", or the sequence number of the first
+// event to deliver.
+func parseStart(start string) (dialect.From, error) {
 	switch start {
 	case "", "new":
-		_, last, err := a.core.Log.Bounds(r.Context())
-		return last, err
+		return dialect.FromNow(), nil
 	case "earliest":
-		first, _, err := a.core.Log.Bounds(r.Context())
-		return max(first, 1) - 1, err
+		return dialect.FromEarliest(), nil
 	}
 	seq, err := strconv.ParseUint(start, 10, 64)
 	if err != nil || seq == 0 {
-		return 0, fmt.Errorf("%w: start must be \"new\", \"earliest\" or a sequence number ≥ 1, not %q", errBadRequest, start)
+		return dialect.From{}, badRequest("start must be \"new\", \"earliest\" or a sequence number ≥ 1, not %q", start)
 	}
-	first, _, err := a.core.Log.Bounds(r.Context())
-	if err != nil {
-		return 0, err
-	}
-	if seq < first {
-		return 0, &eventlog.ExpiredError{After: seq - 1, Earliest: first}
-	}
-	return seq - 1, nil
+	return dialect.FromSeq(seq), nil
 }
 
-func (a *API) getSubscription(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) getSubscription(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	key := req.Key
 	st, err := a.lookup(r, key)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, a.view(r, st))
+	dialect.WriteJSON(w, http.StatusOK, a.view(r, st))
+	return nil
 }
 
-func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	key := req.Key
 	all, err := a.core.Cursors.List(r.Context(), subscriptionNS)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	out := []subscriptionView{}
 	for _, st := range all {
@@ -181,50 +174,49 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, key *aut
 			out = append(out, a.view(r, st))
 		}
 	}
-	writeJSON(w, http.StatusOK, struct {
+	dialect.WriteJSON(w, http.StatusOK, struct {
 		Subscriptions []subscriptionView `json:"subscriptions"`
 	}{out})
+	return nil
 }
 
-func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	key := req.Key
 	st, err := a.lookup(r, key)
 	if err == nil {
 		err = a.core.Cursors.Delete(r.Context(), st.ID)
 	}
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	a.core.Metrics.SubscriptionLag.DeleteLabelValues(r.PathValue("name"))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // fetch handles GET /v1/subscriptions/{name}/events: the oldest
 // unacknowledged events under a batch id; they stay pending until acked.
-func (a *API) fetch(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	key := req.Key
 	q := r.URL.Query()
 	for name := range q {
-		if name != "limit" && name != "wait" && name != "access_token" {
-			writeError(w, http.StatusBadRequest, "bad_request", "unknown query parameter "+strconv.Quote(name))
-			return
+		if name != "limit" && name != "wait" {
+			return badRequest("unknown query parameter %q", name)
 		}
 	}
 	p, err := parseReadParams(q)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	st, err := a.lookup(r, key)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	ctx, cancel := a.waitContext(r, 0)
 	defer cancel()
 	b, err := a.core.Cursors.Fetch(ctx, st.ID, p.limit, p.wait)
 	if err != nil && (ctx.Err() == nil || r.Context().Err() != nil) {
-		writeErr(w, err)
-		return
+		return err
 	}
 	out := make([]byte, 0, 64+len(b.Events)*256)
 	out = append(out, `{"batch":`...)
@@ -244,6 +236,7 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)
 	a.core.Metrics.EventsDelivered.WithLabelValues("subscription").Add(float64(len(b.Events)))
+	return nil
 }
 
 type ackRequest struct {
@@ -252,29 +245,32 @@ type ackRequest struct {
 }
 
 // ack handles POST /v1/subscriptions/{name}/ack with a batch id or upto.
-func (a *API) ack(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) ack(w http.ResponseWriter, r *http.Request, rq *dialect.Request) error {
+	key := rq.Key
 	var req ackRequest
 	if err := decodeStrict(r.Body, &req); err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	if (req.Batch == "") == (req.UpTo == nil) {
-		writeError(w, http.StatusBadRequest, "bad_request", `give exactly one of "batch" or "upto"`)
-		return
+		return badRequest(`give exactly one of "batch" or "upto"`)
 	}
 	st, err := a.lookup(r, key)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
 	if req.UpTo != nil {
+		// An ack past the log's end would move the position over events
+		// not yet published, silently losing them.
+		if err := a.core.CheckPosition(r.Context(), *req.UpTo); err != nil {
+			return err
+		}
 		st, err = a.core.Cursors.AckUpTo(r.Context(), st.ID, *req.UpTo)
 	} else {
 		st, err = a.core.Cursors.Ack(r.Context(), st.ID, req.Batch)
 	}
 	if err != nil {
-		writeErr(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, a.view(r, st))
+	dialect.WriteJSON(w, http.StatusOK, a.view(r, st))
+	return nil
 }

@@ -1,0 +1,175 @@
+package dialect
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/herald-io/herald/internal/auth"
+)
+
+// GuardSpec is what a dialect tells the request pipeline about itself: how
+// its clients present a credential, which keys it admits and how its
+// errors look. Everything in between is the same for every dialect and
+// happens once, in Guard.Handle: authentication, the dialect check, the
+// key's rate limit, the body limit, error classification, and logging an
+// internal error with the request id its client is shown.
+type GuardSpec struct {
+	// Dialect names the API in logs and is the dialect a key must have
+	// when Admit is nil ("" for herald's native keys).
+	Dialect string
+	// Credential returns the secret the request presents, or "" if it has
+	// none. An error is a malformed credential: it is rendered as it is (a
+	// Problem, or an error of the dialect's own that Render knows).
+	Credential func(r *http.Request) (string, error)
+	// Authenticate resolves a secret to a key (default: the key store's
+	// Authenticate, for herald tokens).
+	Authenticate func(ctx context.Context, secret string) (*auth.Key, error)
+	// Admit decides whether a valid key may use this API; its error is
+	// rendered. Nil admits the keys of Dialect, and admin keys if
+	// AdmitAdmin is set.
+	Admit      func(r *http.Request, k *auth.Key) error
+	AdmitAdmin bool
+	// Render writes a problem in the vendor's shape and status.
+	Render func(w http.ResponseWriter, r *http.Request, p *Problem)
+	// MaxBody bounds a request's body.
+	MaxBody int64
+}
+
+// Request is what the pipeline hands a handler: the authenticated key.
+type Request struct {
+	Key *auth.Key
+}
+
+// Handler serves a request that passed the guard. It returns an error
+// instead of writing one; the guard classifies and renders it. A handler
+// that has begun its answer (a stream) must return nil.
+type Handler func(w http.ResponseWriter, r *http.Request, req *Request) error
+
+// A Guard admits requests to one dialect's handlers.
+type Guard struct {
+	core *Core
+	spec GuardSpec
+}
+
+// Guard returns the request pipeline for a dialect.
+func (c *Core) Guard(spec GuardSpec) *Guard {
+	if spec.Authenticate == nil {
+		spec.Authenticate = c.Auth.Authenticate
+	}
+	if spec.Render == nil {
+		spec.Render = RenderNative
+	}
+	return &Guard{core: c, spec: spec}
+}
+
+// Handle wraps h in the pipeline.
+func (g *Guard) Handle(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := g.admit(r)
+		if err != nil {
+			g.Fail(w, r, err)
+			return
+		}
+		if ok, retry := g.core.Auth.Allow(key); !ok {
+			g.Fail(w, r, &Problem{Kind: RateLimited, Code: RateLimited.String(),
+				Message: "too many requests for this key", RetryAfter: retry})
+			return
+		}
+		if g.spec.MaxBody > 0 && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, g.spec.MaxBody)
+		}
+		r = r.WithContext(WithKey(r.Context(), key)) // Append checks its scopes
+		if err := h(w, r, &Request{Key: key}); err != nil {
+			g.Fail(w, r, err)
+		}
+	})
+}
+
+// Public wraps a handler that needs no credential (a vendor's discovery or
+// pairing endpoint) in the same body limit and error rendering.
+func (g *Guard) Public(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.spec.MaxBody > 0 && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, g.spec.MaxBody)
+		}
+		if err := h(w, r, &Request{}); err != nil {
+			g.Fail(w, r, err)
+		}
+	})
+}
+
+// admit authenticates the request and checks that its key is for this API.
+func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
+	secret, err := g.spec.Credential(r)
+	if err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return nil, &Problem{Kind: Unauthorized, Code: Unauthorized.String(), Message: "a credential is required"}
+	}
+	key, err := g.spec.Authenticate(r.Context(), secret)
+	if err != nil {
+		return nil, err
+	}
+	if g.spec.Admit != nil {
+		return key, g.spec.Admit(r, key)
+	}
+	if key.Dialect == g.spec.Dialect || (g.spec.AdmitAdmin && key.Admin && key.Dialect == "") {
+		return key, nil
+	}
+	if key.Dialect != "" {
+		return nil, Errorf(Forbidden, "this key is for the %s API", key.Dialect)
+	}
+	return nil, Errorf(Forbidden, "this key is not for the %s API", g.spec.Dialect)
+}
+
+// Fail classifies err and renders it in the dialect's shape. An internal
+// error is logged with a request id, and the client is shown only the id.
+func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := Classify(err)
+	switch p.Kind {
+	case Internal:
+		p.RequestID = requestID()
+		g.core.Logger.Error("request failed", "dialect", g.spec.Dialect, "method", r.Method,
+			"path", r.URL.Path, "request_id", p.RequestID, "err", err)
+	case Unavailable:
+		g.core.Logger.Warn("request unavailable", "dialect", g.spec.Dialect, "method", r.Method,
+			"path", r.URL.Path, "err", err)
+	case Unauthorized:
+		g.core.Logger.Debug("authentication failed", "dialect", g.spec.Dialect, "path", r.URL.Path,
+			"remote", r.RemoteAddr)
+	}
+	g.spec.Render(w, r, p)
+}
+
+// MethodNotAllowed answers, in the dialect's shape with an Allow header,
+// the methods a path does not have (net/http's own answer is text/plain).
+// allow maps each pattern path to its methods, e.g. "GET, POST".
+func (g *Guard) MethodNotAllowed(mux *http.ServeMux, allow map[string]string) {
+	for path, methods := range allow {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			g.spec.Render(w, r, &Problem{Kind: MethodNotAllowed, Code: MethodNotAllowed.String(), Allow: methods,
+				Message: r.Method + " is not allowed here; use " + methods})
+		})
+	}
+}
+
+// NotFound answers every other path under prefix in the dialect's shape.
+func (g *Guard) NotFound(mux *http.ServeMux, prefix string) {
+	mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+		g.spec.Render(w, r, &Problem{Kind: NotFound, Code: NotFound.String(), Message: "no such endpoint: " + r.URL.Path})
+	})
+}
+
+// requestID names one failed request in the log and in what its client
+// is shown.
+func requestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// BearerCredential is herald's own credential: Authorization: Bearer.
+func BearerCredential(r *http.Request) (string, error) { return auth.BearerToken(r), nil }
