@@ -209,23 +209,9 @@ func (a *API) longPoll(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 // one is ready it gathers what else arrives within the batch window, as a
 // bridge batches the changes of about a second into one message.
 func (a *API) nextBatch(ctx context.Context, sub *hub.Sub, wait time.Duration) ([]*hub.Event, error) {
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	evs, err := sub.Next(wctx, maxMessageEvents)
-	cancel()
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return nil, nil
+	evs, err := sub.NextWithin(ctx, maxMessageEvents, wait)
+	if err != nil || len(evs) == 0 {
+		return nil, err
 	}
-	if err != nil || a.cfg.BatchWindow <= 0 {
-		return evs, err
-	}
-	bctx, cancel := context.WithTimeout(ctx, a.cfg.BatchWindow)
-	defer cancel()
-	for len(evs) < maxMessageEvents {
-		more, err := sub.Next(bctx, maxMessageEvents-len(evs))
-		if err != nil {
-			break // window over (or expired position: reported on the next call)
-		}
-		evs = append(evs, more...)
-	}
-	return evs, nil
+	return sub.Gather(ctx, evs, maxMessageEvents, a.cfg.BatchWindow), nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 )
 
@@ -30,9 +31,12 @@ const (
 	DefaultPollTimeout = 30 * time.Second
 	DefaultBatchWindow = 50 * time.Millisecond
 	DefaultLinkWindow  = 30 * time.Second
-	maxMessageEvents   = 256 // Hue events in one SSE message or long-poll answer
-	bucket             = "herald-hue"
-	dialectName        = "hue"
+	// DefaultPairingsPerPress bounds the application keys one press of
+	// the link button lets clients create.
+	DefaultPairingsPerPress = 5
+	maxMessageEvents        = 256 // Hue events in one SSE message or long-poll answer
+	bucket                  = "herald-hue"
+	dialectName             = "hue"
 )
 
 // Config adjusts the dialect; zero values take the defaults.
@@ -50,6 +54,9 @@ type Config struct {
 	BatchWindow time.Duration
 	// LinkWindow is how long pairing stays open after the link button.
 	LinkWindow time.Duration
+	// PairingsPerPress is how many applications may pair after one press
+	// of the link button; later attempts get "link button not pressed".
+	PairingsPerPress int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 
@@ -59,6 +66,8 @@ type Config struct {
 	// noProjector leaves out the projector that follows the log (tests:
 	// a node whose repairs come only from the catch-up at start).
 	noProjector bool
+	// wrapKV, if set, wraps the state bucket (tests: count engine calls).
+	wrapKV func(eventlog.KV) eventlog.KV
 }
 
 func (c *Config) defaults() {
@@ -82,6 +91,9 @@ func (c *Config) defaults() {
 	if c.LinkWindow <= 0 {
 		c.LinkWindow = DefaultLinkWindow
 	}
+	if c.PairingsPerPress <= 0 {
+		c.PairingsPerPress = DefaultPairingsPerPress
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -94,6 +106,7 @@ type API struct {
 	store  *store
 	proj   *projector
 	bridge bridgeRecord
+	button *linkButton // the link button, for pairing
 	evFmt  *hub.Format // one Hue Event object per log event
 	msgs   msgCache    // SSE messages shared by the streams that get the same batch
 	locks  [lockStripes]sync.Mutex
@@ -117,6 +130,9 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	kv, err := core.Log.KV(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("hue: open state: %w", err)
+	}
+	if cfg.wrapKV != nil {
+		kv = cfg.wrapKV(kv)
 	}
 	a := &API{core: core, cfg: cfg, store: &store{kv: kv}}
 	a.proj = &projector{log: core.Log, store: a.store, logger: core.Logger}
@@ -144,6 +160,11 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err := a.upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("hue: bridge resources: %w", err)
 	}
+	a.button = newLinkButton(kv, cfg.LinkWindow, cfg.PairingsPerPress, core.Logger)
+	if err := a.button.load(ctx); err != nil {
+		return nil, err
+	}
+	core.Go(func() { a.button.follow(core.Shutdown) })
 	if !cfg.noProjector {
 		core.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
 	}

@@ -4,19 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/eventlog"
 )
-
-// linkKey holds when the link button was last pressed, shared by every
-// node so pairing works whichever node the app reaches.
-const linkKey = "link"
 
 // pairRequest is the v1 body of POST /api.
 type pairRequest struct {
@@ -24,9 +17,10 @@ type pairRequest struct {
 	GenerateClientKey bool    `json:"generateclientkey"`
 }
 
-// pair handles POST /api: within LinkWindow of a link-button press it
-// creates an application key (a herald key of the hue dialect) and
-// answers it as the username; otherwise error 101, as a bridge does.
+// pair handles POST /api: within LinkWindow of a link-button press, and
+// for the press's first PairingsPerPress applications, it creates an
+// application key (a herald key of the hue dialect) and answers it as the
+// username; otherwise error 101, as a bridge does outside its window.
 // Answers are v1 style: HTTP 200 and a one-element list.
 func (a *API) pair(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
@@ -48,12 +42,19 @@ func (a *API) pair(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, 7, "/devicetype", "invalid value, "+*req.DeviceType+", for parameter, devicetype")
 		return
 	}
-	pressed, err := a.linkPressedAt(r)
+	// Refused from memory when it must be (no engine call: pairing needs
+	// no key, so anyone may flood it), else one pairing of the press taken.
+	now := a.cfg.Now()
+	if !a.button.open(now) {
+		writeV1Error(w, 101, "", "link button not pressed")
+		return
+	}
+	ok, err := a.button.claim(r.Context(), now)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if pressed.IsZero() || a.cfg.Now().Sub(pressed) > a.cfg.LinkWindow {
+	if !ok {
 		writeV1Error(w, 101, "", "link button not pressed")
 		return
 	}
@@ -83,27 +84,10 @@ func (a *API) apiOther(w http.ResponseWriter, r *http.Request) {
 	writeV1Error(w, 4, "/", "method, "+r.Method+", not available for resource, /")
 }
 
-// linkPressedAt returns when the link button was last pressed (zero if never).
-func (a *API) linkPressedAt(r *http.Request) (time.Time, error) {
-	e, err := a.store.kv.Get(r.Context(), linkKey)
-	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	var t time.Time
-	if err := t.UnmarshalText(e.Value); err != nil {
-		return time.Time{}, nil // unreadable: as if never pressed
-	}
-	return t, nil
-}
-
 // link handles POST /v1/hue/link (admin): press the link button.
 func (a *API) link(w http.ResponseWriter, r *http.Request) {
 	now := a.cfg.Now().UTC()
-	b, _ := now.MarshalText()
-	if _, err := a.store.kv.Put(r.Context(), linkKey, b); err != nil {
+	if err := a.button.pressAt(r.Context(), now); err != nil {
 		writeErr(w, err)
 		return
 	}

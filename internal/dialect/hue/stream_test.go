@@ -283,6 +283,33 @@ func TestBatchWindow(t *testing.T) {
 	}
 }
 
+// TestLongPollBatchWindow: a long-poll answers what arrives within the
+// batch window after its first event, in one array.
+func TestLongPollBatchWindow(t *testing.T) {
+	b := newBridge(t, Config{BatchWindow: 2 * time.Second})
+	b.addDevice("motion_sensor", "Hall")
+	_, last, _ := b.core.Log.Bounds(t.Context())
+	start := time.Now()
+	b.adminDo("/v1/hue/sensor", `{"device":"Hall","motion":true}`)
+	done := make(chan resp, 1)
+	go func() {
+		// From the position before the first report: it is ready at once.
+		done <- b.do("GET", "/eventstream/clip/v2", "", appKeyHeader+": "+b.app,
+			"Accept: application/json", fmt.Sprintf("Last-Event-ID: %d:%d", start.Unix(), last))
+	}()
+	b.adminDo("/v1/hue/sensor", `{"device":"Hall","temperature":18.5}`)
+	slow := time.Since(start) > time.Second
+	r := <-done
+	if slow {
+		t.Skip("the machine is too slow for a 2 s window")
+	}
+	var evs []hueEvent
+	r.decode(t, &evs)
+	if len(evs) != 2 || evs[0].Data[0]["type"] != "motion" || evs[1].Data[0]["type"] != "temperature" {
+		t.Fatalf("long-poll: %s", r.body)
+	}
+}
+
 // TestLongPollTimeout: with nothing new, a long-poll (Accept JSON, any, or
 // none) answers an empty array when PollTimeout is over.
 func TestLongPollTimeout(t *testing.T) {
