@@ -56,7 +56,7 @@ func (e *env) publish(types ...string) []uint64 {
 
 func (e *env) appendDrafts(ds []eventlog.Draft) []uint64 {
 	e.t.Helper()
-	acks, err := e.core.Append(context.Background(), "test", ds)
+	acks, err := e.core.Append(context.Background(), "plex", ds)
 	if err != nil {
 		e.t.Fatal(err)
 	}

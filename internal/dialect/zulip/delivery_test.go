@@ -108,13 +108,14 @@ func TestNarrow(t *testing.T) {
 }
 
 // TestNativePublishedEvent: an event published through the core to
-// zulip.<realm>.<type> reaches the queues of that type as it is.
+// zulip.<realm>.<type> (by herald itself: a simulator, a connector) reaches
+// the queues of that type as it is.
 func TestNativePublishedEvent(t *testing.T) {
 	e := newEnv(t, Config{})
 	bot := e.addUser("bot@example.com", "Bot")
 	q := e.register(bot, url.Values{"event_types": {`["reaction"]`}})
 	all := e.register(bot, nil)
-	acks, err := e.core.Append(context.Background(), "native", []eventlog.Draft{
+	acks, err := e.core.Append(context.Background(), "zulip", []eventlog.Draft{
 		{Topic: "zulip.zulip.reaction", Type: "reaction", Data: json.RawMessage(`{"op":"add","message_id":42,"emoji_name":"smile","emoji_code":"1f604","reaction_type":"unicode_emoji","user_id":10}`)},
 		{Topic: "zulip.other.reaction", Type: "reaction", Data: json.RawMessage(`{"op":"add"}`)},
 		{Topic: "zulip.zulip.update_message_flags", Type: "update_message_flags", Data: json.RawMessage(`"not an object"`)},
