@@ -13,5 +13,3 @@ func badRequest(format string, args ...any) error {
 func forbidden(format string, args ...any) error {
 	return dialect.Errorf(dialect.Forbidden, format, args...)
 }
-
-

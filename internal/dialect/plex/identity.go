@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // attr is one attribute of a MediaContainer. Plex answers XML by default
@@ -21,7 +21,7 @@ type attr struct {
 // root handles GET /: the server's MediaContainer, which python-plexapi's
 // PlexServer reads (machineIdentifier, version, friendlyName…) before it
 // opens the notification listener.
-func (a *API) root(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) root(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	writeContainer(w, r, []attr{
 		{"size", int64(0)},
 		{"allowCameraUpload", false},
@@ -57,6 +57,7 @@ func (a *API) root(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 		{"version", a.cfg.Version},
 		{"voiceSearch", false},
 	})
+	return nil
 }
 
 // identity handles GET /identity, which Plex Media Server answers without a

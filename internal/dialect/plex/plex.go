@@ -36,7 +36,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -147,17 +146,16 @@ func machineIdentifier(l *eventlog.Log) (string, error) {
 // Mount registers the Plex routes on mux. The patterns are exact, so they
 // coexist with the other dialects' routes.
 func (a *API) Mount(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", a.plexAuth(a.root))
+	g := a.guard()
+	mux.Handle("GET /{$}", g.Handle(a.root))
 	mux.HandleFunc("GET /identity", a.identity) // open, as on Plex Media Server
-	mux.Handle("GET /:/eventsource/notifications", a.plexAuth(a.eventSource))
-	mux.Handle("GET /:/websocket/notifications", a.plexAuth(a.websocket))
-	mux.Handle("GET /:/websockets/notifications", a.plexAuth(a.websocket))
+	mux.Handle("GET /:/eventsource/notifications", g.Handle(a.eventSource))
+	mux.Handle("GET /:/websocket/notifications", g.Handle(a.websocket))
+	mux.Handle("GET /:/websockets/notifications", g.Handle(a.websocket))
 
-	mux.Handle("POST /v1/plex/tokens", a.adminAuth(a.createToken))
-	mux.Handle("POST /v1/plex/simulate/scan", a.adminAuth(a.simulateScan))
-	mux.Handle("POST /v1/plex/simulate/play", a.adminAuth(a.simulatePlay))
-	mux.Handle("POST /v1/plex/simulate/preference", a.adminAuth(a.simulatePreference))
+	admin := a.core.AdminGuard(maxAdminBody)
+	mux.Handle("POST /v1/plex/tokens", admin.Handle(a.createToken))
+	mux.Handle("POST /v1/plex/simulate/scan", admin.Handle(a.simulateScan))
+	mux.Handle("POST /v1/plex/simulate/play", admin.Handle(a.simulatePlay))
+	mux.Handle("POST /v1/plex/simulate/preference", admin.Handle(a.simulatePreference))
 }
-
-// handler is a route that runs once its key is known.
-type handler func(http.ResponseWriter, *http.Request, *auth.Key)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -116,7 +116,7 @@ func checkInterval(d Duration) error {
 }
 
 // simulateScan handles POST /v1/plex/simulate/scan.
-func (a *API) simulateScan(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) simulateScan(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req ScanRequest
 	err := decodeBody(r, &req)
 	req.Section = cmp.Or(req.Section, "Movies")
@@ -135,16 +135,15 @@ func (a *API) simulateScan(w http.ResponseWriter, r *http.Request, _ *auth.Key) 
 		err = checkInterval(req.Interval)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return dialect.Errorf(dialect.BadRequest, "%v", err)
 	}
 	id := uuid.NewString()
 	steps := scanSteps(req.SectionID, req.Section, req.Kind, req.Items, 10000, id, a.clock())
-	a.run(w, r, steps, time.Duration(req.Interval), SimulateResponse{Activity: id})
+	return a.run(w, r, steps, time.Duration(req.Interval), SimulateResponse{Activity: id})
 }
 
 // simulatePlay handles POST /v1/plex/simulate/play.
-func (a *API) simulatePlay(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) simulatePlay(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req PlayRequest
 	err := decodeBody(r, &req)
 	if req.Duration == 0 {
@@ -167,19 +166,18 @@ func (a *API) simulatePlay(w http.ResponseWriter, r *http.Request, _ *auth.Key) 
 		err = checkInterval(req.Interval)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return dialect.Errorf(dialect.BadRequest, "%v", err)
 	}
 	steps := playSteps(playSpec{
 		SessionKey: req.SessionKey, RatingKey: req.RatingKey, Client: req.Client,
 		TranscodeKey: strings.ReplaceAll(uuid.NewString(), "-", "")[:24],
 		Duration:     time.Duration(req.Duration), Updates: req.Updates, Pause: req.Pause, Transcode: !req.DirectPlay,
 	})
-	a.run(w, r, steps, time.Duration(req.Interval), SimulateResponse{RatingKey: req.RatingKey, SessionKey: req.SessionKey})
+	return a.run(w, r, steps, time.Duration(req.Interval), SimulateResponse{RatingKey: req.RatingKey, SessionKey: req.SessionKey})
 }
 
 // simulatePreference handles POST /v1/plex/simulate/preference.
-func (a *API) simulatePreference(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) simulatePreference(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req PreferenceRequest
 	err := decodeBody(r, &req)
 	var d eventlog.Draft
@@ -195,17 +193,16 @@ func (a *API) simulatePreference(w http.ResponseWriter, r *http.Request, _ *auth
 		}
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return dialect.Errorf(dialect.BadRequest, "%v", err)
 	}
-	a.run(w, r, [][]eventlog.Draft{{d}}, 0, SimulateResponse{})
+	return a.run(w, r, [][]eventlog.Draft{{d}}, 0, SimulateResponse{})
 }
 
 // run publishes a simulation's steps through the log, like any producer,
 // and answers once all are stored. With an interval it pauses between
 // steps, so the request lasts as long as the simulation; it stops when the
 // client goes away or the server shuts down.
-func (a *API) run(w http.ResponseWriter, r *http.Request, steps [][]eventlog.Draft, interval time.Duration, res SimulateResponse) {
+func (a *API) run(w http.ResponseWriter, r *http.Request, steps [][]eventlog.Draft, interval time.Duration, res SimulateResponse) error {
 	ctx, cancel := a.core.StreamContext(r)
 	defer cancel()
 	err := publishSteps(ctx, steps, interval, func(ds []eventlog.Draft) error {
@@ -222,12 +219,11 @@ func (a *API) run(w http.ResponseWriter, r *http.Request, steps [][]eventlog.Dra
 	})
 	if err != nil {
 		a.core.Logger.Warn("plex: simulation stopped", "events", res.Events, "err", err)
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "unavailable",
-			fmt.Sprintf("simulation stopped after %d events: %v", res.Events, err))
-		return
+		return &dialect.Problem{Kind: dialect.Unavailable, Code: "unavailable", RetryAfter: time.Second, Err: err,
+			Message: fmt.Sprintf("simulation stopped after %d events; retry shortly", res.Events)}
 	}
-	writeJSON(w, http.StatusOK, res)
+	dialect.WriteJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // publishSteps hands steps to appendFn: one step per call, interval apart,

@@ -203,7 +203,9 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var body errorBody
+			var body struct {
+				Error struct{ Code, Message string }
+			}
 			out := any(&body)
 			if tt.status == 200 {
 				out = nil

@@ -27,6 +27,10 @@ const (
 // than retention (a private-use code: Plex has no such signal).
 const statusPositionExpired = 4410
 
+// statusPositionAhead closes a WebSocket whose ?after= position is past the
+// log's end (the server's log was replaced): start again without after=.
+const statusPositionAhead = 4409
+
 // streamContentType picks the EventSource Content-Type from Accept:
 // application/octet-stream only for clients that ask for it and not for
 // text/event-stream.
@@ -54,20 +58,17 @@ func streamContentType(r *http.Request) string {
 
 // openSub parses the filter and start position of a stream: ?after= (as on
 // the native API) or, for an EventSource, Last-Event-ID; otherwise "now",
-// as on Plex. Errors are written to w.
-func (a *API) openSub(w http.ResponseWriter, r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, Filter, bool) {
+// as on Plex.
+func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, Filter, error) {
 	q := r.URL.Query()
 	f, err := ParseFilter(q)
 	if err != nil {
-		writePlexStatus(w, http.StatusBadRequest, err.Error()+"\n")
-		return nil, f, false
+		return nil, f, dialect.Errorf(dialect.BadRequest, "%v", err)
 	}
 	topics := f.Topics()
 	if !key.CanSubscribe(topics) {
-		writePlexStatus(w, http.StatusForbidden, "this token may not read "+topics.String()+"\n")
-		return nil, f, false
+		return nil, f, dialect.Errorf(dialect.Forbidden, "this token may not read %s", topics)
 	}
-	var after uint64
 	var pos string
 	if lastEventID {
 		pos = framing.LastEventID(r)
@@ -75,30 +76,41 @@ func (a *API) openSub(w http.ResponseWriter, r *http.Request, key *auth.Key, las
 	if pos == "" {
 		pos = q.Get("after")
 	}
+	from := dialect.FromNow()
 	if pos != "" {
-		if after, err = framing.ParseSeq(pos); err != nil {
-			writePlexStatus(w, http.StatusBadRequest, fmt.Sprintf("the resume position must be a sequence number, not %q\n", pos))
-			return nil, f, false
+		seq, err := framing.ParseSeq(pos)
+		if err != nil {
+			return nil, f, dialect.Errorf(dialect.BadRequest, "the resume position must be a sequence number, not %q", pos)
 		}
-	} else if after, err = a.core.Hub.Now(r.Context()); err != nil {
-		w.Header().Set("Retry-After", "1")
-		writePlexStatus(w, http.StatusServiceUnavailable, "the event log is unavailable\n")
-		return nil, f, false
+		from = dialect.FromAfter(seq)
 	}
-	return a.core.Hub.Subscribe(after, topics), f, true
+	after, err := a.core.Start(r.Context(), from)
+	if err != nil {
+		return nil, f, err
+	}
+	return a.core.Hub.Subscribe(after, topics), f, nil
 }
 
 // eventSource handles GET /:/eventsource/notifications: one SSE frame
 // per notification; an idle stream gets Plex's "ping" event.
-func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key) {
-	sub, f, ok := a.openSub(w, r, key, true)
-	if !ok {
-		return
+func (a *API) eventSource(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	sub, f, err := a.openSub(r, req.Key, true)
+	var preamble []byte
+	var ae *eventlog.AheadError
+	if errors.As(err, &ae) {
+		// Plex has no "start over" either: say that the position is past
+		// the log's end, with the log's last id, and go on from there.
+		preamble = framing.AppendEvent(nil, strconv.FormatUint(ae.Last, 10), "reset",
+			fmt.Appendf(nil, `{"after":%d,"last":%d}`, ae.After, ae.Last))
+		sub, err = a.core.Hub.Subscribe(ae.Last, f.Topics()), nil
+	}
+	if err != nil {
+		return err
 	}
 	a.core.ServeSSE(w, r, dialect.SSEStream{
 		Transport: "plex-sse",
 		Sub:       sub,
-		Options:   framing.SSEOptions{ContentType: streamContentType(r)},
+		Options:   framing.SSEOptions{ContentType: streamContentType(r), Preamble: preamble},
 		KeepAlive: a.cfg.Ping,
 		Idle:      pingFrame,
 		Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
@@ -124,6 +136,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 			return frame, true
 		},
 	})
+	return nil
 }
 
 // pingFrame is Plex's heartbeat on an idle EventSource stream.
@@ -136,10 +149,16 @@ func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 // websocket handles GET /:/websocket/notifications and its plural
 // spelling: one NotificationContainer text frame per event. The client's
 // pings are answered by the connection; when idle the server pings too.
-func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
-	sub, f, ok := a.openSub(w, r, key, false)
-	if !ok {
-		return
+func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+	sub, f, err := a.openSub(r, req.Key, false)
+	var ae *eventlog.AheadError
+	if errors.As(err, &ae) {
+		a.core.RefuseWS(w, r, framing.WSOptions{OriginPatterns: []string{"*"}},
+			framing.WSClose(statusPositionAhead, fmt.Sprintf("position ahead of the log; last %d", ae.Last)))
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
@@ -159,4 +178,5 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return framing.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
 		},
 	})
+	return nil
 }

@@ -3,6 +3,7 @@ package plex
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -322,5 +323,32 @@ func TestOneHubSubscriptionPerStream(t *testing.T) {
 	nextFrame(t, frames)
 	if n := e.core.Hub.Subscribers(); n != 2 {
 		t.Fatalf("%d hub subscribers, want 2", n)
+	}
+}
+
+// A resume position past the log's end (the server's log was replaced) is
+// said, not waited on: an EventSource gets a reset with the log's last
+// position as its id and then what follows; a WebSocket is closed with
+// 4409.
+func TestPositionAhead(t *testing.T) {
+	e := newEnv(t, Config{})
+	seqs := e.publish("playing", "timeline")
+	last := seqs[len(seqs)-1]
+	_, frames := e.sse("filters=", "X-Plex-Token: "+e.token, "Last-Event-ID: 999")
+	f := nextFrame(t, frames)
+	want := fmt.Sprintf(`{"after":999,"last":%d}`, last)
+	if f.event != "reset" || f.id != strconv.FormatUint(last, 10) || !strings.Contains(f.raw, want) {
+		t.Fatalf("first frame %q, want a reset with id %d and %s", f.raw, last, want)
+	}
+	next := e.publish("activity")
+	if f := nextFrame(t, frames); f.id != strconv.FormatUint(next[0], 10) {
+		t.Fatalf("after the reset: %q", f.raw)
+	}
+
+	ws := e.dial("/:/websocket/notifications?after=999", http.Header{"X-Plex-Token": {e.token}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != 4409 {
+		t.Fatalf("WebSocket after=999: %v", err)
 	}
 }

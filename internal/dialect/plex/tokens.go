@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // TokenRequest is the body of POST /v1/plex/tokens.
@@ -22,11 +23,10 @@ type TokenResponse struct {
 
 // createToken handles POST /v1/plex/tokens: a herald key for the Plex
 // dialect that may read every Plex notification and publish nothing.
-func (a *API) createToken(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req TokenRequest
 	if err := decodeStrict(r, &req); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
-		return
+		return dialect.Errorf(dialect.BadRequest, "body: %v", err)
 	}
 	if req.Name == "" {
 		req.Name = "plex"
@@ -34,14 +34,9 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	k, token, err := a.core.Auth.Create(r.Context(), auth.Spec{
 		Name: req.Name, Dialect: Dialect, Subscribe: []string{TopicPrefix + ">"}, Rate: req.Rate,
 	})
-	switch {
-	case errors.Is(err, auth.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-	case err != nil:
-		a.core.Logger.Error("plex: create token", "err", err)
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the key store is unavailable; retry shortly")
-	default:
-		writeJSON(w, http.StatusCreated, TokenResponse{Key: k, Token: token})
+	if err != nil {
+		return err
 	}
+	dialect.WriteJSON(w, http.StatusCreated, TokenResponse{Key: k, Token: token})
+	return nil
 }
