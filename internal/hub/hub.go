@@ -18,7 +18,9 @@ import (
 	"github.com/herald-io/herald/internal/topic"
 )
 
-// Log is what the hub needs from the event log.
+// Log is what the hub needs from the event log. Read's next is the
+// position scanned to, never behind after; the hub does not move a reader
+// back if it is.
 type Log interface {
 	Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error)
 	Tail(ctx context.Context, after uint64, fn func(eventlog.Event)) error
@@ -382,7 +384,9 @@ func (s *Sub) catchUp(ctx context.Context, max int) ([]*Event, error) {
 	for i := range evs {
 		out[i] = &Event{Event: evs[i]}
 	}
-	s.pos = next
+	if next > s.pos { // a log answering behind the position must not make it replay
+		s.pos = next
+	}
 	return out, nil
 }
 
