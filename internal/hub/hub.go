@@ -30,7 +30,9 @@ type Log interface {
 // Config sizes the window.
 type Config struct {
 	// WindowEvents and WindowBytes bound the in-memory window (defaults
-	// 65536 events, 64 MiB of payload).
+	// 65536 events, 64 MiB): WindowBytes counts what its events keep alive,
+	// the payloads, every wire encoding cached on them and a per-event
+	// overhead.
 	WindowEvents int
 	WindowBytes  int64
 	// TrimEvery is how often the window drops events that the log's
@@ -48,10 +50,10 @@ type Hub struct {
 	maxSize int64
 
 	mu    sync.RWMutex
-	ring  []*Event // ring[seq%len(ring)] holds seq for lo <= seq <= hi
-	lo    uint64   // oldest seq in the window; lo == hi+1 when empty
-	hi    uint64   // newest seq the tail delivered
-	size  int64    // payload bytes in the window
+	ring  []*Event     // ring[seq%len(ring)] holds seq for lo <= seq <= hi
+	lo    uint64       // oldest seq in the window; lo == hi+1 when empty
+	hi    uint64       // newest seq the tail delivered
+	size  atomic.Int64 // bytes the window keeps alive; see budget.go
 	wake  chan struct{}
 	armed atomic.Bool // someone holds wake: close it on the next event
 
@@ -174,17 +176,15 @@ func (h *Hub) trimLoop(ctx context.Context, every time.Duration) {
 func (h *Hub) trim(first uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := uint64(len(h.ring))
 	for h.lo < first && h.lo <= h.hi {
-		h.size -= int64(len(h.ring[h.lo%n].Data))
-		h.ring[h.lo%n] = nil
-		h.lo++
+		h.dropOldest()
 	}
 }
 
 // push appends the tail's next event to the window and wakes waiters.
 func (h *Hub) push(ev eventlog.Event) {
 	e := &Event{Event: ev}
+	cost := eventCost(&ev)
 	h.mu.Lock()
 	if ev.Seq <= h.hi {
 		h.mu.Unlock()
@@ -193,21 +193,20 @@ func (h *Hub) push(ev eventlog.Event) {
 	if ev.Seq != h.hi+1 {
 		// The log skipped ahead (retention removed events the tail had not
 		// read): restart the window there; readers behind it go to the log.
-		for i := range h.ring {
-			h.ring[i] = nil
+		for h.lo <= h.hi {
+			h.dropOldest()
 		}
-		h.lo, h.hi, h.size = ev.Seq, ev.Seq-1, 0
+		h.lo, h.hi = ev.Seq, ev.Seq-1
 	}
 	n := uint64(len(h.ring))
-	for h.hi+1-h.lo >= n || (h.size+int64(len(ev.Data)) > h.maxSize && h.lo <= h.hi) {
-		old := h.ring[h.lo%n]
-		h.size -= int64(len(old.Data))
-		h.ring[h.lo%n] = nil
-		h.lo++
+	for h.lo <= h.hi && (h.hi+1-h.lo >= n || h.size.Load()+cost > h.maxSize) {
+		h.dropOldest()
 	}
+	e.win = h
+	e.held.Store(cost)
 	h.ring[ev.Seq%n] = e
 	h.hi = ev.Seq
-	h.size += int64(len(ev.Data))
+	h.size.Add(cost)
 	if h.armed.Swap(false) {
 		close(h.wake)
 		h.wake = make(chan struct{})
