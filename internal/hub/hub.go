@@ -1,8 +1,11 @@
-// Package hub fans the log's tail out to live subscribers. One tail reader
-// per process fills an in-memory window of recent events; a subscriber is a
-// position in the log plus a topic filter, not a queue. A subscriber that is
-// behind the window reads from the log until it rejoins it, so it never
-// misses an event, and a slow one costs nothing but its position.
+// Package hub holds the in-memory window over the log's tail. One tail
+// reader per process fills it with recent events, bounded in number and in
+// the bytes they keep alive (payloads and their cached wire encodings).
+// Readers use it through subscriptions, each a position in the log plus a
+// topic filter, not a queue, which read from the window while they are in
+// it and from the log when they are behind, so none misses an event; through
+// Now, the position "from now"; and through Read, which serves cursors. The
+// hub writes to no connection: it hands out shared events and wakes waiters.
 package hub
 
 import (
@@ -42,7 +45,8 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-// Hub is the process's live fan-out. It is safe for concurrent use.
+// Hub is the process's window over the log's tail. It is safe for
+// concurrent use.
 type Hub struct {
 	log     Log
 	logger  *slog.Logger
