@@ -15,6 +15,10 @@ const maxFormats = 16
 type Event struct {
 	eventlog.Event
 	wire [maxFormats]atomic.Pointer[[]byte]
+	// win is the hub whose window took the event (nil for one read from
+	// the log) and held the bytes it counts for it (see budget.go).
+	win  *Hub
+	held atomic.Int64
 }
 
 // Format is a wire encoding of events (native SSE frame, Hue event JSON, …),
@@ -29,16 +33,20 @@ type Format struct {
 func (f *Format) Name() string { return f.name }
 
 // Wire returns the event's encoding in format f, building it on first use.
-// Concurrent first uses may both encode; one result wins and is kept.
+// Concurrent first uses may both encode; one result wins and is kept, and
+// counts against the window's budget while the event is in it.
 func (e *Event) Wire(f *Format) []byte {
 	if p := e.wire[f.id].Load(); p != nil {
 		return *p
 	}
 	b := f.encode(&e.Event)
-	if e.wire[f.id].CompareAndSwap(nil, &b) {
-		return b
+	if !e.wire[f.id].CompareAndSwap(nil, &b) {
+		return *e.wire[f.id].Load()
 	}
-	return *e.wire[f.id].Load()
+	if e.win != nil {
+		e.win.grow(e, wireCost(b))
+	}
+	return b
 }
 
 // formats is a hub's registry of formats.

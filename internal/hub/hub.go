@@ -1,8 +1,11 @@
-// Package hub fans the log's tail out to live subscribers. One tail reader
-// per process fills an in-memory window of recent events; a subscriber is a
-// position in the log plus a topic filter, not a queue. A subscriber that is
-// behind the window reads from the log until it rejoins it, so it never
-// misses an event, and a slow one costs nothing but its position.
+// Package hub holds the in-memory window over the log's tail. One tail
+// reader per process fills it with recent events, bounded in number and in
+// the bytes they keep alive (payloads and their cached wire encodings).
+// Readers use it through subscriptions, each a position in the log plus a
+// topic filter, not a queue, which read from the window while they are in
+// it and from the log when they are behind, so none misses an event; through
+// Now, the position "from now"; and through Read, which serves cursors. The
+// hub writes to no connection: it hands out shared events and wakes waiters.
 package hub
 
 import (
@@ -18,7 +21,9 @@ import (
 	"github.com/herald-io/herald/internal/topic"
 )
 
-// Log is what the hub needs from the event log.
+// Log is what the hub needs from the event log. Read's next is the
+// position scanned to, never behind after; the hub does not move a reader
+// back if it is.
 type Log interface {
 	Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error)
 	Tail(ctx context.Context, after uint64, fn func(eventlog.Event)) error
@@ -28,7 +33,9 @@ type Log interface {
 // Config sizes the window.
 type Config struct {
 	// WindowEvents and WindowBytes bound the in-memory window (defaults
-	// 65536 events, 64 MiB of payload).
+	// 65536 events, 64 MiB): WindowBytes counts what its events keep alive,
+	// the payloads, every wire encoding cached on them and a per-event
+	// overhead.
 	WindowEvents int
 	WindowBytes  int64
 	// TrimEvery is how often the window drops events that the log's
@@ -38,7 +45,8 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-// Hub is the process's live fan-out. It is safe for concurrent use.
+// Hub is the process's window over the log's tail. It is safe for
+// concurrent use.
 type Hub struct {
 	log     Log
 	logger  *slog.Logger
@@ -46,10 +54,10 @@ type Hub struct {
 	maxSize int64
 
 	mu    sync.RWMutex
-	ring  []*Event // ring[seq%len(ring)] holds seq for lo <= seq <= hi
-	lo    uint64   // oldest seq in the window; lo == hi+1 when empty
-	hi    uint64   // newest seq the tail delivered
-	size  int64    // payload bytes in the window
+	ring  []*Event     // ring[seq%len(ring)] holds seq for lo <= seq <= hi
+	lo    uint64       // oldest seq in the window; lo == hi+1 when empty
+	hi    uint64       // newest seq the tail delivered
+	size  atomic.Int64 // bytes the window keeps alive; see budget.go
 	wake  chan struct{}
 	armed atomic.Bool // someone holds wake: close it on the next event
 
@@ -172,17 +180,15 @@ func (h *Hub) trimLoop(ctx context.Context, every time.Duration) {
 func (h *Hub) trim(first uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := uint64(len(h.ring))
 	for h.lo < first && h.lo <= h.hi {
-		h.size -= int64(len(h.ring[h.lo%n].Data))
-		h.ring[h.lo%n] = nil
-		h.lo++
+		h.dropOldest()
 	}
 }
 
 // push appends the tail's next event to the window and wakes waiters.
 func (h *Hub) push(ev eventlog.Event) {
 	e := &Event{Event: ev}
+	cost := eventCost(&ev)
 	h.mu.Lock()
 	if ev.Seq <= h.hi {
 		h.mu.Unlock()
@@ -191,21 +197,20 @@ func (h *Hub) push(ev eventlog.Event) {
 	if ev.Seq != h.hi+1 {
 		// The log skipped ahead (retention removed events the tail had not
 		// read): restart the window there; readers behind it go to the log.
-		for i := range h.ring {
-			h.ring[i] = nil
+		for h.lo <= h.hi {
+			h.dropOldest()
 		}
-		h.lo, h.hi, h.size = ev.Seq, ev.Seq-1, 0
+		h.lo, h.hi = ev.Seq, ev.Seq-1
 	}
 	n := uint64(len(h.ring))
-	for h.hi+1-h.lo >= n || (h.size+int64(len(ev.Data)) > h.maxSize && h.lo <= h.hi) {
-		old := h.ring[h.lo%n]
-		h.size -= int64(len(old.Data))
-		h.ring[h.lo%n] = nil
-		h.lo++
+	for h.lo <= h.hi && (h.hi+1-h.lo >= n || h.size.Load()+cost > h.maxSize) {
+		h.dropOldest()
 	}
+	e.win = h
+	e.held.Store(cost)
 	h.ring[ev.Seq%n] = e
 	h.hi = ev.Seq
-	h.size += int64(len(ev.Data))
+	h.size.Add(cost)
 	if h.armed.Swap(false) {
 		close(h.wake)
 		h.wake = make(chan struct{})
@@ -382,7 +387,9 @@ func (s *Sub) catchUp(ctx context.Context, max int) ([]*Event, error) {
 	for i := range evs {
 		out[i] = &Event{Event: evs[i]}
 	}
-	s.pos = next
+	if next > s.pos { // a log answering behind the position must not make it replay
+		s.pos = next
+	}
 	return out, nil
 }
 

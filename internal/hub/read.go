@@ -36,6 +36,9 @@ func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 		if err != nil {
 			return nil, after, err
 		}
+		if next < hi { // the window was read to hi: never answer behind it
+			next = hi
+		}
 		return append(out, more...), next, nil
 	}
 	h.mu.RUnlock()
