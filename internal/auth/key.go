@@ -109,8 +109,9 @@ func (s Spec) validate() (*Key, error) {
 		return nil, fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
 	case utf8.RuneCountInString(name) > MaxNameLen:
 		return nil, fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, MaxNameLen)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return nil, fmt.Errorf("%w: name contains control characters", ErrInvalid)
+	}
+	if i, r := hiddenRune(name); i >= 0 {
+		return nil, fmt.Errorf("%w: name contains a control or invisible character (%U at byte %d)", ErrInvalid, r, i)
 	}
 	pub, err := patterns("publish", s.Publish)
 	if err != nil {
@@ -149,6 +150,20 @@ func (s Spec) validate() (*Key, error) {
 		Meta:      meta,
 		Rate:      s.Rate,
 	}, nil
+}
+
+// hiddenRune returns the offset and value of the first rune in s that is
+// a control character, an invisible format character (Cf: bidi controls,
+// zero-width characters, soft hyphen, tags) or a line or paragraph
+// separator; -1 if there is none. Such runes make a name read as something
+// it is not: U+202E shows what follows it reversed.
+func hiddenRune(s string) (int, rune) {
+	for i, r := range s {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return i, r
+		}
+	}
+	return -1, 0
 }
 
 func patterns(what string, ps []string) ([]string, error) {

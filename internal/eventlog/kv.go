@@ -28,17 +28,20 @@ type KV interface {
 	// Create stores value only if key is absent; ErrConflict otherwise.
 	Create(ctx context.Context, key string, value []byte) (uint64, error)
 	// Update stores value only if the key's revision is still rev; ErrConflict otherwise.
+	// A key that holds nothing is at revision 0 (a deleted one at its deletion's).
 	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
 	// Put stores value unconditionally.
 	Put(ctx context.Context, key string, value []byte) (uint64, error)
 	// Delete removes key; with rev > 0 only if its revision is still rev.
+	// The deletion is a write (watches see it), even of an absent key.
 	Delete(ctx context.Context, key string, rev uint64) error
 	// List returns every live entry whose key starts with prefix. A prefix is
 	// empty (all keys) or ends with "." (a subtree: "key." lists "key.a.b").
 	List(ctx context.Context, prefix string) ([]Entry, error)
 	// Watch calls fn for each change to a key starting with prefix (a deleted
-	// key has a nil Value) until ctx ends. Existing entries are sent first,
-	// then one Entry with an empty Key marks that the initial values are done.
+	// key has a nil Value) until ctx ends. Existing entries are sent first
+	// (deletions too), then one Entry with an empty Key marks that the
+	// initial values are done.
 	Watch(ctx context.Context, prefix string, fn func(Entry)) error
 }
 

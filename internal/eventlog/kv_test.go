@@ -1,40 +1,39 @@
-package eventlog
+package eventlog_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/eventlog/kvtest"
 )
 
-// A bucket opened with KVTTL drops a key nobody rewrote, and keeps one
-// that is rewritten within the TTL.
-func TestKVTTL(t *testing.T) {
-	l := openTest(t, Config{})
-	ctx := context.Background()
-	kv, err := l.KV(ctx, "ttl", KVTTL(time.Second))
+// The NATS KV meets the contract its in-memory twin (memkv) is held to.
+func TestKVContract(t *testing.T) {
+	open := openBuckets(t)
+	kvtest.Run(t, func(t *testing.T) eventlog.KV { return open(t) })
+	kvtest.RunTTL(t, func(t *testing.T, ttl time.Duration) eventlog.KV { return open(t, eventlog.KVTTL(ttl)) })
+}
+
+// openBuckets opens one embedded log for the test and returns a function
+// that opens a new bucket in it on each call.
+func openBuckets(t *testing.T) func(t *testing.T, opts ...eventlog.KVOption) eventlog.KV {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	l, err := eventlog.Open(ctx, eventlog.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"gone", "kept"} {
-		if _, err := kv.Put(ctx, key, []byte(key)); err != nil {
+	t.Cleanup(func() { l.Close() })
+	n := 0
+	return func(t *testing.T, opts ...eventlog.KVOption) eventlog.KV {
+		n++
+		kv, err := l.KV(t.Context(), fmt.Sprintf("contract-%d", n), opts...)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if _, err := kv.Put(ctx, "kept", []byte("kept")); err != nil {
-			t.Fatal(err)
-		}
-		_, err := kv.Get(ctx, "gone")
-		if errors.Is(err, ErrKeyNotFound) {
-			break
-		}
-		if err != nil || time.Now().After(deadline) {
-			t.Fatalf("Get of an expired key: %v", err)
-		}
-	}
-	ents, err := kv.List(ctx, "")
-	if err != nil || len(ents) != 1 || ents[0].Key != "kept" {
-		t.Fatalf("List after expiry = %v, %v", ents, err)
+		return kv
 	}
 }

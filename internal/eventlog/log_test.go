@@ -231,55 +231,6 @@ func TestTail(t *testing.T) {
 	wg.Wait()
 }
 
-func TestKV(t *testing.T) {
-	l := openTest(t, Config{})
-	ctx := context.Background()
-	kv, err := l.KV(ctx, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rev, err := kv.Create(ctx, "a.one", []byte("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Create(ctx, "a.one", []byte("x")); !errors.Is(err, ErrConflict) {
-		t.Fatalf("second Create err = %v", err)
-	}
-	rev2, err := kv.Update(ctx, "a.one", []byte("2"), rev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Update(ctx, "a.one", []byte("3"), rev); !errors.Is(err, ErrConflict) {
-		t.Fatalf("stale Update err = %v", err)
-	}
-	if _, err := kv.Put(ctx, "a.two", []byte("t")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Put(ctx, "b.one", []byte("b")); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := kv.List(ctx, "a.")
-	if err != nil || len(ents) != 2 {
-		t.Fatalf("List = %v, %v", ents, err)
-	}
-	if err := kv.Delete(ctx, "a.one", rev); !errors.Is(err, ErrConflict) {
-		t.Fatalf("stale Delete err = %v", err)
-	}
-	if err := kv.Delete(ctx, "a.one", rev2); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Get(ctx, "a.one"); !errors.Is(err, ErrKeyNotFound) {
-		t.Fatalf("Get deleted err = %v", err)
-	}
-	if ents, _ := kv.List(ctx, "a."); len(ents) != 1 {
-		t.Fatalf("List after delete = %v", ents)
-	}
-	// A deleted key can be created again.
-	if _, err := kv.Create(ctx, "a.one", []byte("again")); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFsyncAlways(t *testing.T) {
 	l := openTest(t, Config{Fsync: FsyncAlways})
 	ctx := context.Background()
