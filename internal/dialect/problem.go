@@ -115,6 +115,18 @@ func Errorf(k Kind, format string, args ...any) error {
 	return &Problem{Kind: k, Code: k.String(), Message: fmt.Sprintf(format, args...)}
 }
 
+// Sentinel returns an error of kind k for a dialect's own sentinels: a
+// client sees the whole text of an error that wraps it ("bad request:
+// brightness must be ≤ 100"), classified as k.
+func Sentinel(k Kind, text string) error { return &sentinel{kind: k, text: text} }
+
+type sentinel struct {
+	kind Kind
+	text string
+}
+
+func (s *sentinel) Error() string { return s.text }
+
 // Classify decides what err means to a client: the one table from the
 // core's errors to kinds. A Problem anywhere in the chain is taken as is.
 // Anything it does not know is Internal, with a message that says nothing
@@ -128,7 +140,14 @@ func Classify(err error) *Problem {
 	var ahead *eventlog.AheadError
 	var tooBig *http.MaxBytesError
 	p = &Problem{Err: err, Message: err.Error()}
+	var s *sentinel
 	switch {
+	case errors.As(err, &s):
+		p.Kind = s.kind
+		if p.Kind == Unavailable {
+			// What wraps it is the failure's detail, not the client's.
+			p.RetryAfter, p.Message = time.Second, s.text
+		}
 	case errors.As(err, &expired):
 		p.Kind, p.Earliest = Gone, expired.Earliest
 	case errors.As(err, &ahead):
@@ -156,7 +175,10 @@ func Classify(err error) *Problem {
 		p.Kind, p.RetryAfter = Unavailable, time.Second
 		p.Message = "the event log is unavailable; retry shortly"
 	default:
-		p.Kind, p.Message = Internal, "internal error"
+		p.Kind = Internal
+	}
+	if p.Kind == Internal {
+		p.Message = "internal error" // whatever wrapped it, the cause's text stays in the log
 	}
 	if p.Code == "" {
 		p.Code = p.Kind.String()

@@ -69,25 +69,25 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeErr(w, fmt.Errorf("%w: body must be {\"product\",\"name\"}: %v", errBadRequest, err))
+		a.fail(w, r, fmt.Errorf("%w: body must be {\"product\",\"name\"}: %v", errBadRequest, err))
 		return
 	}
 	p, ok := findProduct(req.Product)
 	if !ok {
-		writeErr(w, fmt.Errorf("%w: unknown product %q (GET /v1/hue/products lists them)", errBadRequest, req.Product))
+		a.fail(w, r, fmt.Errorf("%w: unknown product %q (GET /v1/hue/products lists them)", errBadRequest, req.Product))
 		return
 	}
 	if req.Name == "" {
 		req.Name = p.ProductName
 	}
 	if _, _, err := (fields{"name": mustJSON(req.Name)}).name("", "name", true); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	res, err := a.buildDevice(ctx, p, req.Name)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	t := a.begin()
@@ -108,7 +108,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, envelope{Errors: []hueError{}, Data: ids})

@@ -6,21 +6,21 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
-// Errors the handlers branch on.
+// Errors the handlers branch on, classified by the core's one table.
 var (
 	// errBadRequest marks a body or header the client must fix (400).
-	errBadRequest = errors.New("bad request")
+	errBadRequest = dialect.Sentinel(dialect.BadRequest, "bad request")
 	// errNotFound marks an unknown resource type or id (404).
-	errNotFound = errors.New("Not Found")
+	errNotFound = dialect.Sentinel(dialect.NotFound, "Not Found")
 	// errNotAllowed marks an operation a resource type does not support (405).
-	errNotAllowed = errors.New("method not allowed")
+	errNotAllowed = dialect.Sentinel(dialect.MethodNotAllowed, "method not allowed")
 	// errNotProjected marks a write whose events are in the log but not yet
 	// in this node's state (503): the projector completes it; repeating
 	// the request is harmless.
-	errNotProjected = errors.New("change stored; state not updated yet")
+	errNotProjected = dialect.Sentinel(dialect.Unavailable, "change stored; state not updated yet")
 )
 
 // hueError is one element of the CLIP v2 "errors" array.
@@ -45,31 +45,34 @@ func writeData(w http.ResponseWriter, data any) {
 	writeJSON(w, http.StatusOK, envelope{Errors: []hueError{}, Data: data})
 }
 
-// writeErr maps an error onto the status a Hue client acts on.
-func writeErr(w http.ResponseWriter, err error) {
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
-	case errors.Is(err, errBadRequest):
-		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, errNotFound):
-		writeError(w, http.StatusNotFound, "Not Found")
-	case errors.Is(err, errNotAllowed):
-		writeError(w, http.StatusMethodNotAllowed, err.Error())
-	case errors.Is(err, errNotProjected):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, errNotProjected.Error())
-	case errors.Is(err, eventlog.ErrConflict):
-		writeError(w, http.StatusConflict, "resource changed concurrently; retry")
-	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
-		// aiohue retries 503 and 429 with a back-off.
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "service unavailable")
-	default:
-		writeError(w, http.StatusInternalServerError, "internal error: "+err.Error())
+// render answers a problem the way a bridge does: the CLIP v2 error body,
+// which clients such as aiohue read (and which tells them, on a 403, that
+// this is a v2 bridge), with the status a Hue client acts on; aiohue
+// retries 503 and 429 with a back-off.
+func render(w http.ResponseWriter, _ *http.Request, p *dialect.Problem) {
+	dialect.SetProblemHeaders(w, p)
+	status, msg := p.Status(), dialect.ClientMessage(p)
+	switch p.Kind {
+	case dialect.Unauthorized, dialect.Forbidden:
+		status, msg = http.StatusForbidden, "unauthorized user"
+	case dialect.TooLarge:
+		msg = "body too large"
+	case dialect.NotFound:
+		msg = "Not Found"
+	case dialect.Conflict:
+		msg = "resource changed concurrently; retry"
+	case dialect.RateLimited:
+		msg = "too many requests"
+	case dialect.Unavailable:
+		if !errors.Is(p.Err, errNotProjected) {
+			msg = "service unavailable"
+		}
 	}
+	writeError(w, status, msg)
 }
+
+// fail classifies err with the core's table and answers in Hue's shape.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { a.guard.Fail(w, r, err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer

@@ -7,10 +7,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
-// TestWriteErr: each failure answers the status a Hue client acts on, in
+// TestWriteErr: each failure, classified by the core's table, answers the status a Hue client acts on, in
 // the CLIP v2 error body; the temporary ones (503) say when to retry.
 func TestWriteErr(t *testing.T) {
 	for _, tc := range []struct {
@@ -27,11 +28,11 @@ func TestWriteErr(t *testing.T) {
 		{fmt.Errorf("%w: timeout", eventlog.ErrUnavailable), 503, "1", "service unavailable"},
 		{eventlog.ErrClosed, 503, "1", "service unavailable"},
 		{fmt.Errorf("%w: %w", errNotProjected, errors.New("kv down")), 503, "1", errNotProjected.Error()},
-		{errors.New("boom"), 500, "", "internal error: boom"},
+		{errors.New("boom"), 500, "", "internal error"},
 	} {
 		t.Run(tc.description, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			writeErr(w, tc.err)
+			render(w, nil, dialect.Classify(tc.err))
 			var env struct {
 				Errors []hueError
 				Data   []any

@@ -28,7 +28,7 @@ func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
 	}
 	after, err := a.resumePosition(r)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	sub := a.core.Hub.Subscribe(after, hueScope)
@@ -191,7 +191,7 @@ func (a *API) longPoll(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 			// Server shutting down: answer empty, the client polls again.
 			body, err = []byte("[]"), nil
 		} else {
-			writeErr(w, err)
+			a.fail(w, r, err)
 			return
 		}
 	}

@@ -110,6 +110,7 @@ type API struct {
 	evFmt  *hub.Format // one Hue Event object per log event
 	msgs   msgCache    // SSE messages shared by the streams that get the same batch
 	locks  [lockStripes]sync.Mutex
+	guard  *dialect.Guard
 }
 
 // startTimeout bounds New; catchUpTimeout the part of it spent repairing
@@ -135,6 +136,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		kv = cfg.wrapKV(kv)
 	}
 	a := &API{core: core, cfg: cfg, store: &store{kv: kv}}
+	a.guard = core.Guard(a.guardSpec())
 	a.proj = &projector{log: core.Log, store: a.store, logger: core.Logger}
 	if a.bridge, err = a.bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("hue: bridge resources: %w", err)

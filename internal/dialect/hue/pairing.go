@@ -51,7 +51,7 @@ func (a *API) pair(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, err := a.button.claim(r.Context(), now)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if !ok {
@@ -64,7 +64,7 @@ func (a *API) pair(w http.ResponseWriter, r *http.Request) {
 		Meta: map[string]string{"devicetype": name},
 	})
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	a.core.Logger.Info("hue application paired", "key", key.ID, "devicetype", name)
@@ -88,7 +88,7 @@ func (a *API) apiOther(w http.ResponseWriter, r *http.Request) {
 func (a *API) link(w http.ResponseWriter, r *http.Request) {
 	now := a.cfg.Now().UTC()
 	if err := a.button.pressAt(r.Context(), now); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pressed": now, "until": now.Add(a.cfg.LinkWindow)})

@@ -18,7 +18,7 @@ import (
 func (a *API) listAll(w http.ResponseWriter, r *http.Request) {
 	list, err := a.store.list(r.Context(), "")
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, list)
@@ -28,12 +28,12 @@ func (a *API) listAll(w http.ResponseWriter, r *http.Request) {
 func (a *API) listType(w http.ResponseWriter, r *http.Request) {
 	rtype := r.PathValue("type")
 	if !knownType(rtype) {
-		writeErr(w, errNotFound)
+		a.fail(w, r, errNotFound)
 		return
 	}
 	list, err := a.store.list(r.Context(), rtype)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, list)
@@ -43,7 +43,7 @@ func (a *API) listType(w http.ResponseWriter, r *http.Request) {
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	o, err := a.store.get(r.Context(), r.PathValue("type"), r.PathValue("id"))
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, []object{o})
@@ -55,16 +55,16 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 func (a *API) put(w http.ResponseWriter, r *http.Request) {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
 	if !knownType(rtype) {
-		writeErr(w, errNotFound)
+		a.fail(w, r, errNotFound)
 		return
 	}
 	if !writable(rtype) {
-		notAllowed(w, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be changed", errNotAllowed, rtype))
+		a.notAllowed(w, r, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be changed", errNotAllowed, rtype))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	defer a.lock(rtype, id)()
@@ -74,7 +74,7 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(r.Context(), t)
 	}
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, []ref{{RID: id, RType: rtype}})
@@ -125,23 +125,23 @@ func (a *API) apply(ctx context.Context, t *tx, rtype, id string, body []byte) e
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	rtype := r.PathValue("type")
 	if !knownType(rtype) {
-		writeErr(w, errNotFound)
+		a.fail(w, r, errNotFound)
 		return
 	}
 	if !creatable[rtype] {
-		notAllowed(w, listMethods(rtype), fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
+		a.notAllowed(w, r, listMethods(rtype), fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	t := a.begin()
 	created, err := a.newResources(ctx, t, rtype, body)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	for _, o := range created {
@@ -154,7 +154,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, []ref{{RID: str(created[0], "id"), RType: rtype}})
@@ -248,22 +248,22 @@ func checkChildren(ctx context.Context, t *tx, rtype string, patch object) error
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
 	if !knownType(rtype) {
-		writeErr(w, errNotFound)
+		a.fail(w, r, errNotFound)
 		return
 	}
 	if !deletable[rtype] {
-		notAllowed(w, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be deleted", errNotAllowed, rtype))
+		a.notAllowed(w, r, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be deleted", errNotAllowed, rtype))
 		return
 	}
 	ctx := r.Context()
 	t := a.begin()
 	o, err := t.get(ctx, rtype, id)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if id == a.bridge.Device {
-		notAllowed(w, "GET, PUT", fmt.Errorf("%w: the bridge's own device cannot be deleted", errNotAllowed))
+		a.notAllowed(w, r, "GET, PUT", fmt.Errorf("%w: the bridge's own device cannot be deleted", errNotAllowed))
 		return
 	}
 	err = a.deleteTree(ctx, t, o)
@@ -274,7 +274,7 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, []ref{{RID: id, RType: rtype}})

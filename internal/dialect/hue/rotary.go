@@ -84,18 +84,18 @@ func emitTurn(ctx context.Context, t *tx, rotary string, turn []object) error {
 func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
 	var req rotateRequest
 	if err := decodeStrict(r, &req); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	turn, err := a.turn(req.Steps, req.Repeats, req.Duration)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	dev, err := a.findDevice(ctx, req.Device)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	var rotary string
@@ -105,16 +105,16 @@ func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rotary == "" {
-		writeErr(w, fmt.Errorf("%w: device %q has no relative_rotary service", errBadRequest, req.Device))
+		a.fail(w, r, fmt.Errorf("%w: device %q has no relative_rotary service", errBadRequest, req.Device))
 		return
 	}
 	t := a.begin()
 	if err := emitTurn(ctx, t, rotary, turn); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if err := a.commit(ctx, t); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	actions := make([]string, len(turn))

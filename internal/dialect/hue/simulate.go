@@ -49,25 +49,25 @@ func pressSequence(action string, repeats int) ([]string, error) {
 func (a *API) press(w http.ResponseWriter, r *http.Request) {
 	var req pressRequest
 	if err := decodeStrict(r, &req); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if req.Repeats == 0 {
 		req.Repeats = 1
 	}
 	if req.Repeats < 0 || req.Repeats > maxRepeats {
-		writeErr(w, fmt.Errorf("%w: repeats must be 1 to %d", errBadRequest, maxRepeats))
+		a.fail(w, r, fmt.Errorf("%w: repeats must be 1 to %d", errBadRequest, maxRepeats))
 		return
 	}
 	seq, err := pressSequence(req.Action, req.Repeats)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	btn, err := a.findButton(ctx, req.Button, req.ControlID)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	step := 100 * time.Millisecond
@@ -80,12 +80,12 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 	for i, ev := range seq {
 		at := now.Add(-time.Duration(len(seq)-1-i) * step)
 		if err := t.emit(ctx, "button", str(btn, "id"), buttonReport(at, ev)); err != nil {
-			writeErr(w, err)
+			a.fail(w, r, err)
 			return
 		}
 	}
 	if err := a.commit(ctx, t); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, map[string]any{"rid": btn["id"], "rtype": "button", "events": seq})
@@ -169,13 +169,13 @@ type sensorRequest struct {
 func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	var req sensorRequest
 	if err := decodeStrict(r, &req); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	dev, err := a.findDevice(ctx, req.Device)
 	if err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	now := a.cfg.Now().UTC().Format(reportTime)
@@ -186,7 +186,7 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := req.Temperature; v != nil {
 		if *v < -100 || *v > 100 {
-			writeErr(w, fmt.Errorf("%w: temperature must be -100 to 100", errBadRequest))
+			a.fail(w, r, fmt.Errorf("%w: temperature must be -100 to 100", errBadRequest))
 			return
 		}
 		patches["temperature"] = object{"temperature": object{"temperature": *v, "temperature_valid": true,
@@ -194,7 +194,7 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	if l := req.LightLevel; l != nil {
 		if *l < 0 || *l > 100000 {
-			writeErr(w, fmt.Errorf("%w: light_level must be 0 to 100000", errBadRequest))
+			a.fail(w, r, fmt.Errorf("%w: light_level must be 0 to 100000", errBadRequest))
 			return
 		}
 		patches["light_level"] = object{"light": object{"light_level": *l, "light_level_valid": true,
@@ -202,7 +202,7 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	if b := req.Battery; b != nil {
 		if *b < 0 || *b > 100 {
-			writeErr(w, fmt.Errorf("%w: battery must be 0 to 100", errBadRequest))
+			a.fail(w, r, fmt.Errorf("%w: battery must be 0 to 100", errBadRequest))
 			return
 		}
 		state := "normal"
@@ -217,13 +217,13 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	var turn []object
 	if s := req.Rotate; s != nil {
 		if turn, err = a.turn(*s, 0, 0); err != nil {
-			writeErr(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		patches["relative_rotary"] = nil // reported below, as a turn
 	}
 	if len(patches) == 0 {
-		writeErr(w, fmt.Errorf("%w: nothing to report", errBadRequest))
+		a.fail(w, r, fmt.Errorf("%w: nothing to report", errBadRequest))
 		return
 	}
 	// Check every reading has a service before changing any.
@@ -233,7 +233,7 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	for rtype := range patches {
 		if !have[rtype] {
-			writeErr(w, fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, rtype))
+			a.fail(w, r, fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, rtype))
 			return
 		}
 	}
@@ -253,13 +253,13 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 			})
 		}
 		if err != nil {
-			writeErr(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		done = append(done, s)
 	}
 	if err := a.commit(ctx, t); err != nil {
-		writeErr(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeData(w, done)

@@ -1,6 +1,10 @@
 package hue
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/herald-io/herald/internal/dialect"
+)
 
 // resourceTypes are the CLIP v2 resource types with endpoints (openhue-api
 // src/main.yaml) plus the remaining ResourceIdentifier rtypes. Types herald
@@ -56,7 +60,7 @@ func listMethods(rtype string) string {
 }
 
 // notAllowed answers 405 with the methods the path does allow.
-func notAllowed(w http.ResponseWriter, allow string, err error) {
-	w.Header().Set("Allow", allow)
-	writeErr(w, err)
+func (a *API) notAllowed(w http.ResponseWriter, r *http.Request, allow string, err error) {
+	a.fail(w, r, &dialect.Problem{Kind: dialect.MethodNotAllowed, Code: dialect.MethodNotAllowed.String(),
+		Allow: allow, Message: err.Error(), Err: err})
 }
