@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // ssePreamble opens a stream as a bridge does, so clients see it is live.
@@ -134,7 +134,7 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 // streamSSE writes each batch of ready events as one message, gathering
 // what follows the first event within the batch window as a bridge does.
 func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "hue-sse",
 		Sub:       sub,
 		Options:   framing.SSEOptions{Preamble: ssePreamble},
@@ -166,7 +166,7 @@ var keepAliveFrame = []byte(": keep-alive\n\n")
 // are any, else waits for some up to PollTimeout. The ETag is the id to
 // send back as If-None-Match for an exact resume.
 func (a *API) longPoll(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	ctx, cancel := a.core.StreamContext(r)
+	ctx, cancel := a.core.Deliver.StreamContext(r)
 	defer cancel()
 	var body []byte
 	evs, err := a.nextBatch(ctx, sub, a.cfg.PollTimeout)

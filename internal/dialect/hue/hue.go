@@ -145,7 +145,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("hue: bridge resources: %w", err)
 	}
 	if !cfg.noProjector {
-		core.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
+		core.Deliver.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
 	}
 	a.evFmt = core.Hub.RegisterFormat("hue.event", encodeEvent)
 	return a, nil

@@ -12,8 +12,8 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // Limits of the native API.
@@ -139,7 +139,7 @@ func (a *API) adminOnly(h func(http.ResponseWriter, *http.Request, *auth.Key)) f
 
 // waitContext bounds a long-poll by wait and by server shutdown.
 func (a *API) waitContext(r *http.Request, wait time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := a.core.StreamContext(r)
+	ctx, cancel := a.core.Deliver.StreamContext(r)
 	if wait <= 0 {
 		return ctx, cancel
 	}

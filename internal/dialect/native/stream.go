@@ -6,10 +6,10 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // openSub resolves a streaming request's filter and start position: after=
@@ -45,7 +45,7 @@ func resetBody(pos uint64, ee *eventlog.ExpiredError) []byte {
 
 // sse handles GET /v1/stream: one SSE frame per event, its id the log
 // position (what Last-Event-ID resumes from). The core serves the stream
-// (see dialect.Core.ServeSSE); an expired position ends it with a reset
+// (see deliver.Engine.ServeSSE); an expired position ends it with a reset
 // event that has no id, so the client's resume point stays where it was.
 func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sub, err := a.openSub(r, key, true)
@@ -53,7 +53,7 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeReadErr(w, err)
 		return
 	}
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "sse",
 		Sub:       sub,
 		Options:   framing.SSEOptions{Retry: RetryHint},
@@ -85,7 +85,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeReadErr(w, err)
 		return
 	}
-	a.core.ServeWS(w, r, dialect.WSStream{
+	a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "websocket",
 		Sub:       sub,
 		Frame:     a.wsFmt,

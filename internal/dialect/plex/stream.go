@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // Content types of the EventSource stream. Generated SDKs (plexjs, plexgo)
@@ -95,7 +95,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 	if !ok {
 		return
 	}
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "plex-sse",
 		Sub:       sub,
 		Options:   framing.SSEOptions{ContentType: streamContentType(r)},
@@ -144,7 +144,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
 	// web apps are served from other origins than the media server.
-	a.core.ServeWS(w, r, dialect.WSStream{
+	a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "plex-websocket",
 		Sub:       sub,
 		Frame:     a.wsFrame,

@@ -1,9 +1,9 @@
-package dialect
+package deliver
 
 // FanoutStreams returns how many streams the fan-out workers own.
-func (c *Core) FanoutStreams() int64 {
+func (e *Engine) FanoutStreams() int64 {
 	var n int64
-	for _, w := range c.fanout().workers {
+	for _, w := range e.fanout().workers {
 		n += w.load.Load()
 	}
 	return n

@@ -1,4 +1,4 @@
-package dialect
+package deliver
 
 import (
 	"errors"
@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // WSStream is what a dialect's WebSocket endpoint supplies to ServeWS.
@@ -38,19 +38,19 @@ var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 //
 // The connection is served like a detached SSE stream (see ServeSSE): by
 // the fan-out workers while caught up, by a goroutine of its own while
-// behind. What the client sends is watched by the core's poller (see
+// behind. What the client sends is watched by the engine's poller (see
 // peerPoller), which answers pings and the closing handshake under the
 // stream's write lock, so its frames never split the server's.
-func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
+func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 	if s.Options.WriteTimeout <= 0 {
-		s.Options.WriteTimeout = c.WriteTimeout
+		s.Options.WriteTimeout = e.writeTimeout
 	}
 	out, in, err := framing.UpgradeWS(w, r, s.Options)
 	if err != nil {
 		s.Sub.Close()
 		return // the handshake was answered
 	}
-	sc := &sseConn{
+	st := &stream{
 		spec: SSEStream{
 			Transport: s.Transport,
 			Sub:       s.Sub,
@@ -58,9 +58,9 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 			Idle:      framing.WSPing,
 			Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
 				n := 0
-				for _, e := range evs {
-					if s.Allow == nil || s.Allow(e) {
-						dst = append(dst, e.Wire(s.Frame))
+				for _, ev := range evs {
+					if s.Allow == nil || s.Allow(ev) {
+						dst = append(dst, ev.Wire(s.Frame))
 						n++
 					}
 				}
@@ -80,17 +80,17 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 		bye: wsGoingAway,
 		wmu: new(sync.Mutex),
 	}
-	c.Metrics.Subscribers.WithLabelValues(s.Transport).Inc()
+	e.metrics.Subscribers.WithLabelValues(s.Transport).Inc()
 	// Bytes the client sent right behind its handshake are read first, by
 	// a goroutine of the socket's own; otherwise the poller watches it.
-	if early := in != io.Reader(out.Conn()); early || !c.watchPeer(sc) {
-		if !c.Go(func() { c.readPeer(sc, in) }) {
-			c.endSSE(sc) // shutting down
+	if early := in != io.Reader(out.Conn()); early || !e.watchPeer(st) {
+		if !e.Go(func() { e.readPeer(st, in) }) {
+			e.end(st) // shutting down
 			return
 		}
 	}
-	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
-		c.endSSE(sc)
+	if !e.Go(func() { e.run(e.shutdown, st) }) {
+		e.end(st)
 	}
 }
 
@@ -100,20 +100,20 @@ const peerFrameTimeout = 10 * time.Second
 
 // readPeer reads the client's frames on a goroutine of the socket's own
 // until the connection must end (where the poller cannot watch it).
-func (c *Core) readPeer(sc *sseConn, in io.Reader) {
-	c.peerGone(sc, framing.ReadWSPeer(in, sc.replyPeer))
+func (e *Engine) readPeer(st *stream, in io.Reader) {
+	e.peerGone(st, framing.ReadWSPeer(in, st.replyPeer))
 }
 
 // readPeerFrames reads the frames a watched socket's client has sent,
 // answers them and re-arms the socket; when the client is done it marks
 // the stream over instead.
-func (c *Core) readPeerFrames(sc *sseConn) {
-	conn := sc.out.Conn()
+func (e *Engine) readPeerFrames(st *stream) {
+	conn := st.out.Conn()
 	conn.SetReadDeadline(time.Now().Add(peerFrameTimeout))
 	br := framing.NewWSPeerReader(conn)
 	for {
-		if err := framing.ReadWSFrame(br, sc.replyPeer); err != nil {
-			c.peerGone(sc, err)
+		if err := framing.ReadWSFrame(br, st.replyPeer); err != nil {
+			e.peerGone(st, err)
 			return
 		}
 		if br.Buffered() == 0 {
@@ -121,28 +121,28 @@ func (c *Core) readPeerFrames(sc *sseConn) {
 		}
 	}
 	conn.SetReadDeadline(time.Time{})
-	c.rearmPeer(sc)
+	e.rearmPeer(st)
 }
 
 // replyPeer writes a control frame answering the client, serialised with
 // the owner's writes; never after the owner closed the stream.
-func (sc *sseConn) replyPeer(frame []byte) error {
-	sc.wmu.Lock()
-	defer sc.wmu.Unlock()
-	if sc.closed {
+func (st *stream) replyPeer(frame []byte) error {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if st.closed {
 		return errStreamClosed
 	}
-	return sc.out.WriteNow(frame, 0)
+	return st.out.WriteNow(frame, 0)
 }
 
 // peerGone marks the stream over after its client closed, broke the
 // protocol or went away, and shuts the socket down, so that its owner's
 // next write fails and the owner releases it (only the owner closes it).
-func (c *Core) peerGone(sc *sseConn, err error) {
-	c.Logger.Debug("websocket peer done", "transport", sc.spec.Transport, "err", err)
-	sc.gone.Store(true)
-	sc.out.Shutdown() // safe after the owner's Close: the conn guards its descriptor
+func (e *Engine) peerGone(st *stream, err error) {
+	e.logger.Debug("websocket peer done", "transport", st.spec.Transport, "err", err)
+	st.gone.Store(true)
+	st.out.Shutdown() // safe after the owner's Close: the conn guards its descriptor
 }
 
 // errStreamClosed is what a reply gets once the stream's owner closed it.
-var errStreamClosed = errors.New("dialect: stream closed")
+var errStreamClosed = errors.New("deliver: stream closed")
