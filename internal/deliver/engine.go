@@ -24,6 +24,9 @@ type Config struct {
 	// Workers is how many goroutines serve caught-up streams (0:
 	// DefaultWorkers).
 	Workers int
+	// PeerFrameTimeout bounds how long a frame a WebSocket client has
+	// begun may take to arrive whole (0: 10s).
+	PeerFrameTimeout time.Duration
 	// Shutdown ends when the server shuts down: streams end cleanly, after
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context
@@ -38,6 +41,7 @@ type Engine struct {
 	writeTimeout time.Duration
 	workers      int
 	shutdown     context.Context
+	peerFrame    time.Duration // Config.PeerFrameTimeout
 
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams
@@ -56,9 +60,13 @@ func New(cfg Config) *Engine {
 	if cfg.Shutdown == nil {
 		cfg.Shutdown = context.Background()
 	}
+	if cfg.PeerFrameTimeout <= 0 {
+		cfg.PeerFrameTimeout = defaultPeerFrameTimeout
+	}
 	return &Engine{
 		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
 		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
+		peerFrame: cfg.PeerFrameTimeout,
 	}
 }
 

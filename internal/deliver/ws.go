@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net/http"
@@ -94,34 +95,56 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 	}
 }
 
-// peerFrameTimeout bounds how long a frame the client has begun may take
-// to arrive whole.
-const peerFrameTimeout = 10 * time.Second
+// defaultPeerFrameTimeout bounds how long a frame the client has begun
+// may take to arrive whole (Config.PeerFrameTimeout).
+const defaultPeerFrameTimeout = 10 * time.Second
 
 // readPeer reads the client's frames on a goroutine of the socket's own
-// until the connection must end (where the poller cannot watch it).
+// until the connection must end (where the poller cannot watch it, or the
+// client sent bytes with its handshake). It waits as long as the client
+// likes for a frame to begin; what has begun is bounded like the poller's
+// reads (readBurst).
 func (e *Engine) readPeer(st *stream, in io.Reader) {
-	e.peerGone(st, framing.ReadWSPeer(in, st.replyPeer))
+	br := framing.NewWSPeerReader(in)
+	for {
+		_, err := br.Peek(1)
+		if err == nil {
+			err = e.readBurst(st, br)
+		}
+		if err != nil {
+			e.peerGone(st, err)
+			return
+		}
+	}
 }
 
 // readPeerFrames reads the frames a watched socket's client has sent,
 // answers them and re-arms the socket; when the client is done it marks
 // the stream over instead.
 func (e *Engine) readPeerFrames(st *stream) {
+	if err := e.readBurst(st, framing.NewWSPeerReader(st.out.Conn())); err != nil {
+		e.peerGone(st, err)
+		return
+	}
+	e.rearmPeer(st)
+}
+
+// readBurst reads and answers frames until br holds no more, all within
+// the peer frame timeout: a client that begins a frame and never finishes
+// it cannot hold the reader.
+func (e *Engine) readBurst(st *stream, br *bufio.Reader) error {
 	conn := st.out.Conn()
-	conn.SetReadDeadline(time.Now().Add(peerFrameTimeout))
-	br := framing.NewWSPeerReader(conn)
+	conn.SetReadDeadline(time.Now().Add(e.peerFrame))
 	for {
 		if err := framing.ReadWSFrame(br, st.replyPeer); err != nil {
-			e.peerGone(st, err)
-			return
+			return err
 		}
 		if br.Buffered() == 0 {
 			break
 		}
 	}
 	conn.SetReadDeadline(time.Time{})
-	e.rearmPeer(st)
+	return nil
 }
 
 // replyPeer writes a control frame answering the client, serialised with
