@@ -24,6 +24,9 @@ type Config struct {
 	// Workers is how many goroutines serve caught-up streams (0:
 	// DefaultWorkers).
 	Workers int
+	// StreamsPerKey caps the streams one key may have open at once on
+	// this engine (0: DefaultStreamsPerKey; < 0: no cap).
+	StreamsPerKey int
 	// PeerFrameTimeout bounds how long a frame a WebSocket client has
 	// begun may take to arrive whole (0: 10s).
 	PeerFrameTimeout time.Duration
@@ -42,6 +45,7 @@ type Engine struct {
 	workers      int
 	shutdown     context.Context
 	peerFrame    time.Duration // Config.PeerFrameTimeout
+	keys         *keyStreams
 
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams
@@ -66,7 +70,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
 		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
-		peerFrame: cfg.PeerFrameTimeout,
+		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey),
 	}
 }
 

@@ -8,3 +8,6 @@ func (e *Engine) FanoutStreams() int64 {
 	}
 	return n
 }
+
+// KeyStreams returns how many streams key has open.
+func (e *Engine) KeyStreams(key string) int { return e.keys.count(key) }

@@ -19,6 +19,10 @@ const maxFrameEvents = 256
 type SSEStream struct {
 	Transport string   // metrics label, e.g. "sse", "hue-sse"
 	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
+	// Key is the id of the key the stream is opened with: the stream
+	// counts against its cap (Config.StreamsPerKey) until it ends. ""
+	// counts against none.
+	Key       string
 	Options   framing.SSEOptions
 	KeepAlive time.Duration // send Idle after this long without a write
 	Idle      []byte        // a comment, or the dialect's own ping event
@@ -64,6 +68,9 @@ type stream struct {
 
 // ServeSSE opens the event stream and delivers events to it until the
 // client leaves, a write fails, Ended ends it, or the server shuts down.
+// If the stream's key already has as many streams open as it may, it
+// writes nothing and returns ErrTooManyStreams for the caller to answer;
+// otherwise it returns nil, the stream served or handed over.
 //
 // On HTTP/1.x the connection is detached from net/http once the stream is
 // open. A plain-TCP stream that has caught up is then served by the
@@ -71,14 +78,19 @@ type stream struct {
 // non-blocking writev per connection for the events ready for it); a
 // stream that is behind, or whose socket is full, gets a goroutine of its
 // own until it has caught up again. TLS and HTTP/2 streams keep their goroutine.
-func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) {
+func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) error {
+	if !e.keys.acquire(spec.Key) {
+		spec.Sub.Close()
+		return ErrTooManyStreams
+	}
 	if spec.Options.WriteTimeout <= 0 {
 		spec.Options.WriteTimeout = e.writeTimeout
 	}
 	s, err := framing.DetachSSE(w, r, spec.Options)
 	if err != nil {
+		e.keys.release(spec.Key)
 		spec.Sub.Close()
-		return
+		return nil // the head could not be written: nothing to serve
 	}
 	st := &stream{spec: spec, out: s, fd: -1}
 	e.metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
@@ -86,12 +98,13 @@ func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream
 		ctx, cancel := e.StreamContext(r)
 		defer cancel()
 		e.run(ctx, st)
-		return
+		return nil
 	}
 	st.fd = framing.SocketFD(s.Conn())
 	if !e.Go(func() { e.run(e.shutdown, st) }) {
 		e.end(st) // shutting down
 	}
+	return nil
 }
 
 // run serves the stream with blocking waits and writes until it ends,
@@ -212,5 +225,6 @@ func (e *Engine) end(st *stream) {
 	}
 	st.spec.Sub.Close()
 	st.out.Close()
+	e.keys.release(st.spec.Key)
 	e.metrics.Subscribers.WithLabelValues(st.spec.Transport).Dec()
 }

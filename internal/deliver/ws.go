@@ -16,6 +16,7 @@ import (
 type WSStream struct {
 	Transport string   // metrics label, e.g. "websocket", "plex-websocket"
 	Sub       *hub.Sub // the stream's position and filter; ServeWS closes it
+	Key       string   // the key's id, counted as for SSEStream.Key
 	// Frame is the format whose encoding of an event is its whole text
 	// frame (framing.AppendWSText around the payload): built once per
 	// event, written to every connection as is.
@@ -35,26 +36,34 @@ var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 
 // ServeWS upgrades the request and delivers events as text frames until
 // the client leaves or closes, a write fails, Ended ends it, or the server
-// shuts down (then it closes with 1001, going away).
+// shuts down (then it closes with 1001, going away). Over the key's cap it
+// returns ErrTooManyStreams before the handshake is answered, like
+// ServeSSE.
 //
 // The connection is served like a detached SSE stream (see ServeSSE): by
 // the fan-out workers while caught up, by a goroutine of its own while
 // behind. What the client sends is watched by the engine's poller (see
 // peerPoller), which answers pings and the closing handshake under the
 // stream's write lock, so its frames never split the server's.
-func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
+func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) error {
+	if !e.keys.acquire(s.Key) {
+		s.Sub.Close()
+		return ErrTooManyStreams
+	}
 	if s.Options.WriteTimeout <= 0 {
 		s.Options.WriteTimeout = e.writeTimeout
 	}
 	out, in, err := framing.UpgradeWS(w, r, s.Options)
 	if err != nil {
+		e.keys.release(s.Key)
 		s.Sub.Close()
-		return // the handshake was answered
+		return nil // the handshake was answered
 	}
 	st := &stream{
 		spec: SSEStream{
 			Transport: s.Transport,
 			Sub:       s.Sub,
+			Key:       s.Key,
 			KeepAlive: s.KeepAlive,
 			Idle:      framing.WSPing,
 			Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
@@ -87,12 +96,13 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 	if early := in != io.Reader(out.Conn()); early || !e.watchPeer(st) {
 		if !e.Go(func() { e.readPeer(st, in) }) {
 			e.end(st) // shutting down
-			return
+			return nil
 		}
 	}
 	if !e.Go(func() { e.run(e.shutdown, st) }) {
 		e.end(st)
 	}
+	return nil
 }
 
 // defaultPeerFrameTimeout bounds how long a frame the client has begun
