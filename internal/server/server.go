@@ -42,6 +42,7 @@ type Config struct {
 	Fsync          eventlog.Fsync
 	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
 	FanoutWorkers  int           // goroutines writing to caught-up streams (0: cores − 1, at least 1)
+	StreamsPerKey  int           // open SSE and WebSocket streams one key may have on this node (0: 1,000; < 0: no cap)
 	TLSHosts       []string      // extra names for the self-signed certificate
 	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
 	Logger         *slog.Logger
@@ -149,7 +150,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger: cfg.Logger, Shutdown: bg,
 		Deliver: deliver.New(deliver.Config{
 			Hub: s.hub, Metrics: s.metrics, Logger: cfg.Logger, Shutdown: bg,
-			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers,
+			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
 		}),
 	}
 	s.core = core

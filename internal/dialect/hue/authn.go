@@ -19,7 +19,7 @@ var hueScope = topic.Filter{"hue.>"}
 // appKey checks the hue-application-key (a herald key made by pairing, or
 // an admin key) and the key's rate limit before h runs. A missing or wrong
 // key is a 403, as on a bridge: clients tell a v2 bridge by exactly this.
-func (a *API) appKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
+func (a *API) appKey(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.Header.Get(appKeyHeader)
 		if token == "" {
@@ -42,7 +42,7 @@ func (a *API) appKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r)
+		h(w, r, key)
 	})
 }
 

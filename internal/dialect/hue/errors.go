@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -60,6 +61,8 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, errNotProjected):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, errNotProjected.Error())
+	case errors.Is(err, deliver.ErrTooManyStreams):
+		writeError(w, http.StatusTooManyRequests, "too many event streams open for this application key")
 	case errors.Is(err, eventlog.ErrConflict):
 		writeError(w, http.StatusConflict, "resource changed concurrently; retry")
 	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -20,7 +21,7 @@ var ssePreamble = []byte(": hi\n\n")
 
 // eventStream handles GET /eventstream/clip/v2: Server-Sent Events for
 // "Accept: text/event-stream", otherwise a long-poll answering a JSON array.
-func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
+func (a *API) eventStream(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sse, ok := negotiate(r.Header.Values("Accept"))
 	if !ok {
 		writeError(w, http.StatusNotAcceptable, "accept text/event-stream or application/json")
@@ -33,7 +34,7 @@ func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := a.core.Hub.Subscribe(after, hueScope)
 	if sse {
-		a.streamSSE(w, r, sub) // closes sub
+		a.streamSSE(w, r, sub, key.ID) // closes sub
 		return
 	}
 	defer sub.Close()
@@ -133,10 +134,11 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 
 // streamSSE writes each batch of ready events as one message, gathering
 // what follows the first event within the batch window as a bridge does.
-func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
+func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub, keyID string) {
+	err := a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "hue-sse",
 		Sub:       sub,
+		Key:       keyID,
 		Options:   framing.SSEOptions{Preamble: ssePreamble},
 		KeepAlive: a.cfg.KeepAlive,
 		Idle:      keepAliveFrame,
@@ -157,6 +159,9 @@ func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 			return msg, true
 		},
 	})
+	if err != nil {
+		writeErr(w, err) // over the key's stream cap: nothing was written
+	}
 }
 
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.

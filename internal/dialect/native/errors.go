@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -50,6 +51,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "exists", err.Error())
 	case errors.Is(err, auth.ErrForbidden):
 		writeError(w, http.StatusForbidden, "forbidden", err.Error())
+	case errors.Is(err, deliver.ErrTooManyStreams):
+		writeError(w, http.StatusTooManyRequests, "too_many_streams", "this key has as many streams open as it may; close one first")
 	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the event log is unavailable; retry shortly")

@@ -53,9 +53,10 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeReadErr(w, err)
 		return
 	}
-	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
+	err = a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "sse",
 		Sub:       sub,
+		Key:       key.ID,
 		Options:   framing.SSEOptions{Retry: RetryHint},
 		KeepAlive: a.keepAlive,
 		Idle:      keepAliveFrame,
@@ -73,6 +74,9 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return framing.AppendEvent(nil, "", "reset", resetBody(sub.Position(), ee)), false
 		},
 	})
+	if err != nil {
+		writeErr(w, err) // over the key's stream cap: nothing was written
+	}
 }
 
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.
@@ -85,9 +89,10 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 		writeReadErr(w, err)
 		return
 	}
-	a.core.Deliver.ServeWS(w, r, deliver.WSStream{
+	err = a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "websocket",
 		Sub:       sub,
+		Key:       key.ID,
 		Frame:     a.wsFmt,
 		KeepAlive: a.keepAlive,
 		Ended: func(err error) []byte {
@@ -100,4 +105,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return append(frame, framing.WSClose(framing.WSNormalClosure, "position expired")...)
 		},
 	})
+	if err != nil {
+		writeErr(w, err) // over the key's stream cap: nothing was written
+	}
 }

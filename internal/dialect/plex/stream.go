@@ -95,9 +95,10 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 	if !ok {
 		return
 	}
-	a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
+	err := a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "plex-sse",
 		Sub:       sub,
+		Key:       key.ID,
 		Options:   framing.SSEOptions{ContentType: streamContentType(r)},
 		KeepAlive: a.cfg.Ping,
 		Idle:      pingFrame,
@@ -124,6 +125,20 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, key *auth.Key)
 			return frame, true
 		},
 	})
+	writeStreamErr(w, err)
+}
+
+// writeStreamErr answers a stream the engine refused before writing
+// anything: over the token's cap on open streams, as Plex answers too
+// many requests.
+func writeStreamErr(w http.ResponseWriter, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, deliver.ErrTooManyStreams):
+		writePlexStatus(w, http.StatusTooManyRequests, "too many streams open for this token\n")
+	default:
+		writePlexStatus(w, http.StatusInternalServerError, "internal error\n")
+	}
 }
 
 // pingFrame is Plex's heartbeat on an idle EventSource stream.
@@ -144,9 +159,10 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
 	// web apps are served from other origins than the media server.
-	a.core.Deliver.ServeWS(w, r, deliver.WSStream{
+	err := a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "plex-websocket",
 		Sub:       sub,
+		Key:       key.ID,
 		Frame:     a.wsFrame,
 		Allow:     f.Passes,
 		Options:   framing.WSOptions{OriginPatterns: []string{"*"}},
@@ -159,4 +175,5 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 			return framing.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
 		},
 	})
+	writeStreamErr(w, err)
 }
