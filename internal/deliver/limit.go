@@ -3,6 +3,8 @@ package deliver
 import (
 	"errors"
 	"sync"
+
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // DefaultStreamsPerKey is how many streams one key may have open on a
@@ -14,6 +16,16 @@ const DefaultStreamsPerKey = 1000
 // nothing, when the stream's key already has as many streams open as it
 // may; the dialect answers 429 in its own shape.
 var ErrTooManyStreams = errors.New("deliver: too many streams open for this key")
+
+// admit takes a slot for a stream of key, or closes its subscription and
+// says why not.
+func (e *Engine) admit(key string, sub *hub.Sub) error {
+	if !e.keys.acquire(key) {
+		sub.Close()
+		return ErrTooManyStreams
+	}
+	return nil
+}
 
 // keyStreams counts the open streams of each key. A stream takes its slot
 // before anything is written and gives it back when its owner ends it

@@ -92,6 +92,18 @@ func get(t *testing.T, srv *httptest.Server, key string) *http.Response {
 	return resp
 }
 
+// mustOpen opens /s?key=, which must be accepted; the stream is closed
+// when the test ends if not before.
+func mustOpen(t *testing.T, srv *httptest.Server, key string) *http.Response {
+	t.Helper()
+	resp := get(t, srv, key)
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a stream of key %q: %d over %s", key, resp.StatusCode, resp.Proto)
+	}
+	return resp
+}
+
 // mustRefuse checks that a stream of key is refused with the handler's
 // 429 and nothing of the stream's.
 func mustRefuse(t *testing.T, srv *httptest.Server, key string) {
@@ -120,13 +132,8 @@ func waitKeyStreams(t *testing.T, c *dialecttest.Core, key string, want int) {
 func TestStreamsPerKeyCap(t *testing.T) {
 	c := dialecttest.NewCore(t, dialecttest.Options{Deliver: func(cfg *deliver.Config) { cfg.StreamsPerKey = 2 }})
 	srv := serveCapped(t, c, "http")
-	for range 2 {
-		resp := get(t, srv, "k")
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("under the cap: %d", resp.StatusCode)
-		}
-	}
+	mustOpen(t, srv, "k")
+	mustOpen(t, srv, "k")
 	mustRefuse(t, srv, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -134,11 +141,7 @@ func TestStreamsPerKeyCap(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("WebSocket over the cap: %v %v, want 429", resp, err)
 	}
-	other := get(t, srv, "j")
-	defer other.Body.Close()
-	if other.StatusCode != http.StatusOK {
-		t.Fatalf("another key: %d", other.StatusCode)
-	}
+	mustOpen(t, srv, "j")
 	if n := c.Deliver.KeyStreams("k"); n != 2 {
 		t.Fatalf("key k has %d streams open after refusals, want 2", n)
 	}
@@ -182,9 +185,9 @@ func TestStreamsPerKeySlotFreed(t *testing.T) {
 				mustRefuse(t, srv, "k")
 				ws.Close(websocket.StatusNormalClosure, "bye")
 			} else {
-				resp := get(t, srv, "k")
-				if resp.StatusCode != http.StatusOK || (resp.ProtoMajor == 2) != (tc.mode == "h2") {
-					t.Fatalf("first stream: %d over %s", resp.StatusCode, resp.Proto)
+				resp := mustOpen(t, srv, "k")
+				if (resp.ProtoMajor == 2) != (tc.mode == "h2") {
+					t.Fatalf("the stream is served over %s", resp.Proto)
 				}
 				switch tc.mode {
 				case "http":
@@ -199,11 +202,7 @@ func TestStreamsPerKeySlotFreed(t *testing.T) {
 				srv.Client().CloseIdleConnections()
 			}
 			waitKeyStreams(t, c, "k", 0)
-			resp := get(t, srv, "k")
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("after the first stream ended: %d", resp.StatusCode)
-			}
+			mustOpen(t, srv, "k")
 			if n := c.Deliver.KeyStreams("k"); n != 1 {
 				t.Fatalf("key k has %d streams open, want 1", n)
 			}
@@ -227,8 +226,7 @@ func TestStreamsPerKeyRefusedHandshakeAndShutdown(t *testing.T) {
 	if n := c.Deliver.KeyStreams("k"); n != 0 {
 		t.Fatalf("a refused handshake holds %d slots", n)
 	}
-	sse := get(t, srv, "k")
-	defer sse.Body.Close()
+	mustOpen(t, srv, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/w?key=j", nil)

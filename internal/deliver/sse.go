@@ -79,9 +79,8 @@ type stream struct {
 // stream that is behind, or whose socket is full, gets a goroutine of its
 // own until it has caught up again. TLS and HTTP/2 streams keep their goroutine.
 func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) error {
-	if !e.keys.acquire(spec.Key) {
-		spec.Sub.Close()
-		return ErrTooManyStreams
+	if err := e.admit(spec.Key, spec.Sub); err != nil {
+		return err
 	}
 	if spec.Options.WriteTimeout <= 0 {
 		spec.Options.WriteTimeout = e.writeTimeout

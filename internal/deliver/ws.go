@@ -46,9 +46,8 @@ var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 // peerPoller), which answers pings and the closing handshake under the
 // stream's write lock, so its frames never split the server's.
 func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) error {
-	if !e.keys.acquire(s.Key) {
-		s.Sub.Close()
-		return ErrTooManyStreams
+	if err := e.admit(s.Key, s.Sub); err != nil {
+		return err
 	}
 	if s.Options.WriteTimeout <= 0 {
 		s.Options.WriteTimeout = e.writeTimeout
