@@ -20,7 +20,7 @@ type SSEStream struct {
 	Transport string   // metrics label, e.g. "sse", "hue-sse"
 	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
 	// Key is the id of the key the stream is opened with: the stream
-	// counts against its cap (Config.StreamsPerKey) until it ends. ""
+	// counts against its cap (Config.StreamsPerKey) until it ends; ""
 	// counts against none.
 	Key       string
 	Options   framing.SSEOptions
@@ -77,7 +77,8 @@ type stream struct {
 // engine's fan-out workers (a few goroutines for all streams, one
 // non-blocking writev per connection for the events ready for it); a
 // stream that is behind, or whose socket is full, gets a goroutine of its
-// own until it has caught up again. TLS and HTTP/2 streams keep their goroutine.
+// own until it has caught up again. TLS and HTTP/2 streams keep their
+// goroutine.
 func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) error {
 	if err := e.admit(spec.Key, spec.Sub); err != nil {
 		return err
