@@ -27,6 +27,7 @@ type ServeCmd struct {
 	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
 	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
+	StreamsPerKey  int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
@@ -47,6 +48,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		Fsync:          eventlog.Fsync(c.Fsync),
 		WriteTimeout:   c.WriteTimeout,
 		FanoutWorkers:  c.FanoutWorkers,
+		StreamsPerKey:  streamsPerKey(c.StreamsPerKey),
 		TLSHosts:       c.TLSHosts,
 		Version:        versionString(),
 		Logger:         logger,
@@ -60,6 +62,14 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// streamsPerKey maps the flag (0: no cap) onto server.Config's (< 0).
+func streamsPerKey(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -170,6 +171,9 @@ func Classify(err error) *Problem {
 		p.Kind, p.Message = Unauthorized, "the key is not valid"
 	case errors.Is(err, auth.ErrForbidden):
 		p.Kind = Forbidden
+	case errors.Is(err, deliver.ErrTooManyStreams):
+		p.Kind, p.RetryAfter = TooManyStreams, time.Second
+		p.Message = "this key has as many streams open as it may; close one first"
 	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed),
 		errors.Is(err, context.DeadlineExceeded):
 		p.Kind, p.RetryAfter = Unavailable, time.Second

@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
@@ -40,6 +41,7 @@ func TestClassify(t *testing.T) {
 		{eventlog.ErrClosed, dialect.Unavailable, 503, "unavailable"},
 		{context.DeadlineExceeded, dialect.Unavailable, 503, "unavailable"},
 		{dialect.Errorf(dialect.TooManyStreams, "x"), dialect.TooManyStreams, 429, "too_many_streams"},
+		{deliver.ErrTooManyStreams, dialect.TooManyStreams, 429, "too_many_streams"},
 		{errors.New("nats: connection to 10.0.0.7:4222 refused"), dialect.Internal, 500, "internal"},
 	}
 	for _, tc := range tests {

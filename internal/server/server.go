@@ -20,6 +20,7 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/native"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -40,7 +41,8 @@ type Config struct {
 	RetentionBytes int64         // keep at most this many bytes of events; 0 unlimited
 	Fsync          eventlog.Fsync
 	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
-	FanoutWorkers  int           // goroutines writing to caught-up SSE streams (0: cores − 1, at least 1)
+	FanoutWorkers  int           // goroutines writing to caught-up streams (0: cores − 1, at least 1)
+	StreamsPerKey  int           // open SSE and WebSocket streams one key may have on this node (0: 1,000; < 0: no cap)
 	TLSHosts       []string      // extra names for the self-signed certificate
 	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
 	Logger         *slog.Logger
@@ -145,7 +147,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	core := &dialect.Core{
 		Log: s.eventLog, Hub: s.hub, Cursors: s.cursors, Auth: s.auth, Metrics: s.metrics,
-		Logger: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Shutdown: bg, FanoutWorkers: cfg.FanoutWorkers,
+		Logger: cfg.Logger, Shutdown: bg,
+		Deliver: deliver.New(deliver.Config{
+			Hub: s.hub, Metrics: s.metrics, Logger: cfg.Logger, Shutdown: bg,
+			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
+		}),
 	}
 	s.core = core
 	mux := http.NewServeMux()
@@ -239,7 +245,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.http.Close()
 	}
 	if s.core != nil {
-		s.core.Wait() // detached streams end with the shutdown context
+		s.core.Deliver.Wait() // detached streams end with the shutdown context
 	}
 	s.close()
 	return err

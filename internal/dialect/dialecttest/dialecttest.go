@@ -12,6 +12,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
@@ -25,6 +26,8 @@ type Options struct {
 	Logger       *slog.Logger
 	// CursorNow is the cursor store's clock (idle expiry tests).
 	CursorNow func() time.Time
+	// Deliver, if set, adjusts the delivery engine's configuration.
+	Deliver func(*deliver.Config)
 }
 
 // Core is a running core and what it was built from.
@@ -70,17 +73,22 @@ func NewCore(t testing.TB, opts Options) *Core {
 		t.Fatal(err)
 	}
 	shutdown, stop := context.WithCancel(ctx)
+	m := metrics.New()
+	dcfg := deliver.Config{Hub: h, Metrics: m, Logger: opts.Logger, WriteTimeout: opts.WriteTimeout, Shutdown: shutdown}
+	if opts.Deliver != nil {
+		opts.Deliver(&dcfg)
+	}
 	c := &Core{
 		Core: &dialect.Core{
-			Log: l, Hub: h, Auth: a, Metrics: metrics.New(), Logger: opts.Logger,
-			Cursors:      cursor.New(cursorsKV, h, h, cursor.Config{Now: opts.CursorNow}),
-			WriteTimeout: opts.WriteTimeout, Shutdown: shutdown,
+			Log: l, Hub: h, Auth: a, Metrics: m, Logger: opts.Logger,
+			Cursors:  cursor.New(cursorsKV, h, h, cursor.Config{Now: opts.CursorNow}),
+			Shutdown: shutdown, Deliver: deliver.New(dcfg),
 		},
 		Stop: stop,
 	}
 	t.Cleanup(func() {
 		stop()
-		c.Wait()
+		c.Deliver.Wait()
 		a.Close()
 		h.Close()
 		l.Close()

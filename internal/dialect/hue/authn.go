@@ -33,9 +33,9 @@ func (a *API) guardSpec() dialect.GuardSpec {
 }
 
 // appKey guards a CLIP v2 handler.
-func (a *API) appKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
-	return a.guard.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
-		h(w, r)
+func (a *API) appKey(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
+	return a.guard.Handle(func(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+		h(w, r, req.Key)
 		return nil
 	})
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
@@ -20,7 +21,7 @@ var ssePreamble = []byte(": hi\n\n")
 
 // eventStream handles GET /eventstream/clip/v2: Server-Sent Events for
 // "Accept: text/event-stream", otherwise a long-poll answering a JSON array.
-func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
+func (a *API) eventStream(w http.ResponseWriter, r *http.Request, key *auth.Key) {
 	sse, ok := negotiate(r.Header.Values("Accept"))
 	if !ok {
 		writeError(w, http.StatusNotAcceptable, "accept text/event-stream or application/json")
@@ -33,7 +34,7 @@ func (a *API) eventStream(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := a.core.Hub.Subscribe(after, hueScope)
 	if sse {
-		a.streamSSE(w, r, sub) // closes sub
+		a.streamSSE(w, r, sub, key.ID) // closes sub
 		return
 	}
 	defer sub.Close()
@@ -133,10 +134,11 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 
 // streamSSE writes each batch of ready events as one message, gathering
 // what follows the first event within the batch window as a bridge does.
-func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub, keyID string) {
+	err := a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "hue-sse",
 		Sub:       sub,
+		Key:       keyID,
 		Options:   framing.SSEOptions{Preamble: ssePreamble},
 		KeepAlive: a.cfg.KeepAlive,
 		Idle:      keepAliveFrame,
@@ -157,6 +159,9 @@ func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
 			return msg, true
 		},
 	})
+	if err != nil {
+		a.fail(w, r, err) // over the key's stream cap: nothing was written
+	}
 }
 
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.
@@ -166,7 +171,7 @@ var keepAliveFrame = []byte(": keep-alive\n\n")
 // are any, else waits for some up to PollTimeout. The ETag is the id to
 // send back as If-None-Match for an exact resume.
 func (a *API) longPoll(w http.ResponseWriter, r *http.Request, sub *hub.Sub) {
-	ctx, cancel := a.core.StreamContext(r)
+	ctx, cancel := a.core.Deliver.StreamContext(r)
 	defer cancel()
 	var body []byte
 	evs, err := a.nextBatch(ctx, sub, a.cfg.PollTimeout)

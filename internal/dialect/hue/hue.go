@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
@@ -166,9 +167,9 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err := a.button.load(ctx); err != nil {
 		return nil, err
 	}
-	core.Go(func() { a.button.follow(core.Shutdown) })
+	core.Deliver.Go(func() { a.button.follow(core.Shutdown) })
 	if !cfg.noProjector {
-		core.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
+		core.Deliver.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
 	}
 	a.evFmt = core.Hub.RegisterFormat("hue.event", encodeEvent)
 	return a, nil
@@ -187,7 +188,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 
 	// CLIP v2, with the application key.
 	app := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
-		mux.Handle(pattern, a.appKey(h))
+		mux.Handle(pattern, a.appKey(func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) }))
 	}
 	app("GET /clip/v2/resource", a.listAll)
 	app("GET /clip/v2/resource/{type}", a.listType)
@@ -195,7 +196,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	app("GET /clip/v2/resource/{type}/{id}", a.get)
 	app("PUT /clip/v2/resource/{type}/{id}", a.put)
 	app("DELETE /clip/v2/resource/{type}/{id}", a.remove)
-	app("GET /eventstream/clip/v2", a.eventStream)
+	mux.Handle("GET /eventstream/clip/v2", a.appKey(a.eventStream)) // streams count against the key's cap
 	for path, allow := range map[string]string{
 		"/clip/v2/resource":             "GET",
 		"/clip/v2/resource/{type}":      "GET, POST",

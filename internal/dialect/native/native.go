@@ -111,7 +111,7 @@ func adminOnly(h dialect.Handler) dialect.Handler {
 
 // waitContext bounds a long-poll by wait and by server shutdown.
 func (a *API) waitContext(r *http.Request, wait time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := a.core.StreamContext(r)
+	ctx, cancel := a.core.Deliver.StreamContext(r)
 	if wait <= 0 {
 		return ctx, cancel
 	}

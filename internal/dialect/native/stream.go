@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -56,21 +57,22 @@ func resetBody(pos uint64, err error) ([]byte, bool) {
 
 // sse handles GET /v1/stream: one SSE frame per event, its id the log
 // position (what Last-Event-ID resumes from). The core serves the stream
-// (see dialect.Core.ServeSSE); a position that is not in the log ends it
+// (see deliver.Engine.ServeSSE); a position that is not in the log ends it
 // with a reset event that has no id, so the client's resume point stays
 // where it was.
 func (a *API) sse(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	sub, err := a.openSub(r, req.Key, true)
 	if body, ok := resetBody(0, err); ok && errors.Is(err, eventlog.ErrAhead) {
-		a.resetSSE(w, r, body)
+		a.core.Deliver.RefuseSSE(w, r, framing.SSEOptions{Retry: RetryHint}, framing.AppendEvent(nil, "", "reset", body))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+	return a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "sse",
 		Sub:       sub,
+		Key:       req.Key.ID,
 		Options:   framing.SSEOptions{Retry: RetryHint},
 		KeepAlive: a.keepAlive,
 		Idle:      keepAliveFrame,
@@ -88,20 +90,6 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, req *dialect.Request) 
 			return framing.AppendEvent(nil, "", "reset", body), false
 		},
 	})
-	return nil
-}
-
-// resetSSE opens a stream only to say at once that its position is not in
-// the log: an EventSource reconnects after any other answer, so an error
-// status would bring it back in a loop.
-func (a *API) resetSSE(w http.ResponseWriter, r *http.Request, body []byte) {
-	s, err := framing.DetachSSE(w, r, framing.SSEOptions{Retry: RetryHint, WriteTimeout: a.core.WriteTimeout})
-	if err != nil {
-		return
-	}
-	s.Add(framing.AppendEvent(nil, "", "reset", body))
-	s.Flush()
-	s.Close()
 }
 
 // keepAliveFrame is the comment an idle stream gets every KeepAlive.
@@ -111,15 +99,16 @@ var keepAliveFrame = []byte(": keep-alive\n\n")
 func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	sub, err := a.openSub(r, req.Key, false)
 	if body, ok := resetBody(0, err); ok && errors.Is(err, eventlog.ErrAhead) {
-		a.resetWS(w, r, body)
+		a.core.Deliver.RefuseWS(w, r, framing.WSOptions{}, wsReset(body))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	a.core.ServeWS(w, r, dialect.WSStream{
+	return a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "websocket",
 		Sub:       sub,
+		Key:       req.Key.ID,
 		Frame:     a.wsFmt,
 		KeepAlive: a.keepAlive,
 		Ended: func(err error) []byte {
@@ -130,7 +119,6 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 			return wsReset(body)
 		},
 	})
-	return nil
 }
 
 // wsReset is the reset message and the close that follows it.
@@ -138,14 +126,4 @@ func wsReset(body []byte) []byte {
 	frame := append([]byte(`{"reset":`), body...)
 	frame = framing.AppendWSText(nil, append(frame, '}'))
 	return append(frame, framing.WSClose(framing.WSNormalClosure, "position not in the log")...)
-}
-
-// resetWS completes the handshake only to send the reset and close.
-func (a *API) resetWS(w http.ResponseWriter, r *http.Request, body []byte) {
-	out, _, err := framing.UpgradeWS(w, r, framing.WSOptions{WriteTimeout: a.core.WriteTimeout})
-	if err != nil {
-		return // the handshake was answered
-	}
-	out.WriteNow(wsReset(body), a.core.WriteTimeout)
-	out.Close()
 }

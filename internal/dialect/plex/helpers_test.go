@@ -31,7 +31,13 @@ type env struct {
 
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+	return newEnvOn(t, dialecttest.Options{}, cfg)
+}
+
+// newEnvOn is newEnv on a core built with opts.
+func newEnvOn(t testing.TB, opts dialecttest.Options, cfg Config) *env {
+	t.Helper()
+	c := dialecttest.NewCore(t, opts)
 	api, err := New(c.Core, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -203,7 +203,7 @@ func (a *API) simulatePreference(w http.ResponseWriter, r *http.Request, _ *dial
 // steps, so the request lasts as long as the simulation; it stops when the
 // client goes away or the server shuts down.
 func (a *API) run(w http.ResponseWriter, r *http.Request, steps [][]eventlog.Draft, interval time.Duration, res SimulateResponse) error {
-	ctx, cancel := a.core.StreamContext(r)
+	ctx, cancel := a.core.Deliver.StreamContext(r)
 	defer cancel()
 	err := publishSteps(ctx, steps, interval, func(ds []eventlog.Draft) error {
 		acks, err := a.core.Append(ctx, Dialect, ds)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -107,9 +108,10 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, req *dialect.R
 	if err != nil {
 		return err
 	}
-	a.core.ServeSSE(w, r, dialect.SSEStream{
+	return a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "plex-sse",
 		Sub:       sub,
+		Key:       req.Key.ID,
 		Options:   framing.SSEOptions{ContentType: streamContentType(r), Preamble: preamble},
 		KeepAlive: a.cfg.Ping,
 		Idle:      pingFrame,
@@ -136,7 +138,6 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, req *dialect.R
 			return frame, true
 		},
 	})
-	return nil
 }
 
 // pingFrame is Plex's heartbeat on an idle EventSource stream.
@@ -153,7 +154,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 	sub, f, err := a.openSub(r, req.Key, false)
 	var ae *eventlog.AheadError
 	if errors.As(err, &ae) {
-		a.core.RefuseWS(w, r, framing.WSOptions{OriginPatterns: []string{"*"}},
+		a.core.Deliver.RefuseWS(w, r, framing.WSOptions{OriginPatterns: []string{"*"}},
 			framing.WSClose(statusPositionAhead, fmt.Sprintf("position ahead of the log; last %d", ae.Last)))
 		return nil
 	}
@@ -163,9 +164,10 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 	// Any origin: the token travels in the URL or a header, never in a
 	// cookie, so a foreign page cannot borrow a user's session, and Plex
 	// web apps are served from other origins than the media server.
-	a.core.ServeWS(w, r, dialect.WSStream{
+	return a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "plex-websocket",
 		Sub:       sub,
+		Key:       req.Key.ID,
 		Frame:     a.wsFrame,
 		Allow:     f.Passes,
 		Options:   framing.WSOptions{OriginPatterns: []string{"*"}},
@@ -178,5 +180,4 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 			return framing.WSClose(statusPositionExpired, fmt.Sprintf("position expired; earliest %d", ee.Earliest))
 		},
 	})
-	return nil
 }

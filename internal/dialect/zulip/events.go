@@ -210,7 +210,7 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 // in hand. Events this user may not see are passed over in the cursor
 // (nothing visible is skipped), so they cost no write of their own.
 func (a *API) poll(r *http.Request, u *user, qid string, st cursor.State, meta *queueMeta, last int64, dontBlock bool) ([]json.RawMessage, error) {
-	sctx, scancel := a.core.StreamContext(r)
+	sctx, scancel := a.core.Deliver.StreamContext(r)
 	defer scancel()
 	ctx, end := a.polls.begin(sctx, st.ID)
 	defer end()

@@ -85,8 +85,8 @@ func (e *env) node(cfg Config) *env {
 	}
 	c := e.core.Core
 	core := &dialect.Core{Log: c.Log, Hub: c.Hub, Auth: c.Auth, Metrics: c.Metrics, Logger: c.Logger,
-		Cursors:      cursor.New(kv, c.Hub, c.Hub, cursor.Config{Now: e.clock.Now}),
-		WriteTimeout: c.WriteTimeout, Shutdown: c.Shutdown}
+		Cursors:  cursor.New(kv, c.Hub, c.Hub, cursor.Config{Now: e.clock.Now}),
+		Shutdown: c.Shutdown, Deliver: c.Deliver}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Hour
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package dialect
+package deliver
 
 import (
 	"sync"
@@ -22,44 +22,44 @@ const peerEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 // becomes readable gets a short-lived goroutine (readPeerFrames), which
 // reads what is waiting, answers it and re-arms the socket.
 //
-// The descriptor is the connection's own (stream.SocketFD): registering,
+// The descriptor is the connection's own (framing.SocketFD): registering,
 // re-arming and removing it happen under the stream's write lock and only
 // while the stream is not closed, so the number is never that of another
 // socket. The reads go through the connection, which guards its descriptor.
 type peerPoller struct {
-	c    *Core
+	e    *Engine
 	epfd int
 
 	mu     sync.Mutex
-	conns  map[uint64]*sseConn // by registration token
+	conns  map[uint64]*stream // by registration token
 	next   uint64
 	closed bool // the poller stopped; epfd is closed
 }
 
-// peers returns the core's poller, starting it on first use; nil if it
+// peers returns the engine's poller, starting it on first use; nil if it
 // cannot run (the caller reads with a goroutine per socket instead).
-func (c *Core) peers() *peerPoller {
-	c.peerOnce.Do(func() {
+func (e *Engine) peers() *peerPoller {
+	e.peerOnce.Do(func() {
 		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
-			c.Logger.Warn("websocket peers: epoll unavailable; a goroutine per socket", "err", err)
+			e.logger.Warn("websocket peers: epoll unavailable; a goroutine per socket", "err", err)
 			return
 		}
-		p := &peerPoller{c: c, epfd: epfd, conns: map[uint64]*sseConn{}}
-		if !c.Go(p.run) {
+		p := &peerPoller{e: e, epfd: epfd, conns: map[uint64]*stream{}}
+		if !e.Go(p.run) {
 			syscall.Close(epfd)
 			return
 		}
-		c.peer = p
+		e.peer = p
 	})
-	return c.peer
+	return e.peer
 }
 
-// watchPeer has the poller read sc's client; false if it cannot (the
-// caller starts a reader goroutine). sc.wmu must not be held.
-func (c *Core) watchPeer(sc *sseConn) bool {
-	p := c.peers()
-	if p == nil || sc.fd < 0 {
+// watchPeer has the poller read st's client; false if it cannot (the
+// caller starts a reader goroutine). st.wmu must not be held.
+func (e *Engine) watchPeer(st *stream) bool {
+	p := e.peers()
+	if p == nil || st.fd < 0 {
 		return false
 	}
 	p.mu.Lock()
@@ -70,64 +70,64 @@ func (c *Core) watchPeer(sc *sseConn) bool {
 	p.next++
 	token := p.next
 	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(token), Pad: int32(token >> 32)}
-	if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, sc.fd, &ev) != nil {
+	if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, st.fd, &ev) != nil {
 		return false
 	}
-	p.conns[token] = sc
-	sc.peerToken = token
+	p.conns[token] = st
+	st.peerToken = token
 	return true
 }
 
 // rearmPeer asks for the next readiness report of a watched socket.
-func (c *Core) rearmPeer(sc *sseConn) {
-	sc.wmu.Lock()
-	defer sc.wmu.Unlock()
-	if sc.closed {
+func (e *Engine) rearmPeer(st *stream) {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if st.closed {
 		return
 	}
-	p := c.peer
+	p := e.peer
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(sc.peerToken), Pad: int32(sc.peerToken >> 32)}
-	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, sc.fd, &ev); err != nil {
-		c.Logger.Debug("websocket peers: re-arm", "err", err)
+	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(st.peerToken), Pad: int32(st.peerToken >> 32)}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, st.fd, &ev); err != nil {
+		e.logger.Debug("websocket peers: re-arm", "err", err)
 	}
 }
 
-// unwatchPeer removes a watched socket; its owner calls it under sc.wmu,
+// unwatchPeer removes a watched socket; its owner calls it under st.wmu,
 // before closing the connection.
-func (c *Core) unwatchPeer(sc *sseConn) {
-	p := c.peer
+func (e *Engine) unwatchPeer(st *stream) {
+	p := e.peer
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed {
-		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, sc.fd, nil)
+		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil)
 	}
-	delete(p.conns, sc.peerToken)
-	sc.peerToken = 0
+	delete(p.conns, st.peerToken)
+	st.peerToken = 0
 }
 
 // run hands each readable socket to a reader goroutine until shutdown.
 func (p *peerPoller) run() {
 	events := make([]syscall.EpollEvent, 128)
-	for p.c.Shutdown.Err() == nil {
+	for p.e.shutdown.Err() == nil {
 		n, err := syscall.EpollWait(p.epfd, events, peerWaitMillis)
 		if err != nil && err != syscall.EINTR {
-			p.c.Logger.Error("websocket peers: epoll_wait", "err", err)
+			p.e.logger.Error("websocket peers: epoll_wait", "err", err)
 			break
 		}
 		for _, ev := range events[:max(n, 0)] {
 			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			p.mu.Lock()
-			sc := p.conns[token]
+			st := p.conns[token]
 			p.mu.Unlock()
-			if sc == nil {
+			if st == nil {
 				continue // removed since it became readable
 			}
-			if !p.c.Go(func() { p.c.readPeerFrames(sc) }) {
+			if !p.e.Go(func() { p.e.readPeerFrames(st) }) {
 				break // shutting down
 			}
 		}

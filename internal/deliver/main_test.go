@@ -1,4 +1,4 @@
-package dialect_test
+package deliver_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package dialect_test
+package deliver_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -30,7 +30,7 @@ func wsHandler(c *dialecttest.Core) http.HandlerFunc {
 	})
 	all, _ := topic.ParseFilter("test.>")
 	return func(w http.ResponseWriter, r *http.Request) {
-		c.ServeWS(w, r, dialect.WSStream{
+		c.Deliver.ServeWS(w, r, deliver.WSStream{
 			Transport: "test-ws",
 			Sub:       c.Hub.Subscribe(0, all),
 			Frame:     f,
@@ -222,8 +222,8 @@ func TestWSOverTLS(t *testing.T) {
 	if err := readSeqs(ctx, ws, 3); err != nil {
 		t.Fatal(err)
 	}
-	if c.FanoutStreams() != 0 {
-		t.Fatalf("the fan-out workers own %d streams; a TLS socket cannot be theirs", c.FanoutStreams())
+	if c.Deliver.FanoutStreams() != 0 {
+		t.Fatalf("the fan-out workers own %d streams; a TLS socket cannot be theirs", c.Deliver.FanoutStreams())
 	}
 	read := make(chan error, 1)
 	go func() {

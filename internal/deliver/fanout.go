@@ -1,4 +1,4 @@
-package dialect
+package deliver
 
 import (
 	"errors"
@@ -18,50 +18,51 @@ const fanoutTick = time.Second
 // goroutines run (about a millisecond of writes).
 const yieldEvery = 128
 
-// fanout serves the caught-up detached SSE streams with one worker per
-// core instead of a goroutine per stream. On each new event a worker walks
-// its streams and, for each, frames what is ready and writes it with one
-// non-blocking writev. No goroutine wakes per stream, no write deadline is
-// set per write, and an idle stream holds no stack: it is a socket, a
-// subscription and a few words. A stream whose socket does not take the
-// whole write, or that falls behind the hub's window, goes back to a
-// goroutine of its own (runSSE) with the rest, and returns when caught up.
+// fanout serves the caught-up detached streams (SSE and WebSocket) with
+// one worker per core instead of a goroutine per stream. On each new event
+// a worker walks its streams and, for each, frames what is ready and
+// writes it with one non-blocking writev. No goroutine wakes per stream,
+// no write deadline is set per write, and an idle stream holds no stack:
+// it is a socket, a subscription and a few words. A stream whose socket
+// does not take the whole write, or that falls behind the hub's window,
+// goes back to a goroutine of its own (Engine.run) with the rest, and
+// returns when caught up.
 type fanout struct {
-	core    *Core
+	e       *Engine
 	workers []*fanWorker
 }
 
-// DefaultFanoutWorkers is one fan-out worker per core but one: a core
+// DefaultWorkers is one fan-out worker per core but one: a core
 // stays free for what must not wait for a fan-out round — publishers'
 // requests, the engine, the hub's tail reader. (With every core in a
 // round, a request waits for the runtime's next network poll, up to
 // 10 ms; measured on 2 cores at 10,000 streams × 5 events/s: publish p99
 // 8–10 ms with two workers, 5–7 ms with one, for ~20% more delivery p99.)
-func DefaultFanoutWorkers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+func DefaultWorkers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
-// fanout returns the core's fan-out, starting its workers on first use.
-func (c *Core) fanout() *fanout {
-	c.fanOnce.Do(func() {
-		f := &fanout{core: c}
-		n := c.FanoutWorkers
+// fanout returns the engine's fan-out, starting its workers on first use.
+func (e *Engine) fanout() *fanout {
+	e.fanOnce.Do(func() {
+		f := &fanout{e: e}
+		n := e.workers
 		if n <= 0 {
-			n = DefaultFanoutWorkers()
+			n = DefaultWorkers()
 		}
 		for range n {
 			w := &fanWorker{f: f, kick: make(chan struct{}, 1)}
-			if !c.Go(w.run) {
+			if !e.Go(w.run) {
 				w.stopped = true
 			}
 			f.workers = append(f.workers, w)
 		}
-		c.fan = f
+		e.fan = f
 	})
-	return c.fan
+	return e.fan
 }
 
 // join hands a caught-up stream to the least loaded worker; false if the
 // workers have stopped (the caller still owns the stream).
-func (f *fanout) join(sc *sseConn) bool {
+func (f *fanout) join(st *stream) bool {
 	w := f.workers[0]
 	for _, o := range f.workers[1:] {
 		if o.load.Load() < w.load.Load() {
@@ -73,9 +74,9 @@ func (f *fanout) join(sc *sseConn) bool {
 		w.mu.Unlock()
 		return false
 	}
-	sc.lastWrite = time.Now().UnixNano()
-	sc.holdUntil = 0
-	w.adds = append(w.adds, sc)
+	st.lastWrite = time.Now().UnixNano()
+	st.holdUntil = 0
+	w.adds = append(w.adds, st)
 	w.load.Add(1)
 	w.mu.Unlock()
 	select {
@@ -92,11 +93,11 @@ type fanWorker struct {
 	kick chan struct{}
 
 	mu      sync.Mutex
-	adds    []*sseConn // joined, not yet taken
+	adds    []*stream // joined, not yet taken
 	stopped bool
 
 	// Owned by run.
-	conns     []*sseConn
+	conns     []*stream
 	vec       framing.Vectors
 	evs       []*hub.Event
 	bufs      [][]byte
@@ -106,7 +107,7 @@ type fanWorker struct {
 }
 
 func (w *fanWorker) run() {
-	c := w.f.core
+	e := w.f.e
 	tick := time.NewTicker(fanoutTick)
 	defer tick.Stop()
 	w.hold = time.NewTimer(time.Hour)
@@ -114,11 +115,11 @@ func (w *fanWorker) run() {
 	w.delivered = map[string]float64{}
 	keepAlive := false
 	for {
-		if c.Shutdown.Err() != nil {
+		if e.shutdown.Err() != nil {
 			w.stop()
 			return
 		}
-		last, changed := c.Hub.Notify()
+		last, changed := e.hub.Notify()
 		w.mu.Lock()
 		w.conns = append(w.conns, w.adds...)
 		clear(w.adds)
@@ -135,7 +136,7 @@ func (w *fanWorker) run() {
 			w.holdAt = 0
 		case <-tick.C:
 			keepAlive = true
-		case <-c.Shutdown.Done():
+		case <-e.shutdown.Done():
 			w.stop()
 			return
 		}
@@ -146,65 +147,65 @@ func (w *fanWorker) run() {
 // idle for their interval when keepAlive is set. It reports whether a
 // stream still has events in the window (it got a full write's worth).
 func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool) {
-	c := w.f.core
+	e := w.f.e
 	nowNs := now.UnixNano()
 	nextHold := int64(0)
 	kept := w.conns[:0]
-	for i, sc := range w.conns {
+	for i, st := range w.conns {
 		if i%yieldEvery == yieldEvery-1 {
 			// A round over many streams takes the core for tens of
 			// milliseconds: let publishers' requests and the hub's tail
 			// reader in, so publishing never waits for fan-out.
 			runtime.Gosched()
 		}
-		if sc.gone.Load() { // a WebSocket client closed
+		if st.gone.Load() { // a WebSocket client closed
 			w.load.Add(-1)
-			c.endSSE(sc)
+			e.end(st)
 			continue
 		}
-		sub := sc.spec.Sub
+		sub := st.spec.Sub
 		switch {
 		case sub.Position() >= last:
-			if keepAlive && nowNs-sc.lastWrite >= int64(sc.spec.KeepAlive) {
-				w.bufs = append(w.bufs[:0], sc.spec.Idle)
-				if owned, _ := w.write(sc, w.bufs, nowNs); !owned {
+			if keepAlive && nowNs-st.lastWrite >= int64(st.spec.KeepAlive) {
+				w.bufs = append(w.bufs[:0], st.spec.Idle)
+				if owned, _ := w.write(st, w.bufs, nowNs); !owned {
 					continue
 				}
 			}
-			kept = append(kept, sc)
+			kept = append(kept, st)
 			continue
-		case sc.spec.Gather > 0 && sc.holdUntil == 0:
-			sc.holdUntil = nowNs + int64(sc.spec.Gather)
+		case st.spec.Gather > 0 && st.holdUntil == 0:
+			st.holdUntil = nowNs + int64(st.spec.Gather)
 			fallthrough
-		case sc.holdUntil > nowNs:
-			if nextHold == 0 || sc.holdUntil < nextHold {
-				nextHold = sc.holdUntil
+		case st.holdUntil > nowNs:
+			if nextHold == 0 || st.holdUntil < nextHold {
+				nextHold = st.holdUntil
 			}
-			kept = append(kept, sc)
+			kept = append(kept, st)
 			continue
 		}
-		sc.holdUntil = 0
+		st.holdUntil = 0
 		evs, ok := sub.PollWindow(w.evs[:0], maxFrameEvents)
 		w.evs = evs
 		if !ok {
-			w.release(sc, nil) // behind the window: catch up from the log
+			w.release(st, nil) // behind the window: catch up from the log
 			continue
 		}
 		if len(evs) == maxFrameEvents {
 			more = true
 		}
-		bufs, n := sc.spec.Frames(w.bufs[:0], evs)
+		bufs, n := st.spec.Frames(w.bufs[:0], evs)
 		w.bufs = bufs
 		if len(bufs) == 0 {
-			kept = append(kept, sc)
+			kept = append(kept, st)
 			continue
 		}
-		owned, sent := w.write(sc, bufs, nowNs)
+		owned, sent := w.write(st, bufs, nowNs)
 		if sent {
-			w.delivered[sc.spec.Transport] += float64(n)
+			w.delivered[st.spec.Transport] += float64(n)
 		}
 		if owned {
-			kept = append(kept, sc)
+			kept = append(kept, st)
 		}
 	}
 	clear(w.conns[len(kept):])
@@ -222,44 +223,44 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 // write sends bufs to the stream without blocking. owned is false if the
 // worker no longer owns the stream: it went to a goroutine with the rest
 // of the write (sent: the rest is on its way), or it ended.
-func (w *fanWorker) write(sc *sseConn, bufs [][]byte, nowNs int64) (owned, sent bool) {
-	if sc.wmu != nil {
-		if !sc.wmu.TryLock() {
+func (w *fanWorker) write(st *stream, bufs [][]byte, nowNs int64) (owned, sent bool) {
+	if st.wmu != nil {
+		if !st.wmu.TryLock() {
 			// The WebSocket's reader is answering the client: a goroutine
 			// writes once it is done, rather than the round waiting.
-			w.release(sc, bufs)
+			w.release(st, bufs)
 			return false, true
 		}
 	}
-	n, err := w.vec.TryWrite(sc.fd, bufs)
-	if sc.wmu != nil {
-		sc.wmu.Unlock()
+	n, err := w.vec.TryWrite(st.fd, bufs)
+	if st.wmu != nil {
+		st.wmu.Unlock()
 	}
 	switch {
 	case err == nil:
-		sc.lastWrite = nowNs
+		st.lastWrite = nowNs
 		return true, true
 	case errors.Is(err, framing.ErrWouldBlock):
-		w.release(sc, framing.Advance(bufs, n))
+		w.release(st, framing.Advance(bufs, n))
 		return false, true
 	default:
 		w.load.Add(-1)
-		w.f.core.StreamCut(sc.spec.Transport, err)
-		w.f.core.endSSE(sc)
+		w.f.e.streamCut(st.spec.Transport, err)
+		w.f.e.end(st)
 		return false, false
 	}
 }
 
 // release gives the stream back to a goroutine of its own, which first
 // writes rest, the part of a write the socket did not take.
-func (w *fanWorker) release(sc *sseConn, rest [][]byte) {
+func (w *fanWorker) release(st *stream, rest [][]byte) {
 	w.load.Add(-1)
 	for _, b := range rest {
-		sc.out.Add(b)
+		st.out.Add(b)
 	}
-	c := w.f.core
-	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
-		c.endSSE(sc)
+	e := w.f.e
+	if !e.Go(func() { e.run(e.shutdown, st) }) {
+		e.end(st)
 	}
 }
 
@@ -268,7 +269,7 @@ func (w *fanWorker) release(sc *sseConn, rest [][]byte) {
 func (w *fanWorker) flushMetrics() {
 	for t, n := range w.delivered {
 		if n > 0 {
-			w.f.core.Metrics.EventsDelivered.WithLabelValues(t).Add(n)
+			w.f.e.metrics.EventsDelivered.WithLabelValues(t).Add(n)
 			w.delivered[t] = 0
 		}
 	}
@@ -282,8 +283,8 @@ func (w *fanWorker) stop() {
 	w.conns = append(w.conns, w.adds...)
 	w.adds = nil
 	w.mu.Unlock()
-	for _, sc := range w.conns {
-		w.f.core.endSSE(sc)
+	for _, st := range w.conns {
+		w.f.e.end(st)
 	}
 	w.conns = nil
 	w.hold.Stop()

@@ -1,4 +1,4 @@
-package dialect_test
+package deliver_test
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -22,7 +22,7 @@ import (
 
 // sseServer serves ServeSSE at /s with one frame per event ("id: <seq>"),
 // starting after ?after=.
-func sseServer(t *testing.T, c *dialecttest.Core, tweak func(*dialect.SSEStream)) string {
+func sseServer(t *testing.T, c *dialecttest.Core, tweak func(*deliver.SSEStream)) string {
 	t.Helper()
 	f := c.Hub.RegisterFormat("test.sse", func(e *eventlog.Event) []byte {
 		return framing.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), "", e.Data)
@@ -31,7 +31,7 @@ func sseServer(t *testing.T, c *dialecttest.Core, tweak func(*dialect.SSEStream)
 	srv := c.Serve(t, func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /s", func(w http.ResponseWriter, r *http.Request) {
 			after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
-			spec := dialect.SSEStream{
+			spec := deliver.SSEStream{
 				Transport: "test",
 				Sub:       c.Hub.Subscribe(after, all),
 				KeepAlive: time.Hour,
@@ -46,7 +46,7 @@ func sseServer(t *testing.T, c *dialecttest.Core, tweak func(*dialect.SSEStream)
 			if tweak != nil {
 				tweak(&spec)
 			}
-			c.ServeSSE(w, r, spec)
+			c.Deliver.ServeSSE(w, r, spec)
 		})
 	})
 	return srv.URL
@@ -117,9 +117,9 @@ func publish(t *testing.T, c *dialecttest.Core, n, size int) {
 func waitFanout(t *testing.T, c *dialecttest.Core, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for c.FanoutStreams() != want {
+	for c.Deliver.FanoutStreams() != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("fan-out owns %d streams, want %d", c.FanoutStreams(), want)
+			t.Fatalf("fan-out owns %d streams, want %d", c.Deliver.FanoutStreams(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -134,8 +134,7 @@ func TestFanoutDeliversInOrder(t *testing.T) {
 }
 
 func testFanoutInOrder(t *testing.T, workers int) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
-	c.FanoutWorkers = workers
+	c := dialecttest.NewCore(t, dialecttest.Options{Deliver: func(cfg *deliver.Config) { cfg.Workers = workers }})
 	base := sseServer(t, c, nil)
 	const streams, events = 40, 500
 	readers := make([]*bufio.Reader, streams)
@@ -183,7 +182,7 @@ func TestFanoutFullSocketCatchesUp(t *testing.T) {
 	if _, err := readIDs(fast, 0, events); err != nil {
 		t.Fatal("fast stream:", err)
 	}
-	if n := c.FanoutStreams(); n != 1 {
+	if n := c.Deliver.FanoutStreams(); n != 1 {
 		t.Fatalf("fan-out owns %d streams while one is stuck, want 1", n)
 	}
 	if _, err := readIDs(br, 0, events); err != nil {
@@ -202,7 +201,7 @@ func TestFanoutFullSocketCatchesUp(t *testing.T) {
 // Idle streams get the keep-alive frame from the workers.
 func TestFanoutKeepAlive(t *testing.T) {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
-	base := sseServer(t, c, func(s *dialect.SSEStream) { s.KeepAlive = 10 * time.Millisecond })
+	base := sseServer(t, c, func(s *deliver.SSEStream) { s.KeepAlive = 10 * time.Millisecond })
 	conn, br := openStream(t, base, "after=0", 0)
 	waitFanout(t, c, 1)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -216,7 +215,7 @@ func TestFanoutKeepAlive(t *testing.T) {
 // in the same message.
 func TestFanoutGather(t *testing.T) {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
-	base := sseServer(t, c, func(s *dialect.SSEStream) {
+	base := sseServer(t, c, func(s *deliver.SSEStream) {
 		s.Gather = 300 * time.Millisecond
 		s.Frames = func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
 			return append(dst, fmt.Appendf(nil, "data: %d-%d\n\n", evs[0].Seq, evs[len(evs)-1].Seq)), len(evs)

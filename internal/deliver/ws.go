@@ -1,6 +1,7 @@
-package dialect
+package deliver
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 type WSStream struct {
 	Transport string   // metrics label, e.g. "websocket", "plex-websocket"
 	Sub       *hub.Sub // the stream's position and filter; ServeWS closes it
+	Key       string   // the key's id, counted as for SSEStream.Key
 	// Frame is the format whose encoding of an event is its whole text
 	// frame (framing.AppendWSText around the payload): built once per
 	// event, written to every connection as is.
@@ -34,33 +36,40 @@ var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 
 // ServeWS upgrades the request and delivers events as text frames until
 // the client leaves or closes, a write fails, Ended ends it, or the server
-// shuts down (then it closes with 1001, going away).
+// shuts down (then it closes with 1001, going away). Over the key's cap it
+// returns ErrTooManyStreams before the handshake is answered, like
+// ServeSSE.
 //
 // The connection is served like a detached SSE stream (see ServeSSE): by
 // the fan-out workers while caught up, by a goroutine of its own while
-// behind. What the client sends is watched by the core's poller (see
+// behind. What the client sends is watched by the engine's poller (see
 // peerPoller), which answers pings and the closing handshake under the
 // stream's write lock, so its frames never split the server's.
-func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
+func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) error {
+	if err := e.admit(s.Key, s.Sub); err != nil {
+		return err
+	}
 	if s.Options.WriteTimeout <= 0 {
-		s.Options.WriteTimeout = c.WriteTimeout
+		s.Options.WriteTimeout = e.writeTimeout
 	}
 	out, in, err := framing.UpgradeWS(w, r, s.Options)
 	if err != nil {
+		e.keys.release(s.Key)
 		s.Sub.Close()
-		return // the handshake was answered
+		return nil // the handshake was answered
 	}
-	sc := &sseConn{
+	st := &stream{
 		spec: SSEStream{
 			Transport: s.Transport,
 			Sub:       s.Sub,
+			Key:       s.Key,
 			KeepAlive: s.KeepAlive,
 			Idle:      framing.WSPing,
 			Frames: func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
 				n := 0
-				for _, e := range evs {
-					if s.Allow == nil || s.Allow(e) {
-						dst = append(dst, e.Wire(s.Frame))
+				for _, ev := range evs {
+					if s.Allow == nil || s.Allow(ev) {
+						dst = append(dst, ev.Wire(s.Frame))
 						n++
 					}
 				}
@@ -80,69 +89,92 @@ func (c *Core) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) {
 		bye: wsGoingAway,
 		wmu: new(sync.Mutex),
 	}
-	c.Metrics.Subscribers.WithLabelValues(s.Transport).Inc()
+	e.metrics.Subscribers.WithLabelValues(s.Transport).Inc()
 	// Bytes the client sent right behind its handshake are read first, by
 	// a goroutine of the socket's own; otherwise the poller watches it.
-	if early := in != io.Reader(out.Conn()); early || !c.watchPeer(sc) {
-		if !c.Go(func() { c.readPeer(sc, in) }) {
-			c.endSSE(sc) // shutting down
+	if early := in != io.Reader(out.Conn()); early || !e.watchPeer(st) {
+		if !e.Go(func() { e.readPeer(st, in) }) {
+			e.end(st) // shutting down
+			return nil
+		}
+	}
+	if !e.Go(func() { e.run(e.shutdown, st) }) {
+		e.end(st)
+	}
+	return nil
+}
+
+// defaultPeerFrameTimeout bounds how long a frame the client has begun
+// may take to arrive whole (Config.PeerFrameTimeout).
+const defaultPeerFrameTimeout = 10 * time.Second
+
+// readPeer reads the client's frames on a goroutine of the socket's own
+// until the connection must end (where the poller cannot watch it, or the
+// client sent bytes with its handshake). It waits as long as the client
+// likes for a frame to begin; what has begun is bounded like the poller's
+// reads (readBurst).
+func (e *Engine) readPeer(st *stream, in io.Reader) {
+	br := framing.NewWSPeerReader(in)
+	for {
+		_, err := br.Peek(1)
+		if err == nil {
+			err = e.readBurst(st, br)
+		}
+		if err != nil {
+			e.peerGone(st, err)
 			return
 		}
 	}
-	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
-		c.endSSE(sc)
-	}
-}
-
-// peerFrameTimeout bounds how long a frame the client has begun may take
-// to arrive whole.
-const peerFrameTimeout = 10 * time.Second
-
-// readPeer reads the client's frames on a goroutine of the socket's own
-// until the connection must end (where the poller cannot watch it).
-func (c *Core) readPeer(sc *sseConn, in io.Reader) {
-	c.peerGone(sc, framing.ReadWSPeer(in, sc.replyPeer))
 }
 
 // readPeerFrames reads the frames a watched socket's client has sent,
 // answers them and re-arms the socket; when the client is done it marks
 // the stream over instead.
-func (c *Core) readPeerFrames(sc *sseConn) {
-	conn := sc.out.Conn()
-	conn.SetReadDeadline(time.Now().Add(peerFrameTimeout))
-	br := framing.NewWSPeerReader(conn)
+func (e *Engine) readPeerFrames(st *stream) {
+	if err := e.readBurst(st, framing.NewWSPeerReader(st.out.Conn())); err != nil {
+		e.peerGone(st, err)
+		return
+	}
+	e.rearmPeer(st)
+}
+
+// readBurst reads and answers frames until br holds no more, all within
+// the peer frame timeout: a client that begins a frame and never finishes
+// it cannot hold the reader.
+func (e *Engine) readBurst(st *stream, br *bufio.Reader) error {
+	conn := st.out.Conn()
+	conn.SetReadDeadline(time.Now().Add(e.peerFrame))
 	for {
-		if err := framing.ReadWSFrame(br, sc.replyPeer); err != nil {
-			c.peerGone(sc, err)
-			return
+		if err := framing.ReadWSFrame(br, st.replyPeer); err != nil {
+			return err
 		}
 		if br.Buffered() == 0 {
 			break
 		}
 	}
 	conn.SetReadDeadline(time.Time{})
-	c.rearmPeer(sc)
+	return nil
 }
 
 // replyPeer writes a control frame answering the client, serialised with
 // the owner's writes; never after the owner closed the stream.
-func (sc *sseConn) replyPeer(frame []byte) error {
-	sc.wmu.Lock()
-	defer sc.wmu.Unlock()
-	if sc.closed {
+func (st *stream) replyPeer(frame []byte) error {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if st.closed {
 		return errStreamClosed
 	}
-	return sc.out.WriteNow(frame, 0)
+	return st.out.WriteNow(frame, 0)
 }
 
 // peerGone marks the stream over after its client closed, broke the
 // protocol or went away, and shuts the socket down, so that its owner's
 // next write fails and the owner releases it (only the owner closes it).
-func (c *Core) peerGone(sc *sseConn, err error) {
-	c.Logger.Debug("websocket peer done", "transport", sc.spec.Transport, "err", err)
-	sc.gone.Store(true)
-	sc.out.Shutdown() // safe after the owner's Close: the conn guards its descriptor
+func (e *Engine) peerGone(st *stream, err error) {
+	e.logger.Debug("websocket peer done", "transport", st.spec.Transport, "err", err)
+	st.gone.Store(true)
+	st.out.Shutdown() // safe after the owner's Close: the conn guards its descriptor
 }
 
 // errStreamClosed is what a reply gets once the stream's owner closed it.
-var errStreamClosed = errors.New("dialect: stream closed")
+var errStreamClosed = errors.New("deliver: stream closed")

@@ -1,4 +1,4 @@
-package dialect
+package deliver
 
 import (
 	"context"
@@ -19,6 +19,10 @@ const maxFrameEvents = 256
 type SSEStream struct {
 	Transport string   // metrics label, e.g. "sse", "hue-sse"
 	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
+	// Key is the id of the key the stream is opened with: the stream
+	// counts against its cap (Config.StreamsPerKey) until it ends; ""
+	// counts against none.
+	Key       string
 	Options   framing.SSEOptions
 	KeepAlive time.Duration // send Idle after this long without a write
 	Idle      []byte        // a comment, or the dialect's own ping event
@@ -37,11 +41,12 @@ type SSEStream struct {
 	Gather time.Duration
 }
 
-// sseConn is one open stream: SSE, or a WebSocket (see ServeWS). It is
-// owned by exactly one goroutine at a time: the handler or a stream
-// goroutine while it waits or writes with blocking calls, or a fan-out
-// worker while it is caught up. Only the owner writes events and closes it.
-type sseConn struct {
+// stream is one open stream, SSE or WebSocket (see ServeWS), detached
+// from net/http or not. It is owned by exactly one goroutine at a time
+// (see the package doc): the handler or a stream goroutine while it waits
+// or writes with blocking calls, or a fan-out worker while it is caught
+// up. Only the owner writes events and closes it.
+type stream struct {
 	spec SSEStream
 	out  *framing.Writer
 	fd   int    // the socket (framing.SocketFD); -1: never served by the fan-out workers
@@ -63,153 +68,146 @@ type sseConn struct {
 
 // ServeSSE opens the event stream and delivers events to it until the
 // client leaves, a write fails, Ended ends it, or the server shuts down.
+// If the stream's key already has as many streams open as it may, it
+// writes nothing and returns ErrTooManyStreams for the caller to answer;
+// otherwise it returns nil, the stream served or handed over.
 //
 // On HTTP/1.x the connection is detached from net/http once the stream is
-// open. A plain-TCP stream that has caught up is then served by the core's
-// fan-out workers (a few goroutines for all streams, one non-blocking
-// writev per connection for the events ready for it); a stream that is
-// behind, or whose socket is full, gets a goroutine of its own until it has
-// caught up again. TLS and HTTP/2 streams keep their goroutine.
-func (c *Core) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) {
+// open. A plain-TCP stream that has caught up is then served by the
+// engine's fan-out workers (a few goroutines for all streams, one
+// non-blocking writev per connection for the events ready for it); a
+// stream that is behind, or whose socket is full, gets a goroutine of its
+// own until it has caught up again. TLS and HTTP/2 streams keep their
+// goroutine.
+func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) error {
+	if err := e.admit(spec.Key, spec.Sub); err != nil {
+		return err
+	}
 	if spec.Options.WriteTimeout <= 0 {
-		spec.Options.WriteTimeout = c.WriteTimeout
+		spec.Options.WriteTimeout = e.writeTimeout
 	}
 	s, err := framing.DetachSSE(w, r, spec.Options)
 	if err != nil {
+		e.keys.release(spec.Key)
 		spec.Sub.Close()
-		return
+		return nil // the head could not be written: nothing to serve
 	}
-	sc := &sseConn{spec: spec, out: s, fd: -1}
-	c.Metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
+	st := &stream{spec: spec, out: s, fd: -1}
+	e.metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {
-		ctx, cancel := c.StreamContext(r)
+		ctx, cancel := e.StreamContext(r)
 		defer cancel()
-		c.runSSE(ctx, sc)
-		return
+		e.run(ctx, st)
+		return nil
 	}
-	sc.fd = framing.SocketFD(s.Conn())
-	if !c.Go(func() { c.runSSE(c.Shutdown, sc) }) {
-		c.endSSE(sc) // shutting down
+	st.fd = framing.SocketFD(s.Conn())
+	if !e.Go(func() { e.run(e.shutdown, st) }) {
+		e.end(st) // shutting down
 	}
+	return nil
 }
 
-// runSSE serves the stream with blocking waits and writes until it ends,
+// run serves the stream with blocking waits and writes until it ends,
 // or until it has caught up and a fan-out worker takes it over.
-func (c *Core) runSSE(ctx context.Context, sc *sseConn) {
-	sub := sc.spec.Sub
+func (e *Engine) run(ctx context.Context, st *stream) {
+	sub := st.spec.Sub
 	var evs []*hub.Event
 	var frames [][]byte
 	for {
-		if sc.gone.Load() {
+		if st.gone.Load() {
 			break // a WebSocket client closed
 		}
-		if err := sc.flush(); err != nil {
-			c.StreamCut(sc.spec.Transport, err)
+		if err := st.flush(); err != nil {
+			e.streamCut(st.spec.Transport, err)
 			break // the client resumes from the last id it got
 		}
-		if sc.fd >= 0 && ctx.Err() == nil {
+		if st.fd >= 0 && ctx.Err() == nil {
 			var ok bool
 			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
 				// Caught up: a worker serves it from now on. Its writes
 				// never block, so no deadline may linger from ours.
-				sc.out.Conn().SetWriteDeadline(time.Time{})
-				if c.fanout().join(sc) {
+				st.out.Conn().SetWriteDeadline(time.Time{})
+				if e.fanout().join(st) {
 					return
 				}
 			}
 			if len(evs) > 0 {
-				frames = c.queueSSE(sc, frames, evs)
+				frames = e.queue(st, frames, evs)
 				continue
 			}
 		}
 		var err error
-		evs, err = sub.NextWithin(ctx, maxFrameEvents, sc.spec.KeepAlive)
-		if err == nil && len(evs) > 0 && sc.spec.Gather > 0 {
-			evs, err = gather(ctx, sub, evs, sc.spec.Gather)
+		evs, err = sub.NextWithin(ctx, maxFrameEvents, st.spec.KeepAlive)
+		if err == nil && len(evs) > 0 && st.spec.Gather > 0 {
+			evs = sub.Gather(ctx, evs, maxFrameEvents, st.spec.Gather)
 		}
 		switch {
-		case err != nil && ctx.Err() == nil && sc.spec.Ended != nil:
-			frame, goOn := sc.spec.Ended(err)
+		case err != nil && ctx.Err() == nil && st.spec.Ended != nil:
+			frame, goOn := st.spec.Ended(err)
 			if frame != nil {
-				sc.out.Add(frame)
+				st.out.Add(frame)
 			}
 			if !goOn {
-				sc.flush()
-				c.endSSE(sc)
+				st.flush()
+				e.end(st)
 				return
 			}
 		case err != nil:
-			c.endSSE(sc)
+			e.end(st)
 			return
 		case evs == nil:
-			sc.out.Add(sc.spec.Idle)
+			st.out.Add(st.spec.Idle)
 		default:
-			frames = c.queueSSE(sc, frames, evs)
+			frames = e.queue(st, frames, evs)
 		}
 	}
-	c.endSSE(sc)
+	e.end(st)
 }
 
-// queueSSE frames evs onto the stream for its next Flush.
-func (c *Core) queueSSE(sc *sseConn, frames [][]byte, evs []*hub.Event) [][]byte {
-	frames, n := sc.spec.Frames(frames[:0], evs)
+// queue frames evs onto the stream for its next Flush.
+func (e *Engine) queue(st *stream, frames [][]byte, evs []*hub.Event) [][]byte {
+	frames, n := st.spec.Frames(frames[:0], evs)
 	for _, f := range frames {
-		sc.out.Add(f)
+		st.out.Add(f)
 	}
-	c.Metrics.EventsDelivered.WithLabelValues(sc.spec.Transport).Add(float64(n))
+	e.metrics.EventsDelivered.WithLabelValues(st.spec.Transport).Add(float64(n))
 	clear(frames)
 	return frames
 }
 
-// gather adds to evs what arrives within d of them, up to maxFrameEvents.
-func gather(ctx context.Context, sub *hub.Sub, evs []*hub.Event, d time.Duration) ([]*hub.Event, error) {
-	deadline := time.Now().Add(d)
-	for len(evs) < maxFrameEvents {
-		wait := time.Until(deadline)
-		if wait <= 0 {
-			break
-		}
-		more, err := sub.NextWithin(ctx, maxFrameEvents-len(evs), wait)
-		if err != nil {
-			return evs, nil // reported by the next wait
-		}
-		evs = append(evs, more...)
-	}
-	return evs, nil
-}
-
 // flush writes what the owner queued, under the write lock if the stream
 // has one.
-func (sc *sseConn) flush() error {
-	if sc.wmu == nil {
-		return sc.out.Flush()
+func (st *stream) flush() error {
+	if st.wmu == nil {
+		return st.out.Flush()
 	}
-	sc.wmu.Lock()
-	defer sc.wmu.Unlock()
-	return sc.out.Flush()
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	return st.out.Flush()
 }
 
 // byeTimeout bounds the goodbye frame at shutdown: a client that does not
 // take a few bytes at once does not hold the server up.
 const byeTimeout = 100 * time.Millisecond
 
-// endSSE releases a stream that is over; at shutdown it first says goodbye
+// end releases a stream that is over; at shutdown it first says goodbye
 // if the stream has a way to (bye).
-func (c *Core) endSSE(sc *sseConn) {
-	if sc.wmu != nil {
-		sc.wmu.Lock()
+func (e *Engine) end(st *stream) {
+	if st.wmu != nil {
+		st.wmu.Lock()
 	}
-	if sc.bye != nil && c.Shutdown.Err() != nil && !sc.gone.Load() {
-		sc.out.WriteNow(sc.bye, byeTimeout)
+	if st.bye != nil && e.shutdown.Err() != nil && !st.gone.Load() {
+		st.out.WriteNow(st.bye, byeTimeout)
 	}
-	sc.closed = true
-	if sc.peerToken != 0 {
-		c.unwatchPeer(sc) // before Close: the number must not be reused under it
+	st.closed = true
+	if st.peerToken != 0 {
+		e.unwatchPeer(st) // before Close: the number must not be reused under it
 	}
-	if sc.wmu != nil {
-		sc.wmu.Unlock()
+	if st.wmu != nil {
+		st.wmu.Unlock()
 	}
-	sc.spec.Sub.Close()
-	sc.out.Close()
-	c.Metrics.Subscribers.WithLabelValues(sc.spec.Transport).Dec()
+	st.spec.Sub.Close()
+	st.out.Close()
+	e.keys.release(st.spec.Key)
+	e.metrics.Subscribers.WithLabelValues(st.spec.Transport).Dec()
 }

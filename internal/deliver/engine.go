@@ -1,0 +1,120 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/metrics"
+)
+
+// Config is what an Engine is built from.
+type Config struct {
+	Hub     *hub.Hub
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger // default: discard
+	// WriteTimeout cuts a streaming client that accepts no bytes for this
+	// long (0: the framing default).
+	WriteTimeout time.Duration
+	// Workers is how many goroutines serve caught-up streams (0:
+	// DefaultWorkers).
+	Workers int
+	// StreamsPerKey caps the streams one key may have open at once on
+	// this engine (0: DefaultStreamsPerKey; < 0: no cap).
+	StreamsPerKey int
+	// PeerFrameTimeout bounds how long a frame a WebSocket client has
+	// begun may take to arrive whole (0: 10s).
+	PeerFrameTimeout time.Duration
+	// Shutdown ends when the server shuts down: streams end cleanly, after
+	// their last complete event, so clients resume exactly.
+	Shutdown context.Context
+}
+
+// Engine serves live streams. Its workers and poller start on first use;
+// after Shutdown ends, Wait waits for everything it started.
+type Engine struct {
+	hub          *hub.Hub
+	metrics      *metrics.Metrics
+	logger       *slog.Logger
+	writeTimeout time.Duration
+	workers      int
+	shutdown     context.Context
+	peerFrame    time.Duration // Config.PeerFrameTimeout
+	keys         *keyStreams
+
+	mu       sync.Mutex
+	stopping bool           // Wait was called: no new detached streams
+	streams  sync.WaitGroup // detached streams (see Go)
+	fanOnce  sync.Once
+	fan      *fanout // the fan-out workers, started on first use
+	peerOnce sync.Once
+	peer     *peerPoller // reads WebSocket clients (Linux), started on first use
+}
+
+// New returns an engine; it starts nothing until a stream needs it.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Shutdown == nil {
+		cfg.Shutdown = context.Background()
+	}
+	if cfg.PeerFrameTimeout <= 0 {
+		cfg.PeerFrameTimeout = defaultPeerFrameTimeout
+	}
+	return &Engine{
+		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
+		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
+		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey),
+	}
+}
+
+// Go runs f, work that outlives its HTTP handler (a detached stream, a
+// dialect's background loop), so that Wait can wait for it at shutdown. f
+// must return once Shutdown ends. Once Wait has begun it runs nothing and
+// returns false: the caller closes what it would have handed to f.
+func (e *Engine) Go(f func()) bool {
+	e.mu.Lock()
+	if e.stopping {
+		e.mu.Unlock()
+		return false
+	}
+	e.streams.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.streams.Done()
+		f()
+	}()
+	return true
+}
+
+// Wait waits for what was started with Go; call it after Shutdown ended.
+func (e *Engine) Wait() {
+	e.mu.Lock()
+	e.stopping = true
+	e.mu.Unlock()
+	e.streams.Wait()
+}
+
+// StreamContext returns a context that ends when the request does or the
+// server shuts down, for handlers that stream or wait.
+func (e *Engine) StreamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(e.shutdown, cancel) // no goroutine per stream
+	return ctx, func() { stop(); cancel() }
+}
+
+// streamCut records why a stream's write failed: a client that accepted
+// nothing within the write timeout, or one that went away.
+func (e *Engine) streamCut(transport string, err error) {
+	reason := "write_error"
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		reason = "write_timeout"
+	}
+	e.metrics.StreamsCut.WithLabelValues(transport, reason).Inc()
+}

@@ -1,0 +1,13 @@
+package deliver
+
+// FanoutStreams returns how many streams the fan-out workers own.
+func (e *Engine) FanoutStreams() int64 {
+	var n int64
+	for _, w := range e.fanout().workers {
+		n += w.load.Load()
+	}
+	return n
+}
+
+// KeyStreams returns how many streams key has open.
+func (e *Engine) KeyStreams(key string) int { return e.keys.count(key) }
