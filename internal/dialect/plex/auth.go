@@ -52,6 +52,8 @@ func render(w http.ResponseWriter, _ *http.Request, p *dialect.Problem) {
 		body = "service unavailable\n"
 	case dialect.RateLimited:
 		body = "too many requests\n"
+	case dialect.TooManyStreams:
+		body = "too many streams open for this token\n"
 	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(p.Status())
