@@ -61,6 +61,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	content = truncate(content, MaxContent, "\n[message truncated]")
+	var stream *streamRecord // of a stream message
 	msg := map[string]any{
 		"sender_id": u.ID, "sender_email": u.Email, "sender_full_name": u.FullName,
 		"sender_realm_str": u.Realm, "avatar_url": nil, "client": clientName(r),
@@ -86,6 +87,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		msg["type"], msg["stream_id"], msg["display_recipient"] = "stream", s.StreamID, s.Name
 		msg["subject"], msg["recipient_id"] = truncate(strings.TrimSpace(topic), MaxTopic, "..."), s.StreamID
+		stream = &s
 	case "private", "direct":
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
@@ -109,11 +111,15 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	msg["id"] = id
-	if _, err := a.publish(ctx, u.Realm, "message", map[string]any{
+	ack, err := a.publish(ctx, u.Realm, "message", map[string]any{
 		"type": "message", "flags": []string{}, "message": msg, renderedKey: html,
-	}); err != nil {
+	})
+	if err != nil {
 		writeError(w, err)
 		return
+	}
+	if stream != nil {
+		a.noteStreamMessage(ctx, stream, id, ack.Seq)
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"id": id}))
 }
