@@ -1,6 +1,7 @@
 package zulip
 
 import (
+	"cmp"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,22 +34,64 @@ type mdRefs struct {
 }
 
 type mdUser struct {
-	ID       int64
-	FullName string
+	ID       int64  `json:"id"`
+	FullName string `json:"full_name"`
 }
 
 // newMDRefs indexes users and streams of one realm.
 func newMDRefs(users []userRecord, streams []streamRecord) *mdRefs {
 	r := &mdRefs{users: map[string]mdUser{}, byID: map[int64]mdUser{}, streams: map[string]int64{}}
 	for _, u := range users {
-		mu := mdUser{ID: u.UserID, FullName: u.FullName}
-		r.users[strings.ToLower(u.FullName)] = mu
-		r.byID[u.UserID] = mu
+		r.addUser(mdUser{ID: u.UserID, FullName: u.FullName})
 	}
 	for _, s := range streams {
 		r.streams[strings.ToLower(s.Name)] = s.StreamID
 	}
 	return r
+}
+
+// addUser indexes u; of users whose names differ only in case, the last
+// added is the one a mention by name finds.
+func (r *mdRefs) addUser(u mdUser) {
+	r.users[strings.ToLower(u.FullName)] = u
+	r.byID[u.ID] = u
+}
+
+// usedRefs are the users and streams one message's rendering resolved,
+// stored with the message (as herald_refs) so that delivery can render its
+// Markdown again to the same HTML without reading the realm: every lookup
+// that succeeded finds the same user or stream among them, and every one
+// that failed still fails.
+type usedRefs struct {
+	Users   []mdUser   `json:"users,omitempty"`   // by id
+	Streams []mdStream `json:"streams,omitempty"` // by name
+}
+
+// mdStream is a stream a message links to, by lowercased name.
+type mdStream struct {
+	Name string `json:"name"`
+	ID   int64  `json:"id"`
+}
+
+// mdRefs rebuilds the index the rendering looked things up in. Users are
+// added by id, as the realm's were, so names that differ only in case
+// resolve alike.
+func (u *usedRefs) mdRefs() *mdRefs {
+	r := &mdRefs{users: map[string]mdUser{}, byID: map[int64]mdUser{}, streams: map[string]int64{}}
+	users := slices.SortedFunc(slices.Values(u.Users), func(a, b mdUser) int { return cmp.Compare(a.ID, b.ID) })
+	for _, mu := range users {
+		r.addUser(mu)
+	}
+	for _, s := range u.Streams {
+		r.streams[strings.ToLower(s.Name)] = s.ID
+	}
+	return r
+}
+
+// rendering is a rendered message: its HTML and what it resolved.
+type rendering struct {
+	HTML string
+	Refs usedRefs
 }
 
 // renderMarkdown renders s without realm data: mentions and stream links
@@ -57,7 +100,11 @@ func renderMarkdown(s string) string { return renderZulipMarkdown(s, nil) }
 
 // renderZulipMarkdown renders message text s as Zulip does, resolving
 // mentions and stream links with refs (nil: none).
-func renderZulipMarkdown(s string, refs *mdRefs) string {
+func renderZulipMarkdown(s string, refs *mdRefs) string { return render(s, refs).HTML }
+
+// render renders message text s as Zulip does, resolving mentions and
+// stream links with refs (nil: none), and reports what it resolved.
+func render(s string, refs *mdRefs) rendering {
 	// NUL and SOH delimit the inline renderer's placeholders; they carry
 	// nothing displayable, so dropping them costs nothing.
 	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\x00", "", "\x01", "").Replace(s)
@@ -65,8 +112,18 @@ func renderZulipMarkdown(s string, refs *mdRefs) string {
 	for i, l := range lines {
 		lines[i] = expandTabs(l)
 	}
-	b := &blockRenderer{in: &inliner{refs: refs}}
-	return strings.Join(b.blocks(lines), "\n")
+	in := &inliner{refs: refs}
+	b := &blockRenderer{in: in}
+	out := rendering{HTML: strings.Join(b.blocks(lines), "\n")}
+	for _, u := range in.users {
+		out.Refs.Users = append(out.Refs.Users, u)
+	}
+	slices.SortFunc(out.Refs.Users, func(a, b mdUser) int { return cmp.Compare(a.ID, b.ID) })
+	for name, id := range in.streams {
+		out.Refs.Streams = append(out.Refs.Streams, mdStream{Name: name, ID: id})
+	}
+	slices.SortFunc(out.Refs.Streams, func(a, b mdStream) int { return cmp.Compare(a.Name, b.Name) })
+	return out
 }
 
 // expandTabs replaces tabs with spaces to the next multiple of four, as

@@ -20,6 +20,9 @@ import (
 type inliner struct {
 	refs  *mdRefs
 	stash []string // rendered HTML, by placeholder number
+	// What the message resolved: users by id, stream ids by lowercased name.
+	users   map[int64]mdUser
+	streams map[string]int64
 }
 
 // A placeholder is "\x00<n>\x01"; the input has neither byte (see
@@ -284,6 +287,10 @@ func (in *inliner) mentions(s string, _ int) string {
 				return "", false
 			}
 			class, id, text = "user-mention", strconv.FormatInt(u.ID, 10), u.FullName
+			if in.users == nil {
+				in.users = map[int64]mdUser{}
+			}
+			in.users[u.ID] = u
 		}
 		if silent {
 			class += " silent"
@@ -329,6 +336,10 @@ func (in *inliner) streamLinks(s string, _ int) string {
 		if !ok {
 			return "", false
 		}
+		if in.streams == nil {
+			in.streams = map[string]int64{}
+		}
+		in.streams[strings.ToLower(name)] = id
 		href := fmt.Sprintf("/#narrow/channel/%d-%s", id, hashEncode(strings.ReplaceAll(name, " ", "-")))
 		class, text := "stream", "#"+name
 		if hasTopic {
