@@ -96,9 +96,6 @@ func topicType(t string) string {
 	return parts[2]
 }
 
-// wildcards are the mentions that notify everyone in a conversation.
-var wildcards = []string{"@**all**", "@**everyone**", "@**stream**", "@**channel**", "@**topic**"}
-
 // messageFor adapts a message event to user u in place; false if u may not
 // see it or the queue's narrow excludes it. Direct messages go only to
 // their participants; stream messages to the whole realm (herald's streams
@@ -116,27 +113,30 @@ func (a *API) messageFor(seq uint64, obj map[string]json.RawMessage, meta *queue
 	}) {
 		return false
 	}
-	mentioned := u.FullName != "" && strings.Contains(m.Content, "@**"+u.FullName+"**")
-	wildcard := !mentioned && slices.ContainsFunc(wildcards, func(w string) bool { return strings.Contains(m.Content, w) })
-	if len(meta.Narrow) > 0 && !matchNarrow(meta.Narrow, &m, u, mentioned || wildcard) {
+	// The flags come from what the rendering mentions, as Zulip's do.
+	// Stream wildcards flag every recipient, the sender too; the topic
+	// wildcard flags a topic's participants, and since herald does not
+	// track who took part in a topic, every recipient of a stream message.
+	r := a.renderStored(seq, m.Content, obj[refsKey])
+	mentioned := slices.Contains(r.mentions.UserIDs, u.ID)
+	streamWildcard := r.mentions.StreamWildcard
+	topicWildcard := r.mentions.TopicWildcard && !m.private()
+	if len(meta.Narrow) > 0 && !matchNarrow(meta.Narrow, &m, u, mentioned || streamWildcard || topicWildcard) {
 		return false
 	}
 	var flags []string
 	json.Unmarshal(obj["flags"], &flags)
-	add := func(f string) {
-		if !slices.Contains(flags, f) {
+	add := func(f string, set bool) {
+		if set && !slices.Contains(flags, f) {
 			flags = append(flags, f)
 		}
 	}
-	if m.SenderID == u.ID {
-		add("read") // one's own message is read, as in Zulip
-	}
-	if mentioned {
-		add("mentioned")
-	}
-	if wildcard && m.SenderID != u.ID {
-		add("wildcard_mentioned")
-	}
+	add("read", m.SenderID == u.ID) // one's own message is read, as in Zulip
+	add("mentioned", mentioned)
+	add("stream_wildcard_mentioned", streamWildcard)
+	add("topic_wildcard_mentioned", topicWildcard)
+	// Zulip's deprecated flag for either, still sent for older clients.
+	add("wildcard_mentioned", streamWildcard || topicWildcard)
 	if flags == nil {
 		flags = []string{}
 	}
@@ -146,7 +146,6 @@ func (a *API) messageFor(seq uint64, obj map[string]json.RawMessage, meta *queue
 		return false
 	}
 	if meta.ApplyMarkdown {
-		r := a.renderStored(seq, m.Content, obj[refsKey])
 		mm["content"], _ = json.Marshal(r.html)
 		mm["content_type"] = json.RawMessage(`"text/html"`)
 	} else {
@@ -166,7 +165,8 @@ const renderedKey = "herald_rendered_content"
 
 // renderStored returns what delivery derives from the stored message at
 // seq, with content its Markdown and refs its stored herald_refs (events
-// without them render mentions and stream links as text).
+// without them render user mentions and stream links as text, and mention
+// nobody but by wildcard).
 func (a *API) renderStored(seq uint64, content string, refs json.RawMessage) *renderedMessage {
 	return a.renders.get(seq, func() *renderedMessage {
 		var used usedRefs
@@ -174,7 +174,8 @@ func (a *API) renderStored(seq uint64, content string, refs json.RawMessage) *re
 		if len(refs) > 0 && json.Unmarshal(refs, &used) == nil {
 			md = used.mdRefs()
 		}
-		return &renderedMessage{html: a.san.clean(renderZulipMarkdown(content, md))}
+		r := render(content, md)
+		return &renderedMessage{html: a.san.clean(r.HTML), mentions: r.Mentions}
 	})
 }
 

@@ -88,10 +88,12 @@ func (u *usedRefs) mdRefs() *mdRefs {
 	return r
 }
 
-// rendering is a rendered message: its HTML and what it resolved.
+// rendering is a rendered message: its HTML, what it resolved and whom it
+// mentions.
 type rendering struct {
-	HTML string
-	Refs usedRefs
+	HTML     string
+	Refs     usedRefs
+	Mentions mentions
 }
 
 // renderMarkdown renders s without realm data: mentions and stream links
@@ -114,7 +116,7 @@ func render(s string, refs *mdRefs) rendering {
 	}
 	in := &inliner{refs: refs}
 	b := &blockRenderer{in: in}
-	out := rendering{HTML: strings.Join(b.blocks(lines), "\n")}
+	out := rendering{HTML: strings.Join(b.blocks(lines), "\n"), Mentions: in.mentioned}
 	for _, u := range in.users {
 		out.Refs.Users = append(out.Refs.Users, u)
 	}
@@ -260,9 +262,10 @@ func (b *blockRenderer) fenced(lines []string, i int) (string, int) {
 	type fence struct {
 		marker    string
 		container bool // quote and spoiler fences hold Markdown, code fences text
+		quoted    bool // a quote fence, or inside one
 	}
 	isContainer := func(lang string) bool { return lang == "quote" || lang == "spoiler" }
-	stack := []fence{{m[1], isContainer(lang)}}
+	stack := []fence{{m[1], isContainer(lang), lang == "quote"}}
 	j := i + 1
 	var body []string
 	for ; j < len(lines); j++ {
@@ -275,7 +278,13 @@ func (b *blockRenderer) fenced(lines []string, i int) (string, int) {
 			}
 		} else if n := fenceRE.FindStringSubmatch(l); n != nil && top.container {
 			// A fence inside a quote: its closer must not close the quote.
-			stack = append(stack, fence{n[1], isContainer(strings.ToLower(n[2]))})
+			nlang := strings.ToLower(n[2])
+			stack = append(stack, fence{n[1], isContainer(nlang), top.quoted || nlang == "quote"})
+		}
+		if top := stack[len(stack)-1]; top.quoted && top.container {
+			// Zulip silences the mentions of a quote, but not of the
+			// code in it, which it has set aside by then.
+			l = silenceMentions(l)
 		}
 		body = append(body, l)
 	}
@@ -371,7 +380,7 @@ func (b *blockRenderer) quote(lines []string, i int) (string, int) {
 			l = strings.TrimPrefix(l[loc[1]:], " ")
 		}
 		empty = empty && isBlank(l)
-		body = append(body, l)
+		body = append(body, silenceMentions(l)) // as Zulip does to a quote's lines
 	}
 	if empty {
 		return b.paragraph(lines[i:j]), j

@@ -3,6 +3,7 @@ package zulip
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -23,6 +24,23 @@ type inliner struct {
 	// What the message resolved: users by id, stream ids by lowercased name.
 	users   map[int64]mdUser
 	streams map[string]int64
+	// What it mentions.
+	mentioned mentions
+}
+
+// mentions are what a rendered message mentions, as Zulip's rendering
+// result records them: neither silent mentions, nor those in quotes (which
+// Zulip silences), nor text in code, which is never a mention.
+type mentions struct {
+	UserIDs        []int64 // in order of first mention
+	StreamWildcard bool    // @**all**, @**everyone**, @**stream**, @**channel**
+	TopicWildcard  bool    // @**topic**
+}
+
+func (m *mentions) addUser(id int64) {
+	if !slices.Contains(m.UserIDs, id) {
+		m.UserIDs = append(m.UserIDs, id)
+	}
 }
 
 // A placeholder is "\x00<n>\x01"; the input has neither byte (see
@@ -264,6 +282,9 @@ func startsAfter(s string, i int, allowed string) bool {
 
 var mentionRE = regexp.MustCompile(`@(_?)\*\*([^*]+)\*\*`)
 
+// mentionAfter are the characters besides spaces a mention may follow.
+const mentionAfter = `'"({[/<`
+
 var (
 	streamWildcards = map[string]bool{"all": true, "everyone": true, "stream": true, "channel": true}
 	idMentionRE     = regexp.MustCompile(`^(.+)?\|([0-9]+)$`)
@@ -273,14 +294,16 @@ var (
 // wildcards @**all** (everyone, stream, channel) and @**topic**. A name
 // that is no user is left for **bold**, as Zulip does.
 func (in *inliner) mentions(s string, _ int) string {
-	return in.replaceMatches(s, mentionRE, `'"({[/<`, func(m []string) (string, bool) {
+	return in.replaceMatches(s, mentionRE, mentionAfter, func(m []string) (string, bool) {
 		silent, name := m[1] == "_", m[2]
 		var class, id, text string
 		switch {
 		case streamWildcards[name]:
 			class, id, text = "user-mention channel-wildcard-mention", "*", name
+			in.mentioned.StreamWildcard = in.mentioned.StreamWildcard || !silent
 		case name == "topic":
 			class, text = "topic-mention", name
+			in.mentioned.TopicWildcard = in.mentioned.TopicWildcard || !silent
 		default:
 			u, ok := in.lookupUser(name)
 			if !ok {
@@ -291,6 +314,9 @@ func (in *inliner) mentions(s string, _ int) string {
 				in.users = map[int64]mdUser{}
 			}
 			in.users[u.ID] = u
+			if !silent {
+				in.mentioned.addUser(u.ID)
+			}
 		}
 		if silent {
 			class += " silent"
@@ -372,11 +398,22 @@ func hashEncode(s string) string {
 // where startsAfter allows; a match render declines stays text.
 func (in *inliner) replaceMatches(s string, re *regexp.Regexp, allowed string, render func([]string) (string, bool)) string {
 	var b strings.Builder
-	for {
-		loc := re.FindStringSubmatchIndex(s)
+	done := 0 // s[:done] is written
+	for i := 0; i < len(s); {
+		loc := re.FindStringSubmatchIndex(s[i:])
 		if loc == nil {
-			b.WriteString(s)
-			return b.String()
+			break
+		}
+		for k := range loc {
+			if loc[k] >= 0 {
+				loc[k] += i
+			}
+		}
+		// What precedes a match is the text's, even where an earlier
+		// match ended, as with Python's lookbehind.
+		if !startsAfter(s, loc[0], allowed) {
+			i = loc[0] + 1
+			continue
 		}
 		m := make([]string, len(loc)/2)
 		for k := range m {
@@ -384,20 +421,39 @@ func (in *inliner) replaceMatches(s string, re *regexp.Regexp, allowed string, r
 				m[k] = s[loc[2*k]:loc[2*k+1]]
 			}
 		}
-		if startsAfter(s, loc[0], allowed) {
-			if html, ok := render(m); ok {
-				b.WriteString(s[:loc[0]] + in.put(html))
-				s = s[loc[1]:]
-				continue
-			}
-			// Python-Markdown resumes after a declined match.
-			b.WriteString(s[:loc[1]])
-			s = s[loc[1]:]
+		if html, ok := render(m); ok {
+			b.WriteString(s[done:loc[0]] + in.put(html))
+			done = loc[1]
+		}
+		i = loc[1] // Python-Markdown resumes after a declined match too
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// silenceMentions makes the mentions of a quoted line silent, as Zulip
+// does: quoting a message mentions nobody again.
+func silenceMentions(l string) string {
+	if !strings.Contains(l, "@") {
+		return l
+	}
+	var b strings.Builder
+	done := 0
+	for i := 0; i < len(l); {
+		loc := mentionRE.FindStringSubmatchIndex(l[i:])
+		if loc == nil {
+			break
+		}
+		start, end, name := i+loc[0], i+loc[1], l[i+loc[4]:i+loc[5]]
+		if !startsAfter(l, start, mentionAfter) {
+			i = start + 1
 			continue
 		}
-		b.WriteString(s[:loc[0]+1])
-		s = s[loc[0]+1:]
+		b.WriteString(l[done:start] + "@_**" + name + "**")
+		done, i = end, end
 	}
+	b.WriteString(l[done:])
+	return b.String()
 }
 
 // links renders [text](url). The text is not Markdown (Zulip makes it

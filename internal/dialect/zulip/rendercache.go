@@ -22,7 +22,8 @@ type renderCache struct {
 
 // renderedMessage is what delivery derives from a stored message.
 type renderedMessage struct {
-	html string // the message's HTML, rendered from its Markdown and sanitized
+	html     string // the message's HTML, rendered from its Markdown and sanitized
+	mentions mentions
 }
 
 // renderCacheBytes bounds the HTML the cache holds.
