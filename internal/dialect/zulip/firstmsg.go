@@ -29,8 +29,9 @@ import (
 //     message, or the end; the answer is stored, so the scan is paid once
 //     each time retention passes a stream's first message, not per request.
 //     A stream left with no message stores how far the log was read
-//     (FirstMessageID 0, FirstMessageSeq the position), and the next read
-//     goes on from there, so a message sent meanwhile is not missed.
+//     (FirstMessageID 0, FirstMessageSeq the position; rewritten only
+//     every MaxRead events), and the next read goes on from there, so a
+//     message sent meanwhile is not missed.
 //
 // A crash between a stream's first append and step 1 leaves the record
 // without it; the stream's next message becomes its first.
@@ -111,6 +112,11 @@ func (a *API) clientStreams(ctx context.Context, realm string) ([]streamRecord, 
 		f, ok := found[s.StreamID]
 		if !ok {
 			f = firstMessage{seq: through} // none through here
+			if s.FirstMessageID == 0 && through < s.FirstMessageSeq+eventlog.MaxRead {
+				// Not worth a write per read: the next read scans at
+				// most one more batch.
+				continue
+			}
 		}
 		if f.id == s.FirstMessageID && f.seq == s.FirstMessageSeq {
 			continue
