@@ -74,3 +74,38 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// typicalMessage is a bot's message of the usual kind: a mention, code,
+// a link, a stream link, a short list.
+const typicalMessage = "Hi @**Iago**, the deploy of `herald` v1.4 is done: see " +
+	"https://ci.example.com/runs/1234 and #**Denmark>ops**.\n\n" +
+	"* 3 nodes updated, **no** errors\n* p99 is *fine*\n\n```go\nfmt.Println(\"it's done\")\n```"
+
+// BenchmarkRenderSanitize is what delivering a message to apply_markdown
+// queues costs once per event: rendering its Markdown, and that with the
+// sanitizer after it.
+func BenchmarkRenderSanitize(b *testing.B) {
+	z := newSanitizer()
+	html := renderZulipMarkdown(typicalMessage, testRefs)
+	if z.clean(html) != html {
+		b.Fatalf("the sanitizer changed %q", html)
+	}
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			renderZulipMarkdown(typicalMessage, testRefs)
+		}
+	})
+	b.Run("sanitize", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			z.clean(html)
+		}
+	})
+	b.Run("render+sanitize", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			z.clean(renderZulipMarkdown(typicalMessage, testRefs))
+		}
+	})
+}

@@ -71,13 +71,15 @@ func (a *API) translate(ev *eventlog.Event, meta *queueMeta, u *user) (map[strin
 	}
 	switch typ {
 	case "message":
-		if !messageFor(obj, meta, u) {
+		if !a.messageFor(ev.Seq, obj, meta, u) {
 			return nil, false
 		}
 	case "typing":
 		if !typingFor(obj, meta, u) {
 			return nil, false
 		}
+	default:
+		a.rerenderHTML(obj)
 	}
 	if _, ok := obj["type"]; !ok {
 		obj["type"], _ = json.Marshal(typ)
@@ -94,14 +96,14 @@ func topicType(t string) string {
 	return parts[2]
 }
 
-// wildcards are the mentions that notify everyone in a conversation.
-var wildcards = []string{"@**all**", "@**everyone**", "@**stream**", "@**channel**", "@**topic**"}
-
 // messageFor adapts a message event to user u in place; false if u may not
 // see it or the queue's narrow excludes it. Direct messages go only to
 // their participants; stream messages to the whole realm (herald's streams
-// are public and everyone is subscribed).
-func messageFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
+// are public and everyone is subscribed). The stored content is Markdown
+// whatever the event claims: an apply_markdown queue gets it rendered,
+// with the users and streams stored with it, and sanitized; HTML is never
+// taken from the log.
+func (a *API) messageFor(seq uint64, obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
 	var m msgFacts
 	if json.Unmarshal(obj["message"], &m) != nil {
 		return false
@@ -111,50 +113,119 @@ func messageFor(obj map[string]json.RawMessage, meta *queueMeta, u *user) bool {
 	}) {
 		return false
 	}
-	mentioned := u.FullName != "" && strings.Contains(m.Content, "@**"+u.FullName+"**")
-	wildcard := !mentioned && slices.ContainsFunc(wildcards, func(w string) bool { return strings.Contains(m.Content, w) })
-	if len(meta.Narrow) > 0 && !matchNarrow(meta.Narrow, &m, u, mentioned || wildcard) {
+	// The flags come from what the rendering mentions, as Zulip's do.
+	// Stream wildcards flag every recipient, the sender too; the topic
+	// wildcard flags a topic's participants, and since herald does not
+	// track who took part in a topic, every recipient of a stream message.
+	r := a.renderStored(seq, m.Content, obj[refsKey])
+	mentioned := slices.Contains(r.mentions.UserIDs, u.ID)
+	streamWildcard := r.mentions.StreamWildcard
+	topicWildcard := r.mentions.TopicWildcard && !m.private()
+	if len(meta.Narrow) > 0 && !matchNarrow(meta.Narrow, &m, u, mentioned || streamWildcard || topicWildcard) {
 		return false
 	}
 	var flags []string
 	json.Unmarshal(obj["flags"], &flags)
-	add := func(f string) {
-		if !slices.Contains(flags, f) {
+	add := func(f string, set bool) {
+		if set && !slices.Contains(flags, f) {
 			flags = append(flags, f)
 		}
 	}
-	if m.SenderID == u.ID {
-		add("read") // one's own message is read, as in Zulip
-	}
-	if mentioned {
-		add("mentioned")
-	}
-	if wildcard && m.SenderID != u.ID {
-		add("wildcard_mentioned")
-	}
+	add("read", m.SenderID == u.ID) // one's own message is read, as in Zulip
+	add("mentioned", mentioned)
+	add("stream_wildcard_mentioned", streamWildcard)
+	add("topic_wildcard_mentioned", topicWildcard)
+	// Zulip's deprecated flag for either, still sent for older clients.
+	add("wildcard_mentioned", streamWildcard || topicWildcard)
 	if flags == nil {
 		flags = []string{}
 	}
 	obj["flags"], _ = json.Marshal(flags)
-	// The HTML rendered when the message was sent (with the realm's users
-	// and streams) is herald's, not part of the Zulip event.
-	var rendered *string
-	json.Unmarshal(obj[renderedKey], &rendered)
+	var mm map[string]json.RawMessage
+	if json.Unmarshal(obj["message"], &mm) != nil {
+		return false
+	}
+	if meta.ApplyMarkdown {
+		mm["content"], _ = json.Marshal(r.html)
+		mm["content_type"] = json.RawMessage(`"text/html"`)
+	} else {
+		mm["content_type"] = json.RawMessage(`"text/x-markdown"`)
+	}
+	obj["message"], _ = json.Marshal(mm)
+	// herald's own fields, and HTML an older herald stored, are not part
+	// of the Zulip event.
+	delete(obj, refsKey)
 	delete(obj, renderedKey)
-	if meta.ApplyMarkdown && m.ContentType == "text/x-markdown" {
-		var mm map[string]json.RawMessage
-		if json.Unmarshal(obj["message"], &mm) == nil {
-			if rendered == nil {
-				// Sent before herald rendered at send time: no mentions.
-				r := renderMarkdown(m.Content)
-				rendered = &r
+	return true
+}
+
+// renderedKey is where herald once stored a message's HTML; it is
+// never delivered (nor trusted).
+const renderedKey = "herald_rendered_content"
+
+// renderStored returns what delivery derives from the stored message at
+// seq, with content its Markdown and refs its stored herald_refs (events
+// without them render user mentions and stream links as text, and mention
+// nobody but by wildcard).
+func (a *API) renderStored(seq uint64, content string, refs json.RawMessage) *renderedMessage {
+	return a.renders.get(seq, func() *renderedMessage {
+		var used usedRefs
+		var md *mdRefs
+		if len(refs) > 0 && json.Unmarshal(refs, &used) == nil {
+			md = used.mdRefs()
+		}
+		r := render(content, md)
+		return &renderedMessage{html: a.san.clean(r.HTML), mentions: r.Mentions}
+	})
+}
+
+// htmlSources names, for each field of a Zulip event that holds HTML, the
+// fields holding the Markdown it is rendered from (the first present).
+var htmlSources = map[string][]string{
+	"rendered_description":  {"description", "value"}, // stream create, stream update
+	"rendered_content":      {"content"},              // update_message
+	"orig_rendered_content": {"orig_content"},
+}
+
+// rerenderHTML replaces, in event obj and the streams or subscriptions it
+// lists, every HTML field by its Markdown rendered and sanitized (by the
+// stored HTML sanitized, if the Markdown is missing).
+func (a *API) rerenderHTML(obj map[string]json.RawMessage) {
+	fix := func(o map[string]json.RawMessage) bool {
+		changed := false
+		for field, sources := range htmlSources {
+			if _, ok := o[field]; !ok {
+				continue
 			}
-			mm["content"], _ = json.Marshal(*rendered)
-			mm["content_type"], _ = json.Marshal("text/html")
-			obj["message"], _ = json.Marshal(mm)
+			var stored string
+			json.Unmarshal(o[field], &stored)
+			html := a.san.clean(stored)
+			for _, src := range sources {
+				var md string
+				if json.Unmarshal(o[src], &md) == nil {
+					html = a.san.clean(renderMarkdown(md))
+					break
+				}
+			}
+			o[field], _ = json.Marshal(html)
+			changed = true
+		}
+		return changed
+	}
+	fix(obj)
+	for _, list := range []string{"streams", "subscriptions"} {
+		var items []map[string]json.RawMessage
+		if json.Unmarshal(obj[list], &items) != nil {
+			continue
+		}
+		changed := false
+		for _, it := range items {
+			changed = fix(it) || changed
+		}
+		if changed {
+			obj[list], _ = json.Marshal(items)
 		}
 	}
-	return true
 }
 
 // typingFor reports whether u receives a typing event: direct typing goes

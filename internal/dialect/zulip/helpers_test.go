@@ -60,8 +60,16 @@ type env struct {
 
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, dialecttest.Options{})
+}
+
+// newEnvWith is newEnv on a core built with opts (a log with retention,
+// say); the cursor clock is the env's.
+func newEnvWith(t testing.TB, cfg Config, opts dialecttest.Options) *env {
+	t.Helper()
 	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	c := dialecttest.NewCore(t, dialecttest.Options{CursorNow: clk.Now})
+	opts.CursorNow = clk.Now
+	c := dialecttest.NewCore(t, opts)
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Hour // tests that want a heartbeat set it; the rest must not see one
 	}

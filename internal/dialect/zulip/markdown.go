@@ -1,6 +1,7 @@
 package zulip
 
 import (
+	"cmp"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,22 +34,66 @@ type mdRefs struct {
 }
 
 type mdUser struct {
-	ID       int64
-	FullName string
+	ID       int64  `json:"id"`
+	FullName string `json:"full_name"`
 }
 
 // newMDRefs indexes users and streams of one realm.
 func newMDRefs(users []userRecord, streams []streamRecord) *mdRefs {
 	r := &mdRefs{users: map[string]mdUser{}, byID: map[int64]mdUser{}, streams: map[string]int64{}}
 	for _, u := range users {
-		mu := mdUser{ID: u.UserID, FullName: u.FullName}
-		r.users[strings.ToLower(u.FullName)] = mu
-		r.byID[u.UserID] = mu
+		r.addUser(mdUser{ID: u.UserID, FullName: u.FullName})
 	}
 	for _, s := range streams {
 		r.streams[strings.ToLower(s.Name)] = s.StreamID
 	}
 	return r
+}
+
+// addUser indexes u; of users whose names differ only in case, the last
+// added is the one a mention by name finds.
+func (r *mdRefs) addUser(u mdUser) {
+	r.users[strings.ToLower(u.FullName)] = u
+	r.byID[u.ID] = u
+}
+
+// usedRefs are the users and streams one message's rendering resolved,
+// stored with the message (as herald_refs) so that delivery can render its
+// Markdown again to the same HTML without reading the realm: every lookup
+// that succeeded finds the same user or stream among them, and every one
+// that failed still fails.
+type usedRefs struct {
+	Users   []mdUser   `json:"users,omitempty"`   // by id
+	Streams []mdStream `json:"streams,omitempty"` // by name
+}
+
+// mdStream is a stream a message links to, by lowercased name.
+type mdStream struct {
+	Name string `json:"name"`
+	ID   int64  `json:"id"`
+}
+
+// mdRefs rebuilds the index the rendering looked things up in. Users are
+// added by id, as the realm's were, so names that differ only in case
+// resolve alike.
+func (u *usedRefs) mdRefs() *mdRefs {
+	r := &mdRefs{users: map[string]mdUser{}, byID: map[int64]mdUser{}, streams: map[string]int64{}}
+	users := slices.SortedFunc(slices.Values(u.Users), func(a, b mdUser) int { return cmp.Compare(a.ID, b.ID) })
+	for _, mu := range users {
+		r.addUser(mu)
+	}
+	for _, s := range u.Streams {
+		r.streams[strings.ToLower(s.Name)] = s.ID
+	}
+	return r
+}
+
+// rendering is a rendered message: its HTML, what it resolved and whom it
+// mentions.
+type rendering struct {
+	HTML     string
+	Refs     usedRefs
+	Mentions mentions
 }
 
 // renderMarkdown renders s without realm data: mentions and stream links
@@ -57,7 +102,11 @@ func renderMarkdown(s string) string { return renderZulipMarkdown(s, nil) }
 
 // renderZulipMarkdown renders message text s as Zulip does, resolving
 // mentions and stream links with refs (nil: none).
-func renderZulipMarkdown(s string, refs *mdRefs) string {
+func renderZulipMarkdown(s string, refs *mdRefs) string { return render(s, refs).HTML }
+
+// render renders message text s as Zulip does, resolving mentions and
+// stream links with refs (nil: none), and reports what it resolved.
+func render(s string, refs *mdRefs) rendering {
 	// NUL and SOH delimit the inline renderer's placeholders; they carry
 	// nothing displayable, so dropping them costs nothing.
 	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\x00", "", "\x01", "").Replace(s)
@@ -65,8 +114,18 @@ func renderZulipMarkdown(s string, refs *mdRefs) string {
 	for i, l := range lines {
 		lines[i] = expandTabs(l)
 	}
-	b := &blockRenderer{in: &inliner{refs: refs}}
-	return strings.Join(b.blocks(lines), "\n")
+	in := &inliner{refs: refs}
+	b := &blockRenderer{in: in}
+	out := rendering{HTML: strings.Join(b.blocks(lines), "\n"), Mentions: in.mentioned}
+	for _, u := range in.users {
+		out.Refs.Users = append(out.Refs.Users, u)
+	}
+	slices.SortFunc(out.Refs.Users, func(a, b mdUser) int { return cmp.Compare(a.ID, b.ID) })
+	for name, id := range in.streams {
+		out.Refs.Streams = append(out.Refs.Streams, mdStream{Name: name, ID: id})
+	}
+	slices.SortFunc(out.Refs.Streams, func(a, b mdStream) int { return cmp.Compare(a.Name, b.Name) })
+	return out
 }
 
 // expandTabs replaces tabs with spaces to the next multiple of four, as
@@ -203,9 +262,10 @@ func (b *blockRenderer) fenced(lines []string, i int) (string, int) {
 	type fence struct {
 		marker    string
 		container bool // quote and spoiler fences hold Markdown, code fences text
+		quoted    bool // a quote fence, or inside one
 	}
 	isContainer := func(lang string) bool { return lang == "quote" || lang == "spoiler" }
-	stack := []fence{{m[1], isContainer(lang)}}
+	stack := []fence{{m[1], isContainer(lang), lang == "quote"}}
 	j := i + 1
 	var body []string
 	for ; j < len(lines); j++ {
@@ -218,7 +278,13 @@ func (b *blockRenderer) fenced(lines []string, i int) (string, int) {
 			}
 		} else if n := fenceRE.FindStringSubmatch(l); n != nil && top.container {
 			// A fence inside a quote: its closer must not close the quote.
-			stack = append(stack, fence{n[1], isContainer(strings.ToLower(n[2]))})
+			nlang := strings.ToLower(n[2])
+			stack = append(stack, fence{n[1], isContainer(nlang), top.quoted || nlang == "quote"})
+		}
+		if top := stack[len(stack)-1]; top.quoted && top.container {
+			// Zulip silences the mentions of a quote, but not of the
+			// code in it, which it has set aside by then.
+			l = silenceMentions(l)
 		}
 		body = append(body, l)
 	}
@@ -314,7 +380,7 @@ func (b *blockRenderer) quote(lines []string, i int) (string, int) {
 			l = strings.TrimPrefix(l[loc[1]:], " ")
 		}
 		empty = empty && isBlank(l)
-		body = append(body, l)
+		body = append(body, silenceMentions(l)) // as Zulip does to a quote's lines
 	}
 	if empty {
 		return b.paragraph(lines[i:j]), j

@@ -20,6 +20,11 @@ import (
 type inliner struct {
 	refs  *mdRefs
 	stash []string // rendered HTML, by placeholder number
+	// What the message resolved: users by id, stream ids by lowercased name.
+	users   map[int64]mdUser
+	streams map[string]int64
+	// What it mentions.
+	mentioned mentions
 }
 
 // A placeholder is "\x00<n>\x01"; the input has neither byte (see
@@ -259,59 +264,6 @@ func startsAfter(s string, i int, allowed string) bool {
 	return unicode.IsSpace(r) || strings.ContainsRune(allowed, r)
 }
 
-var mentionRE = regexp.MustCompile(`@(_?)\*\*([^*]+)\*\*`)
-
-var (
-	streamWildcards = map[string]bool{"all": true, "everyone": true, "stream": true, "channel": true}
-	idMentionRE     = regexp.MustCompile(`^(.+)?\|([0-9]+)$`)
-)
-
-// mentions renders @**Full Name**, @**Name|id**, silent @_**Name** and the
-// wildcards @**all** (everyone, stream, channel) and @**topic**. A name
-// that is no user is left for **bold**, as Zulip does.
-func (in *inliner) mentions(s string, _ int) string {
-	return in.replaceMatches(s, mentionRE, `'"({[/<`, func(m []string) (string, bool) {
-		silent, name := m[1] == "_", m[2]
-		var class, id, text string
-		switch {
-		case streamWildcards[name]:
-			class, id, text = "user-mention channel-wildcard-mention", "*", name
-		case name == "topic":
-			class, text = "topic-mention", name
-		default:
-			u, ok := in.lookupUser(name)
-			if !ok {
-				return "", false
-			}
-			class, id, text = "user-mention", strconv.FormatInt(u.ID, 10), u.FullName
-		}
-		if silent {
-			class += " silent"
-		} else {
-			text = "@" + text
-		}
-		attrs := ` class="` + class + `"`
-		if id != "" {
-			attrs += ` data-user-id="` + id + `"`
-		}
-		return "<span" + attrs + ">" + escapeHTML(text) + "</span>", true
-	})
-}
-
-func (in *inliner) lookupUser(name string) (mdUser, bool) {
-	if in.refs == nil {
-		return mdUser{}, false
-	}
-	if m := idMentionRE.FindStringSubmatch(name); m != nil {
-		id, _ := strconv.ParseInt(m[2], 10, 64)
-		u, ok := in.refs.byID[id]
-		// @**name|id** must name the user with that id.
-		return u, ok && (m[1] == "" || m[1] == u.FullName)
-	}
-	u, ok := in.refs.users[strings.ToLower(name)]
-	return u, ok
-}
-
 var streamRE = regexp.MustCompile(`#\*\*([^*]+)\*\*`)
 
 // streamLinks renders #**stream** and #**stream>topic** as links to their
@@ -329,6 +281,10 @@ func (in *inliner) streamLinks(s string, _ int) string {
 		if !ok {
 			return "", false
 		}
+		if in.streams == nil {
+			in.streams = map[string]int64{}
+		}
+		in.streams[strings.ToLower(name)] = id
 		href := fmt.Sprintf("/#narrow/channel/%d-%s", id, hashEncode(strings.ReplaceAll(name, " ", "-")))
 		class, text := "stream", "#"+name
 		if hasTopic {
@@ -361,11 +317,22 @@ func hashEncode(s string) string {
 // where startsAfter allows; a match render declines stays text.
 func (in *inliner) replaceMatches(s string, re *regexp.Regexp, allowed string, render func([]string) (string, bool)) string {
 	var b strings.Builder
-	for {
-		loc := re.FindStringSubmatchIndex(s)
+	done := 0 // s[:done] is written
+	for i := 0; i < len(s); {
+		loc := re.FindStringSubmatchIndex(s[i:])
 		if loc == nil {
-			b.WriteString(s)
-			return b.String()
+			break
+		}
+		for k := range loc {
+			if loc[k] >= 0 {
+				loc[k] += i
+			}
+		}
+		// What precedes a match is the text's, even where an earlier
+		// match ended, as with Python's lookbehind.
+		if !startsAfter(s, loc[0], allowed) {
+			i = loc[0] + 1
+			continue
 		}
 		m := make([]string, len(loc)/2)
 		for k := range m {
@@ -373,20 +340,14 @@ func (in *inliner) replaceMatches(s string, re *regexp.Regexp, allowed string, r
 				m[k] = s[loc[2*k]:loc[2*k+1]]
 			}
 		}
-		if startsAfter(s, loc[0], allowed) {
-			if html, ok := render(m); ok {
-				b.WriteString(s[:loc[0]] + in.put(html))
-				s = s[loc[1]:]
-				continue
-			}
-			// Python-Markdown resumes after a declined match.
-			b.WriteString(s[:loc[1]])
-			s = s[loc[1]:]
-			continue
+		if html, ok := render(m); ok {
+			b.WriteString(s[done:loc[0]] + in.put(html))
+			done = loc[1]
 		}
-		b.WriteString(s[:loc[0]+1])
-		s = s[loc[0]+1:]
+		i = loc[1] // Python-Markdown resumes after a declined match too
 	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // links renders [text](url). The text is not Markdown (Zulip makes it

@@ -21,6 +21,9 @@ type mdCase struct {
 	Note     string `json:"note"`
 }
 
+// san is the sanitizer delivery uses.
+var san = newSanitizer()
+
 // testRefs is the realm the golden cases with "realm" render in.
 var testRefs = newMDRefs(
 	[]userRecord{{UserID: 10, FullName: "King Hamlet"}, {UserID: 11, FullName: "Iago"}},
@@ -57,10 +60,42 @@ func TestRenderMarkdownGolden(t *testing.T) {
 			if c.Realm {
 				refs = testRefs
 			}
-			if got := renderZulipMarkdown(c.Input, refs); got != c.Expected {
+			got := renderZulipMarkdown(c.Input, refs)
+			if got != c.Expected {
 				t.Errorf("input %q\n got %q\nwant %q\n(from %s)", c.Input, got, c.Expected, c.Source)
 			}
+			// What a queue gets: sanitized, and still Zulip's bytes.
+			if clean := san.clean(got); clean != got {
+				t.Errorf("input %q\nrendered  %q\nsanitized %q", c.Input, got, clean)
+			}
 		})
+	}
+}
+
+// TestRenderAgainFromUsedRefs: rendering a message again with only the
+// users and streams its first rendering resolved (what a stored message
+// keeps) gives the same HTML, also when names differ only in case.
+func TestRenderAgainFromUsedRefs(t *testing.T) {
+	realm := newMDRefs(
+		[]userRecord{{UserID: 10, FullName: "King Hamlet"}, {UserID: 11, FullName: "Iago"},
+			{UserID: 12, FullName: "iago"}, {UserID: 13, FullName: "Othello"}},
+		[]streamRecord{{StreamID: 1, Name: "Denmark"}, {StreamID: 2, Name: "core team.v2"}, {StreamID: 3, Name: "Verona"}},
+	)
+	inputs := []string{
+		"@**iago** @**IAGO** @**Iago|11** @**iago|12** @**Iago|12** @_**King Hamlet** @**Nobody** @**|13**",
+		"#**denmark** #**Core Team.v2>x** #**Nowhere** `@**Othello**` > @**Othello**",
+	}
+	for _, c := range loadMDCases(t) {
+		if c.Realm {
+			inputs = append(inputs, c.Input)
+		}
+	}
+	for _, in := range inputs {
+		first := render(in, realm)
+		again := render(in, first.Refs.mdRefs())
+		if again.HTML != first.HTML {
+			t.Errorf("input %q\nfirst %q\nagain %q (refs %+v)", in, first.HTML, again.HTML, first.Refs)
+		}
 	}
 }
 
@@ -127,8 +162,8 @@ func TestMarkdownDelivery(t *testing.T) {
 	if m["content"] != want || m["content_type"] != "text/html" {
 		t.Fatalf("html queue: %q (%v)\nwant %q", m["content"], m["content_type"], want)
 	}
-	if _, leaked := ev[renderedKey]; leaked {
-		t.Fatalf("stored rendering leaked: %v", ev)
+	if _, leaked := ev[refsKey]; leaked {
+		t.Fatalf("stored references leaked: %v", ev)
 	}
 	if flags, _ := json.Marshal(ev["flags"]); !strings.Contains(string(flags), `"mentioned"`) {
 		t.Fatalf("flags %s: want mentioned", flags)
@@ -138,8 +173,8 @@ func TestMarkdownDelivery(t *testing.T) {
 	if m := ev["message"].(map[string]any); m["content"] != content || m["content_type"] != "text/x-markdown" {
 		t.Fatalf("raw queue: %v", m)
 	}
-	if _, leaked := ev[renderedKey]; leaked {
-		t.Fatalf("stored rendering leaked: %v", ev)
+	if _, leaked := ev[refsKey]; leaked {
+		t.Fatalf("stored references leaked: %v", ev)
 	}
 }
 
@@ -234,6 +269,12 @@ func FuzzRenderMarkdown(f *testing.F) {
 			html := renderZulipMarkdown(s, refs)
 			if msg := checkWellFormed(html); msg != "" {
 				t.Fatalf("input %q\nhtml %q\n%s", s, html, msg)
+			}
+			if msg := activeMarkup(html); msg != "" {
+				t.Fatalf("input %q\nhtml %q\n%s", s, html, msg)
+			}
+			if clean := san.clean(html); clean != html {
+				t.Fatalf("input %q: the sanitizer changed the renderer's\n%q to\n%q", s, html, clean)
 			}
 			if strings.Contains(strings.ToLower(html), "<script") {
 				t.Fatalf("input %q: script in %q", s, html)

@@ -61,6 +61,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	content = truncate(content, MaxContent, "\n[message truncated]")
+	var stream *streamRecord // of a stream message
 	msg := map[string]any{
 		"sender_id": u.ID, "sender_email": u.Email, "sender_full_name": u.FullName,
 		"sender_realm_str": u.Realm, "avatar_url": nil, "client": clientName(r),
@@ -86,6 +87,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		msg["type"], msg["stream_id"], msg["display_recipient"] = "stream", s.StreamID, s.Name
 		msg["subject"], msg["recipient_id"] = truncate(strings.TrimSpace(topic), MaxTopic, "..."), s.StreamID
+		stream = &s
 	case "private", "direct":
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
@@ -98,7 +100,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		writeError(w, badRequest("Invalid message type"))
 		return
 	}
-	html, err := a.renderMessage(ctx, u.Realm, content)
+	refs, err := a.messageRefs(ctx, u.Realm, content)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -109,38 +111,52 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	msg["id"] = id
-	if _, err := a.publish(ctx, u.Realm, "message", map[string]any{
-		"type": "message", "flags": []string{}, "message": msg, renderedKey: html,
-	}); err != nil {
+	ev := map[string]any{"type": "message", "flags": []string{}, "message": msg}
+	if refs != nil {
+		ev[refsKey] = refs
+	}
+	ack, err := a.publish(ctx, u.Realm, "message", ev)
+	if err != nil {
 		writeError(w, err)
 		return
+	}
+	if stream != nil {
+		a.noteStreamMessage(ctx, stream, id, ack.Seq)
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"id": id}))
 }
 
-// renderedKey holds, in a stored message event, the message's HTML:
-// rendered once when sent, like Zulip, since mentions and stream links need
-// the realm's users and streams. Delivery removes it from the event.
-const renderedKey = "herald_rendered_content"
+// refsKey holds, in a stored message event, the users and streams its
+// Markdown mentions and links to, resolved when it was sent, as in Zulip
+// (see usedRefs). Delivery renders the message from its stored Markdown
+// with them, and removes them from the event.
+const refsKey = "herald_refs"
 
-// renderMessage renders content as Zulip does for apply_markdown queues.
-// The users and streams are read only if the content may mention or link
-// them.
-func (a *API) renderMessage(ctx context.Context, realm, content string) (string, error) {
+// messageRefs resolves the mentions and stream links of content in the
+// realm. The users and streams are read only if content may mention or
+// link them.
+func (a *API) messageRefs(ctx context.Context, realm, content string) (*usedRefs, error) {
 	var users []userRecord
 	var streams []streamRecord
 	var err error
 	if strings.Contains(content, "@**") || strings.Contains(content, "@_**") {
 		if users, err = a.users(ctx, realm); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if strings.Contains(content, "#**") {
 		if streams, err = a.streams(ctx, realm); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	return renderZulipMarkdown(content, newMDRefs(users, streams)), nil
+	if users == nil && streams == nil {
+		return nil, nil
+	}
+	refs := render(content, newMDRefs(users, streams)).Refs
+	if len(refs.Users) == 0 && len(refs.Streams) == 0 {
+		return nil, nil
+	}
+	return &refs, nil
 }
 
 // resolveStream finds a stream by name, by JSON id, or by a one-element

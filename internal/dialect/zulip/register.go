@@ -228,7 +228,7 @@ func (a *API) initialState(ctx context.Context, u *user, qs queueSpec, out map[s
 		out["user_id"], out["email"], out["full_name"] = u.ID, u.Email, u.FullName
 	}
 	if want("subscription") || want("stream") {
-		streams, err := a.streams(ctx, u.Realm)
+		streams, err := a.clientStreams(ctx, u.Realm)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,11 @@ type streamRecord struct {
 	Description string    `json:"description"`
 	Realm       string    `json:"realm"`
 	Created     time.Time `json:"created"`
+	// FirstMessageID and FirstMessageSeq are the stream's oldest message
+	// and its log position; with no message, FirstMessageSeq is how far
+	// the log was found to hold none (see firstmsg.go).
+	FirstMessageID  int64  `json:"first_message_id,omitempty"`
+	FirstMessageSeq uint64 `json:"first_message_seq,omitempty"`
 }
 
 var errExists = errors.New("exists")

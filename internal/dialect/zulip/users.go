@@ -29,10 +29,14 @@ func memberJSON(u *userRecord) map[string]any {
 
 // streamJSON is a stream as Zulip's streams endpoint shows it.
 func streamJSON(s *streamRecord) map[string]any {
+	var first any // null: no message
+	if s.FirstMessageID != 0 {
+		first = s.FirstMessageID
+	}
 	return map[string]any{
 		"stream_id": s.StreamID, "name": s.Name, "description": s.Description,
 		"rendered_description": renderMarkdown(s.Description), "invite_only": false, "is_web_public": false,
-		"history_public_to_subscribers": true, "date_created": s.Created.Unix(), "first_message_id": nil,
+		"history_public_to_subscribers": true, "date_created": s.Created.Unix(), "first_message_id": first,
 		"stream_post_policy": 1, "message_retention_days": nil, "is_announcement_only": false,
 		"is_archived": false,
 	}
@@ -73,7 +77,7 @@ func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
-	streams, err := a.streams(r.Context(), u.Realm)
+	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -86,7 +90,7 @@ func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, u *user) {
-	streams, err := a.streams(r.Context(), u.Realm)
+	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -78,6 +78,10 @@ type API struct {
 	cfg   Config
 	kv    eventlog.KV
 	polls *polls
+	// san sanitizes the HTML delivered; renders holds messages' delivered
+	// renderings (see rendercache.go).
+	san     *sanitizer
+	renders *renderCache
 }
 
 var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -109,7 +113,8 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
-	return &API{core: core, cfg: cfg, kv: kv, polls: newPolls()}, nil
+	return &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
+		renders: newRenderCache(renderCacheBytes)}, nil
 }
 
 // heartbeatAfter returns how long the next poll may block.
