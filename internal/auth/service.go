@@ -46,6 +46,8 @@ type Config struct {
 	// MaxLimiters bounds the number of per-key rate limiters kept in memory.
 	MaxLimiters int
 	Logger      *slog.Logger
+	// Now is the clock of the rate limits (tests stop it); default time.Now.
+	Now func() time.Time
 }
 
 // Service manages keys and authenticates tokens. It is safe for concurrent use.
@@ -87,11 +89,14 @@ func New(kv eventlog.KV, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Service{
 		kv:       kv,
 		cfg:      cfg,
 		log:      cfg.Logger,
-		now:      time.Now,
+		now:      cfg.Now,
 		cache:    cache{keys: map[string]*cached{}},
 		missLim:  rate.NewLimiter(missRate, missBurst),
 		limiters: map[string]*limiter{},
@@ -278,7 +283,7 @@ func (s *Service) lookup(ctx context.Context, id string) (*cached, error) {
 	if s.isRevoked(id) {
 		return nil, nil
 	}
-	if !s.missLim.Allow() {
+	if !s.missLim.AllowN(s.now(), 1) {
 		s.log.Debug("unknown key id not looked up: too many misses", "id", id)
 		return nil, nil
 	}
