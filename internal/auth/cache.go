@@ -173,10 +173,12 @@ func (s *Service) watch(ctx context.Context) {
 
 // watchOnce runs one KV watch. The watch first replays every existing key
 // and then marks the end of that replay with an empty entry (Key ""); at
-// the marker, cached keys that predate the watch and were not replayed
-// were deleted while this node was not watching, and are dropped.
+// the marker, cached keys that were not replayed were deleted while this
+// node was not watching, and are dropped. That includes keys cached while
+// the watch was being set up, before its snapshot: no deletion follows for
+// one revoked in between. (One cached after the snapshot is dropped too;
+// its creation follows the marker.)
 func (s *Service) watchOnce(ctx context.Context) error {
-	start := s.lastSeq()
 	replayed := map[string]bool{}
 	return s.kv.Watch(ctx, kvPrefix, func(e eventlog.Entry) {
 		switch {
@@ -184,7 +186,7 @@ func (s *Service) watchOnce(ctx context.Context) error {
 			if replayed == nil {
 				return
 			}
-			if n := s.sweep(start, replayed); n > 0 {
+			if n := s.sweep(s.lastSeq(), replayed); n > 0 {
 				s.log.Info("dropped keys deleted while unwatched", "count", n)
 			}
 			replayed = nil
