@@ -97,7 +97,7 @@ func New(kv eventlog.KV, cfg Config) *Service {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		now:      cfg.Now,
-		cache:    cache{keys: map[string]*cached{}},
+		cache:    cache{keys: map[string]*cached{}, aliases: map[string]*cachedAlias{}},
 		missLim:  rate.NewLimiter(missRate, missBurst),
 		limiters: map[string]*limiter{},
 	}
@@ -105,8 +105,9 @@ func New(kv eventlog.KV, cfg Config) *Service {
 	return s
 }
 
-// Start loads every key into memory and then follows changes to the bucket
-// until ctx ends or Close is called. It returns once the keys are loaded.
+// Start loads every key and alias into memory and then follows changes to
+// the bucket until ctx ends or Close is called. It returns once they are
+// loaded.
 func (s *Service) Start(ctx context.Context) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
@@ -114,11 +115,16 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.New("auth: service already started")
 	}
 	entries, err := s.kv.List(ctx, kvPrefix)
+	if err == nil {
+		var aliases []eventlog.Entry
+		aliases, err = s.kv.List(ctx, aliasPrefix)
+		entries = append(entries, aliases...)
+	}
 	if err != nil {
 		return fmt.Errorf("auth: load keys: %w", err)
 	}
 	for _, e := range entries {
-		s.applyPut(e)
+		s.apply(e)
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.started = true

@@ -23,10 +23,10 @@ func (k *beforeWatchKV) Watch(ctx context.Context, prefix string, fn func(eventl
 	return k.KV.Watch(ctx, prefix, fn)
 }
 
-// TestResyncDropsWhatTheReplayLacks: a key this node cached while its
-// watch was being set up, and that another node revoked before the watch's
-// snapshot, is neither replayed nor deleted by the watch: the end of the
-// replay must drop it all the same.
+// TestResyncDropsWhatTheReplayLacks: a key and an alias this node cached
+// while its watch was being set up, and that another node removed before
+// the watch's snapshot, are neither replayed nor deleted by the watch: the
+// end of the replay must drop them all the same.
 func TestResyncDropsWhatTheReplayLacks(t *testing.T) {
 	ctx := t.Context()
 	mem := newMemKV()
@@ -41,6 +41,12 @@ func TestResyncDropsWhatTheReplayLacks(t *testing.T) {
 			t.Error(err)
 			return
 		}
+		if err := a.CreateAlias(ctx, "jetstream", testGUID, key.ID); err != nil {
+			t.Error(err)
+		}
+		if _, err := other.RemoveAliases(ctx, "jetstream", key.ID); err != nil {
+			t.Error(err)
+		}
 		if err := other.Revoke(ctx, key.ID); err != nil {
 			t.Error(err)
 		}
@@ -52,5 +58,8 @@ func TestResyncDropsWhatTheReplayLacks(t *testing.T) {
 	eventually(t, "node a's watch replays the bucket", func() bool { return mem.delivered.Load() > 0 })
 	if _, err := a.Authenticate(ctx, token); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("key revoked elsewhere before the snapshot: %v", err)
+	}
+	if _, err := a.AuthenticateAlias(ctx, "jetstream", testGUID); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("alias removed elsewhere before the snapshot: %v", err)
 	}
 }
