@@ -148,7 +148,7 @@ func tidy(c *cursor.State) {
 	m.Replaced = slices.DeleteFunc(m.Replaced, func(r replaced) bool {
 		return r.Through <= c.Acked || c.Batch != nil && r.ID == c.Batch.ID
 	})
-	if m.View != nil && m.View.Seqs[len(m.View.Seqs)-1] <= c.Acked {
+	if m.View != nil && (len(m.View.Seqs) == 0 || m.View.Seqs[len(m.View.Seqs)-1] <= c.Acked) {
 		m.View = nil
 	}
 	setMeta(c, m)
