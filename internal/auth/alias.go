@@ -177,20 +177,9 @@ func (s *Service) lookupAlias(ctx context.Context, name string) (*cachedAlias, e
 	if a := s.cachedAlias(name); a != nil {
 		return a, nil
 	}
-	if s.isRevoked(name) {
-		return nil, nil
-	}
-	if !s.missLim.AllowN(s.now(), 1) {
-		s.log.Debug("unknown alias not looked up: too many misses", "alias", name)
-		return nil, nil
-	}
-	gen := s.removals()
-	e, err := s.kv.Get(ctx, aliasPrefix+name)
-	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up alias: %w", err)
+	e, gen, found, err := s.readMiss(ctx, aliasPrefix, name)
+	if !found {
+		return nil, err
 	}
 	rec, sum, err := decodeAlias(name, e.Value)
 	if err != nil {

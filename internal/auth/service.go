@@ -279,6 +279,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 	return c.key, nil
 }
 
+// readMiss reads the entry name (a key id or an alias name) that the
+// cache does not hold from the engine, unless this node removed it or the
+// miss limiter says no: a flood of made-up credentials must not become a
+// flood of engine reads. found is false for an entry not read or missing;
+// gen is the cache's removal count before the read (see insertIfUnchanged).
+func (s *Service) readMiss(ctx context.Context, prefix, name string) (e eventlog.Entry, gen uint64, found bool, err error) {
+	if s.isRevoked(name) {
+		return e, 0, false, nil
+	}
+	if !s.missLim.AllowN(s.now(), 1) {
+		s.log.Debug("unknown credential not looked up: too many misses", "name", name)
+		return e, 0, false, nil
+	}
+	gen = s.removals()
+	e, err = s.kv.Get(ctx, prefix+name)
+	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		return e, gen, false, nil
+	}
+	if err != nil {
+		return e, gen, false, fmt.Errorf("auth: look up %s: %w", name, err)
+	}
+	return e, gen, true, nil
+}
+
 // lookup finds a key in memory, or else in the engine, since it may have
 // been created on another node before this node's watch delivered it. It
 // returns nil, nil for a key that does not exist.
@@ -286,20 +310,9 @@ func (s *Service) lookup(ctx context.Context, id string) (*cached, error) {
 	if c := s.cached(id); c != nil {
 		return c, nil
 	}
-	if s.isRevoked(id) {
-		return nil, nil
-	}
-	if !s.missLim.AllowN(s.now(), 1) {
-		s.log.Debug("unknown key id not looked up: too many misses", "id", id)
-		return nil, nil
-	}
-	gen := s.removals()
-	e, err := s.kv.Get(ctx, kvPrefix+id)
-	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up key %s: %w", id, err)
+	e, gen, found, err := s.readMiss(ctx, kvPrefix, id)
+	if !found {
+		return nil, err
 	}
 	k, sum, err := decodeKey(e.Value)
 	if err != nil {
