@@ -9,10 +9,12 @@ import (
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
-// cache is this node's copy of the key bucket, kept current by watch.
+// cache is this node's copy of the key bucket, kept current by watch:
+// the keys by id and their aliases by name (see alias.go).
 type cache struct {
-	mu   sync.RWMutex
-	keys map[string]*cached
+	mu      sync.RWMutex
+	keys    map[string]*cached
+	aliases map[string]*cachedAlias
 	// seq numbers insertions, so a resynchronisation can tell entries that
 	// predate it from ones added while it ran.
 	seq uint64
@@ -76,12 +78,14 @@ func (c *cache) removals() uint64 {
 	return c.gone
 }
 
-// remove drops id from the cache. With revoked, it also remembers id until
-// the watch delivers the deletion (deleted) or shows the key gone.
+// remove drops id (a key's, or an alias's name) from the cache. With
+// revoked, it also remembers id until the watch delivers the deletion
+// (deleted) or shows it gone.
 func (c *cache) remove(id string, revoked, deleted bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.keys, id)
+	delete(c.aliases, id)
 	c.gone++
 	switch {
 	case revoked:
@@ -117,6 +121,12 @@ func (c *cache) sweep(seq uint64, keep map[string]bool) int {
 	for id, e := range c.keys {
 		if e.seq <= seq && !keep[id] {
 			delete(c.keys, id)
+			n++
+		}
+	}
+	for name, a := range c.aliases {
+		if a.seq <= seq && !keep[name] {
+			delete(c.aliases, name)
 			n++
 		}
 	}
@@ -171,32 +181,51 @@ func (s *Service) watch(ctx context.Context) {
 	}
 }
 
-// watchOnce runs one KV watch. The watch first replays every existing key
-// and then marks the end of that replay with an empty entry (Key ""); at
-// the marker, cached keys that predate the watch and were not replayed
-// were deleted while this node was not watching, and are dropped.
+// apply caches a stored key or alias.
+func (s *Service) apply(e eventlog.Entry) {
+	if strings.HasPrefix(e.Key, aliasPrefix) {
+		s.applyAlias(e)
+	} else {
+		s.applyPut(e)
+	}
+}
+
+// watchOnce runs one KV watch of the keys and aliases. The watch first
+// replays every existing entry and then marks the end of that replay with
+// an empty entry (Key ""); at the marker, cached entries that were not
+// replayed were deleted while this node was not watching, and are dropped.
+// That includes entries cached while the watch was being set up, before
+// its snapshot: no deletion follows for one removed in between. (One cached
+// after the snapshot is dropped too; its creation follows the marker.)
 func (s *Service) watchOnce(ctx context.Context) error {
-	start := s.lastSeq()
 	replayed := map[string]bool{}
-	return s.kv.Watch(ctx, kvPrefix, func(e eventlog.Entry) {
+	return s.kv.Watch(ctx, "", func(e eventlog.Entry) {
+		id, isKey := strings.CutPrefix(e.Key, kvPrefix)
+		if !isKey {
+			var isAlias bool
+			if id, isAlias = strings.CutPrefix(e.Key, aliasPrefix); !isAlias && e.Key != "" {
+				return // not ours
+			}
+		}
 		switch {
 		case e.Key == "":
 			if replayed == nil {
 				return
 			}
-			if n := s.sweep(start, replayed); n > 0 {
+			if n := s.sweep(s.lastSeq(), replayed); n > 0 {
 				s.log.Info("dropped keys deleted while unwatched", "count", n)
 			}
 			replayed = nil
 		case e.Value == nil:
-			id := strings.TrimPrefix(e.Key, kvPrefix)
 			s.remove(id, false, true)
-			s.forgetLimiter(id)
+			if isKey {
+				s.forgetLimiter(id)
+			}
 		default:
 			if replayed != nil {
-				replayed[strings.TrimPrefix(e.Key, kvPrefix)] = true
+				replayed[id] = true
 			}
-			s.applyPut(e)
+			s.apply(e)
 		}
 	})
 }

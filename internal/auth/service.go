@@ -46,6 +46,8 @@ type Config struct {
 	// MaxLimiters bounds the number of per-key rate limiters kept in memory.
 	MaxLimiters int
 	Logger      *slog.Logger
+	// Now is the clock of the rate limits (tests stop it); default time.Now.
+	Now func() time.Time
 }
 
 // Service manages keys and authenticates tokens. It is safe for concurrent use.
@@ -87,12 +89,15 @@ func New(kv eventlog.KV, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Service{
 		kv:       kv,
 		cfg:      cfg,
 		log:      cfg.Logger,
-		now:      time.Now,
-		cache:    cache{keys: map[string]*cached{}},
+		now:      cfg.Now,
+		cache:    cache{keys: map[string]*cached{}, aliases: map[string]*cachedAlias{}},
 		missLim:  rate.NewLimiter(missRate, missBurst),
 		limiters: map[string]*limiter{},
 	}
@@ -100,8 +105,9 @@ func New(kv eventlog.KV, cfg Config) *Service {
 	return s
 }
 
-// Start loads every key into memory and then follows changes to the bucket
-// until ctx ends or Close is called. It returns once the keys are loaded.
+// Start loads every key and alias into memory and then follows changes to
+// the bucket until ctx ends or Close is called. It returns once they are
+// loaded.
 func (s *Service) Start(ctx context.Context) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
@@ -109,11 +115,16 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.New("auth: service already started")
 	}
 	entries, err := s.kv.List(ctx, kvPrefix)
+	if err == nil {
+		var aliases []eventlog.Entry
+		aliases, err = s.kv.List(ctx, aliasPrefix)
+		entries = append(entries, aliases...)
+	}
 	if err != nil {
 		return fmt.Errorf("auth: load keys: %w", err)
 	}
 	for _, e := range entries {
-		s.applyPut(e)
+		s.apply(e)
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.started = true
@@ -268,6 +279,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 	return c.key, nil
 }
 
+// readMiss reads the entry name (a key id or an alias name) that the
+// cache does not hold from the engine, unless this node removed it or the
+// miss limiter says no: a flood of made-up credentials must not become a
+// flood of engine reads. found is false for an entry not read or missing;
+// gen is the cache's removal count before the read (see insertIfUnchanged).
+func (s *Service) readMiss(ctx context.Context, prefix, name string) (e eventlog.Entry, gen uint64, found bool, err error) {
+	if s.isRevoked(name) {
+		return e, 0, false, nil
+	}
+	if !s.missLim.AllowN(s.now(), 1) {
+		s.log.Debug("unknown credential not looked up: too many misses", "name", name)
+		return e, 0, false, nil
+	}
+	gen = s.removals()
+	e, err = s.kv.Get(ctx, prefix+name)
+	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		return e, gen, false, nil
+	}
+	if err != nil {
+		return e, gen, false, fmt.Errorf("auth: look up %s: %w", name, err)
+	}
+	return e, gen, true, nil
+}
+
 // lookup finds a key in memory, or else in the engine, since it may have
 // been created on another node before this node's watch delivered it. It
 // returns nil, nil for a key that does not exist.
@@ -275,20 +310,9 @@ func (s *Service) lookup(ctx context.Context, id string) (*cached, error) {
 	if c := s.cached(id); c != nil {
 		return c, nil
 	}
-	if s.isRevoked(id) {
-		return nil, nil
-	}
-	if !s.missLim.Allow() {
-		s.log.Debug("unknown key id not looked up: too many misses", "id", id)
-		return nil, nil
-	}
-	gen := s.removals()
-	e, err := s.kv.Get(ctx, kvPrefix+id)
-	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up key %s: %w", id, err)
+	e, gen, found, err := s.readMiss(ctx, kvPrefix, id)
+	if !found {
+		return nil, err
 	}
 	k, sum, err := decodeKey(e.Value)
 	if err != nil {

@@ -26,7 +26,9 @@ type PollRequest struct {
 	// acknowledgement, say) and stored in the same write as the poll's own
 	// update. When the cursor changed meanwhile it is applied again to the
 	// fresh state, so it must decide from the state it is given; its error
-	// ends the poll.
+	// ends the poll. A pending batch it drops without moving the position
+	// is formed again, and keeps its id if it holds the same events (a
+	// consumer that asks for another batch size, say).
 	Change func(*State) error
 	// Keep, if set, picks the events the consumer delivers out of those the
 	// filter matches (a Zulip user's visibility). The others are passed over
@@ -37,6 +39,11 @@ type PollRequest struct {
 	// Timeout, if set, is applied to the state, and stored, when a poll
 	// with a Wait ends without a batch (a Zulip heartbeat takes an id).
 	Timeout func(*State) error
+	// Tidy, if set, is applied to the state each time the poll stores it,
+	// last: after the poll moved the position, a consumer forgets what of
+	// its own data the position has passed. It must only tidy: a poll that
+	// would store nothing else stores nothing for it.
+	Tidy func(*State)
 }
 
 // Fetch returns the pending batch: the oldest unacknowledged events, up to
@@ -131,8 +138,7 @@ func (s *Store) Poll(ctx context.Context, st State, req PollRequest) (Fetched, e
 			return Fetched{State: p.cur.clone()}, nil
 		}
 		p.remember("", covered, kept)
-		last := covered[len(covered)-1].Seq
-		p.cur.Batch = &Batch{ID: uuid.NewString(), Through: last, Count: len(covered), Created: s.cfg.Now()}
+		p.cur.Batch = p.newBatch(covered)
 		if err := p.commit(ctx); errors.Is(err, errRaced) {
 			continue // another poll may have made a batch first: hand out that one
 		} else if err != nil {
@@ -247,6 +253,9 @@ func (p *poll) commit(ctx context.Context) error {
 		return p.expire(ctx)
 	}
 	p.cur.LastActive = p.s.cfg.Now()
+	if p.req.Tidy != nil {
+		p.req.Tidy(&p.cur)
+	}
 	b, err := json.Marshal(&p.cur)
 	if err != nil {
 		return fmt.Errorf("cursor: %w", err)
@@ -294,6 +303,18 @@ func (p *poll) fail(ctx context.Context, err error) (Fetched, error) {
 		}
 	}
 	return Fetched{}, err
+}
+
+// newBatch returns the batch of the covered events: the one stored, if
+// req.Change dropped it and it covers the same events again; else a new one.
+func (p *poll) newBatch(covered []eventlog.Event) *Batch {
+	last := covered[len(covered)-1].Seq
+	if old := p.stored.Batch; old != nil && old.Through == last && old.Count == len(covered) &&
+		p.stored.Acked == p.cur.Acked && p.stored.Filter.String() == p.cur.Filter.String() {
+		b := *old
+		return &b
+	}
+	return &Batch{ID: uuid.NewString(), Through: last, Count: len(covered), Created: p.s.cfg.Now()}
 }
 
 // split returns the prefix of evs a batch covers (up to the last event

@@ -2,7 +2,9 @@ package cursor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -386,5 +388,57 @@ func TestPollPlainWaiter(t *testing.T) {
 	f, err := s.Poll(ctx, acked, PollRequest{Max: 10, Wait: 20 * time.Millisecond})
 	if err != nil || f.BatchID != "" || f.State.Acked != 1 {
 		t.Fatalf("timed out: %q acked %d, %v", f.BatchID, f.State.Acked, err)
+	}
+}
+
+// TestPollReformKeepsID: a pending batch that req.Change drops is formed
+// again from the position; one over the same events is the same batch,
+// under the same id, and one over other events is a new batch.
+func TestPollReformKeepsID(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 3)
+	drop := func(c *State) error { c.Batch = nil; return nil }
+	first, err := e.store.Poll(ctx, st, PollRequest{Max: 10})
+	if err != nil || seqs(first.Events) != "[1 2 3]" {
+		t.Fatalf("first: %s, %v", seqs(first.Events), err)
+	}
+	same, err := e.store.Poll(ctx, first.State, PollRequest{Max: 10, Change: drop})
+	if err != nil || same.BatchID != first.BatchID || seqs(same.Events) != "[1 2 3]" {
+		t.Fatalf("formed again: %q %s, want %q; %v", same.BatchID, seqs(same.Events), first.BatchID, err)
+	}
+	smaller, err := e.store.Poll(ctx, same.State, PollRequest{Max: 2, Change: drop})
+	if err != nil || smaller.BatchID == first.BatchID || seqs(smaller.Events) != "[1 2]" {
+		t.Fatalf("smaller: %q %s; %v", smaller.BatchID, seqs(smaller.Events), err)
+	}
+	larger, err := e.store.Poll(ctx, smaller.State, PollRequest{Max: 10, Change: drop})
+	if err != nil || larger.BatchID == smaller.BatchID || larger.BatchID == first.BatchID || seqs(larger.Events) != "[1 2 3]" {
+		t.Fatalf("larger: %q %s; %v", larger.BatchID, seqs(larger.Events), err)
+	}
+}
+
+// TestPollTidy: Tidy sees the state as the poll stores it, the position
+// the poll moved included.
+func TestPollTidy(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	st, err := e.store.Create(ctx, "q", Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 3)
+	tidy := func(c *State) { c.Meta = json.RawMessage(fmt.Sprintf(`{"acked":%d}`, c.Acked)) }
+	none := func(*eventlog.Event) bool { return false }
+	f, err := e.store.Poll(ctx, st, PollRequest{Max: 10, Keep: none, Tidy: tidy})
+	if err != nil || f.BatchID != "" || f.State.Acked != 3 {
+		t.Fatalf("poll: %q acked %d, %v", f.BatchID, f.State.Acked, err)
+	}
+	stored, err := e.store.Get(ctx, "q")
+	if err != nil || string(stored.Meta) != `{"acked":3}` || string(f.State.Meta) != `{"acked":3}` {
+		t.Fatalf("stored meta %s, returned %s, %v", stored.Meta, f.State.Meta, err)
 	}
 }

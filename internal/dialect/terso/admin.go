@@ -55,7 +55,7 @@ func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 // getUsers handles GET /v1/jetstream/users: every user with the state of
 // its subscription.
 func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
-	recs, err := a.listUsers(r.Context())
+	users, err := a.listUsers(r.Context())
 	if err != nil {
 		a.writeErr(w, r, err)
 		return
@@ -69,19 +69,16 @@ func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	for _, st := range subs {
 		byID[st.ID] = st
 	}
-	out := make([]User, 0, len(recs))
-	for i := range recs {
-		u := recs[i].user()
-		if st, ok := byID[subscriptionID(u.ID)]; ok {
-			u.Subscribed, u.Acked = true, st.Acked
+	for i := range users {
+		if st, ok := byID[subscriptionID(users[i].ID)]; ok {
+			users[i].Subscribed, users[i].Acked = true, st.Acked
 			last := st.LastActive
-			u.LastActive = &last
+			users[i].LastActive = &last
 		}
-		out = append(out, u)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Users []User `json:"users"`
-	}{out})
+	}{users})
 }
 
 // deleteUser handles DELETE /v1/jetstream/users/{id}: the key is revoked

@@ -45,8 +45,10 @@ func TestDeleteByEventIds(t *testing.T) {
 	if r := e.sdk("DELETE", "/3/events", u.AccessKey, body, nil); r.status != 204 {
 		t.Fatalf("delete ids: %d %s", r.status, r.body)
 	}
+	// Asked with the same limit: the rest of the same batch. (A larger
+	// limit would get the oldest pending events up to it, 4 included.)
 	var b2 eventsDto
-	e.sdk("GET", "/3/events/100", u.AccessKey, "", &b2)
+	e.sdk("GET", "/3/events/4", u.AccessKey, "", &b2)
 	if b2.BatchID != b1.BatchID || fmt.Sprint(b2.ids(t)) != ids(1, 3) {
 		t.Fatalf("after deleting ids: %s %v (batch %s)", b2.BatchID, b2.ids(t), b1.BatchID)
 	}
@@ -143,4 +145,37 @@ func TestDeviceScope(t *testing.T) {
 	}
 	// Deleting another device's event id is a no-op.
 	e.sdk("DELETE", "/3/events", u.AccessKey, idsBody(1), nil)
+}
+
+// TestDeletedBatchPassed: once every event of the pending batch is deleted
+// by id, the position moves past them: the next Get returns the events
+// after them, and no hole is left to carry.
+func TestDeletedBatchPassed(t *testing.T) {
+	e := setup(t, Config{})
+	u := e.addUser(`{"name":"passed"}`)
+	e.sdk("GET", "/3/events", u.AccessKey, "", nil)
+	var acks []uint64
+	for i := range 6 {
+		acks = append(acks, e.append("dev", "HeartbeatEvent", heartbeat("dev", guid(i)))[0].Seq)
+	}
+	var b eventsDto
+	e.sdk("GET", "/3/events/3", u.AccessKey, "", &b)
+	if fmt.Sprint(b.ids(t)) != ids(0, 1, 2) {
+		t.Fatalf("batch %v", b.ids(t))
+	}
+	if r := e.sdk("DELETE", "/3/events", u.AccessKey, idsBody(1, 0, 2), nil); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	st, err := e.core.Cursors.Get(t.Context(), subscriptionID(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := metaOf(&st); st.Acked != acks[2] || len(m.Deleted) != 0 {
+		t.Fatalf("after deleting the whole batch: position %d (want %d), holes %v", st.Acked, acks[2], m.Deleted)
+	}
+	var next eventsDto
+	e.sdk("GET", "/3/events/3", u.AccessKey, "", &next)
+	if fmt.Sprint(next.ids(t)) != ids(3, 4, 5) || next.BatchID == b.BatchID {
+		t.Fatalf("next batch %s %v (deleted one %s)", next.BatchID, next.ids(t), b.BatchID)
+	}
 }

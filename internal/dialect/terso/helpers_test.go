@@ -51,8 +51,18 @@ type env struct {
 
 func setup(t *testing.T, cfg Config) *env {
 	t.Helper()
+	return setupWith(t, cfg, nil)
+}
+
+// setupWith is setup with a hook that may replace parts of the core before
+// the dialect is built on it.
+func setupWith(t *testing.T, cfg Config, before func(*dialecttest.Core, *clock)) *env {
+	t.Helper()
 	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	c := dialecttest.NewCore(t, dialecttest.Options{CursorNow: clk.Now})
+	if before != nil {
+		before(c, clk)
+	}
 	cfg.Now = clk.Now
 	api, err := New(c.Core, cfg)
 	if err != nil {

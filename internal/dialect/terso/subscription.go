@@ -17,17 +17,27 @@ import (
 )
 
 // A user's subscription is one cursor, "jetstream.<key id>", whose filter
-// is the user's device scope. Get Events without filters is the cursor's
-// pending batch (Fetch); Delete Events by BatchId acknowledges it (Ack).
+// is the user's device scope, and each request is one cursor Poll: the
+// subscription is read once and written at most once, with compare-and-set
+// (and read again only when a request on another node won the race).
+//
+// Get Events without filters hands out the oldest pending events, at most
+// limit, as the cursor's pending batch. Every request forms that batch anew
+// from the position, and one over the same events keeps its id: a Get
+// repeated returns the same batch until it is deleted, one with another
+// limit another batch. Delete Events by BatchId acknowledges the batch.
+// The last few batches a later request replaced are remembered: deleting
+// one acknowledges the events up to its last, which are exactly its own.
 //
 // Jetstream can also delete single events (EventIds) and return only the
-// events of one device or type; both leave holes in what is pending, which
-// one position cannot express. The holes are kept in the cursor's Meta as
-// the sequence numbers deleted beyond the position, never delivered again,
-// and the position moves over them as soon as they are a prefix of what is
-// pending (compact), so the set stays small. Deletions only ever add to the
-// set, and every change is a compare-and-set on the cursor, so concurrent
-// requests on any node neither lose an event nor redeliver a deleted one.
+// events of one device or type (a view, under a batch id of its own); both
+// leave holes in what is pending, which one position cannot express. The
+// holes are kept in the cursor's Meta as the sequence numbers deleted
+// beyond the position. The poll's Keep passes over them, so they are never
+// delivered again and the position moves past a pending run of them, and
+// its Tidy forgets those the position has passed. Deletions only add
+// holes, so concurrent requests on any node neither lose an event nor
+// redeliver a deleted one.
 
 const (
 	// maxDeleted bounds the holes a subscription may have: deleting single
@@ -36,9 +46,8 @@ const (
 	// maxScan bounds the events one filtered Get or one EventIds deletion
 	// reads past the position.
 	maxScan = 5 * eventlog.MaxRead
-	// maxRounds bounds how often one Get re-fetches a batch whose events
-	// were all deleted by id.
-	maxRounds = 4
+	// maxReplaced bounds the replaced batches a subscription remembers.
+	maxReplaced = 8
 )
 
 // subMeta is the dialect's part of the cursor state.
@@ -48,12 +57,24 @@ type subMeta struct {
 	Deleted []uint64 `json:"deleted,omitempty"`
 	// View is the last batch a filtered Get handed out.
 	View *viewBatch `json:"view,omitempty"`
+	// Replaced are batches handed out and then replaced, oldest first.
+	Replaced []replaced `json:"replaced,omitempty"`
+	// Limit is the last Get's limit (0: the default), which a Delete forms
+	// the next batch with.
+	Limit int `json:"limit,omitempty"`
 }
 
 // viewBatch is a batch of a filtered Get: its id and the events in it.
 type viewBatch struct {
 	ID   string   `json:"id"`
 	Seqs []uint64 `json:"seqs"`
+}
+
+// replaced is a batch a later request replaced: every event up to Through
+// after the position it was formed at was in it (or deleted).
+type replaced struct {
+	ID      string `json:"id"`
+	Through uint64 `json:"through"`
 }
 
 func subscriptionID(keyID string) string { return Dialect + "." + keyID }
@@ -71,7 +92,7 @@ func metaOf(st *cursor.State) subMeta {
 }
 
 func setMeta(st *cursor.State, m subMeta) {
-	if len(m.Deleted) == 0 && m.View == nil {
+	if len(m.Deleted) == 0 && m.View == nil && len(m.Replaced) == 0 && m.Limit == 0 {
 		st.Meta = nil
 		return
 	}
@@ -86,6 +107,77 @@ func (m *subMeta) isDeleted(seq uint64) bool {
 	return ok
 }
 
+func (m *subMeta) limit() int {
+	if m.Limit > 0 {
+		return m.Limit
+	}
+	return DefaultLimit
+}
+
+// delete adds the events seqs to the holes.
+func (m *subMeta) delete(c *cursor.State, seqs []uint64) error {
+	n := len(m.Deleted)
+	for _, s := range seqs {
+		if s > c.Acked {
+			m.Deleted = append(m.Deleted, s)
+		}
+	}
+	slices.Sort(m.Deleted)
+	m.Deleted = slices.Compact(m.Deleted)
+	if len(m.Deleted) > maxDeleted {
+		return invalid("EventIds", fmt.Sprintf("This subscription has %d events deleted out of order; delete its oldest pending batch first.", n))
+	}
+	return nil
+}
+
+// replace remembers the batch b, which the poll forms anew.
+func (m *subMeta) replace(b *cursor.Batch) {
+	m.Replaced = slices.DeleteFunc(m.Replaced, func(r replaced) bool { return r.ID == b.ID })
+	m.Replaced = append(m.Replaced, replaced{ID: b.ID, Through: b.Through})
+	if len(m.Replaced) > maxReplaced {
+		m.Replaced = m.Replaced[len(m.Replaced)-maxReplaced:]
+	}
+}
+
+// tidy forgets the holes, views and replaced batches the position has
+// passed, and the replaced batch that is pending again under its id.
+func tidy(c *cursor.State) {
+	m := metaOf(c)
+	i, _ := slices.BinarySearch(m.Deleted, c.Acked+1)
+	m.Deleted = m.Deleted[i:]
+	m.Replaced = slices.DeleteFunc(m.Replaced, func(r replaced) bool {
+		return r.Through <= c.Acked || c.Batch != nil && r.ID == c.Batch.ID
+	})
+	if m.View != nil && (len(m.View.Seqs) == 0 || m.View.Seqs[len(m.View.Seqs)-1] <= c.Acked) {
+		m.View = nil
+	}
+	setMeta(c, m)
+}
+
+// poll runs the one Poll of a request on the subscription st: change,
+// then the pending batch formed anew, of at most max events, without the
+// holes.
+func (a *API) poll(ctx context.Context, st cursor.State, max int, change func(*cursor.State, *subMeta) error) (cursor.Fetched, error) {
+	var m subMeta // as change left it, for Keep
+	return a.core.Cursors.Poll(ctx, st, cursor.PollRequest{
+		Max: max,
+		Change: func(c *cursor.State) error {
+			m = metaOf(c)
+			if err := change(c, &m); err != nil {
+				return err
+			}
+			if c.Batch != nil {
+				m.replace(c.Batch)
+				c.Batch = nil
+			}
+			setMeta(c, m)
+			return nil
+		},
+		Keep: func(ev *eventlog.Event) bool { return !m.isDeleted(ev.Seq) },
+		Tidy: tidy,
+	})
+}
+
 // batch is the answer to one Get Events.
 type batch struct {
 	ID     string
@@ -98,17 +190,16 @@ type batch struct {
 func (a *API) get(ctx context.Context, key *auth.Key, p getParams) (batch, error) {
 	id := subscriptionID(key.ID)
 	st, err := a.core.Cursors.Get(ctx, id)
-	if errors.Is(err, cursor.ErrNotFound) {
-		return a.subscribe(ctx, key)
-	}
-	if err != nil {
-		return batch{}, err
-	}
 	var b batch
-	if p.filtered() {
+	switch {
+	case err != nil:
+	case p.filtered():
 		b, err = a.view(ctx, st, p)
-	} else {
+	default:
 		b, err = a.pending(ctx, st, p.limit)
+	}
+	if errors.Is(err, cursor.ErrNotFound) { // never made, or idled out
+		return a.subscribe(ctx, key)
 	}
 	if errors.Is(err, cursor.ErrExpired) {
 		// The log no longer holds the subscription's position: it is over,
@@ -142,35 +233,28 @@ func (a *API) subscribe(ctx context.Context, key *auth.Key) (batch, error) {
 	return batch{ID: uuid.NewString()}, nil
 }
 
-// pending returns the cursor's pending batch without the events deleted by
-// id. A batch whose events were all deleted is acknowledged and the next
-// one fetched.
+// pending answers an unfiltered Get: the oldest pending events, at most
+// limit, as the pending batch.
 func (a *API) pending(ctx context.Context, st cursor.State, limit int) (batch, error) {
-	for range maxRounds {
-		f, err := a.core.Cursors.Fetch(ctx, st.ID, limit, 0)
-		if err != nil {
-			return batch{}, err
+	f, err := a.poll(ctx, st, limit, func(_ *cursor.State, m *subMeta) error {
+		m.Limit = limit
+		if limit == DefaultLimit {
+			m.Limit = 0
 		}
-		st = f.State
-		if f.BatchID == "" {
-			a.keepAlive(ctx, st)
-			return batch{ID: uuid.NewString()}, nil
-		}
-		m := metaOf(&st)
-		b := batch{ID: f.BatchID, Events: make([]wireEvent, 0, len(f.Events))}
-		for i := range f.Events {
-			if !m.isDeleted(f.Events[i].Seq) {
-				b.Events = append(b.Events, toWire(&f.Events[i]))
-			}
-		}
-		if len(b.Events) > 0 {
-			return b, nil
-		}
-		if _, err := a.ackBatch(ctx, st.ID, f.BatchID); err != nil {
-			return batch{}, err
-		}
+		return nil
+	})
+	if err != nil {
+		return batch{}, err
 	}
-	return batch{ID: uuid.NewString()}, nil
+	if f.BatchID == "" {
+		a.keepAlive(ctx, f.State)
+		return batch{ID: uuid.NewString()}, nil
+	}
+	b := batch{ID: f.BatchID, Events: make([]wireEvent, len(f.Events))}
+	for i := range f.Events {
+		b.Events[i] = toWire(&f.Events[i])
+	}
+	return b, nil
 }
 
 // keepAlive marks an idle subscription active: a Get that finds nothing
@@ -190,28 +274,45 @@ func (a *API) keepAlive(ctx context.Context, st cursor.State) {
 // device, type and version, under a batch id of their own.
 func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, error) {
 	m := metaOf(&st)
-	f := topic.Filter{p.pattern()}
+	out, err := a.scan(ctx, st, topic.Filter{p.pattern()}, p.limit, func(w *wireEvent) bool {
+		return !m.isDeleted(w.Seq) && (p.eventVersion == 0 || w.Version == p.eventVersion)
+	})
+	if err != nil || len(out) == 0 {
+		a.keepAlive(ctx, st)
+		return batch{ID: uuid.NewString()}, err
+	}
+	vb := &viewBatch{ID: uuid.NewString(), Seqs: make([]uint64, len(out))}
+	for i := range out {
+		vb.Seqs[i] = out[i].Seq
+	}
+	if _, err := a.poll(ctx, st, m.limit(), func(_ *cursor.State, m *subMeta) error {
+		m.View = vb
+		return nil
+	}); err != nil {
+		return batch{}, err
+	}
+	return batch{ID: vb.ID, Events: out}, nil
+}
+
+// scan reads the pending events of the subscription st that f matches,
+// through the hub, and returns up to want of those match accepts, looking
+// at most maxScan events past the position.
+func (a *API) scan(ctx context.Context, st cursor.State, f topic.Filter, want int, match func(*wireEvent) bool) ([]wireEvent, error) {
 	var out []wireEvent
-	var seqs []uint64
-	after, scanned := st.Acked, 0
-	for len(out) < p.limit && scanned < maxScan {
-		evs, next, err := a.core.Log.Read(ctx, after, f, min(4*p.limit, eventlog.MaxRead))
+	after := st.Acked
+	for scanned := 0; len(out) < want && scanned < maxScan; {
+		evs, next, err := a.core.Hub.Read(ctx, after, f, min(4*want, eventlog.MaxRead))
 		if err != nil {
-			return batch{}, err
+			return nil, err
 		}
 		for i := range evs {
-			ev := &evs[i]
-			if !st.Filter.Match(ev.Topic) || m.isDeleted(ev.Seq) {
+			if !st.Filter.Match(evs[i].Topic) {
 				continue
 			}
-			w := toWire(ev)
-			if p.eventVersion != 0 && w.Version != p.eventVersion {
-				continue
-			}
-			out = append(out, w)
-			seqs = append(seqs, ev.Seq)
-			if len(out) == p.limit {
-				break
+			if w := toWire(&evs[i]); match(&w) {
+				if out = append(out, w); len(out) == want {
+					break
+				}
 			}
 		}
 		scanned += len(evs)
@@ -220,65 +321,48 @@ func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, er
 		}
 		after = next
 	}
-	if len(out) == 0 {
-		st, err := a.core.Cursors.Touch(ctx, st.ID)
-		if err != nil {
-			return batch{}, err
-		}
-		a.keepAlive(ctx, st)
-		return batch{ID: uuid.NewString()}, nil
-	}
-	vb := &viewBatch{ID: uuid.NewString(), Seqs: seqs}
-	if _, err := a.core.Cursors.Modify(ctx, st.ID, func(c *cursor.State) {
-		cm := metaOf(c)
-		cm.View = vb
-		setMeta(c, cm)
-	}); err != nil {
-		return batch{}, err
-	}
-	return batch{ID: vb.ID, Events: out}, nil
+	return out, nil
 }
 
-// deleteBatch deletes the events of a batch. An id that names no pending
-// batch (already deleted, or never handed out) deletes nothing: clients
-// retry deletes, so they are idempotent.
+// deleteBatch deletes the events of a batch. An id that names no batch
+// handed out (already deleted, or never handed out) deletes nothing:
+// clients retry deletes, so they are idempotent.
 func (a *API) deleteBatch(ctx context.Context, keyID, batchID string) error {
-	id := subscriptionID(keyID)
-	st, err := a.core.Cursors.Get(ctx, id)
+	st, err := a.core.Cursors.Get(ctx, subscriptionID(keyID))
 	if errors.Is(err, cursor.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if st.Batch != nil && strings.EqualFold(st.Batch.ID, batchID) {
-		_, err := a.ackBatch(ctx, id, st.Batch.ID)
-		return err
+	m := metaOf(&st)
+	isView := func(m *subMeta) bool { return m.View != nil && m.View.ID == batchID }
+	replacedAt := func(m *subMeta) int {
+		return slices.IndexFunc(m.Replaced, func(r replaced) bool { return r.ID == batchID })
 	}
-	if m := metaOf(&st); m.View != nil && strings.EqualFold(m.View.ID, batchID) {
-		return a.markDeleted(ctx, st, m.View.Seqs, m.View.ID)
+	if (st.Batch == nil || st.Batch.ID != batchID) && replacedAt(&m) < 0 && !isView(&m) {
+		return nil // nothing to write
 	}
-	return nil
-}
-
-// ackBatch acknowledges the cursor's pending batch, then forgets the holes
-// the position has moved past.
-func (a *API) ackBatch(ctx context.Context, id, batchID string) (cursor.State, error) {
-	st, err := a.core.Cursors.Ack(ctx, id, batchID)
-	if errors.Is(err, cursor.ErrBatchNotFound) || errors.Is(err, cursor.ErrNotFound) {
-		return st, nil // acknowledged meanwhile by another request
-	}
-	if err != nil {
-		return st, err
-	}
-	return a.compact(ctx, st)
+	_, err = a.poll(ctx, st, m.limit(), func(c *cursor.State, m *subMeta) error {
+		switch i := replacedAt(m); {
+		case c.Batch != nil && c.Batch.ID == batchID:
+			c.Acked, c.Batch = max(c.Acked, c.Batch.Through), nil
+		case i >= 0:
+			c.Acked = max(c.Acked, m.Replaced[i].Through)
+		case isView(m):
+			seqs := m.View.Seqs
+			m.View = nil
+			return m.delete(c, seqs)
+		}
+		return nil
+	})
+	return ignoreGone(err)
 }
 
 // deleteEvents deletes single events by their EventId, looked up among the
 // pending ones (up to maxScan past the position). Unknown ids are ignored.
 func (a *API) deleteEvents(ctx context.Context, keyID string, ids []string) error {
-	id := subscriptionID(keyID)
-	st, err := a.core.Cursors.Get(ctx, id)
+	st, err := a.core.Cursors.Get(ctx, subscriptionID(keyID))
 	if errors.Is(err, cursor.ErrNotFound) {
 		return nil
 	}
@@ -289,97 +373,24 @@ func (a *API) deleteEvents(ctx context.Context, keyID string, ids []string) erro
 	for _, s := range ids {
 		want[s] = true
 	}
-	var seqs []uint64
-	after, scanned := st.Acked, 0
-	for len(seqs) < len(want) && scanned < maxScan {
-		evs, next, err := a.core.Log.Read(ctx, after, st.Filter, eventlog.MaxRead)
-		if err != nil {
-			return err
-		}
-		for i := range evs {
-			if w := toWire(&evs[i]); want[strings.ToLower(w.EventID)] {
-				seqs = append(seqs, evs[i].Seq)
-			}
-		}
-		scanned += len(evs)
-		if len(evs) == 0 || next <= after {
-			break
-		}
-		after = next
+	found, err := a.scan(ctx, st, st.Filter, len(ids), func(w *wireEvent) bool { return want[strings.ToLower(w.EventID)] })
+	if err != nil || len(found) == 0 {
+		return err
 	}
-	if len(seqs) == 0 {
-		return nil
+	seqs := make([]uint64, len(found))
+	for i := range found {
+		seqs[i] = found[i].Seq
 	}
-	return a.markDeleted(ctx, st, seqs, "")
+	m := metaOf(&st)
+	_, err = a.poll(ctx, st, m.limit(), func(c *cursor.State, m *subMeta) error { return m.delete(c, seqs) })
+	return ignoreGone(err)
 }
 
-// markDeleted adds seqs to the subscription's holes (dropping the filtered
-// batch viewID if given), then moves the position over the holes that
-// lead what is pending.
-func (a *API) markDeleted(ctx context.Context, st cursor.State, seqs []uint64, viewID string) error {
-	if m := metaOf(&st); len(m.Deleted)+len(seqs) > maxDeleted {
-		return invalid("EventIds", fmt.Sprintf("This subscription has %d events deleted out of order; delete its oldest pending batch first.", len(m.Deleted)))
-	}
-	st, err := a.core.Cursors.Modify(ctx, st.ID, func(c *cursor.State) {
-		m := metaOf(c)
-		for _, s := range seqs {
-			if s > c.Acked && !m.isDeleted(s) {
-				m.Deleted = append(m.Deleted, s)
-			}
-		}
-		slices.Sort(m.Deleted)
-		if viewID != "" && m.View != nil && m.View.ID == viewID {
-			m.View = nil
-		}
-		setMeta(c, m)
-	})
+// ignoreGone is nil for a subscription deleted meanwhile: nothing is
+// pending, so nothing is left to delete.
+func ignoreGone(err error) error {
 	if errors.Is(err, cursor.ErrNotFound) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	_, err = a.compact(ctx, st)
 	return err
-}
-
-// compact moves the position over the deleted events that lead what is
-// pending and forgets holes at or before the position.
-func (a *API) compact(ctx context.Context, st cursor.State) (cursor.State, error) {
-	m := metaOf(&st)
-	if len(m.Deleted) == 0 {
-		return st, nil
-	}
-	evs, _, err := a.core.Log.Read(ctx, st.Acked, st.Filter, min(len(m.Deleted)+1, eventlog.MaxRead))
-	if err != nil {
-		return st, err
-	}
-	var upTo uint64
-	for i := range evs {
-		if !m.isDeleted(evs[i].Seq) {
-			break
-		}
-		upTo = evs[i].Seq
-	}
-	if upTo > st.Acked {
-		// Deletions are never undone, so every event up to upTo stays
-		// deleted whatever happened to the cursor since it was read. A
-		// batch handed out keeps its id (AdvanceTo, not AckUpTo): the client
-		// deletes it by that id next, and must not get its rest again.
-		if st, err = a.core.Cursors.AdvanceTo(ctx, st.ID, upTo); err != nil {
-			return st, err
-		}
-	}
-	if len(m.Deleted) > 0 && m.Deleted[0] <= st.Acked {
-		return a.core.Cursors.Modify(ctx, st.ID, func(c *cursor.State) {
-			cm := metaOf(c)
-			i := 0
-			for i < len(cm.Deleted) && cm.Deleted[i] <= c.Acked {
-				i++
-			}
-			cm.Deleted = cm.Deleted[i:]
-			setMeta(c, cm)
-		})
-	}
-	return st, nil
 }

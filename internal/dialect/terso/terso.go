@@ -42,12 +42,13 @@ type Config struct {
 
 // API serves the Jetstream endpoints.
 type API struct {
-	core  *dialect.Core
-	cfg   Config
-	users eventlog.KV // access key digests → herald keys
+	core   *dialect.Core
+	cfg    Config
+	legacy eventlog.KV // released versions' user records (see users.go)
 }
 
-// New builds the dialect over the core and opens its KV bucket.
+// New builds the dialect over the core and imports the users that
+// released versions stored. The core's Auth must be started.
 func New(core *dialect.Core, cfg Config) (*API, error) {
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = DefaultIdleTTL
@@ -63,7 +64,11 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: open users bucket: %w", err)
 	}
-	return &API{core: core, cfg: cfg, users: kv}, nil
+	a := &API{core: core, cfg: cfg, legacy: kv}
+	if err := a.importLegacyUsers(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Mount registers the routes on mux: /3/… for Jetstream clients and exact

@@ -3,12 +3,10 @@ package terso
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,28 +17,30 @@ import (
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
-// A Jetstream user is a herald key of the "jetstream" dialect plus the
-// access key (a GUID) that Jetstream clients send in the AccessKey header.
-// The GUID is not a herald token, so the dialect keeps its own index from
-// the GUID to the key in its KV bucket. Like herald's keys, only a SHA-256
-// of the GUID is stored: the first 16 hex digits name the entry, and the
-// whole digest is compared in constant time, so neither a copy of the
-// engine's data nor response timing yields a working access key.
+// A Jetstream user is a herald key of the "jetstream" dialect. The access
+// key (a GUID) that Jetstream clients send in the AccessKey header is an
+// alias of that key in auth, in the namespace "jetstream": stored as a
+// SHA-256 only, cached on every node with the keys, and looked up in the
+// engine only under the limiter that bounds unknown credentials.
+//
+// Released versions kept their own index instead, in the herald-jetstream
+// bucket: "user.<first 16 hex digits of the digest>" → {key_id, sha256, …}.
+// New imports each of those records as an alias (idempotent, so nodes may
+// start at once); the records stay, for an older node still running beside
+// this one, and go with their user.
 
 const (
-	usersPrefix = "user."
-	indexLen    = 16 // hex digits of the digest that name the KV entry
+	legacyPrefix = "user."
+	legacyIndex  = 16 // hex digits of the digest that name a legacy record
 )
 
 var errUserNotFound = errors.New("jetstream user not found")
 
-// userRecord is a user's entry in the dialect's KV bucket.
-type userRecord struct {
-	KeyID   string    `json:"key_id"`
-	Name    string    `json:"name"`
-	Hash    string    `json:"sha256"` // of the lower-case access key
-	Devices []string  `json:"devices,omitempty"`
-	Created time.Time `json:"created"`
+// legacyUser is the part of a released version's user record that is
+// imported.
+type legacyUser struct {
+	KeyID string `json:"key_id"`
+	Hash  string `json:"sha256"` // of the lower-case access key
 }
 
 // User is a Jetstream user as the admin endpoints show it.
@@ -89,12 +89,8 @@ func parseAccessKey(s string) (string, bool) {
 	return strings.ToLower(s), true
 }
 
-func digest(accessKey string) [sha256.Size]byte {
-	return sha256.Sum256([]byte(accessKey))
-}
-
-// createUser makes the herald key, then the index entry; if the index
-// cannot be written the key is revoked, so no half-made user remains.
+// createUser makes the herald key, then its access key; if the access key
+// cannot be stored the key is revoked, so no half-made user remains.
 func (a *API) createUser(ctx context.Context, spec UserSpec) (User, error) {
 	subscribe := []string{"jetstream.>"}
 	if len(spec.Devices) > 0 {
@@ -106,127 +102,118 @@ func (a *API) createUser(ctx context.Context, spec UserSpec) (User, error) {
 			subscribe = append(subscribe, "jetstream."+d+".>")
 		}
 	}
-	accessKey := uuid.NewString() // version 4: 122 random bits
-	sum := digest(accessKey)
-	hash := hex.EncodeToString(sum[:])
-	key, _, err := a.core.Auth.Create(ctx, auth.Spec{
-		Name:      spec.Name,
-		Subscribe: subscribe,
-		Dialect:   Dialect,
-		// The access key itself is never stored, only its digest.
-		Meta: map[string]string{"access_key_sha256": hash},
-		Rate: spec.Rate,
-	})
+	key, _, err := a.core.Auth.Create(ctx, auth.Spec{Name: spec.Name, Subscribe: subscribe, Dialect: Dialect, Rate: spec.Rate})
 	if err != nil {
 		return User{}, fmt.Errorf("jetstream: create user: %w", err)
 	}
-	rec := userRecord{KeyID: key.ID, Name: key.Name, Hash: hash, Devices: spec.Devices, Created: key.Created}
-	b, err := json.Marshal(rec)
-	if err == nil {
-		_, err = a.users.Create(ctx, usersPrefix+hash[:indexLen], b)
-	}
-	if err != nil {
+	accessKey := uuid.NewString() // version 4: 122 random bits
+	if err := a.core.Auth.CreateAlias(ctx, Dialect, accessKey, key.ID); err != nil {
 		if rerr := a.core.Auth.Revoke(ctx, key.ID); rerr != nil {
 			a.core.Logger.Error("jetstream: revoke key of unsaved user", "id", key.ID, "err", rerr)
 		}
 		return User{}, fmt.Errorf("jetstream: create user: %w", err)
 	}
 	a.core.Logger.Info("jetstream user created", "id", key.ID, "name", key.Name)
-	u := rec.user()
+	u := userOf(&key)
 	u.AccessKey = accessKey
 	return u, nil
 }
 
-func (r *userRecord) user() User {
-	d := r.Devices
-	if d == nil {
-		d = []string{}
+// userOf shows key as a user: its devices are its subscribe scopes.
+func userOf(k *auth.Key) User {
+	devices := []string{}
+	for _, p := range k.Subscribe {
+		if d, ok := strings.CutPrefix(p, "jetstream."); ok && d != ">" {
+			devices = append(devices, strings.TrimSuffix(d, ".>"))
+		}
 	}
-	return User{ID: r.KeyID, Name: r.Name, Devices: d, Created: r.Created}
+	return User{ID: k.ID, Name: k.Name, Devices: devices, Created: k.Created}
 }
 
-// authenticate returns the herald key of an access key; errUnauthorized
+// authenticate returns the herald key of an access key; ErrUnauthorized
 // for a malformed, unknown or removed one.
 func (a *API) authenticate(ctx context.Context, header string) (*auth.Key, error) {
 	ak, ok := parseAccessKey(header)
 	if !ok {
 		return nil, auth.ErrUnauthorized
 	}
-	sum := digest(ak)
-	hash := hex.EncodeToString(sum[:])
-	e, err := a.users.Get(ctx, usersPrefix+hash[:indexLen])
-	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		return nil, auth.ErrUnauthorized
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jetstream: look up user: %w", err)
-	}
-	var rec userRecord
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		a.core.Logger.Warn("jetstream: damaged user record", "kv", e.Key, "err", err)
-		return nil, auth.ErrUnauthorized
-	}
-	if subtle.ConstantTimeCompare([]byte(rec.Hash), []byte(hash)) != 1 {
-		return nil, auth.ErrUnauthorized
-	}
-	// The herald key is the source of truth: revoking it (herald keys
-	// revoke) locks the user out even if the index entry remains.
-	key, err := a.core.Auth.Get(ctx, rec.KeyID)
-	if errors.Is(err, auth.ErrNotFound) {
-		return nil, auth.ErrUnauthorized
-	}
+	key, err := a.core.Auth.AuthenticateAlias(ctx, Dialect, ak)
 	if err != nil {
 		return nil, err
 	}
 	if key.Dialect != Dialect {
 		return nil, auth.ErrUnauthorized
 	}
-	return &key, nil
+	return key, nil
 }
 
-// listUsers returns every user, oldest first.
-func (a *API) listUsers(ctx context.Context) ([]userRecord, error) {
-	ents, err := a.users.List(ctx, usersPrefix)
+// importLegacyUsers makes the access keys of released versions' user
+// records aliases of their keys.
+func (a *API) importLegacyUsers(ctx context.Context) error {
+	ents, err := a.legacy.List(ctx, legacyPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: list users: %w", err)
+		return fmt.Errorf("jetstream: list stored users: %w", err)
 	}
-	out := make([]userRecord, 0, len(ents))
 	for _, e := range ents {
-		var rec userRecord
-		if err := json.Unmarshal(e.Value, &rec); err != nil {
+		var rec legacyUser
+		var sum [sha256.Size]byte
+		if err := json.Unmarshal(e.Value, &rec); err != nil || len(rec.Hash) != 2*len(sum) {
 			a.core.Logger.Warn("jetstream: damaged user record", "kv", e.Key, "err", err)
 			continue
 		}
-		out = append(out, rec)
-	}
-	slices.SortFunc(out, func(x, y userRecord) int {
-		if c := x.Created.Compare(y.Created); c != 0 {
-			return c
+		if _, err := hex.Decode(sum[:], []byte(rec.Hash)); err != nil {
+			a.core.Logger.Warn("jetstream: damaged user record", "kv", e.Key, "err", err)
+			continue
 		}
-		return strings.Compare(x.KeyID, y.KeyID)
-	})
+		err := a.core.Auth.ImportAlias(ctx, Dialect, sum, rec.KeyID)
+		if errors.Is(err, auth.ErrAliasTaken) || errors.Is(err, auth.ErrInvalid) {
+			a.core.Logger.Warn("jetstream: stored user not imported", "kv", e.Key, "err", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("jetstream: import stored user %s: %w", rec.KeyID, err)
+		}
+	}
+	return nil
+}
+
+// listUsers returns every user, oldest first.
+func (a *API) listUsers(ctx context.Context) ([]User, error) {
+	keys, err := a.core.Auth.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: list users: %w", err)
+	}
+	out := []User{}
+	for i := range keys {
+		if keys[i].Dialect == Dialect {
+			out = append(out, userOf(&keys[i]))
+		}
+	}
 	return out, nil
 }
 
-// removeUser revokes the user's key, then drops its subscription and its
-// index entry.
+// removeUser revokes the user's key, then drops its access key, its
+// subscription and any record a released version made of it.
 func (a *API) removeUser(ctx context.Context, id string) error {
-	users, err := a.listUsers(ctx)
+	key, err := a.core.Auth.Get(ctx, id)
+	if err == nil && key.Dialect != Dialect {
+		err = errUserNotFound
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("jetstream: user %q: %w", id, err)
 	}
-	i := slices.IndexFunc(users, func(u userRecord) bool { return u.KeyID == id })
-	if i < 0 {
-		return fmt.Errorf("jetstream: user %q: %w", id, errUserNotFound)
-	}
-	rec := users[i]
 	if err := a.core.Auth.Revoke(ctx, id); err != nil && !errors.Is(err, auth.ErrNotFound) {
 		return fmt.Errorf("jetstream: remove user %s: %w", id, err)
 	}
-	if err := a.core.Cursors.Delete(ctx, subscriptionID(id)); err != nil && !errors.Is(err, cursor.ErrNotFound) {
+	if _, err := a.core.Auth.RemoveAliases(ctx, Dialect, id); err != nil {
 		return fmt.Errorf("jetstream: remove user %s: %w", id, err)
 	}
-	if err := a.users.Delete(ctx, usersPrefix+rec.Hash[:indexLen], 0); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
+	if h := key.Meta["access_key_sha256"]; len(h) > legacyIndex {
+		if err := a.legacy.Delete(ctx, legacyPrefix+h[:legacyIndex], 0); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
+			return fmt.Errorf("jetstream: remove user %s: %w", id, err)
+		}
+	}
+	if err := a.core.Cursors.Delete(ctx, subscriptionID(id)); err != nil && !errors.Is(err, cursor.ErrNotFound) {
 		return fmt.Errorf("jetstream: remove user %s: %w", id, err)
 	}
 	a.core.Logger.Info("jetstream user removed", "id", id)
