@@ -7,6 +7,7 @@ package dialect
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
@@ -16,7 +17,7 @@ import (
 	"github.com/herald-io/herald/internal/metrics"
 )
 
-// Core is the shared machinery a dialect is built from.
+// Core is the shared machinery a dialect is built from; Open builds one.
 type Core struct {
 	Log     *eventlog.Log
 	Hub     *hub.Hub
@@ -30,4 +31,8 @@ type Core struct {
 	// Deliver serves live streams (SSE, WebSocket) and runs what outlives
 	// a handler until shutdown.
 	Deliver *deliver.Engine
+
+	cancel    context.CancelFunc // ends Shutdown (see Open)
+	sweeper   sync.WaitGroup     // the cursor store's expiry loop
+	closeOnce sync.Once
 }

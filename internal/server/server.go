@@ -19,7 +19,6 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/console"
-	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/native"
@@ -58,14 +57,12 @@ type Server struct {
 	eventLog *eventlog.Log
 	hub      *hub.Hub
 	auth     *auth.Service
-	cursors  *cursor.Store
 	metrics  *metrics.Metrics
 	core     *dialect.Core
 	nodes    *nodeRegistry // this node's entry in the engine's node registry
 	nodeID   string
 	http     *http.Server
 	lns      []net.Listener
-	cancel   context.CancelFunc // ends streams and background work
 	wg       sync.WaitGroup
 	admin    string
 	closed   sync.Once
@@ -114,29 +111,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	if s.hub, err = hub.Start(ctx, s.eventLog, hub.Config{Logger: cfg.Logger}); err != nil {
-		return nil, err
-	}
-	keys, err := s.eventLog.KV(ctx, "herald-keys")
+	core, err := dialect.Open(ctx, s.eventLog, dialect.Config{
+		Logger: cfg.Logger, Metrics: s.metrics,
+		Deliver: deliver.Config{
+			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.auth = auth.New(keys, auth.Config{Logger: cfg.Logger})
-	if err := s.auth.Start(bg); err != nil {
-		return nil, err
-	}
-	cursors, err := s.eventLog.KV(ctx, "herald-cursors")
-	if err != nil {
-		return nil, err
-	}
-	s.cursors = cursor.New(cursors, s.hub, s.hub, cursor.Config{Logger: cfg.Logger}) // reads from the hub's window when it can
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.cursors.Run(bg)
-	}()
+	s.core, s.hub, s.auth = core, core.Hub, core.Auth
 	token, created, err := s.auth.EnsureAdmin(ctx, filepath.Join(cfg.DataDir, "admin.key"))
 	if err != nil {
 		return nil, err
@@ -145,15 +129,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.admin = token
 	}
 
-	core := &dialect.Core{
-		Log: s.eventLog, Hub: s.hub, Cursors: s.cursors, Auth: s.auth, Metrics: s.metrics,
-		Logger: cfg.Logger, Shutdown: bg,
-		Deliver: deliver.New(deliver.Config{
-			Hub: s.hub, Metrics: s.metrics, Logger: cfg.Logger, Shutdown: bg,
-			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
-		}),
-	}
-	s.core = core
 	mux := http.NewServeMux()
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
@@ -234,8 +209,8 @@ func (s *Server) AdminKey() string { return s.admin }
 // that clients resume exactly, waits for requests in flight (until ctx
 // ends), then closes the log cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.cancel != nil {
-		s.cancel() // streams see this and end
+	if s.core != nil {
+		s.core.Stop() // streams see this and end
 	}
 	if s.nodes != nil {
 		s.nodes.close(ctx) // the other nodes stop listing this one at once
@@ -256,8 +231,8 @@ func (s *Server) close() {
 }
 
 func (s *Server) closeOnce() {
-	if s.cancel != nil {
-		s.cancel()
+	if s.core != nil {
+		s.core.Stop()
 	}
 	for _, ln := range s.lns {
 		ln.Close()
@@ -266,11 +241,8 @@ func (s *Server) closeOnce() {
 	if s.nodes != nil {
 		s.nodes.close(context.Background())
 	}
-	if s.auth != nil {
-		s.auth.Close()
-	}
-	if s.hub != nil {
-		s.hub.Close()
+	if s.core != nil {
+		s.core.Close()
 	}
 	if s.eventLog != nil {
 		s.eventLog.Close()

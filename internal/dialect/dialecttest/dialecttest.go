@@ -15,8 +15,6 @@ import (
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/hub"
-	"github.com/herald-io/herald/internal/metrics"
 )
 
 // Options adjust the core.
@@ -30,15 +28,14 @@ type Options struct {
 	Deliver func(*deliver.Config)
 }
 
-// Core is a running core and what it was built from.
+// Core is a running core (its Stop ends streams as a server shutdown
+// would).
 type Core struct {
 	*dialect.Core
-	// Stop ends streams as a server shutdown would.
-	Stop context.CancelFunc
 }
 
-// NewCore starts a core on a temporary directory; everything is closed
-// when the test ends.
+// NewCore starts a core on a temporary directory with dialect.Open, as the
+// server does; everything is closed when the test ends.
 func NewCore(t testing.TB, opts Options) *Core {
 	t.Helper()
 	ctx := context.Background()
@@ -55,45 +52,24 @@ func NewCore(t testing.TB, opts Options) *Core {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.Start(ctx, l, hub.Config{})
-	if err != nil {
-		l.Close()
-		t.Fatal(err)
-	}
-	keysKV, err := l.KV(ctx, "herald-keys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.New(keysKV, auth.Config{})
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cursorsKV, err := l.KV(ctx, "herald-cursors")
-	if err != nil {
-		t.Fatal(err)
-	}
-	shutdown, stop := context.WithCancel(ctx)
-	m := metrics.New()
-	dcfg := deliver.Config{Hub: h, Metrics: m, Logger: opts.Logger, WriteTimeout: opts.WriteTimeout, Shutdown: shutdown}
+	dcfg := deliver.Config{WriteTimeout: opts.WriteTimeout}
 	if opts.Deliver != nil {
 		opts.Deliver(&dcfg)
 	}
-	c := &Core{
-		Core: &dialect.Core{
-			Log: l, Hub: h, Auth: a, Metrics: m, Logger: opts.Logger,
-			Cursors:  cursor.New(cursorsKV, h, h, cursor.Config{Now: opts.CursorNow}),
-			Shutdown: shutdown, Deliver: deliver.New(dcfg),
-		},
-		Stop: stop,
+	c, err := dialect.Open(ctx, l, dialect.Config{
+		Logger:  opts.Logger,
+		Cursor:  cursor.Config{Now: opts.CursorNow},
+		Deliver: dcfg,
+	})
+	if err != nil {
+		l.Close()
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stop()
-		c.Deliver.Wait()
-		a.Close()
-		h.Close()
+		c.Close()
 		l.Close()
 	})
-	return c
+	return &Core{c}
 }
 
 // Key creates a key and returns its token.

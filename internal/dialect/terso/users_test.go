@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -101,18 +102,14 @@ func TestLegacyUsersImported(t *testing.T) {
 func TestUserOnAnotherNode(t *testing.T) {
 	e := setup(t, Config{})
 	ctx := context.Background()
-	keys, err := e.core.Log.KV(ctx, "herald-keys")
+	// Another node: its own hub, key service and cursor store on the log.
+	node, err := dialect.Open(ctx, e.core.Log, dialect.Config{Cursor: cursor.Config{Now: e.clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := auth.New(keys, auth.Config{})
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	t.Cleanup(node.Close)
 	c := e.core
-	api, err := New(&dialect.Core{Log: c.Log, Hub: c.Hub, Cursors: c.Cursors, Auth: svc, Metrics: c.Metrics,
-		Logger: c.Logger, WriteTimeout: c.WriteTimeout, Shutdown: c.Shutdown}, Config{Now: e.clock.Now})
+	api, err := New(node, Config{Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

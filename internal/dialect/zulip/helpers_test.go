@@ -87,14 +87,11 @@ func newEnvWith(t testing.TB, cfg Config, opts dialecttest.Options) *env {
 // (its own polls in flight) and cursor store, served on its own address.
 func (e *env) node(cfg Config) *env {
 	e.t.Helper()
-	kv, err := e.core.Log.KV(context.Background(), "herald-cursors")
+	core, err := dialect.Open(context.Background(), e.core.Log, dialect.Config{Cursor: cursor.Config{Now: e.clock.Now}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c := e.core.Core
-	core := &dialect.Core{Log: c.Log, Hub: c.Hub, Auth: c.Auth, Metrics: c.Metrics, Logger: c.Logger,
-		Cursors:  cursor.New(kv, c.Hub, c.Hub, cursor.Config{Now: e.clock.Now}),
-		Shutdown: c.Shutdown, Deliver: c.Deliver}
+	e.t.Cleanup(core.Close)
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Hour
 	}

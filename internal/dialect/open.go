@@ -1,0 +1,108 @@
+package dialect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/metrics"
+)
+
+// Config is what Open builds a core from, besides the log. Zero values
+// are the services' own defaults.
+type Config struct {
+	Logger  *slog.Logger     // default: discard
+	Metrics *metrics.Metrics // default: a fresh registry
+	Hub     hub.Config
+	Auth    auth.Config
+	Cursor  cursor.Config
+	// Deliver configures the delivery engine; its Hub, Metrics, Logger
+	// and Shutdown are the core's.
+	Deliver deliver.Config
+}
+
+// Open builds the core over an open log: the hub on its tail, the key
+// service (loaded and following the engine), the cursor store and its
+// expiry sweeper, and the delivery engine. Close stops them; the log stays
+// the caller's.
+func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	cfg.Hub.Logger = cmpLogger(cfg.Hub.Logger, cfg.Logger)
+	cfg.Auth.Logger = cmpLogger(cfg.Auth.Logger, cfg.Logger)
+	cfg.Cursor.Logger = cmpLogger(cfg.Cursor.Logger, cfg.Logger)
+	bg, cancel := context.WithCancel(context.Background())
+	c := &Core{Log: log, Metrics: cfg.Metrics, Logger: cfg.Logger, Shutdown: bg, cancel: cancel}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	if c.Hub, err = hub.Start(ctx, log, cfg.Hub); err != nil {
+		return nil, err
+	}
+	keys, err := log.KV(ctx, "herald-keys")
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	c.Auth = auth.New(keys, cfg.Auth)
+	if err := c.Auth.Start(bg); err != nil {
+		return nil, err
+	}
+	cursors, err := log.KV(ctx, "herald-cursors")
+	if err != nil {
+		return nil, fmt.Errorf("cursors: %w", err)
+	}
+	c.Cursors = cursor.New(cursors, c.Hub, c.Hub, cfg.Cursor) // reads from the hub's window when it can
+	c.sweeper.Add(1)
+	go func() {
+		defer c.sweeper.Done()
+		c.Cursors.Run(bg)
+	}()
+	dcfg := cfg.Deliver
+	dcfg.Hub, dcfg.Metrics, dcfg.Logger, dcfg.Shutdown = c.Hub, c.Metrics, c.Logger, bg
+	c.Deliver = deliver.New(dcfg)
+	return c, nil
+}
+
+func cmpLogger(l, def *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return def
+}
+
+// Stop ends the core's streams and background work, as a shutdown does:
+// streams end after their last whole event, so clients resume exactly.
+func (c *Core) Stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// Close stops the core and waits for what it started; it is safe to call
+// more than once.
+func (c *Core) Close() {
+	c.closeOnce.Do(func() {
+		c.Stop()
+		if c.Deliver != nil {
+			c.Deliver.Wait()
+		}
+		c.sweeper.Wait()
+		if c.Auth != nil {
+			c.Auth.Close()
+		}
+		if c.Hub != nil {
+			c.Hub.Close()
+		}
+	})
+}
