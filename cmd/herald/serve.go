@@ -22,7 +22,7 @@ type ServeCmd struct {
 	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
 	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
 	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
-	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this (0 keeps them)."`
+	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this, at least 2m (0 keeps them)."`
 	RetentionBytes ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
 	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
 	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
@@ -34,6 +34,9 @@ type ServeCmd struct {
 
 // Run starts the server and serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
 	srv, err := server.Start(ctx, server.Config{
 		DataDir:        g.Data,
@@ -60,6 +63,16 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// check refuses values the server would refuse later, in the flags' terms
+// and before anything is created.
+func (c *ServeCmd) check() error {
+	if c.RetentionAge < 0 || (c.RetentionAge > 0 && c.RetentionAge < eventlog.DedupeWindow) {
+		return fmt.Errorf("--retention-age %s is below the minimum of %s, the window in which a repeated event id is recognised (0 keeps events)",
+			c.RetentionAge, eventlog.DedupeWindow)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
