@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -200,8 +199,7 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("https listener: %w", err)
 		}
-		tcfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-		s.lns = append(s.lns, NewDualListener(ln, tcfg, DefaultPeekTimeout, WithDualListenerLogger(s.log)))
+		s.lns = append(s.lns, NewDualListener(ln, tlsConfig(cert), DefaultPeekTimeout, WithDualListenerLogger(s.log)))
 		s.TLSURL = "https://" + hostPort(ln.Addr())
 	}
 	if len(s.lns) == 0 {
