@@ -26,6 +26,7 @@ type ServeCmd struct {
 	RetentionBytes ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
 	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
 	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
+	BodyTimeout    time.Duration `name:"body-timeout" env:"HERALD_BODY_TIMEOUT" default:"30s" help:"Cut a request whose body has not arrived this long after its headers (streams and long-polls have none)."`
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
@@ -49,6 +50,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		RetentionBytes: int64(c.RetentionBytes),
 		Fsync:          eventlog.Fsync(c.Fsync),
 		WriteTimeout:   c.WriteTimeout,
+		BodyTimeout:    c.BodyTimeout,
 		FanoutWorkers:  c.FanoutWorkers,
 		TLSHosts:       c.TLSHosts,
 		Version:        versionString(),

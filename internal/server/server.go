@@ -43,6 +43,10 @@ type Config struct {
 	TLSHosts       []string      // extra names for the self-signed certificate
 	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
 	Logger         *slog.Logger
+	// BodyTimeout bounds the time from a request's headers to the end of
+	// its body (0: DefaultBodyTimeout); requests without a body, such as
+	// streams and long-polls, are not bounded by it.
+	BodyTimeout time.Duration
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -84,6 +88,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -156,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.http = &http.Server{
-		Handler:           s.instrument(mux),
+		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -19,12 +19,7 @@ import (
 func TestTLSSuites(t *testing.T) {
 	s := servertest.Start(t, server.Config{HTTPSAddr: "127.0.0.1:0"})
 	addr := strings.TrimPrefix(s.Srv.TLSURL, "https://")
-	pem, err := os.ReadFile(filepath.Join(s.Cfg.DataDir, "tls", "cert.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
+	roots := certPool(t, s)
 
 	cbcSHA1 := []uint16{
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
@@ -60,4 +55,16 @@ func TestTLSSuites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// certPool trusts s's self-signed certificate.
+func certPool(t *testing.T, s *servertest.Server) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(s.Cfg.DataDir, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	return roots
 }
