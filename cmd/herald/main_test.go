@@ -24,6 +24,17 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// newParser is the command line's parser for grammar (CLI, or a part of it
+// under test), as main builds it, that fails the test instead of exiting.
+func newParser(t *testing.T, grammar any) *kong.Kong {
+	t.Helper()
+	p, err := kong.New(grammar, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }), cliVars())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // herald runs this package's main with args, as the herald command would
 // run, and returns what it printed and its exit code.
 func herald(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -83,11 +94,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.args[0]+" "+tt.args[len(tt.args)-1], func(t *testing.T) {
 			var cli CLI
-			p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = p.Parse(tt.args)
+			_, err := newParser(t, &cli).Parse(tt.args)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("%q parsed; want an error", tt.args)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type ServeCmd struct {
 	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
 	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
 	BodyTimeout    time.Duration `name:"body-timeout" env:"HERALD_BODY_TIMEOUT" default:"30s" help:"Cut a request whose body has not arrived this long after its headers (streams and long-polls have none)."`
+	MaxConns       int           `name:"max-connections" env:"HERALD_MAX_CONNECTIONS" default:"${max_connections}" help:"Connections open at once over all listeners; more are answered 503 and closed. The default keeps a sixteenth of the open-file limit free (0: no limit)."`
+	MaxConnsPerIP  int           `name:"max-connections-per-ip" env:"HERALD_MAX_CONNECTIONS_PER_IP" default:"${max_connections_per_ip}" help:"Connections open at once from one client address (IPv6: one /64); more are answered 429 and closed. Behind a proxy all clients share its address: raise it, or 0 (no limit)."`
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
@@ -39,23 +42,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
-	srv, err := server.Start(ctx, server.Config{
-		DataDir:        g.Data,
-		HTTPAddr:       c.HTTP,
-		HTTPSAddr:      c.HTTPS,
-		NATS:           c.NATS,
-		NATSListen:     c.NATSListen,
-		Replicas:       c.Replicas,
-		RetentionAge:   c.RetentionAge,
-		RetentionBytes: int64(c.RetentionBytes),
-		Fsync:          eventlog.Fsync(c.Fsync),
-		WriteTimeout:   c.WriteTimeout,
-		BodyTimeout:    c.BodyTimeout,
-		FanoutWorkers:  c.FanoutWorkers,
-		TLSHosts:       c.TLSHosts,
-		Version:        versionString(),
-		Logger:         logger,
-	})
+	srv, err := server.Start(ctx, c.config(g.Data, logger))
 	if err != nil {
 		return err
 	}
@@ -65,6 +52,36 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// config is the server's configuration from the flags.
+func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
+	// 0 means no limit on the command line, a negative number in Config.
+	noLimitIfZero := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return server.Config{
+		DataDir:         data,
+		HTTPAddr:        c.HTTP,
+		HTTPSAddr:       c.HTTPS,
+		NATS:            c.NATS,
+		NATSListen:      c.NATSListen,
+		Replicas:        c.Replicas,
+		RetentionAge:    c.RetentionAge,
+		RetentionBytes:  int64(c.RetentionBytes),
+		Fsync:           eventlog.Fsync(c.Fsync),
+		WriteTimeout:    c.WriteTimeout,
+		BodyTimeout:     c.BodyTimeout,
+		MaxConns:        noLimitIfZero(c.MaxConns),
+		MaxConnsPerAddr: noLimitIfZero(c.MaxConnsPerIP),
+		FanoutWorkers:   c.FanoutWorkers,
+		TLSHosts:        c.TLSHosts,
+		Version:         versionString(),
+		Logger:          logger,
+	}
 }
 
 // check refuses values the server would refuse later, in the flags' terms
@@ -99,6 +116,8 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 		fmt.Fprintf(w, "  https  %s  (self-signed, SHA-256 %s)\n", srv.TLSURL, srv.CertFingerprint)
 	}
 	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
+	fmt.Fprintf(w, "  limits %s connections (%s per address), request bodies within %s\n",
+		orUnlimited(c.MaxConns), orUnlimited(c.MaxConnsPerIP), c.BodyTimeout)
 	keyFile := filepath.Join(data, "admin.key")
 	if k := srv.AdminKey(); k != "" {
 		fmt.Fprintf(w, "  admin key (shown once; also in %s):\n    %s\n", keyFile, k)
@@ -111,4 +130,12 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 	}
 	fmt.Fprintf(w, "  web    %s%s  (the console: sign in with a key)\n", base, console.Path)
 	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", keyFile, base)
+}
+
+// orUnlimited renders a limit whose 0 means none.
+func orUnlimited(n int) string {
+	if n <= 0 {
+		return "unlimited"
+	}
+	return strconv.Itoa(n)
 }

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/server"
 )
 
 // A retention age below the engine's dedupe window stops herald before it
@@ -24,5 +27,31 @@ func TestServeRejectsShortRetention(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the data directory exists after the refusal (%v)", err)
+	}
+}
+
+// The limit flags reach the server's configuration; 0 on the command line
+// is no limit, and the defaults are the machine's.
+func TestServeLimits(t *testing.T) {
+	total, perAddr := server.DefaultConnLimits()
+	tests := []struct {
+		args           []string
+		conns, perConn int
+		body           time.Duration
+	}{
+		{conns: total, perConn: perAddr, body: 30 * time.Second},
+		{args: []string{"--max-connections", "0", "--max-connections-per-ip", "0"}, conns: -1, perConn: -1, body: 30 * time.Second},
+		{args: []string{"--max-connections", "500", "--max-connections-per-ip", "20", "--body-timeout", "5s"}, conns: 500, perConn: 20, body: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		var cli CLI
+		if _, err := newParser(t, &cli).Parse(append([]string{"serve"}, tt.args...)); err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		cfg := cli.Serve.config("data", nil)
+		if cfg.MaxConns != tt.conns || cfg.MaxConnsPerAddr != tt.perConn || cfg.BodyTimeout != tt.body {
+			t.Errorf("%q: MaxConns %d, MaxConnsPerAddr %d, BodyTimeout %v; want %d, %d, %v",
+				tt.args, cfg.MaxConns, cfg.MaxConnsPerAddr, cfg.BodyTimeout, tt.conns, tt.perConn, tt.body)
+		}
 	}
 }

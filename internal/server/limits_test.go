@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -211,6 +213,97 @@ func TestBodyTimeoutSparesStreams(t *testing.T) {
 		t.Fatal("the long-poll did not answer")
 	}
 	nextLine(t, lines, 10*time.Second, isID)
+}
+
+// Over the per-address cap a new connection is answered 429, over the
+// overall cap 503, each with Retry-After and Connection: close; a slot
+// frees when a connection closes, and another address has its own.
+func TestConnectionCaps(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    server.Config
+		status int
+	}{
+		{name: "per address", cfg: server.Config{MaxConns: 100, MaxConnsPerAddr: 3}, status: http.StatusTooManyRequests},
+		{name: "overall", cfg: server.Config{MaxConns: 3, MaxConnsPerAddr: -1}, status: http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := servertest.Start(t, tt.cfg)
+			addr := strings.TrimPrefix(s.URL(), "http://")
+			var held []net.Conn
+			for i := range 3 {
+				c, resp := healthz(t, nil, addr)
+				defer c.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("connection %d under the cap: %d", i, resp.StatusCode)
+				}
+				held = append(held, c)
+			}
+
+			c, resp := healthz(t, nil, addr)
+			defer c.Close()
+			if resp.StatusCode != tt.status || resp.Header.Get("Retry-After") == "" || !resp.Close {
+				t.Errorf("over the cap: %d, Retry-After %q, close %v; want %d, a Retry-After, Connection: close",
+					resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close, tt.status)
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+				t.Errorf("refused connection after the answer: %d, %v; want EOF", n, err)
+			}
+
+			if tt.cfg.MaxConnsPerAddr > 0 {
+				other := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+				if c, err := other.Dial("tcp", addr); err != nil {
+					t.Logf("no second loopback address: %v", err)
+				} else {
+					c.Close()
+					c, resp := healthz(t, other, addr)
+					c.Close()
+					if resp.StatusCode != 200 {
+						t.Errorf("from another address: %d, want 200", resp.StatusCode)
+					}
+				}
+			}
+
+			held[0].Close()
+			eventually(t, 10*time.Second, func() string {
+				c, resp := healthz(t, nil, addr)
+				c.Close()
+				if resp.StatusCode != 200 {
+					return "after a connection closed, a new one still gets " + resp.Status
+				}
+				return ""
+			})
+		})
+	}
+}
+
+// healthz opens a connection (through d, if not nil), asks GET /healthz on
+// it and returns it, still open, with the answer.
+func healthz(t *testing.T, d *net.Dialer, addr string) (net.Conn, *http.Response) {
+	t.Helper()
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: herald\r\n\r\n"); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		c.Close()
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.SetDeadline(time.Time{})
+	return c, resp
 }
 
 func firstLine(s string) string {
