@@ -139,7 +139,10 @@ func spawnServer(ctx context.Context) (stop func(), url, key string, pid int, er
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(exe, "serve", "--data", dir, "--http", addr, "--https", "", "--log-level", "warn")
+	// No connection caps: the tool measures the server up to its open-file
+	// limit, and the caps (below it) would refuse subscribers first.
+	cmd := exec.Command(exe, "serve", "--data", dir, "--http", addr, "--https", "", "--log-level", "warn",
+		"--max-connections", "0", "--max-connections-per-ip", "0")
 	cmd.Stderr = os.Stderr
 	dieWithParent(cmd) // if this tool dies (a closed pipe, kill), the server goes too
 	if err := cmd.Start(); err != nil {

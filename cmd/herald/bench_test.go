@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/herald-io/herald/internal/loadgen"
 )
 
@@ -38,11 +36,7 @@ func TestBenchFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var cli CLI
-			p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = p.Parse(tt.args)
+			_, err := newParser(t, &cli).Parse(tt.args)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("%q parsed; want an error", tt.args)

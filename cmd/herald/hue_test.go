@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/dialect/hue"
@@ -136,11 +134,7 @@ func TestHueParse(t *testing.T) {
 		{[]string{"hue", "sensor", "Porch"}, func(c *hueCLI) bool { return c.Hue.Sensor.Motion == nil }},
 	} {
 		var cli hueCLI
-		p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Parse(tc.args); err != nil {
+		if _, err := newParser(t, &cli).Parse(tc.args); err != nil {
 			t.Errorf("%v: %v", tc.args, err)
 			continue
 		}
@@ -149,11 +143,7 @@ func TestHueParse(t *testing.T) {
 		}
 	}
 	var cli hueCLI
-	p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Parse([]string{"hue", "rotate", "Dial"}); err == nil {
+	if _, err := newParser(t, &cli).Parse([]string{"hue", "rotate", "Dial"}); err == nil {
 		t.Error("rotate without --steps accepted")
 	}
 }

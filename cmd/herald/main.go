@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/herald-io/herald/internal/server"
 )
 
 // Globals are flags every command understands.
@@ -43,6 +46,7 @@ func main() {
 		kong.Name("herald"),
 		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
 		kong.UsageOnError(),
+		cliVars(),
 	)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,4 +55,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "herald:", err)
 		os.Exit(1)
 	}
+}
+
+// cliVars are the defaults kong fills in that depend on this machine.
+func cliVars() kong.Vars {
+	total, perAddr := server.DefaultConnLimits()
+	return kong.Vars{"max_connections": strconv.Itoa(total), "max_connections_per_ip": strconv.Itoa(perAddr)}
 }

@@ -1,15 +1,57 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/alecthomas/kong"
 	"go.uber.org/goleak"
 )
 
+// runMainEnv makes the test binary run herald's main instead of the tests,
+// for tests of what the command itself prints and how it exits.
+const runMainEnv = "HERALD_TEST_RUN_MAIN"
+
 // TestMain fails the package's tests if a goroutine outlives them.
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// newParser is the command line's parser for grammar (CLI, or a part of it
+// under test), as main builds it, that fails the test instead of exiting.
+func newParser(t *testing.T, grammar any) *kong.Kong {
+	t.Helper()
+	p, err := kong.New(grammar, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }), cliVars())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// herald runs this package's main with args, as the herald command would
+// run, and returns what it printed and its exit code.
+func herald(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
 }
 
 // TestParse checks that the client commands' flags reach their structs.
@@ -52,11 +94,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.args[0]+" "+tt.args[len(tt.args)-1], func(t *testing.T) {
 			var cli CLI
-			p, err := kong.New(&cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = p.Parse(tt.args)
+			_, err := newParser(t, &cli).Parse(tt.args)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("%q parsed; want an error", tt.args)

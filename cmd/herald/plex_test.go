@@ -103,13 +103,7 @@ func TestPlexParse(t *testing.T) {
 		Globals
 		Plex PlexCmd `cmd:""`
 	}
-	parser := func(cli *plexCLI) *kong.Kong {
-		p, err := kong.New(cli, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	parser := func(cli *plexCLI) *kong.Kong { return newParser(t, cli) }
 	var cli plexCLI
 	p := parser(&cli)
 	if _, err := p.Parse([]string{"plex", "simulate", "scan", "--section", "Films", "--items", "20", "--kind", "show"}); err != nil {

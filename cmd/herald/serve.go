@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,10 +23,13 @@ type ServeCmd struct {
 	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
 	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
 	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
-	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this (0 keeps them)."`
+	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this, at least 2m (0 keeps them)."`
 	RetentionBytes ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
 	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
 	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
+	BodyTimeout    time.Duration `name:"body-timeout" env:"HERALD_BODY_TIMEOUT" default:"30s" help:"Cut a request whose body has not arrived this long after its headers (streams and long-polls have none)."`
+	MaxConns       int           `name:"max-connections" env:"HERALD_MAX_CONNECTIONS" default:"${max_connections}" help:"Connections open at once over all listeners; more are answered 503 and closed. The default keeps a sixteenth of the open-file limit free (0: no limit)."`
+	MaxConnsPerIP  int           `name:"max-connections-per-ip" env:"HERALD_MAX_CONNECTIONS_PER_IP" default:"${max_connections_per_ip}" help:"Connections open at once from one client address (IPv6: one /64); more are answered 429 and closed. Behind a proxy all clients share its address: raise it, or 0 (no limit)."`
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
 	StreamsPerKey  int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
@@ -35,24 +39,11 @@ type ServeCmd struct {
 
 // Run starts the server and serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
-	srv, err := server.Start(ctx, server.Config{
-		DataDir:        g.Data,
-		HTTPAddr:       c.HTTP,
-		HTTPSAddr:      c.HTTPS,
-		NATS:           c.NATS,
-		NATSListen:     c.NATSListen,
-		Replicas:       c.Replicas,
-		RetentionAge:   c.RetentionAge,
-		RetentionBytes: int64(c.RetentionBytes),
-		Fsync:          eventlog.Fsync(c.Fsync),
-		WriteTimeout:   c.WriteTimeout,
-		FanoutWorkers:  c.FanoutWorkers,
-		StreamsPerKey:  streamsPerKey(c.StreamsPerKey),
-		TLSHosts:       c.TLSHosts,
-		Version:        versionString(),
-		Logger:         logger,
-	})
+	srv, err := server.Start(ctx, c.config(g.Data, logger))
 	if err != nil {
 		return err
 	}
@@ -64,12 +55,45 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	return srv.Shutdown(sctx)
 }
 
-// streamsPerKey maps the flag (0: no cap) onto server.Config's (< 0).
-func streamsPerKey(n int) int {
-	if n <= 0 {
-		return -1
+// config is the server's configuration from the flags.
+func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
+	// 0 means no limit on the command line, a negative number in Config.
+	noLimitIfZero := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
 	}
-	return n
+	return server.Config{
+		DataDir:         data,
+		HTTPAddr:        c.HTTP,
+		HTTPSAddr:       c.HTTPS,
+		NATS:            c.NATS,
+		NATSListen:      c.NATSListen,
+		Replicas:        c.Replicas,
+		RetentionAge:    c.RetentionAge,
+		RetentionBytes:  int64(c.RetentionBytes),
+		Fsync:           eventlog.Fsync(c.Fsync),
+		WriteTimeout:    c.WriteTimeout,
+		BodyTimeout:     c.BodyTimeout,
+		MaxConns:        noLimitIfZero(c.MaxConns),
+		MaxConnsPerAddr: noLimitIfZero(c.MaxConnsPerIP),
+		FanoutWorkers:   c.FanoutWorkers,
+		StreamsPerKey:   noLimitIfZero(c.StreamsPerKey),
+		TLSHosts:        c.TLSHosts,
+		Version:         versionString(),
+		Logger:          logger,
+	}
+}
+
+// check refuses values the server would refuse later, in the flags' terms
+// and before anything is created.
+func (c *ServeCmd) check() error {
+	if c.RetentionAge < 0 || (c.RetentionAge > 0 && c.RetentionAge < eventlog.DedupeWindow) {
+		return fmt.Errorf("--retention-age %s is below the minimum of %s, the window in which a repeated event id is recognised (0 keeps events)",
+			c.RetentionAge, eventlog.DedupeWindow)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
@@ -94,6 +118,8 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 		fmt.Fprintf(w, "  https  %s  (self-signed, SHA-256 %s)\n", srv.TLSURL, srv.CertFingerprint)
 	}
 	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
+	fmt.Fprintf(w, "  limits %s connections (%s per address), request bodies within %s\n",
+		orUnlimited(c.MaxConns), orUnlimited(c.MaxConnsPerIP), c.BodyTimeout)
 	keyFile := filepath.Join(data, "admin.key")
 	if k := srv.AdminKey(); k != "" {
 		fmt.Fprintf(w, "  admin key (shown once; also in %s):\n    %s\n", keyFile, k)
@@ -106,4 +132,12 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 	}
 	fmt.Fprintf(w, "  web    %s%s  (the console: sign in with a key)\n", base, console.Path)
 	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", keyFile, base)
+}
+
+// orUnlimited renders a limit whose 0 means none.
+func orUnlimited(n int) string {
+	if n <= 0 {
+		return "unlimited"
+	}
+	return strconv.Itoa(n)
 }

@@ -55,6 +55,11 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
+// DedupeWindow is how long the engine remembers a publisher-chosen event
+// id, so that a retried append is not stored twice. Retention must keep
+// events at least this long.
+const DedupeWindow = 2 * time.Minute
+
 // subjectPrefix maps topics onto NATS subjects inside herald's stream.
 const subjectPrefix = "herald.ev."
 
@@ -91,6 +96,13 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.Fsync != FsyncDefault && cfg.Fsync != FsyncAlways {
 		return nil, fmt.Errorf("eventlog: fsync must be %q or %q, not %q", FsyncDefault, FsyncAlways, cfg.Fsync)
+	}
+	// The engine refuses these too, but only once it runs, and in its terms.
+	if cfg.MaxAge < 0 {
+		return nil, fmt.Errorf("eventlog: retention age %s is negative", cfg.MaxAge)
+	}
+	if cfg.MaxAge > 0 && cfg.MaxAge < DedupeWindow {
+		return nil, fmt.Errorf("eventlog: retention age %s is below the minimum of %s, the dedupe window (0 keeps events)", cfg.MaxAge, DedupeWindow)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -196,7 +208,7 @@ func (l *Log) ensureStream(ctx context.Context) error {
 		MaxBytes:    l.cfg.MaxBytes,
 		Storage:     jetstream.FileStorage,
 		Replicas:    l.cfg.Replicas,
-		Duplicates:  2 * time.Minute,
+		Duplicates:  DedupeWindow,
 		AllowDirect: true,
 	}
 	if sc.MaxBytes == 0 {

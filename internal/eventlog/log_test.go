@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,5 +254,41 @@ func TestFsyncAlways(t *testing.T) {
 	wg.Wait()
 	if _, last, _ := l.Bounds(ctx); last != 800 {
 		t.Fatalf("last = %d, want 800", last)
+	}
+}
+
+// A retention age the engine would refuse is refused by Open with a clear
+// message, before the engine is started; the dedupe window itself is fine.
+func TestOpenChecksRetentionAge(t *testing.T) {
+	tests := []struct {
+		age     time.Duration
+		wantErr string
+	}{
+		{age: time.Minute, wantErr: "retention age 1m0s is below the minimum of 2m0s"},
+		{age: -time.Hour, wantErr: "retention age -1h0m0s is negative"},
+		{age: DedupeWindow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.age.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "engine")
+			l, err := Open(context.Background(), Config{Dir: dir, MaxAge: tt.age})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				l.Close()
+				return
+			}
+			if err == nil {
+				l.Close()
+				t.Fatalf("Open with MaxAge %v succeeded", tt.age)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Open: %q; want it to say %q", err, tt.wantErr)
+			}
+			if _, serr := os.Stat(dir); !errors.Is(serr, fs.ErrNotExist) {
+				t.Errorf("the engine's directory exists after the refusal (%v)", serr)
+			}
+		})
 	}
 }

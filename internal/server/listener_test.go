@@ -109,19 +109,7 @@ func TestDualListenerDropsSilentClient(t *testing.T) {
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ln := NewDualListener(inner, cert.config, 100*time.Millisecond, WithDualListenerLogger(logger))
-
-	accepted := make(chan net.Conn, 10)
-	acceptDone := make(chan struct{})
-	go func() {
-		defer close(acceptDone)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted, acceptDone := acceptAll(ln)
 
 	silent, err := net.Dial("tcp", inner.Addr().String())
 	if err != nil {
@@ -527,6 +515,23 @@ func (env *dualHTTPEnv) client(t *testing.T) *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: env.cert.roots}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// acceptAll accepts from ln until Accept fails, passing the connections on
+// (up to 10 waiting); done is closed when it stops.
+func acceptAll(ln net.Listener) (accepted <-chan net.Conn, done <-chan struct{}) {
+	conns, stopped := make(chan net.Conn, 10), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	return conns, stopped
 }
 
 // sniffingCount returns how many connections l is waiting on for a first byte.

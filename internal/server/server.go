@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +44,15 @@ type Config struct {
 	TLSHosts       []string      // extra names for the self-signed certificate
 	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
 	Logger         *slog.Logger
+	// BodyTimeout bounds the time from a request's headers to the end of
+	// its body (0: DefaultBodyTimeout); requests without a body, such as
+	// streams and long-polls, are not bounded by it.
+	BodyTimeout time.Duration
+	// MaxConns and MaxConnsPerAddr cap the connections open at once over
+	// all listeners, and from one client address (IPv6: one /64); more are
+	// answered 503 and 429 and closed. 0 picks DefaultConnLimits (per
+	// address: a quarter of MaxConns); a negative value means no limit.
+	MaxConns, MaxConnsPerAddr int
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -84,6 +92,18 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns, _ = DefaultConnLimits()
+	}
+	if cfg.MaxConnsPerAddr == 0 {
+		_, cfg.MaxConnsPerAddr = DefaultConnLimits()
+		if cfg.MaxConns > 0 {
+			cfg.MaxConnsPerAddr = max(cfg.MaxConns/4, 1)
+		}
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -138,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.http = &http.Server{
-		Handler:           s.instrument(mux),
+		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -163,12 +183,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 }
 
 func (s *Server) listen() error {
+	// One limiter under both listeners: the caps count every connection.
+	limit := newConnLimiter(s.cfg.MaxConns, s.cfg.MaxConnsPerAddr, s.log)
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("http listener: %w", err)
 		}
-		s.lns = append(s.lns, ln)
+		s.lns = append(s.lns, limit.listener(ln))
 		s.URL = "http://" + hostPort(ln.Addr())
 	}
 	if s.cfg.HTTPSAddr != "" {
@@ -181,8 +203,7 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("https listener: %w", err)
 		}
-		tcfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-		s.lns = append(s.lns, NewDualListener(ln, tcfg, DefaultPeekTimeout, WithDualListenerLogger(s.log)))
+		s.lns = append(s.lns, NewDualListener(limit.listener(ln), tlsConfig(cert), DefaultPeekTimeout, WithDualListenerLogger(s.log)))
 		s.TLSURL = "https://" + hostPort(ln.Addr())
 	}
 	if len(s.lns) == 0 {

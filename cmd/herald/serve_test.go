@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/server"
+)
+
+// A retention age below the engine's dedupe window stops herald before it
+// touches anything, with one line that names the flag and the minimum.
+func TestServeRejectsShortRetention(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	_, stderr, code := herald(t, "--data", data, "--http", "127.0.0.1:0", "--https", "", "--retention-age", "1m")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	msg := strings.TrimSuffix(stderr, "\n")
+	if strings.Contains(msg, "\n") || strings.Count(msg, "herald:") != 1 || !strings.HasPrefix(msg, "herald: ") ||
+		strings.Count(msg, "--retention-age") != 1 || !strings.Contains(msg, "minimum of 2m0s") {
+		t.Errorf("stderr %q; want one line \"herald: \" naming --retention-age and its minimum of 2m0s", stderr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the data directory exists after the refusal (%v)", err)
+	}
+}
+
+// The limit flags reach the server's configuration; 0 on the command line
+// is no limit, and the defaults are the machine's.
+func TestServeLimits(t *testing.T) {
+	total, perAddr := server.DefaultConnLimits()
+	tests := []struct {
+		args           []string
+		conns, perConn int
+		body           time.Duration
+	}{
+		{conns: total, perConn: perAddr, body: 30 * time.Second},
+		{args: []string{"--max-connections", "0", "--max-connections-per-ip", "0"}, conns: -1, perConn: -1, body: 30 * time.Second},
+		{args: []string{"--max-connections", "500", "--max-connections-per-ip", "20", "--body-timeout", "5s"}, conns: 500, perConn: 20, body: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		var cli CLI
+		if _, err := newParser(t, &cli).Parse(append([]string{"serve"}, tt.args...)); err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		cfg := cli.Serve.config("data", nil)
+		if cfg.MaxConns != tt.conns || cfg.MaxConnsPerAddr != tt.perConn || cfg.BodyTimeout != tt.body {
+			t.Errorf("%q: MaxConns %d, MaxConnsPerAddr %d, BodyTimeout %v; want %d, %d, %v",
+				tt.args, cfg.MaxConns, cfg.MaxConnsPerAddr, cfg.BodyTimeout, tt.conns, tt.perConn, tt.body)
+		}
+	}
+}
