@@ -126,7 +126,30 @@ type sentinel struct {
 	text string
 }
 
-func (s *sentinel) Error() string { return s.text }
+func (s *sentinel) Error() string     { return s.text }
+func (s *sentinel) ProblemKind() Kind { return s.kind }
+
+// Kinded is an error of a dialect's own that knows its kind (a vendor's
+// error value carrying its own code and status): Classify takes the kind
+// from it, and the dialect's renderer finds it in Problem.Err.
+type Kinded interface {
+	error
+	ProblemKind() Kind
+}
+
+// KindOfStatus is the kind an HTTP status means, for a dialect's errors
+// that carry a status.
+func KindOfStatus(status int) Kind {
+	for k, s := range kindStatus {
+		if s == status {
+			return Kind(k)
+		}
+	}
+	if status >= 500 {
+		return Internal
+	}
+	return BadRequest
+}
 
 // Classify decides what err means to a client: the one table from the
 // core's errors to kinds. A Problem anywhere in the chain is taken as is.
@@ -141,13 +164,13 @@ func Classify(err error) *Problem {
 	var ahead *eventlog.AheadError
 	var tooBig *http.MaxBytesError
 	p = &Problem{Err: err, Message: err.Error()}
-	var s *sentinel
+	var k Kinded
 	switch {
-	case errors.As(err, &s):
-		p.Kind = s.kind
+	case errors.As(err, &k):
+		p.Kind = k.ProblemKind()
 		if p.Kind == Unavailable {
 			// What wraps it is the failure's detail, not the client's.
-			p.RetryAfter, p.Message = time.Second, s.text
+			p.RetryAfter, p.Message = time.Second, k.Error()
 		}
 	case errors.As(err, &expired):
 		p.Kind, p.Earliest = Gone, expired.Earliest

@@ -2,13 +2,12 @@ package zulip
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // user is the authenticated Zulip user of a request, from its key's meta.
@@ -66,62 +65,44 @@ func basicCredentials(r *http.Request) (email, apiKey string, err *apiError) {
 	return email, apiKey, nil
 }
 
-// authenticated checks HTTP Basic email:api_key, the key's rate limit, and
-// bounds the body, before h runs.
-func (a *API) authenticated(h userHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := a.authenticate(r)
-		if err != nil {
-			var ae *apiError
-			if errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Basic realm="zulip"`)
+// guardSpec: HTTP Basic email:api_key, where the key must be a Zulip
+// user's and the email that user's (a key never speaks for another user).
+func (a *API) guardSpec() dialect.GuardSpec {
+	return dialect.GuardSpec{
+		Dialect: dialectName,
+		Credential: func(r *http.Request) (string, error) {
+			_, apiKey, err := basicCredentials(r)
+			if err != nil {
+				return "", err
 			}
-			writeError(w, err)
-			return
-		}
-		if ok, retry := a.core.Auth.Allow(u.key); !ok {
-			rateLimited(w, retry)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r, u)
-	})
+			if _, _, err := auth.ParseToken(apiKey); err != nil {
+				return "", invalidAPIKey("Malformed API key")
+			}
+			return apiKey, nil
+		},
+		Admit: func(r *http.Request, k *auth.Key) error {
+			email, _, _ := basicCredentials(r)
+			if u, ok := userFromKey(k); !ok || !strings.EqualFold(u.Email, email) {
+				return invalidAPIKey("Invalid API key")
+			}
+			return nil
+		},
+		Render:  renderProblem,
+		MaxBody: MaxBody,
+	}
 }
 
-func (a *API) authenticate(r *http.Request) (*user, error) {
-	email, apiKey, aerr := basicCredentials(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if _, _, err := auth.ParseToken(apiKey); err != nil {
-		return nil, invalidAPIKey("Malformed API key")
-	}
-	k, err := a.core.Auth.Authenticate(r.Context(), apiKey)
-	if errors.Is(err, auth.ErrUnauthorized) {
-		return nil, invalidAPIKey("Invalid API key")
-	}
-	if err != nil {
-		return nil, err
-	}
-	u, ok := userFromKey(k)
-	// The email must be the key's: a key never speaks for another user.
-	if !ok || !strings.EqualFold(u.Email, email) {
-		return nil, invalidAPIKey("Invalid API key")
-	}
-	return u, nil
+// authenticated guards a handler that acts as the request's Zulip user.
+func (a *API) authenticated(h userHandler) http.Handler {
+	return a.guard.Handle(func(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
+		u, _ := userFromKey(req.Key) // Admit checked it
+		h(w, r, u)
+		return nil
+	})
 }
 
 // adminOnly checks for a native admin key (Authorization: Bearer) on the
 // /v1/zulip/ admin endpoints, and bounds the body.
 func (a *API) adminOnly(h http.HandlerFunc) http.Handler {
 	return a.core.AdminOnly(MaxBody, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) })
-}
-
-// rateLimited answers Zulip's 429: Retry-After as a header and, as Zulip
-// clients read it, "retry-after" in the body.
-func rateLimited(w http.ResponseWriter, retry time.Duration) {
-	secs := int64(retry / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	writeError(w, &apiError{status: http.StatusTooManyRequests, code: codeRateLimited,
-		msg: "API usage exceeded rate limit", data: map[string]any{"retry-after": secs}})
 }

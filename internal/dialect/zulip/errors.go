@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/herald-io/herald/internal/dialect"
 	"net/http"
 	"strconv"
 
-	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // Error codes of Zulip's API that herald answers with.
@@ -63,26 +62,42 @@ func (e *apiError) body() map[string]any {
 	return m
 }
 
-// writeError answers with err in Zulip's shape; errors from the core are
-// mapped to what a Zulip client can act on.
-func writeError(w http.ResponseWriter, err error) {
+// ProblemKind makes a Zulip error a kind of the core's table.
+func (e *apiError) ProblemKind() dialect.Kind { return dialect.KindOfStatus(e.status) }
+
+// renderProblem answers a problem in Zulip's shape; an error of Zulip's own is
+// answered as it is, the core's are mapped to what a Zulip client acts on.
+func renderProblem(w http.ResponseWriter, _ *http.Request, p *dialect.Problem) {
+	dialect.SetProblemHeaders(w, p)
 	var ae *apiError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &tooBig):
-		ae = &apiError{status: http.StatusRequestEntityTooLarge, code: codeBadRequest,
-			msg: "Request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
-	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
-		// 5xx: python-zulip-api retries these (with dont_block) by itself.
-		w.Header().Set("Retry-After", "1")
-		ae = &apiError{status: http.StatusServiceUnavailable, code: "SERVICE_UNAVAILABLE",
-			msg: "The event log is unavailable; retry shortly"}
-	default:
-		ae = &apiError{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", msg: err.Error()}
+	if !errors.As(p.Err, &ae) {
+		ae = &apiError{status: p.Status(), code: codeBadRequest, msg: dialect.ClientMessage(p)}
+		switch p.Kind {
+		case dialect.Unauthorized:
+			ae.code, ae.msg = codeInvalidAPIKey, "Invalid API key"
+		case dialect.Forbidden:
+			ae.code = "UNAUTHORIZED_PRINCIPAL"
+		case dialect.TooLarge:
+			ae.msg = "Request body is larger than " + strconv.FormatInt(p.Limit, 10) + " bytes"
+		case dialect.RateLimited, dialect.TooManyStreams:
+			secs, _ := strconv.ParseInt(p.RetryAfterSeconds(), 10, 64)
+			ae.code, ae.msg = codeRateLimited, "API usage exceeded rate limit"
+			ae.data = map[string]any{"retry-after": secs} // as Zulip clients read it
+		case dialect.Unavailable:
+			// 5xx: python-zulip-api retries these (with dont_block) by itself.
+			ae.code, ae.msg = "SERVICE_UNAVAILABLE", "The event log is unavailable; retry shortly"
+		case dialect.Internal:
+			ae.code = "INTERNAL_SERVER_ERROR"
+		}
+	}
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="zulip"`)
 	}
 	writeJSON(w, ae.status, ae.body())
 }
+
+// fail classifies err with the core's table and answers in Zulip's shape.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { a.guard.Fail(w, r, err) }
 
 // writeSuccess answers 200 {"result":"success","msg":"",…fields}.
 func writeSuccess(w http.ResponseWriter, fields map[string]any) {

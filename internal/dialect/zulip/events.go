@@ -85,12 +85,12 @@ func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *qu
 func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	dontBlock, err := p.boolean("dont_block", false)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -99,25 +99,25 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		// Without a queue, Zulip registers one from register's arguments,
 		// but only for a request that does not block.
 		if !dontBlock {
-			writeError(w, badRequest("Missing 'queue_id' argument"))
+			a.fail(w, r, badRequest("Missing 'queue_id' argument"))
 			return
 		}
 		qs, err := parseQueueSpec(p)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		p.markUsed("last_event_id")
 		qid, st, err := a.createQueue(ctx, u, qs)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		meta := qs.meta
 		meta.UserID = u.ID
 		evs, err := a.poll(r, u, qid, st, &meta, -1, true)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		writeSuccess(w, p.withIgnored(map[string]any{"events": evs, "queue_id": qid}))
@@ -126,35 +126,35 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 	p.markUsed(registerParams...) // accepted, and meaningless with a queue
 	last, ok, err := p.integer("last_event_id")
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if !ok {
-		writeError(w, badRequest("Missing 'last_event_id' argument"))
+		a.fail(w, r, badRequest("Missing 'last_event_id' argument"))
 		return
 	}
 	st, meta, err := a.queue(ctx, u, qid)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	// The acknowledgement is stored with what the poll stores, in one
 	// write; it is checked here first, and the cap with it applied.
 	acked := st
 	if err := acknowledge(last)(&acked); err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if over, err := a.overCap(ctx, acked); err != nil || over {
 		if err == nil {
 			err = a.expireOverCap(ctx, st.ID, qid)
 		}
-		writeError(w, a.queueErr(ctx, st.ID, qid, err))
+		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
 		return
 	}
 	evs, err := a.poll(r, u, qid, st, meta, last, dontBlock)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
@@ -254,12 +254,12 @@ func (a *API) poll(r *http.Request, u *user, qid string, st cursor.State, meta *
 func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	qid, ok := p.str("queue_id")
 	if !ok {
-		writeError(w, missingArgument("queue_id"))
+		a.fail(w, r, missingArgument("queue_id"))
 		return
 	}
 	ctx := r.Context()
@@ -269,7 +269,7 @@ func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		err = a.core.Cursors.Delete(ctx, id)
 	}
 	if err != nil {
-		writeError(w, a.queueErr(ctx, id, qid, err))
+		a.fail(w, r, a.queueErr(ctx, id, qid, err))
 		return
 	}
 	a.polls.release(id) // after the delete, so the released poll sees the queue gone

@@ -36,28 +36,28 @@ func (a *API) publish(ctx context.Context, realm, typ string, ev any) (eventlog.
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	typ, ok := p.str("type")
 	if !ok {
-		writeError(w, missingArgument("type"))
+		a.fail(w, r, missingArgument("type"))
 		return
 	}
 	to, ok := p.str("to")
 	if !ok {
-		writeError(w, missingArgument("to"))
+		a.fail(w, r, missingArgument("to"))
 		return
 	}
 	content, ok := p.str("content")
 	if !ok {
-		writeError(w, missingArgument("content"))
+		a.fail(w, r, missingArgument("content"))
 		return
 	}
 	p.markUsed("queue_id", "local_id", "read_by_sender")
 	if strings.TrimSpace(content) == "" {
-		writeError(w, badRequest("Message must not be empty"))
+		a.fail(w, r, badRequest("Message must not be empty"))
 		return
 	}
 	content = truncate(content, MaxContent, "\n[message truncated]")
@@ -77,12 +77,12 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 			topic, ok = p.str("subject")
 		}
 		if !ok || strings.TrimSpace(topic) == "" {
-			writeError(w, badRequest("Missing topic"))
+			a.fail(w, r, badRequest("Missing topic"))
 			return
 		}
 		s, err := a.resolveStream(ctx, u.Realm, to)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		msg["type"], msg["stream_id"], msg["display_recipient"] = "stream", s.StreamID, s.Name
@@ -91,23 +91,23 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	case "private", "direct":
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		msg["type"], msg["subject"], msg["display_recipient"] = "private", "", parts
 		msg["recipient_id"] = conversationID(parts)
 	default:
-		writeError(w, badRequest("Invalid message type"))
+		a.fail(w, r, badRequest("Invalid message type"))
 		return
 	}
 	refs, err := a.messageRefs(ctx, u.Realm, content)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	id, err := a.nextID(ctx, "message_id")
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	msg["id"] = id
@@ -117,7 +117,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	ack, err := a.publish(ctx, u.Realm, "message", ev)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	if stream != nil {
@@ -265,17 +265,17 @@ func truncate(s string, n int, suffix string) string {
 func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	op, ok := p.str("op")
 	if !ok {
-		writeError(w, missingArgument("op"))
+		a.fail(w, r, missingArgument("op"))
 		return
 	}
 	if op != "start" && op != "stop" {
-		writeError(w, badRequest("Invalid op"))
+		a.fail(w, r, badRequest("Invalid op"))
 		return
 	}
 	typ, _ := p.str("type")
@@ -284,12 +284,12 @@ func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 	case "", "direct", "private":
 		to, ok := p.str("to")
 		if !ok {
-			writeError(w, missingArgument("to"))
+			a.fail(w, r, missingArgument("to"))
 			return
 		}
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		rcpts := make([]map[string]any, len(parts))
@@ -300,32 +300,32 @@ func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 	case "stream", "channel":
 		sid, ok, err := p.integer("stream_id")
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		if !ok {
-			writeError(w, missingArgument("stream_id"))
+			a.fail(w, r, missingArgument("stream_id"))
 			return
 		}
 		topic, ok := p.str("topic")
 		if !ok {
-			writeError(w, missingArgument("topic"))
+			a.fail(w, r, missingArgument("topic"))
 			return
 		}
 		if _, found, err := a.findStream(ctx, u.Realm, "", sid); err != nil || !found {
 			if err == nil {
 				err = badRequest("Invalid channel ID")
 			}
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		ev["message_type"], ev["stream_id"], ev["topic"] = "stream", sid, topic
 	default:
-		writeError(w, badRequest("Invalid type"))
+		a.fail(w, r, badRequest("Invalid type"))
 		return
 	}
 	if _, err := a.publish(ctx, u.Realm, "typing", ev); err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{}))
@@ -336,21 +336,21 @@ func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	status, ok := p.str("status")
 	if !ok {
-		writeError(w, missingArgument("status"))
+		a.fail(w, r, missingArgument("status"))
 		return
 	}
 	if status != "active" && status != "idle" {
-		writeError(w, badRequest("Invalid status: %s", status))
+		a.fail(w, r, badRequest("Invalid status: %s", status))
 		return
 	}
 	for _, b := range []string{"ping_only", "new_user_input", "slim_presence"} {
 		if _, err := p.boolean(b, false); err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 	}
@@ -362,7 +362,7 @@ func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) {
 		"presence": map[string]any{"website": map[string]any{
 			"status": status, "timestamp": now.Unix(), "client": "website", "pushable": false}},
 	}); err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"presences": map[string]any{}, "server_timestamp": ts}))

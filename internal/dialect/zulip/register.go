@@ -167,18 +167,18 @@ func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, c
 func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	qs, err := parseQueueSpec(p)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	qid, _, err := a.createQueue(ctx, u, qs)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := map[string]any{
@@ -190,7 +190,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
 		"event_queue_longpoll_timeout_seconds": LongpollTimeout,
 	}
 	if err := a.initialState(ctx, u, qs, out); err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeSuccess(w, p.withIgnored(out))

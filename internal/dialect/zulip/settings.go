@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // serverSettings handles GET /api/v1/server_settings, without
@@ -53,41 +54,41 @@ func (a *API) fetchAPIKey(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	p, err := readParams(r)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	username, ok := p.str("username")
 	if !ok {
-		writeError(w, missingArgument("username"))
+		a.fail(w, r, missingArgument("username"))
 		return
 	}
 	password, ok := p.str("password")
 	if !ok {
-		writeError(w, missingArgument("password"))
+		a.fail(w, r, missingArgument("password"))
 		return
 	}
 	failed := &apiError{status: http.StatusUnauthorized, code: codeAuthFailed,
 		msg: "Your username or password is incorrect"}
 	if _, _, err := auth.ParseToken(password); err != nil {
-		writeError(w, failed)
+		a.fail(w, r, failed)
 		return
 	}
 	k, err := a.core.Auth.Authenticate(r.Context(), password)
 	if errors.Is(err, auth.ErrUnauthorized) {
-		writeError(w, failed)
+		a.fail(w, r, failed)
 		return
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	u, ok := userFromKey(k)
 	if !ok || !strings.EqualFold(u.Email, username) {
-		writeError(w, failed)
+		a.fail(w, r, failed)
 		return
 	}
 	if ok, retry := a.core.Auth.Allow(k); !ok {
-		rateLimited(w, retry)
+		a.fail(w, r, &dialect.Problem{Kind: dialect.RateLimited, RetryAfter: retry})
 		return
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"api_key": password, "email": u.Email, "user_id": u.ID}))

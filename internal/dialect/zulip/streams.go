@@ -56,19 +56,19 @@ func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusConflict, "exists", "stream "+req.Name+" exists")
 		return
 	} else if !errors.Is(err, eventlog.ErrKeyNotFound) {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	id, err := a.nextID(ctx, "stream_id")
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	s := streamRecord{StreamID: id, Name: req.Name, Description: req.Description, Realm: req.Realm,
 		Created: time.Now().UTC()}
 	b, err := json.Marshal(s)
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if _, err := a.kv.Create(ctx, key, b); err != nil {
@@ -76,7 +76,7 @@ func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) {
 			adminError(w, http.StatusConflict, "exists", "stream "+req.Name+" exists")
 			return
 		}
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if _, err := a.publish(ctx, s.Realm, "stream", map[string]any{
@@ -90,7 +90,7 @@ func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) {
 func (a *API) adminListStreams(w http.ResponseWriter, r *http.Request) {
 	streams, err := a.streams(r.Context(), r.URL.Query().Get("realm"))
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	out := make([]StreamView, len(streams))

@@ -54,7 +54,7 @@ func subscriptionJSON(s *streamRecord) map[string]any {
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u *user) {
 	users, err := a.users(r.Context(), u.Realm)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	members := make([]map[string]any, len(users))
@@ -70,7 +70,7 @@ func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) {
 		err = invalidAPIKey("Invalid API key") // removed meanwhile
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeSuccess(w, memberJSON(&rec))
@@ -79,7 +79,7 @@ func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) {
 func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
 	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]map[string]any, len(streams))
@@ -92,7 +92,7 @@ func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, u *user) {
 	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]map[string]any, len(streams))
@@ -183,7 +183,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := a.nextID(ctx, "user_id")
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	k, token, err := a.core.Auth.Create(ctx, auth.Spec{
@@ -193,7 +193,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 			"full_name": req.FullName, "realm": req.Realm},
 	})
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	rec := userRecord{UserID: id, Email: req.Email, FullName: req.FullName, Realm: req.Realm, KeyID: k.ID,
@@ -207,7 +207,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 			adminError(w, http.StatusConflict, "exists", "a user with email "+req.Email+" exists")
 			return
 		}
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
@@ -223,7 +223,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request) {
 	users, err := a.users(r.Context(), r.URL.Query().Get("realm"))
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	out := make([]UserView, len(users))
@@ -244,15 +244,15 @@ func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if err := a.core.Auth.Revoke(ctx, rec.KeyID); err != nil && !errors.Is(err, auth.ErrNotFound) {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if err := a.kv.Delete(ctx, userKey(email), rev); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
-		adminFail(w, err)
+		a.adminFail(w, r, err)
 		return
 	}
 	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
@@ -263,15 +263,8 @@ func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// adminFail answers an admin request that failed in the core.
-func adminFail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, auth.ErrInvalid):
-		adminError(w, http.StatusBadRequest, "bad_request", err.Error())
-	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
-		w.Header().Set("Retry-After", "1")
-		adminError(w, http.StatusServiceUnavailable, "unavailable", "the event log is unavailable; retry shortly")
-	default:
-		adminError(w, http.StatusInternalServerError, "internal", err.Error())
-	}
+// adminFail answers an admin request that failed in the core, in the
+// native shape, through the one error table.
+func (a *API) adminFail(w http.ResponseWriter, r *http.Request, err error) {
+	a.core.AdminGuard(MaxBody).Fail(w, r, err)
 }

@@ -82,6 +82,7 @@ type API struct {
 	// renderings (see rendercache.go).
 	san     *sanitizer
 	renders *renderCache
+	guard   *dialect.Guard // the request pipeline, in Zulip's shape
 }
 
 var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -113,8 +114,10 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
-	return &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		renders: newRenderCache(renderCacheBytes)}, nil
+	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
+		renders: newRenderCache(renderCacheBytes)}
+	a.guard = core.Guard(a.guardSpec())
+	return a, nil
 }
 
 // heartbeatAfter returns how long the next poll may block.
