@@ -1,8 +1,6 @@
 package hue
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -74,19 +72,7 @@ func render(w http.ResponseWriter, _ *http.Request, p *dialect.Problem) {
 // fail classifies err with the core's table and answers in Hue's shape.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { a.guard.Fail(w, r, err) }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"errors":[{"description":"encoding failed"}],"data":[]}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { dialect.WriteJSON(w, status, v) }
 
 // v1Error is the CLIP v1 error element of POST /api answers.
 type v1Error struct {

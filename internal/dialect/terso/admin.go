@@ -41,12 +41,12 @@ func decodeBody(r *http.Request, v any) error {
 func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	var spec UserSpec
 	if err := decodeBody(r, &spec); err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	u, err := a.createUser(r.Context(), spec)
 	if err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, u)
@@ -57,12 +57,12 @@ func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	users, err := a.listUsers(r.Context())
 	if err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	subs, err := a.core.Cursors.List(r.Context(), Dialect+".")
 	if err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	byID := make(map[string]cursor.State, len(subs))
@@ -85,7 +85,7 @@ func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 // and the subscription dropped.
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	if err := a.removeUser(r.Context(), r.PathValue("id")); err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,16 +1,12 @@
 package terso
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
+	"github.com/herald-io/herald/internal/dialect"
 	"net/http"
 	"strconv"
 
 	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/cursor"
-	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/topic"
 )
 
 // errorBody is the ASP.NET Web API error shape the Jetstream service and
@@ -42,48 +38,58 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Message: msg})
 }
 
-// writeErr maps an error onto the status a Jetstream client expects; the
-// details of internal failures go to the log, not to the client.
-func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+// ProblemKind makes a bad request naming its field a kind of the core's
+// table.
+func (e *invalidError) ProblemKind() dialect.Kind { return dialect.BadRequest }
+
+// render answers a problem in the Web API shape a Jetstream client
+// expects; the details of internal failures go to the log (with the
+// request id the client is shown), not to the client.
+func render(w http.ResponseWriter, r *http.Request, p *dialect.Problem) {
+	dialect.SetProblemHeaders(w, p)
 	var inv *invalidError
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &inv):
+	case errors.As(p.Err, &inv):
 		writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalid,
 			ModelState: map[string][]string{inv.Field: {inv.Problem}}})
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge,
-			"The request body is larger than "+strconv.FormatInt(tooBig.Limit, 10)+" bytes.")
-	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft),
-		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid):
+		return
+	case p.Kind == dialect.BadRequest:
 		writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalid,
-			ModelState: map[string][]string{"request": {err.Error()}}})
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errUserNotFound):
-		writeError(w, http.StatusNotFound, "No such user.")
-	case errors.Is(err, eventlog.ErrExpired):
+			ModelState: map[string][]string{"request": {p.Message}}})
+		return
+	}
+	msg := dialect.ClientMessage(p)
+	switch p.Kind {
+	case dialect.Unauthorized, dialect.Forbidden:
+		p.Kind, msg = dialect.Unauthorized, msgDenied
+	case dialect.TooLarge:
+		msg = "The request body is larger than " + strconv.FormatInt(p.Limit, 10) + " bytes."
+	case dialect.NotFound:
+		if errors.Is(p.Err, auth.ErrNotFound) || errors.Is(p.Err, errUserNotFound) {
+			msg = "No such user."
+		}
+	case dialect.MethodNotAllowed:
+		msg = "The requested resource does not support http method '" + r.Method + "'."
+	case dialect.Gone:
 		// The subscription's position fell out of the log's retention:
 		// Jetstream's signal for a lost subscription is to subscribe again,
 		// which the next GET does (see subscription).
-		writeError(w, http.StatusGone, "The subscription's pending events expired; get events again to resubscribe.")
-	case errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, eventlog.ErrClosed):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "The service is unavailable; retry shortly.")
-	default:
-		a.core.Logger.Error("jetstream: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "An error has occurred.")
+		msg = "The subscription's pending events expired; get events again to resubscribe."
+	case dialect.RateLimited:
+		msg = "Too many requests for this access key; retry after " + p.RetryAfterSeconds() + " s."
+	case dialect.Unavailable:
+		msg = "The service is unavailable; retry shortly."
+	case dialect.Internal:
+		msg = "An error has occurred."
+		if p.RequestID != "" {
+			msg += " (request " + p.RequestID + ")"
+		}
 	}
+	writeJSON(w, p.Kind.Status(), errorBody{Message: msg})
 }
 
+// writeJSON answers as the Web API framework does: JSON, charset given.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"Message":"An error has occurred."}` + "\n")
-	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	dialect.WriteJSON(w, status, v)
 }

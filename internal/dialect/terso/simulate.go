@@ -47,17 +47,17 @@ const (
 func (a *API) simulate(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	var req SimulateRequest
 	if err := decodeBody(r, &req); err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	drafts, err := simulated(req, time.Now(), rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	if err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	out, err := a.publish(r.Context(), drafts)
 	if err != nil {
-		a.writeErr(w, r, err)
+		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, struct {

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
@@ -74,21 +73,24 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 // Mount registers the routes on mux: /3/… for Jetstream clients and exact
 // /v1/jetstream/… paths for admins.
 func (a *API) Mount(mux *http.ServeMux) {
-	mux.Handle("GET /3/events", a.user(a.getEvents))
-	mux.Handle("GET /3/events/{limit}", a.user(a.getEvents))
-	mux.Handle("DELETE /3/events", a.user(a.deleteEvents3))
-	mux.Handle("PATCH /3/events", a.user(a.deleteEvents3)) // for clients that cannot send a DELETE body
-	for path, allow := range map[string]string{
+	g := a.core.Guard(dialect.GuardSpec{
+		Dialect:      Dialect,
+		Credential:   func(r *http.Request) (string, error) { return r.Header.Get("AccessKey"), nil },
+		Authenticate: a.authenticate,
+		Render:       render,
+		MaxBody:      MaxBody,
+	})
+	mux.Handle("GET /3/events", g.Handle(a.getEvents))
+	mux.Handle("GET /3/events/{limit}", g.Handle(a.getEvents))
+	mux.Handle("DELETE /3/events", g.Handle(a.deleteEvents3))
+	mux.Handle("PATCH /3/events", g.Handle(a.deleteEvents3)) // for clients that cannot send a DELETE body
+	g.MethodNotAllowed(mux, map[string]string{
 		"/3/events":         "GET, DELETE, PATCH",
 		"/3/events/{limit}": "GET",
-	} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
-		})
-	}
+	})
 	mux.HandleFunc("/3/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "No HTTP resource was found that matches the request URI '"+clip(r.URL.Path)+"'.")
+		render(w, r, &dialect.Problem{Kind: dialect.NotFound,
+			Message: "No HTTP resource was found that matches the request URI '" + clip(r.URL.Path) + "'."})
 	})
 
 	mux.Handle("POST /v1/jetstream/users", a.admin(a.postUser))
@@ -97,85 +99,51 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /v1/jetstream/simulate", a.admin(a.simulate))
 }
 
-// user authenticates the AccessKey header and applies the key's rate limit
-// and the body limit before h runs.
-func (a *API) user(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, err := a.authenticate(r.Context(), r.Header.Get("AccessKey"))
-		if errors.Is(err, auth.ErrUnauthorized) {
-			writeError(w, http.StatusUnauthorized, msgDenied)
-			return
-		}
-		if err != nil {
-			a.writeErr(w, r, err)
-			return
-		}
-		if !a.allow(w, key) {
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r, key)
-	})
-}
-
 // admin requires a native admin key (Authorization: Bearer).
 func (a *API) admin(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
 	return a.core.AdminOnly(adminMaxBody, h)
 }
 
-func (a *API) allow(w http.ResponseWriter, key *auth.Key) bool {
-	ok, retry := a.core.Auth.Allow(key)
-	if !ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(retry/time.Second), 10))
-		writeError(w, http.StatusTooManyRequests, "Too many requests for this access key; retry after "+
-			strconv.FormatInt(int64(retry/time.Second), 10)+" s.")
-	}
-	return ok
-}
-
 // getEvents handles GET /3/events and /3/events/{limit}.
-func (a *API) getEvents(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) getEvents(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	p, err := parseGetParams(r.PathValue("limit"), r.URL.Query())
 	if err != nil {
-		a.writeErr(w, r, err)
-		return
+		return err
 	}
-	b, err := a.get(r.Context(), key, p)
+	b, err := a.get(r.Context(), req.Key, p)
 	if err != nil {
-		a.writeErr(w, r, err)
-		return
+		return err
 	}
 	body := appendEvents(make([]byte, 0, 64+len(b.Events)*320), b.ID, b.Events)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(body)
 	a.core.Metrics.EventsDelivered.WithLabelValues(Dialect).Add(float64(len(b.Events)))
+	return nil
 }
 
 // deleteEvents3 handles DELETE and PATCH /3/events: 204 once the events are
 // removed (or were not pending).
-func (a *API) deleteEvents3(w http.ResponseWriter, r *http.Request, key *auth.Key) {
+func (a *API) deleteEvents3(w http.ResponseWriter, r *http.Request, rq *dialect.Request) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if !errors.As(err, &tooBig) {
 			err = invalid("request", "The body could not be read.")
 		}
-		a.writeErr(w, r, err)
-		return
+		return err
 	}
 	req, err := parseDelete(body)
 	if err != nil {
-		a.writeErr(w, r, err)
-		return
+		return err
 	}
 	if req.BatchID != "" {
-		err = a.deleteBatch(r.Context(), key.ID, req.BatchID)
+		err = a.deleteBatch(r.Context(), rq.Key.ID, req.BatchID)
 	} else {
-		err = a.deleteEvents(r.Context(), key.ID, req.EventIDs)
+		err = a.deleteEvents(r.Context(), rq.Key.ID, req.EventIDs)
 	}
 	if err != nil {
-		a.writeErr(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

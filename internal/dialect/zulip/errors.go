@@ -1,8 +1,6 @@
 package zulip
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -109,20 +107,7 @@ func writeSuccess(w http.ResponseWriter, fields map[string]any) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-// writeJSON encodes v; like Zulip's orjson responses the body ends in "\n".
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // message content is HTML on purpose
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"result":"error","msg":"encoding failed","code":"INTERNAL_SERVER_ERROR"}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { dialect.WriteJSON(w, status, v) }
 
 // adminError answers an admin endpoint (/v1/zulip/…) in herald's native
 // shape, which herald's CLI reads.
