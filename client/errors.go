@@ -31,6 +31,11 @@ var (
 	// by retention (410, or a stream's reset event). The error is an
 	// *APIError whose Earliest is the oldest event still stored.
 	ErrPositionExpired = errors.New("herald: position expired")
+	// ErrPositionAhead: the requested position is past the end of the
+	// server's log (409 position_ahead, or a stream's reset event): its log
+	// was wiped or replaced. The error is an *APIError whose Last is the
+	// log's last event; start again after it.
+	ErrPositionAhead = errors.New("herald: position ahead of the log")
 	// ErrTooLarge: the request body exceeds the server's limit (413).
 	ErrTooLarge = errors.New("herald: request too large")
 	// ErrRateLimited: the key exceeded its request rate (429); see
@@ -52,6 +57,9 @@ type APIError struct {
 	// Earliest is the oldest stored sequence number when Code is
 	// "position_expired"; resuming after Earliest-1 accepts the gap.
 	Earliest uint64
+	// Last is the server's last sequence number when Code is
+	// "position_ahead".
+	Last uint64
 	// RetryAfter is the server's Retry-After hint (429, 503), or 0.
 	RetryAfter time.Duration
 }
@@ -73,6 +81,8 @@ func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrPositionExpired:
 		return e.Code == "position_expired" || e.Status == http.StatusGone
+	case ErrPositionAhead:
+		return e.Code == "position_ahead"
 	case ErrBatchNotPending:
 		return e.Code == "batch_not_pending"
 	}
@@ -127,10 +137,11 @@ func readAPIError(resp *http.Response) *APIError {
 			Code     string `json:"code"`
 			Message  string `json:"message"`
 			Earliest uint64 `json:"earliest"`
+			Last     uint64 `json:"last"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
-		e.Code, e.Message, e.Earliest = body.Error.Code, body.Error.Message, body.Error.Earliest
+		e.Code, e.Message, e.Earliest, e.Last = body.Error.Code, body.Error.Message, body.Error.Earliest, body.Error.Last
 	} else {
 		e.Message = strings.TrimSpace(string(b))
 		if len(e.Message) > 200 {

@@ -87,13 +87,14 @@ func (s *Stream) Position() uint64 { return s.pos.Load() }
 
 // ResumeAfter moves the Stream to continue after seq. After Next reported
 // ErrPositionExpired it is how a caller accepts the gap (ResumeAfter of the
-// error's Earliest-1) or jumps elsewhere; Next then resumes at once.
+// error's Earliest-1) or jumps elsewhere; after ErrPositionAhead, how it
+// starts again after the server's Last. Next then resumes at once.
 func (s *Stream) ResumeAfter(seq uint64) {
 	s.closeConn()
 	s.pos.Store(seq)
 	s.started = true
 	s.delay, s.wait = 0, 0
-	if errors.Is(s.err, ErrPositionExpired) {
+	if errors.Is(s.err, ErrPositionExpired) || errors.Is(s.err, ErrPositionAhead) {
 		s.err = nil
 	}
 }
@@ -114,7 +115,9 @@ func (s *Stream) Close() error {
 // reconnecting as needed. It returns ctx.Err() if ctx ends first (the
 // Stream stays usable), ErrClosed after Close, an *APIError matching
 // ErrPositionExpired when the server reset the Stream because events after
-// its position were removed by retention (see ResumeAfter), and any error
+// its position were removed by retention (see ResumeAfter), one matching
+// ErrPositionAhead when its position is past the end of the server's log
+// (the server was replaced), and any error
 // that retrying cannot cure, such as ErrUnauthorized or ErrForbidden.
 func (s *Stream) Next(ctx context.Context) (Event, error) {
 	for {
@@ -165,11 +168,20 @@ func (s *Stream) decode(raw sseEvent) (ev Event, ok bool, err error) {
 	// happens to be "reset" has one.
 	if raw.event == "reset" && !raw.hasID {
 		var r struct {
-			After    uint64 `json:"after"`
-			Earliest uint64 `json:"earliest"`
+			After    uint64  `json:"after"`
+			Earliest uint64  `json:"earliest"`
+			Last     *uint64 `json:"last"`
 		}
 		if err := json.Unmarshal(raw.data, &r); err != nil {
 			return Event{}, false, fmt.Errorf("%w: reset event: %v", errProtocol, err)
+		}
+		if r.Last != nil {
+			return Event{}, false, &APIError{
+				Status:  http.StatusConflict,
+				Code:    "position_ahead",
+				Message: fmt.Sprintf("position %d is past the end of the server's log (its last event is %d): was it replaced?", r.After, *r.Last),
+				Last:    *r.Last,
+			}
 		}
 		return Event{}, false, &APIError{
 			Status:   http.StatusGone,

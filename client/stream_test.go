@@ -280,3 +280,33 @@ func TestStreamClose(t *testing.T) {
 	}
 	s.Close() // twice is fine
 }
+
+// A position past the end of the server's log (a server wiped or replaced
+// under a client that remembers its position): Poll and Next say so with
+// the server's last position, and a Stream starts again after it once told.
+func TestPositionAhead(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := ts.adminClient()
+	ctx := testContext(t)
+	acks := publish(t, c, drafts("app.x", 0, 3)...)
+	last := acks[len(acks)-1].Seq
+
+	_, _, err := c.Poll(ctx, client.PollOptions{After: new(uint64(last + 100))})
+	var pollErr *client.APIError
+	if !errors.Is(err, client.ErrPositionAhead) || !errors.As(err, &pollErr) || pollErr.Last != last {
+		t.Fatalf("Poll(after %d) = %v, want ErrPositionAhead with last %d", last+100, err, last)
+	}
+	s := c.Stream(ctx, client.StreamOptions{After: new(uint64(last + 100))})
+	defer s.Close()
+	_, err = s.Next(ctx)
+	var apiErr *client.APIError
+	if !errors.Is(err, client.ErrPositionAhead) || !errors.As(err, &apiErr) || apiErr.Last != last {
+		t.Fatalf("Next = %v, want ErrPositionAhead with last %d", err, last)
+	}
+	s.ResumeAfter(apiErr.Last)
+	more := publish(t, c, drafts("app.x", 3, 1)...)
+	ev, err := s.Next(ctx)
+	if err != nil || ev.Seq != more[0].Seq {
+		t.Fatalf("after ResumeAfter: %+v, %v; want seq %d", ev, err, more[0].Seq)
+	}
+}

@@ -60,6 +60,9 @@ func (c *TailCmd) Run(ctx context.Context, g *Globals) error {
 			}
 			return fmt.Errorf("tail: %w; to continue with the gap, run again with --after %d", err, apiErr.Earliest-1)
 		}
+		if errors.Is(err, client.ErrPositionAhead) && errors.As(err, &apiErr) {
+			return fmt.Errorf("tail: %w; to start after the server's last event, run again with --after %d", err, apiErr.Last)
+		}
 		if err != nil {
 			return fmt.Errorf("tail: %w", err)
 		}
