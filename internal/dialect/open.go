@@ -62,11 +62,12 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 	if err != nil {
 		return nil, fmt.Errorf("cursors: %w", err)
 	}
-	c.Cursors = cursor.New(cursors, c.Hub, c.Hub, cfg.Cursor) // reads from the hub's window when it can
+	store := cursor.New(cursors, c.Hub, c.Hub, cfg.Cursor) // reads from the hub's window when it can
+	c.Cursors = store
 	c.sweeper.Add(1)
 	go func() {
 		defer c.sweeper.Done()
-		c.Cursors.Run(bg)
+		store.Run(bg)
 	}()
 	dcfg := cfg.Deliver
 	dcfg.Hub, dcfg.Metrics, dcfg.Logger, dcfg.Shutdown = c.Hub, c.Metrics, c.Logger, bg
