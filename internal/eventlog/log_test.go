@@ -292,3 +292,31 @@ func TestOpenChecksRetentionAge(t *testing.T) {
 		})
 	}
 }
+
+// The engine's subject wildcards know nothing of the private namespace:
+// a read of everything (or of "*.>") does not return a Zulip realm's
+// messages, and its position still covers them; naming the namespace does.
+func TestReadLeavesThePrivateNamespaceToItsOwnPatterns(t *testing.T) {
+	l := openTest(t, Config{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, append(append(drafts("app.a", 2), drafts("zulip.acme.message", 3)...), drafts("app.b", 1)...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    topic.Filter
+		want int
+	}{{nil, 3}, {topic.Filter{"*.>"}, 3}, {topic.Filter{"zulip.>"}, 3}, {topic.Filter{"app.>", "zulip.>"}, 6}} {
+		evs, next, err := l.Read(ctx, 0, tc.f, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != tc.want || next != 6 {
+			t.Fatalf("Read(%v): %d events, next %d; want %d, next 6", tc.f, len(evs), next, tc.want)
+		}
+		for _, e := range evs {
+			if !tc.f.Match(e.Topic) {
+				t.Fatalf("Read(%v) returned %s", tc.f, e.Topic)
+			}
+		}
+	}
+}

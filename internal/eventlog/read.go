@@ -66,10 +66,20 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	if len(events) > max {
 		events = events[:max]
 	}
+	next = cutoff
 	if len(events) == max {
-		return events, events[len(events)-1].Seq, nil
+		next = events[len(events)-1].Seq
 	}
-	return events, cutoff, nil
+	// The engine's subject wildcards know nothing of the private namespace
+	// (see topic.PrivateNamespace): drop what the filter does not match,
+	// after the position is set, so it still covers what was scanned.
+	kept := events[:0]
+	for _, e := range events {
+		if f.Match(e.Topic) {
+			kept = append(kept, e)
+		}
+	}
+	return kept, next, nil
 }
 
 // readWhole is Read on a replicated log. Direct gets are answered by any

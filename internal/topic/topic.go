@@ -76,8 +76,24 @@ func tokenByte(c byte) bool {
 	return false
 }
 
+// PrivateNamespace is the first token of topics only their own readers may
+// see: a Zulip realm's messages, direct messages included. A pattern
+// matches a topic there only if it names the namespace ("zulip.>",
+// "zulip.acme.message"); a wildcard in the first token never does, so a
+// key allowed to read ">" does not read every user's direct messages.
+const PrivateNamespace = "zulip"
+
+// private reports whether t is in the private namespace.
+func private(t string) bool {
+	return strings.HasPrefix(t, PrivateNamespace) &&
+		(len(t) == len(PrivateNamespace) || t[len(PrivateNamespace)] == '.')
+}
+
 // Match reports whether topic t matches pattern p.
 func Match(p, t string) bool {
+	if len(p) > 0 && (p[0] == '*' || p[0] == '>') && private(t) {
+		return false
+	}
 	for {
 		pi := strings.IndexByte(p, '.')
 		ti := strings.IndexByte(t, '.')
@@ -146,7 +162,7 @@ func NewFilter(patterns []string) (Filter, error) {
 // Match reports whether t matches any pattern of f.
 func (f Filter) Match(t string) bool {
 	if len(f) == 0 {
-		return true
+		return !private(t)
 	}
 	for _, p := range f {
 		if Match(p, t) {
@@ -169,7 +185,7 @@ func (f Filter) String() string {
 // key's scopes; it is exact for patterns of the forms this package accepts.
 func (f Filter) Covers(q string) bool {
 	if len(f) == 0 {
-		return true
+		return !private(q)
 	}
 	for _, p := range f {
 		if covers(p, q) {
@@ -182,6 +198,9 @@ func (f Filter) Covers(q string) bool {
 // covers reports whether pattern p matches a superset of pattern q.
 func covers(p, q string) bool {
 	ps, qs := strings.Split(p, "."), strings.Split(q, ".")
+	if (ps[0] == "*" || ps[0] == ">") && qs[0] == PrivateNamespace {
+		return false // the private namespace is read only by patterns that name it
+	}
 	for i, pt := range ps {
 		if pt == ">" {
 			return i < len(qs)

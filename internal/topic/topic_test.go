@@ -116,3 +116,48 @@ func TestCovers(t *testing.T) {
 		}
 	}
 }
+
+// The private namespace is matched and covered only by patterns that name
+// it: a wildcard in the first token — or the empty filter, "everything" —
+// never reaches a Zulip realm's messages.
+func TestPrivateNamespace(t *testing.T) {
+	for _, tc := range []struct {
+		p, t string
+		want bool
+	}{
+		{">", "zulip.acme.message", false},
+		{"*.acme.message", "zulip.acme.message", false},
+		{"*.>", "zulip.acme.message", false},
+		{"zulip.>", "zulip.acme.message", true},
+		{"zulip.*.message", "zulip.acme.message", true},
+		{">", "zulipx.a", true},
+		{">", "app.zulip.a", true},
+		{">", "hue.button.x", true},
+	} {
+		if got := Match(tc.p, tc.t); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tc.p, tc.t, got, tc.want)
+		}
+		if got := (Filter{tc.p}).Match(tc.t); got != tc.want {
+			t.Errorf("Filter{%q}.Match(%q) = %v, want %v", tc.p, tc.t, got, tc.want)
+		}
+	}
+	if Filter(nil).Match("zulip.acme.message") || !Filter(nil).Match("app.x") {
+		t.Error("the empty filter matches the private namespace, or not the rest")
+	}
+	for _, tc := range []struct {
+		scope, q string
+		want     bool
+	}{
+		{">", "zulip.>", false},
+		{"*.>", "zulip.acme.>", false},
+		{"zulip.>", "zulip.acme.>", true},
+		{">", "hue.>", true},
+	} {
+		if got := (Filter{tc.scope}).Covers(tc.q); got != tc.want {
+			t.Errorf("Filter{%q}.Covers(%q) = %v, want %v", tc.scope, tc.q, got, tc.want)
+		}
+	}
+	if Filter(nil).Covers("zulip.>") {
+		t.Error("the empty filter covers the private namespace")
+	}
+}
