@@ -33,7 +33,7 @@ const pendingCountLimit = 10000
 
 func (a *API) view(r *http.Request, st cursor.State) subscriptionView {
 	v := subscriptionView{
-		Name: strings.TrimPrefix(st.ID, subscriptionNS), Topics: st.Filter, Position: st.Acked,
+		Name: nameOf(st.ID), Topics: st.Filter, Position: st.Acked,
 		Owner: st.Owner, Created: st.Created, LastActive: st.LastActive,
 	}
 	if v.Topics == nil {
@@ -49,16 +49,42 @@ func (a *API) view(r *http.Request, st cursor.State) subscriptionView {
 	return v
 }
 
-// lookup returns the key's subscription by the {name} path value. Another
-// key's subscription is reported as absent, not forbidden: names don't leak.
-func (a *API) lookup(r *http.Request, key *auth.Key) (cursor.State, error) {
-	id := subscriptionNS + r.PathValue("name")
-	st, err := a.core.Cursors.Get(r.Context(), id)
-	if err != nil {
-		return st, err
+// Subscription names are per key: a key's "billing" is stored as
+// native.<key id>.billing, so no key can learn of another's subscriptions
+// by choosing the same name (a shared name space would have to refuse it).
+// Versions before kept one name space, native.<name>; those subscriptions
+// are still found by their owner's requests.
+func subscriptionID(keyID, name string) string { return subscriptionNS + keyID + "." + name }
+
+// nameOf is a subscription's name as its owner gave it.
+func nameOf(id string) string {
+	rest := strings.TrimPrefix(id, subscriptionNS)
+	if _, name, ok := strings.Cut(rest, "."); ok {
+		return name
 	}
-	if st.Owner != key.ID && !key.Admin {
-		return cursor.State{}, fmt.Errorf("subscription %s: %w", r.PathValue("name"), cursor.ErrNotFound)
+	return rest // stored by an older version
+}
+
+// lookup returns the key's subscription by the {name} path value: its own,
+// or one an older version stored under the bare name. An admin key may
+// also name another key's as <key id>.<name> (how the list shows them).
+// Another key's subscription is reported as absent, not forbidden.
+func (a *API) lookup(r *http.Request, key *auth.Key) (cursor.State, error) {
+	name := r.PathValue("name")
+	ctx := r.Context()
+	id := subscriptionID(key.ID, name)
+	if owner, n, ok := strings.Cut(name, "."); ok && key.Admin {
+		id = subscriptionID(owner, n)
+	}
+	st, err := a.core.Cursors.Get(ctx, id)
+	if errors.Is(err, cursor.ErrNotFound) && !strings.Contains(name, ".") {
+		st, err = a.core.Cursors.Get(ctx, subscriptionNS+name)
+		if err == nil && st.Owner != key.ID && !key.Admin {
+			err = cursor.ErrNotFound
+		}
+	}
+	if err != nil {
+		return cursor.State{}, fmt.Errorf("subscription %s: %w", name, err)
 	}
 	return st, nil
 }
@@ -124,10 +150,7 @@ func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, rq *dialec
 	if err != nil {
 		return err
 	}
-	st, err := a.core.Cursors.Create(ctx, subscriptionNS+name, cursor.Spec{Filter: f, After: after, Owner: key.ID})
-	if errors.Is(err, cursor.ErrExists) {
-		return dialect.Errorf(dialect.Conflict, "the name %s is taken; choose another", name)
-	}
+	st, err := a.core.Cursors.Create(ctx, subscriptionID(key.ID, name), cursor.Spec{Filter: f, After: after, Owner: key.ID})
 	if err != nil {
 		return err
 	}

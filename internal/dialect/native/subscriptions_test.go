@@ -84,22 +84,30 @@ func TestSubscriptionFetchAckRedeliver(t *testing.T) {
 		t.Fatalf("update: %d %+v", r.StatusCode, v)
 	}
 
-	// Another key neither sees nor takes the name.
+	// Names are per key: another key neither sees the name nor learns it
+	// is in use; the same name is a subscription of its own.
 	other := s.createKey(`{"name":"other","publish":["app.>"],"subscribe":["app.>"]}`)
 	if r := s.do("GET", "/v1/subscriptions/orders", other, "", nil); r.StatusCode != 404 {
 		t.Fatalf("other key GET: %d", r.StatusCode)
 	}
-	if r := s.do("PUT", "/v1/subscriptions/orders", other, `{"topics":["app.>"]}`, nil); r.StatusCode != 409 {
-		t.Fatalf("other key PUT: %d", r.StatusCode)
+	var mine subView
+	if r := s.do("PUT", "/v1/subscriptions/orders", other, `{"topics":["app.>"],"start":"earliest"}`, &mine); r.StatusCode != 201 || mine.Position != 0 {
+		t.Fatalf("other key PUT: %d %+v", r.StatusCode, mine)
+	}
+	if s.do("GET", "/v1/subscriptions/orders", s.admin, "", &v); v.Position != 9 || v.Topics[0] != "noise.>" {
+		t.Fatalf("the other key's PUT changed the first: %+v", v)
 	}
 	var list struct{ Subscriptions []subView }
 	s.do("GET", "/v1/subscriptions", other, "", &list)
-	if len(list.Subscriptions) != 0 {
+	if len(list.Subscriptions) != 1 || list.Subscriptions[0].Topics[0] != "app.>" {
 		t.Fatalf("other key lists %+v", list)
 	}
 	s.do("GET", "/v1/subscriptions", s.admin, "", &list)
-	if len(list.Subscriptions) != 2 {
+	if len(list.Subscriptions) != 3 {
 		t.Fatalf("admin lists %+v", list)
+	}
+	if r := s.do("DELETE", "/v1/subscriptions/orders", other, "", nil); r.StatusCode != 204 {
+		t.Fatalf("other key's delete: %d", r.StatusCode)
 	}
 	if r := s.do("DELETE", "/v1/subscriptions/orders", s.admin, "", nil); r.StatusCode != 204 {
 		t.Fatalf("delete: %d", r.StatusCode)
