@@ -12,7 +12,7 @@
 #          1000xafap  1,000 subscribers, 4 publishers as fast as possible, 10 s
 #          10000x5    10,000 subscribers × 5 events/s for 20 s
 #   --all        every shape
-#   --workers N  nginx worker processes (default 1, as in ../shared/peers/bench.md);
+#   --workers N  nginx worker processes (default 1, as the peers were measured);
 #                with more than one, Nchan's server CPU and RSS are those of
 #                one worker only
 #   --port P     Nchan's loopback port (default 18100)

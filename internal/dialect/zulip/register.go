@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -141,7 +142,7 @@ func queueCursorID(realm, queueID string) (string, bool) {
 // createQueue makes the queue's cursor, starting after the log's current
 // end: the queue receives what happens from now on.
 func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, cursor.State, error) {
-	after, err := a.core.Hub.Now(ctx)
+	after, err := a.core.Start(ctx, dialect.FromNow())
 	if err != nil {
 		return "", cursor.State{}, err
 	}
