@@ -27,10 +27,8 @@ type GuardSpec struct {
 	// Authenticate, for herald tokens).
 	Authenticate func(ctx context.Context, secret string) (*auth.Key, error)
 	// Admit decides whether a valid key may use this API; its error is
-	// rendered. Nil admits the keys of Dialect, and admin keys if
-	// AdmitAdmin is set.
-	Admit      func(r *http.Request, k *auth.Key) error
-	AdmitAdmin bool
+	// rendered. Nil admits the keys of Dialect.
+	Admit func(r *http.Request, k *auth.Key) error
 	// Render writes a problem in the vendor's shape and status.
 	Render func(w http.ResponseWriter, r *http.Request, p *Problem)
 	// MaxBody bounds a request's body.
@@ -87,19 +85,6 @@ func (g *Guard) Handle(h Handler) http.Handler {
 	})
 }
 
-// Public wraps a handler that needs no credential (a vendor's discovery or
-// pairing endpoint) in the same body limit and error rendering.
-func (g *Guard) Public(h Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.spec.MaxBody > 0 && r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, g.spec.MaxBody)
-		}
-		if err := h(w, r, &Request{}); err != nil {
-			g.Fail(w, r, err)
-		}
-	})
-}
-
 // admit authenticates the request and checks that its key is for this API.
 func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
 	secret, err := g.spec.Credential(r)
@@ -116,7 +101,7 @@ func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
 	if g.spec.Admit != nil {
 		return key, g.spec.Admit(r, key)
 	}
-	if key.Dialect == g.spec.Dialect || (g.spec.AdmitAdmin && key.Admin && key.Dialect == "") {
+	if key.Dialect == g.spec.Dialect {
 		return key, nil
 	}
 	if key.Dialect != "" {
@@ -170,6 +155,3 @@ func requestID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
-// BearerCredential is herald's own credential: Authorization: Bearer.
-func BearerCredential(r *http.Request) (string, error) { return auth.BearerToken(r), nil }
