@@ -132,6 +132,11 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 				}
 			}
 			if len(evs) > 0 {
+				if len(evs) < maxFrameEvents && st.spec.Gather > 0 {
+					// Found here rather than by a worker (the stream
+					// had not joined one yet): held all the same.
+					evs = sub.Gather(ctx, evs, maxFrameEvents, st.spec.Gather)
+				}
 				frames = e.queue(st, frames, evs)
 				continue
 			}
