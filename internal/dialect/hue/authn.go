@@ -39,9 +39,3 @@ func (a *API) appKey(h func(http.ResponseWriter, *http.Request, *auth.Key)) http
 		return nil
 	})
 }
-
-// adminKey checks for a native admin key (Authorization: Bearer), for the
-// simulation and catalogue endpoints under /v1/hue/.
-func (a *API) adminKey(h func(http.ResponseWriter, *http.Request)) http.Handler {
-	return a.core.AdminOnly(MaxBody, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) })
-}

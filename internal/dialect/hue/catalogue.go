@@ -52,8 +52,9 @@ func findProduct(key string) (product, bool) {
 }
 
 // listProducts handles GET /v1/hue/products.
-func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
+func (a *API) listProducts(w http.ResponseWriter, r *http.Request) error {
 	writeData(w, catalogue)
+	return nil
 }
 
 // addDeviceRequest is the body of POST /v1/hue/devices.
@@ -64,31 +65,27 @@ type addDeviceRequest struct {
 
 // addDevice handles POST /v1/hue/devices: a device from the catalogue
 // joins the bridge (and its home), with add events for each resource.
-func (a *API) addDevice(w http.ResponseWriter, r *http.Request) {
+func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 	var req addDeviceRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		a.fail(w, r, fmt.Errorf("%w: body must be {\"product\",\"name\"}: %v", errBadRequest, err))
-		return
+		return fmt.Errorf("%w: body must be {\"product\",\"name\"}: %v", errBadRequest, err)
 	}
 	p, ok := findProduct(req.Product)
 	if !ok {
-		a.fail(w, r, fmt.Errorf("%w: unknown product %q (GET /v1/hue/products lists them)", errBadRequest, req.Product))
-		return
+		return fmt.Errorf("%w: unknown product %q (GET /v1/hue/products lists them)", errBadRequest, req.Product)
 	}
 	if req.Name == "" {
 		req.Name = p.ProductName
 	}
 	if _, _, err := (fields{"name": mustJSON(req.Name)}).name("", "name", true); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	res, err := a.buildDevice(ctx, p, req.Name)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	t := a.begin()
 	ids := make([]ref, 0, len(res))
@@ -108,10 +105,10 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, envelope{Errors: []hueError{}, Data: ids})
+	return nil
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
@@ -187,8 +186,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/{key}/config", a.publicConfig)
 
 	// CLIP v2, with the application key.
-	app := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
-		mux.Handle(pattern, a.appKey(func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) }))
+	app := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, a.guard.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error { return h(w, r) }))
 	}
 	app("GET /clip/v2/resource", a.listAll)
 	app("GET /clip/v2/resource/{type}", a.listType)
@@ -203,18 +202,16 @@ func (a *API) Mount(mux *http.ServeMux) {
 		"/clip/v2/resource/{type}/{id}": "GET, PUT, DELETE",
 		"/eventstream/clip/v2":          "GET",
 	} {
-		app(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		app(path, func(w http.ResponseWriter, r *http.Request) error {
+			return notAllowed(allow, errNotAllowed)
 		})
 	}
-	app("/clip/v2/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "Not Found")
-	})
+	app("/clip/v2/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 
 	// Administration (simulation, catalogue, link button): a native admin key.
-	admin := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
-		mux.Handle(pattern, a.adminKey(h))
+	adminGuard := a.core.AdminGuard(MaxBody)
+	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, adminGuard.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error { return h(w, r) }))
 	}
 	admin("GET /v1/hue/products", a.listProducts)
 	admin("POST /v1/hue/devices", a.addDevice)

@@ -85,11 +85,11 @@ func (a *API) apiOther(w http.ResponseWriter, r *http.Request) {
 }
 
 // link handles POST /v1/hue/link (admin): press the link button.
-func (a *API) link(w http.ResponseWriter, r *http.Request) {
+func (a *API) link(w http.ResponseWriter, r *http.Request) error {
 	now := a.cfg.Now().UTC()
 	if err := a.button.pressAt(r.Context(), now); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pressed": now, "until": now.Add(a.cfg.LinkWindow)})
+	return nil
 }

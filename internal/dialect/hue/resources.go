@@ -15,57 +15,53 @@ import (
 
 // listAll handles GET /clip/v2/resource: every resource, which is how
 // aiohue loads a bridge.
-func (a *API) listAll(w http.ResponseWriter, r *http.Request) {
+func (a *API) listAll(w http.ResponseWriter, r *http.Request) error {
 	list, err := a.store.list(r.Context(), "")
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, list)
+	return nil
 }
 
 // listType handles GET /clip/v2/resource/{type}.
-func (a *API) listType(w http.ResponseWriter, r *http.Request) {
+func (a *API) listType(w http.ResponseWriter, r *http.Request) error {
 	rtype := r.PathValue("type")
 	if !knownType(rtype) {
-		a.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	list, err := a.store.list(r.Context(), rtype)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, list)
+	return nil
 }
 
 // get handles GET /clip/v2/resource/{type}/{id}.
-func (a *API) get(w http.ResponseWriter, r *http.Request) {
+func (a *API) get(w http.ResponseWriter, r *http.Request) error {
 	o, err := a.store.get(r.Context(), r.PathValue("type"), r.PathValue("id"))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, []object{o})
+	return nil
 }
 
 // put handles PUT /clip/v2/resource/{type}/{id}: validate, apply, answer
 // the identifier, and emit the update events (clients such as aiohue
 // change their state only from the event stream).
-func (a *API) put(w http.ResponseWriter, r *http.Request) {
+func (a *API) put(w http.ResponseWriter, r *http.Request) error {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
 	if !knownType(rtype) {
-		a.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	if !writable(rtype) {
-		a.notAllowed(w, r, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be changed", errNotAllowed, rtype))
-		return
+		return notAllowed(itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be changed", errNotAllowed, rtype))
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	defer a.lock(rtype, id)()
 	t := a.begin()
@@ -74,10 +70,10 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(r.Context(), t)
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, []ref{{RID: id, RType: rtype}})
+	return nil
 }
 
 // apply validates a PUT body and stages the change and the events it
@@ -122,27 +118,23 @@ func (a *API) apply(ctx context.Context, t *tx, rtype, id string, body []byte) e
 
 // create handles POST /clip/v2/resource/{type} for the types clients
 // make: geofence_client (aiohue's keep-alive), room and zone.
-func (a *API) create(w http.ResponseWriter, r *http.Request) {
+func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	rtype := r.PathValue("type")
 	if !knownType(rtype) {
-		a.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	if !creatable[rtype] {
-		a.notAllowed(w, r, listMethods(rtype), fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
-		return
+		return notAllowed(listMethods(rtype), fmt.Errorf("%w: %s resources cannot be created", errNotAllowed, rtype))
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	t := a.begin()
 	created, err := a.newResources(ctx, t, rtype, body)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	for _, o := range created {
 		t.create(o)
@@ -154,10 +146,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, []ref{{RID: str(created[0], "id"), RType: rtype}})
+	return nil
 }
 
 // newResources validates a POST body and builds the resources it creates,
@@ -245,26 +237,22 @@ func checkChildren(ctx context.Context, t *tx, rtype string, patch object) error
 }
 
 // remove handles DELETE /clip/v2/resource/{type}/{id}.
-func (a *API) remove(w http.ResponseWriter, r *http.Request) {
+func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
 	rtype, id := r.PathValue("type"), r.PathValue("id")
 	if !knownType(rtype) {
-		a.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	if !deletable[rtype] {
-		a.notAllowed(w, r, itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be deleted", errNotAllowed, rtype))
-		return
+		return notAllowed(itemMethods(rtype), fmt.Errorf("%w: %s resources cannot be deleted", errNotAllowed, rtype))
 	}
 	ctx := r.Context()
 	t := a.begin()
 	o, err := t.get(ctx, rtype, id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if id == a.bridge.Device {
-		a.notAllowed(w, r, "GET, PUT", fmt.Errorf("%w: the bridge's own device cannot be deleted", errNotAllowed))
-		return
+		return notAllowed("GET, PUT", fmt.Errorf("%w: the bridge's own device cannot be deleted", errNotAllowed))
 	}
 	err = a.deleteTree(ctx, t, o)
 	if err == nil {
@@ -274,10 +262,10 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 		err = a.commit(ctx, t)
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, []ref{{RID: id, RType: rtype}})
+	return nil
 }
 
 // deleteTree removes a resource, the services it owns (a device's lights

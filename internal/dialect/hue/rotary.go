@@ -81,22 +81,19 @@ func emitTurn(ctx context.Context, t *tx, rotary string, turn []object) error {
 
 // rotate handles POST /v1/hue/rotate: the reports of a tap dial turn,
 // appended in order in one batch.
-func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
+func (a *API) rotate(w http.ResponseWriter, r *http.Request) error {
 	var req rotateRequest
 	if err := decodeStrict(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	turn, err := a.turn(req.Steps, req.Repeats, req.Duration)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	dev, err := a.findDevice(ctx, req.Device)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var rotary string
 	for _, s := range refs(dev, "services") {
@@ -105,21 +102,19 @@ func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rotary == "" {
-		a.fail(w, r, fmt.Errorf("%w: device %q has no relative_rotary service", errBadRequest, req.Device))
-		return
+		return fmt.Errorf("%w: device %q has no relative_rotary service", errBadRequest, req.Device)
 	}
 	t := a.begin()
 	if err := emitTurn(ctx, t, rotary, turn); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.commit(ctx, t); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	actions := make([]string, len(turn))
 	for i, f := range turn {
 		actions[i] = str(sub(sub(f, "relative_rotary"), "rotary_report"), "action")
 	}
 	writeData(w, map[string]any{"rid": rotary, "rtype": "relative_rotary", "events": actions})
+	return nil
 }

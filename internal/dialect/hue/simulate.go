@@ -46,29 +46,25 @@ func pressSequence(action string, repeats int) ([]string, error) {
 // press handles POST /v1/hue/press: the events a physical press produces,
 // appended in order in one batch, and the button's final state stored.
 // The reports are dated as if the press just ended.
-func (a *API) press(w http.ResponseWriter, r *http.Request) {
+func (a *API) press(w http.ResponseWriter, r *http.Request) error {
 	var req pressRequest
 	if err := decodeStrict(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.Repeats == 0 {
 		req.Repeats = 1
 	}
 	if req.Repeats < 0 || req.Repeats > maxRepeats {
-		a.fail(w, r, fmt.Errorf("%w: repeats must be 1 to %d", errBadRequest, maxRepeats))
-		return
+		return fmt.Errorf("%w: repeats must be 1 to %d", errBadRequest, maxRepeats)
 	}
 	seq, err := pressSequence(req.Action, req.Repeats)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	btn, err := a.findButton(ctx, req.Button, req.ControlID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	step := 100 * time.Millisecond
 	if req.Action == "long" {
@@ -80,15 +76,14 @@ func (a *API) press(w http.ResponseWriter, r *http.Request) {
 	for i, ev := range seq {
 		at := now.Add(-time.Duration(len(seq)-1-i) * step)
 		if err := t.emit(ctx, "button", str(btn, "id"), buttonReport(at, ev)); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if err := a.commit(ctx, t); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, map[string]any{"rid": btn["id"], "rtype": "button", "events": seq})
+	return nil
 }
 
 // buttonReport is the part of a button an event ev at time at changes:
@@ -166,17 +161,15 @@ type sensorRequest struct {
 
 // sensor handles POST /v1/hue/sensor: update the device's sensor services
 // and emit their update events.
-func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
+func (a *API) sensor(w http.ResponseWriter, r *http.Request) error {
 	var req sensorRequest
 	if err := decodeStrict(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	dev, err := a.findDevice(ctx, req.Device)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	now := a.cfg.Now().UTC().Format(reportTime)
 	patches := map[string]object{}
@@ -186,24 +179,21 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := req.Temperature; v != nil {
 		if *v < -100 || *v > 100 {
-			a.fail(w, r, fmt.Errorf("%w: temperature must be -100 to 100", errBadRequest))
-			return
+			return fmt.Errorf("%w: temperature must be -100 to 100", errBadRequest)
 		}
 		patches["temperature"] = object{"temperature": object{"temperature": *v, "temperature_valid": true,
 			"temperature_report": object{"changed": now, "temperature": *v}}}
 	}
 	if l := req.LightLevel; l != nil {
 		if *l < 0 || *l > 100000 {
-			a.fail(w, r, fmt.Errorf("%w: light_level must be 0 to 100000", errBadRequest))
-			return
+			return fmt.Errorf("%w: light_level must be 0 to 100000", errBadRequest)
 		}
 		patches["light_level"] = object{"light": object{"light_level": *l, "light_level_valid": true,
 			"light_level_report": object{"changed": now, "light_level": *l}}}
 	}
 	if b := req.Battery; b != nil {
 		if *b < 0 || *b > 100 {
-			a.fail(w, r, fmt.Errorf("%w: battery must be 0 to 100", errBadRequest))
-			return
+			return fmt.Errorf("%w: battery must be 0 to 100", errBadRequest)
 		}
 		state := "normal"
 		switch {
@@ -217,14 +207,12 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	var turn []object
 	if s := req.Rotate; s != nil {
 		if turn, err = a.turn(*s, 0, 0); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		patches["relative_rotary"] = nil // reported below, as a turn
 	}
 	if len(patches) == 0 {
-		a.fail(w, r, fmt.Errorf("%w: nothing to report", errBadRequest))
-		return
+		return fmt.Errorf("%w: nothing to report", errBadRequest)
 	}
 	// Check every reading has a service before changing any.
 	have := map[string]bool{}
@@ -233,8 +221,7 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 	}
 	for rtype := range patches {
 		if !have[rtype] {
-			a.fail(w, r, fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, rtype))
-			return
+			return fmt.Errorf("%w: device %q has no %s service", errBadRequest, req.Device, rtype)
 		}
 	}
 	t := a.begin()
@@ -253,16 +240,15 @@ func (a *API) sensor(w http.ResponseWriter, r *http.Request) {
 			})
 		}
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		done = append(done, s)
 	}
 	if err := a.commit(ctx, t); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeData(w, done)
+	return nil
 }
 
 // decodeStrict decodes an admin request body, rejecting unknown fields.

@@ -1,8 +1,6 @@
 package hue
 
 import (
-	"net/http"
-
 	"github.com/herald-io/herald/internal/dialect"
 )
 
@@ -59,8 +57,8 @@ func listMethods(rtype string) string {
 	return "GET"
 }
 
-// notAllowed answers 405 with the methods the path does allow.
-func (a *API) notAllowed(w http.ResponseWriter, r *http.Request, allow string, err error) {
-	a.fail(w, r, &dialect.Problem{Kind: dialect.MethodNotAllowed, Code: dialect.MethodNotAllowed.String(),
-		Allow: allow, Message: err.Error(), Err: err})
+// notAllowed is a 405 with the methods the path does allow.
+func notAllowed(allow string, err error) error {
+	return &dialect.Problem{Kind: dialect.MethodNotAllowed, Code: dialect.MethodNotAllowed.String(),
+		Allow: allow, Message: err.Error(), Err: err}
 }
