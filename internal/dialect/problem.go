@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -179,6 +180,10 @@ func Classify(err error) *Problem {
 	case errors.As(err, &tooBig):
 		p.Kind, p.Limit = TooLarge, tooBig.Limit
 		p.Message = "the request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The only deadline a handler meets is the server's on a body
+		// that did not arrive in time.
+		p.Kind, p.Message = BadRequest, "the request body did not arrive in time"
 	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft),
 		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid):
 		p.Kind = BadRequest

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/herald-io/herald/internal/auth"
@@ -35,6 +36,7 @@ func TestClassify(t *testing.T) {
 		{&eventlog.AheadError{After: 9, Last: 3}, dialect.PositionAhead, 409, "position_ahead"},
 		{fmt.Errorf("read: %w", &eventlog.ExpiredError{After: 1, Earliest: 5}), dialect.Gone, 410, "position_expired"},
 		{&http.MaxBytesError{Limit: 10}, dialect.TooLarge, 413, "too_large"},
+		{fmt.Errorf("read body: %w", os.ErrDeadlineExceeded), dialect.BadRequest, 400, "bad_request"},
 		{auth.ErrUnauthorized, dialect.Unauthorized, 401, "unauthorized"},
 		{auth.ErrForbidden, dialect.Forbidden, 403, "forbidden"},
 		{fmt.Errorf("append: %w", eventlog.ErrUnavailable), dialect.Unavailable, 503, "unavailable"},
