@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
@@ -113,6 +114,9 @@ func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
 // Fail classifies err and renders it in the dialect's shape. An internal
 // error is logged with a request id, and the client is shown only the id.
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return // the client went away: nobody to answer, nothing to log
+	}
 	p := Classify(err)
 	switch p.Kind {
 	case Internal:
