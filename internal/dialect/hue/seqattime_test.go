@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-io/herald/internal/devcluster"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -16,56 +15,41 @@ import (
 // also on a replicated log, whose reads scan the whole stream and filter
 // (a probe that met another dialect's event first took it for the end).
 func TestSeqAtTimeAmongOtherEvents(t *testing.T) {
-	for _, replicated := range []bool{false, true} {
-		name := map[bool]string{false: "embedded", true: "replicated"}[replicated]
-		t.Run(name, func(t *testing.T) {
-			var opts dialecttest.Options
-			if replicated {
-				if testing.Short() {
-					t.Skip("starts a three-server cluster")
-				}
-				c, err := devcluster.Start(t.TempDir(), 3)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(c.Shutdown) // after the core closes
-				opts.Log = eventlog.Config{URLs: c.URLs(), Replicas: 3}
-			}
-			b := newBridgeOn(t, opts, Config{})
-			b.addDevice("smart_button", "B")
-			ctx := t.Context()
-			for range 8 {
-				b.adminDo("/v1/hue/press", `{"button":"B"}`)
-				if _, err := b.core.Log.Append(ctx, []eventlog.Draft{{Topic: "other.x", Type: "t", Data: json.RawMessage(`{}`)}}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			first, last, err := b.core.Log.Bounds(ctx)
-			if err != nil {
+	dialecttest.EachLog(t, func(t *testing.T, opts dialecttest.Options) {
+		b := newBridgeOn(t, opts, Config{})
+		b.addDevice("smart_button", "B")
+		ctx := t.Context()
+		for range 8 {
+			b.adminDo("/v1/hue/press", `{"button":"B"}`)
+			if _, err := b.core.Log.Append(ctx, []eventlog.Draft{{Topic: "other.x", Type: "t", Data: json.RawMessage(`{}`)}}); err != nil {
 				t.Fatal(err)
 			}
-			evs, _, err := b.core.Log.Read(ctx, 0, nil, eventlog.MaxRead)
-			if err != nil || uint64(len(evs)) != last-first+1 {
-				t.Fatalf("%d events of %d..%d: %v", len(evs), first, last, err)
+		}
+		first, last, err := b.core.Log.Bounds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, _, err := b.core.Log.Read(ctx, 0, nil, eventlog.MaxRead)
+		if err != nil || uint64(len(evs)) != last-first+1 {
+			t.Fatalf("%d events of %d..%d: %v", len(evs), first, last, err)
+		}
+		var lastHue uint64
+		for _, e := range evs {
+			if strings.HasPrefix(e.Topic, "hue.") {
+				lastHue = e.Seq
 			}
-			var lastHue uint64
-			for _, e := range evs {
-				if strings.HasPrefix(e.Topic, "hue.") {
-					lastHue = e.Seq
-				}
+		}
+		for _, tc := range []struct {
+			ts   int64
+			want uint64
+		}{
+			{1, first - 1}, // every Hue event is newer
+			{time.Now().Add(time.Hour).Unix(), lastHue}, // none is
+		} {
+			got, err := b.api.seqAtTime(ctx, tc.ts, last)
+			if err != nil || got != tc.want {
+				t.Errorf("seqAtTime(%d) = %d, %v; want %d (log %d..%d)", tc.ts, got, err, tc.want, first, last)
 			}
-			for _, tc := range []struct {
-				ts   int64
-				want uint64
-			}{
-				{1, first - 1}, // every Hue event is newer
-				{time.Now().Add(time.Hour).Unix(), lastHue}, // none is
-			} {
-				got, err := b.api.seqAtTime(ctx, tc.ts, last)
-				if err != nil || got != tc.want {
-					t.Errorf("seqAtTime(%d) = %d, %v; want %d (log %d..%d)", tc.ts, got, err, tc.want, first, last)
-				}
-			}
-		})
-	}
+		}
+	})
 }
