@@ -11,6 +11,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/deliver"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
@@ -105,12 +106,13 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 		lo = first - 1
 	}
 	hi := max(last, lo)
+	// Whether the first Hue event after p (none: the log ends) is newer.
 	newer := func(p uint64) (bool, error) {
-		evs, _, err := a.core.Log.Read(ctx, p, hueScope, 1)
-		if err != nil {
-			return false, err
+		sc := a.core.Scan(p, hueScope, dialect.Page(1), dialect.Through(last))
+		for ev := range sc.Events(ctx) {
+			return ev.Time.Unix() > ts, nil
 		}
-		return len(evs) == 0 || evs[0].Time.Unix() > ts, nil
+		return true, sc.Err()
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2

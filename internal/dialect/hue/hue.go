@@ -137,7 +137,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	}
 	a := &API{core: core, cfg: cfg, store: &store{kv: kv}}
 	a.guard = core.Guard(a.guardSpec())
-	a.proj = &projector{log: core.Log, store: a.store, logger: core.Logger}
+	a.proj = &projector{core: core, store: a.store, logger: core.Logger}
 	if a.bridge, err = a.bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("hue: bridge resources: %w", err)
 	}

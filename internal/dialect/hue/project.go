@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
@@ -34,7 +35,7 @@ const (
 
 // projector folds log events into the store.
 type projector struct {
-	log    *eventlog.Log
+	core   *dialect.Core
 	store  *store
 	logger *slog.Logger
 }
@@ -93,29 +94,18 @@ func (p *projector) project(ctx context.Context, rtype, id string, upTo uint64) 
 		if e.Seq >= upTo {
 			return nil
 		}
-		cur, seq, applied := e.Res, e.Seq, false
-		for seq < upTo {
-			evs, next, err := p.log.Read(ctx, seq, f, projectBatch)
-			var ee *eventlog.ExpiredError
-			if errors.As(err, &ee) {
-				seq = ee.Earliest - 1
-				continue
+		cur, applied := e.Res, false
+		sc := p.core.Scan(e.Seq, f, dialect.Page(projectBatch), dialect.Through(upTo), dialect.SkipExpired())
+		for ev := range sc.Events(ctx) {
+			var ok bool
+			if cur, ok = applyEvent(cur, rtype, id, ev); ok {
+				applied = true
 			}
-			if err != nil {
-				return fmt.Errorf("hue: project %s %s: %w", rtype, id, err)
-			}
-			for i := range evs {
-				var ok bool
-				if cur, ok = applyEvent(cur, rtype, id, &evs[i]); ok {
-					applied = true
-				}
-				seq = evs[i].Seq
-			}
-			if next <= seq {
-				break // the log ends before upTo: nothing more to fold
-			}
-			seq = next
 		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("hue: project %s %s: %w", rtype, id, err)
+		}
+		seq := sc.Position()
 		if rev == 0 && !applied {
 			return nil // nothing ever existed here
 		}
@@ -171,33 +161,35 @@ func (p *projector) projectEvents(ctx context.Context, evs []*eventlog.Event) er
 // so a write that was appended but not projected when a node crashed is
 // repaired before the bridge answers.
 func (p *projector) catchUp(ctx context.Context, after uint64) (uint64, error) {
-	_, last, err := p.log.Bounds(ctx)
+	_, last, err := p.core.Log.Bounds(ctx)
 	if err != nil {
 		return after, fmt.Errorf("hue: catch up: %w", err)
 	}
-	for after < last {
-		evs, next, err := p.log.Read(ctx, after, hueScope, eventlog.MaxRead)
-		var ee *eventlog.ExpiredError
-		if errors.As(err, &ee) {
-			after = ee.Earliest - 1
-			continue
+	// Events are projected a batch at a time, the resources of a batch
+	// side by side; done is how far every Hue event is projected.
+	done, batch := after, make([]*eventlog.Event, 0, 1024)
+	flush := func(through uint64) error {
+		if err := p.projectEvents(ctx, batch); err != nil {
+			return err
 		}
-		if err != nil {
-			return after, fmt.Errorf("hue: catch up: %w", err)
-		}
-		ptrs := make([]*eventlog.Event, len(evs))
-		for i := range evs {
-			ptrs[i] = &evs[i]
-		}
-		if err := p.projectEvents(ctx, ptrs); err != nil {
-			return after, err
-		}
-		if next <= after {
-			break
-		}
-		after = next
+		done, batch = through, batch[:0]
+		return nil
 	}
-	return after, nil
+	sc := p.core.Scan(after, hueScope, dialect.Through(last), dialect.SkipExpired())
+	for ev := range sc.Events(ctx) {
+		if batch = append(batch, ev); len(batch) == eventlog.MaxRead {
+			if err := flush(ev.Seq); err != nil {
+				return done, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return done, fmt.Errorf("hue: catch up: %w", err)
+	}
+	if err := flush(sc.Position()); err != nil {
+		return done, err
+	}
+	return done, nil
 }
 
 // run follows the log from `after` through the hub and projects each Hue

@@ -430,3 +430,33 @@ func TestEntryWithoutSequence(t *testing.T) {
 	}
 	stateAgreesWithLog(t, b)
 }
+
+// TestProjectPastOnePage: a resource with more unprojected events than one
+// log read returns (a node down while a button was pressed and pressed) is
+// brought up to the sequence asked for, not one page short of it.
+func TestProjectPastOnePage(t *testing.T) {
+	b := newBridge(t, Config{noProjector: true})
+	light := b.addDevice("white_ambiance", "Lamp")["light"][0]
+	ctx := t.Context()
+	const n = projectBatch + 44
+	drafts := make([]eventlog.Draft, n)
+	for i := range drafts {
+		drafts[i] = eventlog.Draft{Topic: resTopic("light", light), Type: "update",
+			Data: json.RawMessage(fmt.Sprintf(`{"id":%q,"type":"light","dimming":{"brightness":%d}}`, light, 1+i%100))}
+	}
+	acks, err := b.core.Log.Append(ctx, drafts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := acks[len(acks)-1].Seq
+	if err := b.api.proj.project(ctx, "light", light, last); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := b.api.store.entry(ctx, "light", light)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bri, _ := number(sub(e.Res, "dimming"), "brightness"); e.Seq < last || bri != float64(1+(n-1)%100) {
+		t.Fatalf("projected to %d (brightness %v), asked for %d (brightness %d)", e.Seq, bri, last, 1+(n-1)%100)
+	}
+}

@@ -58,8 +58,15 @@ func setup(t *testing.T, cfg Config) *env {
 // the dialect is built on it.
 func setupWith(t *testing.T, cfg Config, before func(*dialecttest.Core, *clock)) *env {
 	t.Helper()
+	return setupOn(t, dialecttest.Options{}, cfg, before)
+}
+
+// setupOn is setupWith on a core built with opts (e.g. a replicated log).
+func setupOn(t *testing.T, opts dialecttest.Options, cfg Config, before func(*dialecttest.Core, *clock)) *env {
+	t.Helper()
 	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c := dialecttest.NewCore(t, dialecttest.Options{CursorNow: clk.Now})
+	opts.CursorNow = clk.Now
+	c := dialecttest.NewCore(t, opts)
 	if before != nil {
 		before(c, clk)
 	}

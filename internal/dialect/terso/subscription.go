@@ -12,6 +12,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -299,27 +300,22 @@ func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, er
 // at most maxScan events past the position.
 func (a *API) scan(ctx context.Context, st cursor.State, f topic.Filter, want int, match func(*wireEvent) bool) ([]wireEvent, error) {
 	var out []wireEvent
-	after := st.Acked
-	for scanned := 0; len(out) < want && scanned < maxScan; {
-		evs, next, err := a.core.Hub.Read(ctx, after, f, min(4*want, eventlog.MaxRead))
-		if err != nil {
-			return nil, err
-		}
-		for i := range evs {
-			if !st.Filter.Match(evs[i].Topic) {
-				continue
-			}
-			if w := toWire(&evs[i]); match(&w) {
+	sc := a.core.Scan(st.Acked, f, dialect.Page(4*want))
+	scanned := 0
+	for ev := range sc.Events(ctx) {
+		if st.Filter.Match(ev.Topic) {
+			if w := toWire(ev); match(&w) {
 				if out = append(out, w); len(out) == want {
 					break
 				}
 			}
 		}
-		scanned += len(evs)
-		if len(evs) == 0 || next <= after {
+		if scanned++; scanned == maxScan {
 			break
 		}
-		after = next
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -143,40 +144,32 @@ func (a *API) clientStreams(ctx context.Context, realm string) ([]streamRecord, 
 // returns the first of each stream in want, and the position it read to.
 // It stops when every stream has one or at the log's end.
 func (a *API) oldestMessages(ctx context.Context, realm string, after uint64, want map[int64]bool) (map[int64]firstMessage, uint64, error) {
-	f := topic.Filter{"zulip." + realm + ".message"}
 	found := map[int64]firstMessage{}
-	for len(found) < len(want) {
-		evs, next, err := a.core.Hub.Read(ctx, after, f, eventlog.MaxRead)
-		var expired *eventlog.ExpiredError
-		if errors.As(err, &expired) {
-			after = expired.Earliest - 1 // retention moved on while reading
+	// Retention may move on while reading: what it removed is not held.
+	sc := a.core.Scan(after, topic.Filter{"zulip." + realm + ".message"}, dialect.SkipExpired())
+	for e := range sc.Events(ctx) {
+		var ev struct {
+			Message struct {
+				ID       int64  `json:"id"`
+				Type     string `json:"type"`
+				StreamID int64  `json:"stream_id"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(e.Data, &ev) != nil || ev.Message.Type != "stream" {
 			continue
 		}
-		if err != nil {
-			return nil, after, fmt.Errorf("zulip: read a stream's first message: %w", err)
-		}
-		for i := range evs {
-			var ev struct {
-				Message struct {
-					ID       int64  `json:"id"`
-					Type     string `json:"type"`
-					StreamID int64  `json:"stream_id"`
-				} `json:"message"`
-			}
-			if json.Unmarshal(evs[i].Data, &ev) != nil || ev.Message.Type != "stream" {
-				continue
-			}
-			sid := ev.Message.StreamID
-			if _, seen := found[sid]; want[sid] && !seen {
-				found[sid] = firstMessage{id: ev.Message.ID, seq: evs[i].Seq}
+		sid := ev.Message.StreamID
+		if _, seen := found[sid]; want[sid] && !seen {
+			found[sid] = firstMessage{id: ev.Message.ID, seq: e.Seq}
+			if len(found) == len(want) {
+				break
 			}
 		}
-		if next <= after {
-			break // the end of the log
-		}
-		after = next
 	}
-	return found, after, nil
+	if err := sc.Err(); err != nil {
+		return nil, sc.Position(), fmt.Errorf("zulip: read a stream's first message: %w", err)
+	}
+	return found, sc.Position(), nil
 }
 
 // updateStream applies change to the stored record of stream s with
