@@ -72,7 +72,7 @@ func negotiate(accept []string) (sse, ok bool) {
 // an id from a replaced server does not wait for events that never come.
 func (a *API) resumePosition(r *http.Request) (uint64, error) {
 	ctx := r.Context()
-	now, err := a.core.Hub.Now(ctx)
+	now, err := a.core.Start(ctx, dialect.FromNow())
 	if err != nil {
 		return 0, err
 	}

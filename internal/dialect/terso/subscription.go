@@ -220,7 +220,7 @@ func (a *API) subscribe(ctx context.Context, key *auth.Key) (batch, error) {
 	if err != nil {
 		return batch{}, fmt.Errorf("jetstream: user %s scope: %w", key.ID, err)
 	}
-	now, err := a.core.Hub.Now(ctx)
+	now, err := a.core.Start(ctx, dialect.FromNow())
 	if err != nil {
 		return batch{}, err
 	}
