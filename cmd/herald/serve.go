@@ -19,7 +19,7 @@ import (
 // ServeCmd runs the server.
 type ServeCmd struct {
 	HTTP           string        `name:"http" env:"HERALD_HTTP" default:":8080" help:"Plain HTTP listen address (empty to disable)."`
-	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address, self-signed certificate; the port also answers plain HTTP (empty to disable)."`
+	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address (self-signed certificate unless --tls-cert); the port also answers plain HTTP (empty to disable)."`
 	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
 	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
 	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
@@ -33,6 +33,8 @@ type ServeCmd struct {
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
 	StreamsPerKey  int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
+	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
+	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
 }
@@ -81,6 +83,8 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		FanoutWorkers:   c.FanoutWorkers,
 		StreamsPerKey:   noLimitIfZero(c.StreamsPerKey),
 		TLSHosts:        c.TLSHosts,
+		TLSCertFile:     c.TLSCert,
+		TLSKeyFile:      c.TLSKey,
 		Version:         versionString(),
 		Logger:          logger,
 	}
@@ -115,7 +119,11 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 		fmt.Fprintf(w, "  http   %s\n", srv.URL)
 	}
 	if srv.TLSURL != "" {
-		fmt.Fprintf(w, "  https  %s  (self-signed, SHA-256 %s)\n", srv.TLSURL, srv.CertFingerprint)
+		source := "self-signed"
+		if srv.CertFromFiles() {
+			source = c.TLSCert
+		}
+		fmt.Fprintf(w, "  https  %s  (%s, SHA-256 %s)\n", srv.TLSURL, source, srv.CertFingerprint())
 	}
 	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
 	fmt.Fprintf(w, "  limits %s connections (%s per address), request bodies within %s\n",
