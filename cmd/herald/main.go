@@ -42,18 +42,36 @@ type CLI struct {
 
 func main() {
 	var cli CLI
-	kctx := kong.Parse(&cli,
-		kong.Name("herald"),
-		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
-		kong.UsageOnError(),
-		cliVars(),
-	)
+	parser, err := kong.New(&cli, append(cliOptions(), kong.UsageOnError())...)
+	if err != nil {
+		panic(err) // the grammar is wrong: a bug, not a user's mistake
+	}
+	args := os.Args[1:]
+	kctx, err := parser.Parse(args)
+	parser.FatalIfErrorf(err)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.Bind(serveFlags(func() (ServeCmd, error) {
+		var again CLI
+		p, err := kong.New(&again, cliOptions()...)
+		if err == nil {
+			_, err = p.Parse(args)
+		}
+		return again.Serve, err
+	}))
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(os.Stderr, "herald:", err)
 		os.Exit(1)
+	}
+}
+
+// cliOptions build herald's parser (main and the tests).
+func cliOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("herald"),
+		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
+		cliVars(),
 	}
 }
 

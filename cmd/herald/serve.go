@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/herald-io/herald/internal/console"
@@ -35,26 +37,77 @@ type ServeCmd struct {
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
 	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
+	TLSReloadEvery time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
 }
 
-// Run starts the server and serves until SIGINT or SIGTERM.
-func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+// serveFlags reads the serve command's flags again (its environment
+// variables included), for a reload.
+type serveFlags func() (ServeCmd, error)
+
+// Run starts the server and serves until SIGINT or SIGTERM; SIGHUP reloads
+// what can change without a restart.
+func (c *ServeCmd) Run(ctx context.Context, g *Globals, reread serveFlags) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
+	// Before anything starts: SIGHUP's default action ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	level := new(slog.LevelVar)
+	level.Set(c.LogLevel)
+	logger := newLogger(os.Stderr, c.LogFormat, level)
 	srv, err := server.Start(ctx, c.config(g.Data, logger))
 	if err != nil {
 		return err
 	}
 	c.banner(os.Stdout, srv, g.Data)
-	<-ctx.Done()
+	for {
+		select {
+		case <-hup:
+			c.reload(logger, level, srv, reread)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// certReloader is the part of *server.Server a reload uses.
+type certReloader interface {
+	CertFromFiles() bool
+	ReloadCert() (fingerprint string, err error)
+}
+
+// reload applies what can change without a restart: the log level (from
+// the flags read again) and the certificate files. It logs one line saying
+// what it reloaded, and one for each thing that failed, which keeps its
+// previous value.
+func (c *ServeCmd) reload(log *slog.Logger, level *slog.LevelVar, srv certReloader, reread serveFlags) {
+	var did []any
+	if next, err := reread(); err != nil {
+		log.Error("reload: reading the flags failed; the log level stays", "err", err)
+	} else {
+		level.Set(next.LogLevel)
+	}
+	did = append(did, "log_level", level.Level())
+	if srv.CertFromFiles() {
+		fp, err := srv.ReloadCert()
+		if err != nil {
+			log.Error("reload: TLS certificate files do not load; still serving the previous certificate",
+				"tls_cert", c.TLSCert, "tls_key", c.TLSKey, "err", err)
+		} else {
+			did = append(did, "tls_cert", c.TLSCert, "sha256", fp)
+		}
+	}
+	log.Info("reloaded", did...)
 }
 
 // config is the server's configuration from the flags.
@@ -85,6 +138,7 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		TLSHosts:        c.TLSHosts,
 		TLSCertFile:     c.TLSCert,
 		TLSKeyFile:      c.TLSKey,
+		TLSReloadEvery:  time.Duration(noLimitIfZero(int(c.TLSReloadEvery))), // 0: only on SIGHUP
 		Version:         versionString(),
 		Logger:          logger,
 	}
@@ -100,7 +154,7 @@ func (c *ServeCmd) check() error {
 	return nil
 }
 
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -45,8 +45,8 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile are a PEM certificate (leaf first, then
 	// its chain) and key served instead of the self-signed pair. They are
 	// read again when they change (checked every TLSReloadEvery; 0:
-	// DefaultTLSReloadEvery) and on ReloadCert; a pair that does not load
-	// is logged and the previous one kept.
+	// DefaultTLSReloadEvery; < 0: never) and on ReloadCert; a pair that
+	// does not load is logged and the previous one kept.
 	TLSCertFile, TLSKeyFile string
 	TLSReloadEvery          time.Duration
 	Version                 string // this build's version, shown in GET /v1/cluster; default "dev"
@@ -234,7 +234,10 @@ func (s *Server) loadCert() error {
 	}
 	s.certs = newCertStore(cert, s.cfg.TLSCertFile, s.cfg.TLSKeyFile, s.log)
 	every := s.cfg.TLSReloadEvery
-	if every <= 0 {
+	switch {
+	case every < 0:
+		return nil
+	case every == 0:
 		every = DefaultTLSReloadEvery
 	}
 	ctx, cancel := context.WithCancel(context.Background())
