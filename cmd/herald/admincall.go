@@ -57,7 +57,7 @@ func adminCall(ctx context.Context, g *Globals, method, path string, body, out a
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("User-Agent", "herald-cli/"+versionString())
+	req.Header.Set("User-Agent", userAgent())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

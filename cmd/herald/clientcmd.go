@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/herald-io/herald/client"
+	"github.com/herald-io/herald/internal/buildinfo"
 )
 
 // cmdIO holds the streams a client command reads and writes. Tests set
@@ -56,5 +57,8 @@ func newClient(g *Globals) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(g.URL, key, client.WithUserAgent("herald-cli/"+versionString())), nil
+	return client.New(g.URL, key, client.WithUserAgent(userAgent())), nil
 }
+
+// userAgent is the User-Agent of the client commands' requests.
+func userAgent() string { return "herald-cli/" + buildinfo.Read().Version }

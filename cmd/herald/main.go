@@ -26,6 +26,7 @@ type Globals struct {
 // CLI is herald's command line.
 type CLI struct {
 	Globals
+	PrintVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
 	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run the server (the default command)."`
 	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
@@ -37,7 +38,7 @@ type CLI struct {
 	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
 }
 
 func main() {

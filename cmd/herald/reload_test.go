@@ -28,7 +28,7 @@ import (
 type child struct {
 	cmd            *exec.Cmd
 	stdout, stderr chan string
-	exited         chan error
+	banner         []string // stdout up to the http line
 }
 
 // startChild runs main with args and waits for the banner's http line,
@@ -46,7 +46,7 @@ func startChild(t *testing.T, args ...string) (*child, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, stdout: make(chan string, 100), stderr: make(chan string, 100), exited: make(chan error, 1)}
+	c := &child{cmd: cmd, stdout: make(chan string, 100), stderr: make(chan string, 100)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +63,14 @@ func startChild(t *testing.T, args ...string) (*child, string) {
 		cmd.Process.Kill()
 		c.wait(t)
 	})
-	line := c.waitFor(t, c.stdout, "  http ")
-	return c, strings.Fields(line)[1]
+	for line := range c.stdout {
+		c.banner = append(c.banner, line)
+		if strings.HasPrefix(line, "  http ") {
+			return c, strings.Fields(line)[1]
+		}
+	}
+	t.Fatalf("no http line in the banner %q", c.banner)
+	return nil, ""
 }
 
 // waitFor returns the first line of ch containing s.

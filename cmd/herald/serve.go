@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/server"
@@ -139,7 +140,6 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		TLSCertFile:     c.TLSCert,
 		TLSKeyFile:      c.TLSKey,
 		TLSReloadEvery:  time.Duration(noLimitIfZero(int(c.TLSReloadEvery))), // 0: only on SIGHUP
-		Version:         versionString(),
 		Logger:          logger,
 	}
 }
@@ -168,7 +168,7 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 	if len(c.NATS) > 0 {
 		engine = "NATS at " + strings.Join(c.NATS, ",")
 	}
-	fmt.Fprintf(w, "herald %s\n", versionString())
+	fmt.Fprintf(w, "herald %s\n", buildinfo.Read())
 	if srv.URL != "" {
 		fmt.Fprintf(w, "  http   %s\n", srv.URL)
 	}

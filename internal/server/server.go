@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
@@ -49,7 +50,7 @@ type Config struct {
 	// does not load is logged and the previous one kept.
 	TLSCertFile, TLSKeyFile string
 	TLSReloadEvery          time.Duration
-	Version                 string // this build's version, shown in GET /v1/cluster; default "dev"
+	Build                   buildinfo.Info // this build, in GET /v1/cluster and /metrics; default buildinfo.Read()
 	Logger                  *slog.Logger
 	// BodyTimeout bounds the time from a request's headers to the end of
 	// its body (0: DefaultBodyTimeout); requests without a body, such as
@@ -112,13 +113,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			cfg.MaxConnsPerAddr = max(cfg.MaxConns/4, 1)
 		}
 	}
-	if cfg.Version == "" {
-		cfg.Version = "dev"
+	if cfg.Build == (buildinfo.Info{}) {
+		cfg.Build = buildinfo.Read()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
+	s.metrics.BuildInfo.WithLabelValues(cfg.Build.Version, cfg.Build.Rev(), cfg.Build.Go).Set(1)
 	defer func() {
 		if err != nil {
 			s.close()
