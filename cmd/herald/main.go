@@ -5,7 +5,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -39,17 +41,20 @@ type CLI struct {
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
 	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
+	Help      HelpCmd      `cmd:"" help:"Show the usage of herald or of a command."`
 }
 
 func main() {
 	var cli CLI
-	parser, err := kong.New(&cli, append(cliOptions(), kong.UsageOnError())...)
+	parser, err := kong.New(&cli, cliOptions()...)
 	if err != nil {
 		panic(err) // the grammar is wrong: a bug, not a user's mistake
 	}
 	args := os.Args[1:]
 	kctx, err := parser.Parse(args)
-	parser.FatalIfErrorf(err)
+	if err != nil {
+		fail(parser, args, "", "", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
@@ -62,9 +67,35 @@ func main() {
 		return again.Serve, err
 	}))
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fmt.Fprintln(os.Stderr, "herald:", err)
-		os.Exit(1)
+		fail(parser, args, commandName(kctx), cli.URL, err)
 	}
+}
+
+// fail prints err as one line and exits: 1 for a command that failed, the
+// parser's usage-error status for a command line that does not parse.
+func fail(k *kong.Kong, args []string, command, url string, err error) {
+	var pe *kong.ParseError
+	if errors.As(err, &pe) {
+		fmt.Fprintln(k.Stderr, parseErrorLine(k, args, err))
+		k.Exit(pe.ExitCode())
+		return
+	}
+	line := "herald: " + command + ": " + err.Error()
+	if command != "serve" && command != "dev cluster" { // these run a server, not talk to one
+		line += hint(err, url)
+	}
+	fmt.Fprintln(k.Stderr, line)
+	k.Exit(1)
+}
+
+// hint is what to add to err's line when the cause is likely the setup,
+// not the command.
+func hint(err error, url string) string {
+	var dns *net.DNSError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) {
+		return "; is herald running at " + url + "?"
+	}
+	return ""
 }
 
 // cliOptions build herald's parser (main and the tests).
