@@ -2,17 +2,8 @@ package main
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/server/servertest"
 )
 
 // child is herald's main running in a child process, as an operator runs
@@ -155,15 +148,16 @@ func TestSIGHUPReloadsAndServesOn(t *testing.T) {
 func TestSIGHUPReloadsTheCertificateFiles(t *testing.T) {
 	dir := t.TempDir()
 	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair(t, certPath, keyPath, "before")
+	ca := servertest.NewCA(t)
+	ca.WritePair(t, certPath, keyPath, "before")
 	c, _ := startChild(t, "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0",
 		"--tls-cert", certPath, "--tls-key", keyPath, "--tls-reload-every", "0")
 	addr := strings.TrimPrefix(strings.Fields(c.waitFor(t, c.stdout, "  https "))[1], "https://")
-	if cn := servedCN(t, addr); cn != "before" {
+	if cn, _ := ca.ServedCN(t, addr); cn != "before" {
 		t.Fatalf("serving %q, want \"before\"", cn)
 	}
 
-	writePair(t, certPath, keyPath, "after")
+	ca.WritePair(t, certPath, keyPath, "after")
 	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +165,7 @@ func TestSIGHUPReloadsTheCertificateFiles(t *testing.T) {
 	if !strings.Contains(line, "tls_cert="+certPath) {
 		t.Errorf("reload line %q does not name the certificate", line)
 	}
-	if cn := servedCN(t, addr); cn != "after" {
+	if cn, _ := ca.ServedCN(t, addr); cn != "after" {
 		t.Fatalf("serving %q after SIGHUP, want \"after\"", cn)
 	}
 
@@ -183,47 +177,7 @@ func TestSIGHUPReloadsTheCertificateFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitFor(t, c.stderr, "still serving the previous certificate")
-	if cn := servedCN(t, addr); cn != "after" {
+	if cn, _ := ca.ServedCN(t, addr); cn != "after" {
 		t.Fatalf("serving %q after a broken pair, want \"after\"", cn)
 	}
-}
-
-// writePair writes a self-signed certificate for 127.0.0.1 named cn and
-// its key.
-func writePair(t *testing.T, certPath, keyPath, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// servedCN is the common name of the certificate a new handshake gets.
-func servedCN(t *testing.T, addr string) string {
-	t.Helper()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
-	defer conn.Close()
-	return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
 }
