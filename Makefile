@@ -34,8 +34,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## build: -buildvcs=auto records the commit in the binary (herald version),
+## whatever GOFLAGS says, and still builds outside a checkout.
 build:
-	$(GO) build -o bin/herald ./cmd/herald
+	$(GO) build -buildvcs=auto -o bin/herald ./cmd/herald
 
 ## bench: the core's benchmarks (numbers in the README's performance section).
 bench:

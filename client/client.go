@@ -74,13 +74,13 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(body); err != nil {
-			return nil, fmt.Errorf("herald: encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		r = &buf
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
-		return nil, fmt.Errorf("herald: %w", err)
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -104,7 +104,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("herald: %s %s: %w", method, path, err)
+		return err // a *url.Error, which names the method and URL
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
@@ -116,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("herald: %s %s: decode answer: %w", method, path, err)
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return nil
 }

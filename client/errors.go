@@ -64,16 +64,18 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
-// Error returns the status, code and message.
+// Error returns the message, then the status and code in parentheses:
+// `topic "a b" is not valid (400 bad_request)`. There is no prefix: the
+// caller's message says what failed ("publish: …").
 func (e *APIError) Error() string {
 	msg := e.Message
 	if msg == "" {
-		msg = http.StatusText(e.Status)
+		msg = strings.ToLower(http.StatusText(e.Status))
 	}
 	if e.Code == "" {
-		return fmt.Sprintf("herald: %d: %s", e.Status, msg)
+		return fmt.Sprintf("%s (%d)", msg, e.Status)
 	}
-	return fmt.Sprintf("herald: %d %s: %s", e.Status, e.Code, msg)
+	return fmt.Sprintf("%s (%d %s)", msg, e.Status, e.Code)
 }
 
 // Is reports whether target is the sentinel for e's status or code.

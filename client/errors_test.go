@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -150,4 +151,37 @@ func TestRateLimited(t *testing.T) {
 		t.Fatalf("got %+v, want 429 with Retry-After ≥ 1s", ae)
 	}
 	t.Logf("rate limited after %d requests at 1 request/s", len(sent))
+}
+
+// An *APIError reads as the server's message with its status and code in
+// parentheses, and no prefix: the caller says what failed ("publish: …").
+func TestAPIErrorText(t *testing.T) {
+	for _, tt := range []struct {
+		err  *client.APIError
+		want string
+	}{
+		{&client.APIError{Status: 400, Code: "bad_request", Message: `topic "a b" is not valid`}, `topic "a b" is not valid (400 bad_request)`},
+		{&client.APIError{Status: 404, Code: "not_found"}, "not found (404 not_found)"},
+		{&client.APIError{Status: 502, Message: "<html>bad gateway</html>"}, "<html>bad gateway</html> (502)"},
+		{&client.APIError{Status: 503}, "service unavailable (503)"},
+	} {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+// A server that is not there is a transport error that names the request,
+// without the package's prefix (a caller's message starts with its own).
+func TestTransportErrorText(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	_, err = client.New(url, "k").Publish(testContext(t), client.Draft{Topic: "app.x"})
+	if err == nil || strings.HasPrefix(err.Error(), "herald: ") || !strings.Contains(err.Error(), "/v1/events") {
+		t.Errorf("publish to a stopped server: %v; want the request named, no \"herald: \" prefix", err)
+	}
 }

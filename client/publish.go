@@ -24,7 +24,7 @@ func (c *Client) Publish(ctx context.Context, drafts ...Draft) ([]Ack, error) {
 		return nil, err
 	}
 	if len(out.Events) != len(drafts) {
-		return out.Events, fmt.Errorf("herald: publish: %d acks for %d events", len(out.Events), len(drafts))
+		return out.Events, fmt.Errorf("publish: %d acks for %d events", len(out.Events), len(drafts))
 	}
 	return out.Events, nil
 }

@@ -25,7 +25,7 @@ const (
 
 // errProtocol marks answers that are not herald's event stream; retrying
 // would get the same answer, so a Stream stops on them.
-var errProtocol = errors.New("herald: protocol error")
+var errProtocol = errors.New("protocol error")
 
 // StreamOptions select what a Stream follows.
 type StreamOptions struct {
@@ -151,7 +151,7 @@ func (s *Stream) Next(ctx context.Context) (Event, error) {
 		case <-c.done:
 			s.closeConn()
 			s.wait = s.delay
-			s.retrying(fmt.Errorf("herald: stream ended: %w", c.err), s.wait)
+			s.retrying(fmt.Errorf("stream ended: %w", c.err), s.wait)
 		case <-ctx.Done():
 			return Event{}, ctx.Err()
 		case <-s.ctx.Done():
@@ -313,7 +313,7 @@ func (s *Stream) dialConn(ctx context.Context, cancel context.CancelFunc) (*sseC
 	req.Header.Set("Last-Event-ID", strconv.FormatUint(pos, 10))
 	resp, err := s.c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("herald: stream: %w", err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()

@@ -9,9 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/herald-io/herald/client"
 )
 
 // adminKey returns --key (HERALD_KEY), or else the admin key the server
@@ -40,6 +43,10 @@ func adminKey(g *Globals) (string, error) {
 // There is no client timeout: simulations answer when they have run, and
 // ctx (Ctrl-C) bounds the call.
 func adminCall(ctx context.Context, g *Globals, method, path string, body, out any) error {
+	base, err := baseURL(g)
+	if err != nil {
+		return err
+	}
 	key, err := adminKey(g)
 	if err != nil {
 		return err
@@ -52,12 +59,12 @@ func adminCall(ctx context.Context, g *Globals, method, path string, body, out a
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("User-Agent", "herald-cli/"+versionString())
+	req.Header.Set("User-Agent", userAgent())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -82,7 +89,8 @@ func adminCall(ctx context.Context, g *Globals, method, path string, body, out a
 }
 
 // answerError reads an error answer in whichever shape the endpoint uses:
-// native {"error":{…}}, Hue {"errors":[…]} or Jetstream {"Message",…}.
+// native {"error":{…}}, Hue {"errors":[…]} or Jetstream {"Message",…}, as
+// the client's *APIError, so that every command's refusals read alike.
 func answerError(resp *http.Response, b []byte) error {
 	var e struct {
 		Error      struct{ Code, Message string }
@@ -90,19 +98,32 @@ func answerError(resp *http.Response, b []byte) error {
 		Message    string              `json:"Message"`
 		ModelState map[string][]string `json:"ModelState"`
 	}
+	ae := &client.APIError{Status: resp.StatusCode}
 	if json.Unmarshal(b, &e) == nil {
 		switch {
 		case e.Error.Message != "":
-			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+			ae.Code, ae.Message = e.Error.Code, e.Error.Message
 		case len(e.Errors) > 0:
-			return fmt.Errorf("%s (HTTP %d)", e.Errors[0].Description, resp.StatusCode)
+			ae.Message = e.Errors[0].Description
 		case e.Message != "":
-			msg := e.Message
+			ae.Message = e.Message
 			for field, problems := range e.ModelState {
-				msg += " " + field + ": " + strings.Join(problems, "; ")
+				ae.Message += " " + field + ": " + strings.Join(problems, "; ")
 			}
-			return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
 		}
 	}
-	return fmt.Errorf("server answered %s: %s", resp.Status, bytes.TrimSpace(b))
+	if ae.Message == "" {
+		ae.Message = string(bytes.TrimSpace(b[:min(len(b), 200)]))
+	}
+	return ae
+}
+
+// baseURL is --url checked: a URL without a scheme ("localhost:8080")
+// would otherwise fail as an unsupported protocol "localhost".
+func baseURL(g *Globals) (string, error) {
+	u, err := url.Parse(g.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("--url %q has no scheme; did you mean %q?", g.URL, "http://"+strings.TrimPrefix(g.URL, "//"))
+	}
+	return strings.TrimRight(g.URL, "/"), nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/herald-io/herald/client"
+	"github.com/herald-io/herald/internal/buildinfo"
 )
 
 // cmdIO holds the streams a client command reads and writes. Tests set
@@ -52,9 +53,16 @@ func isTerminal(w io.Writer) bool {
 // Without --key it uses the admin key the server wrote to <data>/admin.key,
 // which is what a local operator wants.
 func newClient(g *Globals) (*client.Client, error) {
+	base, err := baseURL(g)
+	if err != nil {
+		return nil, err
+	}
 	key, err := adminKey(g)
 	if err != nil {
 		return nil, err
 	}
-	return client.New(g.URL, key, client.WithUserAgent("herald-cli/"+versionString())), nil
+	return client.New(base, key, client.WithUserAgent(userAgent())), nil
 }
+
+// userAgent is the User-Agent of the client commands' requests.
+func userAgent() string { return "herald-cli/" + buildinfo.Read().Version }

@@ -111,6 +111,7 @@ func TestNewClientKey(t *testing.T) {
 		{"admin key file", Globals{Data: filepath.Join(dir, "a")}, "secret\n", ""},
 		{"no key", Globals{Data: filepath.Join(dir, "b")}, "", "no key"},
 		{"empty file", Globals{Data: filepath.Join(dir, "c")}, "\n", "empty"},
+		{"no scheme", Globals{Key: "k", URL: "localhost:8080"}, "", "no scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +122,9 @@ func TestNewClientKey(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(tt.g.Data, "admin.key"), []byte(tt.file), 0o600); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tt.g.URL == "" {
+				tt.g.URL = "http://localhost:8080"
 			}
 			_, err := newClient(&tt.g)
 			if got := fmt.Sprint(err); tt.wantErr == "" && err != nil || tt.wantErr != "" && !strings.Contains(got, tt.wantErr) {

@@ -57,7 +57,6 @@ func (c *DevClusterCmd) Run(ctx context.Context) error {
 			HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port+i)),
 			NATS:     cl.URLs(),
 			Replicas: replicas,
-			Version:  versionString(),
 			Logger:   logger,
 		})
 		if err != nil {

@@ -33,7 +33,7 @@ func (c *HueAddCmd) Run(ctx context.Context, g *Globals) error {
 		Data []struct{ RID, RType string }
 	}
 	if err := adminCall(ctx, g, "POST", "/v1/hue/devices", map[string]string{"product": c.Product, "name": c.Name}, &out); err != nil {
-		return fmt.Errorf("hue add: %w", err)
+		return err
 	}
 	for _, r := range out.Data {
 		fmt.Fprintf(c.IO.stdout(), "%-20s %s\n", r.RType, r.RID)
@@ -69,7 +69,7 @@ func (c *HuePressCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	req := map[string]any{"button": c.Button, "control_id": c.Control, "action": action, "repeats": c.Repeats}
 	if err := adminCall(ctx, g, "POST", "/v1/hue/press", req, &out); err != nil {
-		return fmt.Errorf("hue press: %w", err)
+		return fmt.Errorf("button %q: %w", c.Button, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "button %s: %s\n", out.Data.RID, strings.Join(out.Data.Events, ", "))
 	return nil
@@ -90,7 +90,7 @@ func (c *HueRotateCmd) Run(ctx context.Context, g *Globals) error {
 	// The endpoint takes milliseconds: refuse what it would round, rather
 	// than report a turn other than the one asked for.
 	if c.Duration < 0 || c.Duration%time.Millisecond != 0 {
-		return fmt.Errorf("hue rotate: --duration must be a positive whole number of milliseconds, not %s", c.Duration)
+		return fmt.Errorf("--duration must be a positive whole number of milliseconds, not %s", c.Duration)
 	}
 	var out struct {
 		Data struct {
@@ -101,7 +101,7 @@ func (c *HueRotateCmd) Run(ctx context.Context, g *Globals) error {
 	req := map[string]any{"device": c.Device, "steps": c.Steps, "repeats": c.Repeats,
 		"duration": c.Duration.Milliseconds()}
 	if err := adminCall(ctx, g, "POST", "/v1/hue/rotate", req, &out); err != nil {
-		return fmt.Errorf("hue rotate: %w", err)
+		return fmt.Errorf("tap dial %q: %w", c.Device, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "relative_rotary %s: %s\n", out.Data.RID, strings.Join(out.Data.Events, ", "))
 	return nil
@@ -136,13 +136,13 @@ func (c *HueSensorCmd) Run(ctx context.Context, g *Globals) error {
 		req["battery"] = *c.Battery
 	}
 	if len(req) == 1 {
-		return fmt.Errorf("hue sensor: nothing to report: give --motion, --temperature, --light-level or --battery")
+		return fmt.Errorf("nothing to report: give --motion, --temperature, --light-level or --battery")
 	}
 	var out struct {
 		Data []struct{ RID, RType string }
 	}
 	if err := adminCall(ctx, g, "POST", "/v1/hue/sensor", req, &out); err != nil {
-		return fmt.Errorf("hue sensor: %w", err)
+		return fmt.Errorf("sensor %q: %w", c.Device, err)
 	}
 	for _, r := range out.Data {
 		fmt.Fprintf(c.IO.stdout(), "%-20s %s\n", r.RType, r.RID)
@@ -161,7 +161,7 @@ func (c *HueLinkCmd) Run(ctx context.Context, g *Globals) error {
 		Until time.Time `json:"until"`
 	}
 	if err := adminCall(ctx, g, "POST", "/v1/hue/link", struct{}{}, &out); err != nil {
-		return fmt.Errorf("hue link: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "link button pressed: apps may pair until %s\n", out.Until.Local().Format(time.TimeOnly))
 	return nil

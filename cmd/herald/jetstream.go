@@ -47,7 +47,7 @@ func (c *JetstreamUserAddCmd) Run(ctx context.Context, g *Globals) error {
 	var u jetstreamUser
 	body := map[string]any{"name": c.Name, "devices": c.Devices, "rate": c.Rate}
 	if err := adminCall(ctx, g, "POST", "/v1/jetstream/users", body, &u); err != nil {
-		return fmt.Errorf("jetstream user add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "id          %s\naccess key  %s\n", u.ID, u.AccessKey)
 	fmt.Fprintln(c.IO.stderr(), "Store the access key now: the server keeps only a hash of it and cannot show it again.")
@@ -65,7 +65,7 @@ func (c *JetstreamUserListCmd) Run(ctx context.Context, g *Globals) error {
 		Users []jetstreamUser `json:"users"`
 	}
 	if err := adminCall(ctx, g, "GET", "/v1/jetstream/users", nil, &out); err != nil {
-		return fmt.Errorf("jetstream user list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tDEVICES\tSUBSCRIBED\tLAST GET\tCREATED")
@@ -94,7 +94,7 @@ type JetstreamUserRemoveCmd struct {
 // Run removes the user.
 func (c *JetstreamUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	if err := adminCall(ctx, g, "DELETE", "/v1/jetstream/users/"+c.ID, nil, nil); err != nil {
-		return fmt.Errorf("jetstream user remove %s: %w", c.ID, err)
+		return fmt.Errorf("user %s: %w", c.ID, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "removed %s\n", c.ID)
 	return nil
@@ -140,7 +140,7 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	add(c.AggregateEvery, func(m map[string]any) { m["aggregate"] = true })
 	if len(kinds) == 0 {
-		return errors.New("jetstream simulate: nothing to simulate: give --heartbeat, --sensor, --objects or --aggregate-every")
+		return errors.New("nothing to simulate: give --heartbeat, --sensor, --objects or --aggregate-every")
 	}
 	for round := 1; ; round++ {
 		req := map[string]any{"device": c.Device}
@@ -159,7 +159,7 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 			} `json:"events"`
 		}
 		if err := adminCall(ctx, g, "POST", "/v1/jetstream/simulate", req, &out); err != nil {
-			return fmt.Errorf("jetstream simulate: %w", err)
+			return err
 		}
 		for _, ev := range out.Events {
 			fmt.Fprintf(c.IO.stdout(), "%d\t%s\t%s\n", ev.Seq, ev.Type, ev.EventID)

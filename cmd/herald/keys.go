@@ -38,7 +38,7 @@ func (c *KeysCreateCmd) Run(ctx context.Context, g *Globals) error {
 		Name: c.Name, Publish: c.Publish, Subscribe: c.Subscribe, Admin: c.Admin, Rate: c.Rate,
 	})
 	if err != nil {
-		return fmt.Errorf("keys create: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "id     %s\ntoken  %s\n", k.ID, token)
 	fmt.Fprintln(c.IO.stderr(), "Store the token now: the server keeps only a hash of it and cannot show it again.")
@@ -58,7 +58,7 @@ func (c *KeysListCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	keys, err := cl.ListKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("keys list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tADMIN\tPUBLISH\tSUBSCRIBE\tCREATED")
@@ -94,7 +94,7 @@ func (c *KeysRevokeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if err := cl.RevokeKey(ctx, c.ID); err != nil {
-		return fmt.Errorf("keys revoke %s: %w", c.ID, err)
+		return fmt.Errorf("key %s: %w", c.ID, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "revoked %s\n", c.ID)
 	return nil

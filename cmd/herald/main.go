@@ -5,7 +5,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +28,7 @@ type Globals struct {
 // CLI is herald's command line.
 type CLI struct {
 	Globals
+	PrintVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
 	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run the server (the default command)."`
 	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
@@ -37,23 +40,70 @@ type CLI struct {
 	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
+	Help      HelpCmd      `cmd:"" help:"Show the usage of herald or of a command."`
 }
 
 func main() {
 	var cli CLI
-	kctx := kong.Parse(&cli,
-		kong.Name("herald"),
-		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
-		kong.UsageOnError(),
-		cliVars(),
-	)
+	parser, err := kong.New(&cli, cliOptions()...)
+	if err != nil {
+		panic(err) // the grammar is wrong: a bug, not a user's mistake
+	}
+	args := os.Args[1:]
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fail(parser, args, "", "", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.Bind(serveFlags(func() (ServeCmd, error) {
+		var again CLI
+		p, err := kong.New(&again, cliOptions()...)
+		if err == nil {
+			_, err = p.Parse(args)
+		}
+		return again.Serve, err
+	}))
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fmt.Fprintln(os.Stderr, "herald:", err)
-		os.Exit(1)
+		fail(parser, args, commandName(kctx), cli.URL, err)
+	}
+}
+
+// fail prints err as one line and exits: 1 for a command that failed, the
+// parser's usage-error status for a command line that does not parse.
+func fail(k *kong.Kong, args []string, command, url string, err error) {
+	var pe *kong.ParseError
+	if errors.As(err, &pe) {
+		fmt.Fprintln(k.Stderr, parseErrorLine(k, args, err))
+		k.Exit(pe.ExitCode())
+		return
+	}
+	line := "herald: " + command + ": " + err.Error()
+	if command != "serve" && command != "dev cluster" { // these run a server, not talk to one
+		line += hint(err, url)
+	}
+	fmt.Fprintln(k.Stderr, line)
+	k.Exit(1)
+}
+
+// hint is what to add to err's line when the cause is likely the setup,
+// not the command.
+func hint(err error, url string) string {
+	var dns *net.DNSError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) {
+		return "; is herald running at " + url + "?"
+	}
+	return ""
+}
+
+// cliOptions build herald's parser (main and the tests).
+func cliOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("herald"),
+		kong.Description("herald stores every event once, durably, in one ordered log, and serves it in every shape clients already speak."),
+		cliVars(),
 	}
 }
 

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 // under test), as main builds it, that fails the test instead of exiting.
 func newParser(t *testing.T, grammar any) *kong.Kong {
 	t.Helper()
-	p, err := kong.New(grammar, kong.Name("herald"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }), cliVars())
+	p, err := kong.New(grammar, append(cliOptions(), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func (c *PlexSimulateScanCmd) Run(ctx context.Context, g *Globals) error {
 		Section: c.Section, SectionID: c.SectionID, Kind: c.Kind, Items: c.Items, Interval: plex.Duration(c.Interval),
 	}, &res)
 	if err != nil {
-		return fmt.Errorf("plex simulate scan: %w", err)
+		return err
 	}
 	printSimulation(c.IO, res)
 	fmt.Fprintf(c.IO.stdout(), "activity %s\n", res.Activity)
@@ -70,7 +70,7 @@ func (c *PlexSimulatePlayCmd) Run(ctx context.Context, g *Globals) error {
 		RatingKey: c.RatingKey, Client: c.Client, DirectPlay: c.DirectPlay, Pause: c.Pause, Interval: plex.Duration(c.Interval),
 	}, &res)
 	if err != nil {
-		return fmt.Errorf("plex simulate play: %w", err)
+		return err
 	}
 	printSimulation(c.IO, res)
 	fmt.Fprintf(c.IO.stdout(), "session %s, ratingKey %s\n", res.SessionKey, res.RatingKey)
@@ -96,7 +96,7 @@ func (c *PlexSimulatePreferenceCmd) Run(ctx context.Context, g *Globals) error {
 		ID: c.ID, Value: c.Value, Type: c.Type, Default: c.Default, Label: c.Label, Group: c.Group,
 	}, &res)
 	if err != nil {
-		return fmt.Errorf("plex simulate preference: %w", err)
+		return err
 	}
 	printSimulation(c.IO, res)
 	return nil
@@ -124,7 +124,7 @@ type PlexTokenCreateCmd struct {
 func (c *PlexTokenCreateCmd) Run(ctx context.Context, g *Globals) error {
 	var res plex.TokenResponse
 	if err := adminCall(ctx, g, "POST", "/v1/plex/tokens", plex.TokenRequest{Name: c.Name, Rate: c.Rate}, &res); err != nil {
-		return fmt.Errorf("plex token create: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "id     %s\ntoken  %s\n", res.ID, res.Token)
 	fmt.Fprintln(c.IO.stderr(), "Give it to Plex clients as X-Plex-Token. Store it now: the server keeps only a hash of it.")

@@ -59,17 +59,17 @@ type PublishCmd struct {
 func (c *PublishCmd) Run(ctx context.Context, g *Globals) error {
 	switch {
 	case c.File == "" && c.Topic == "":
-		return errors.New("publish: give --topic for one event, or --file with NDJSON events")
+		return errors.New("give --topic for one event, or --file with NDJSON events")
 	case c.File != "" && (c.Topic != "" || c.Type != "" || c.Payload != "" || c.ID != ""):
-		return errors.New("publish: --file takes the events from the file; --topic, --type, --payload and --id are for one event")
+		return errors.New("--file takes the events from the file; --topic, --type, --payload and --id are for one event")
 	case c.Batch < 1 || c.Batch > client.MaxPublish:
-		return fmt.Errorf("publish: --batch must be 1..%d", client.MaxPublish)
+		return fmt.Errorf("--batch must be 1..%d", client.MaxPublish)
 	case c.Concurrency < 1:
-		return errors.New("publish: --concurrency must be at least 1")
+		return errors.New("--concurrency must be at least 1")
 	case strings.HasPrefix(strings.TrimSpace(g.Data), "{") || strings.HasPrefix(strings.TrimSpace(g.Data), "["):
 		// --data is the global data directory; a JSON payload given there
 		// would otherwise be dropped without a word.
-		return errors.New("publish: --data is the data directory; give the event's payload with --payload (-d)")
+		return errors.New("--data is the data directory; give the event's payload with --payload (-d)")
 	}
 	cl, err := newClient(g)
 	if err != nil {
@@ -85,13 +85,13 @@ func (c *PublishCmd) publishOne(ctx context.Context, cl *client.Client) error {
 	d := client.Draft{Topic: c.Topic, Type: c.Type, ID: c.ID}
 	if c.Payload != "" {
 		if !json.Valid([]byte(c.Payload)) {
-			return fmt.Errorf("publish: --payload is not valid JSON: %s", c.Payload)
+			return fmt.Errorf("--payload is not valid JSON: %s", c.Payload)
 		}
 		d.Data = json.RawMessage(c.Payload)
 	}
 	acks, err := cl.Publish(ctx, d)
 	if err != nil {
-		return fmt.Errorf("publish: %w", err)
+		return err
 	}
 	return writeJSONLine(c.IO.stdout(), acks[0])
 }
@@ -166,11 +166,11 @@ func (c *PublishCmd) publishFile(ctx context.Context, cl *client.Client) error {
 	n, dups := b.events.Load(), b.dups.Load()
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Errorf("publish: interrupted after %d events were acknowledged; requests in flight may or may not have been stored: %w", n, ctx.Err())
+		return fmt.Errorf("interrupted after %d events were acknowledged; requests in flight may or may not have been stored: %w", n, ctx.Err())
 	case wctx.Err() != nil:
-		return fmt.Errorf("publish: %w (%d events were acknowledged before)", context.Cause(wctx), n)
+		return fmt.Errorf("%w (%d events were acknowledged before)", context.Cause(wctx), n)
 	case readErr != nil:
-		return fmt.Errorf("publish: %w (the %d events before it were published, none after)", readErr, n)
+		return fmt.Errorf("%w (the %d events before it were published, none after)", readErr, n)
 	}
 	elapsed := time.Since(start)
 	summary := fmt.Sprintf("published %d events in %s (%.0f events/s)", n, elapsed.Round(time.Millisecond), float64(n)/max(elapsed.Seconds(), 1e-9))
@@ -190,7 +190,7 @@ func (c *PublishCmd) openInput() (io.ReadCloser, int64, error) {
 	}
 	f, err := os.Open(c.File)
 	if err != nil {
-		return nil, 0, fmt.Errorf("publish: %w", err)
+		return nil, 0, err
 	}
 	return f, regularSize(f), nil
 }

@@ -6,11 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/server"
@@ -19,7 +22,7 @@ import (
 // ServeCmd runs the server.
 type ServeCmd struct {
 	HTTP           string        `name:"http" env:"HERALD_HTTP" default:":8080" help:"Plain HTTP listen address (empty to disable)."`
-	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address, self-signed certificate; the port also answers plain HTTP (empty to disable)."`
+	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address (self-signed certificate unless --tls-cert); the port also answers plain HTTP (empty to disable)."`
 	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
 	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
 	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
@@ -33,26 +36,79 @@ type ServeCmd struct {
 	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
 	StreamsPerKey  int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
 	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
+	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
+	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
+	TLSReloadEvery time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
 }
 
-// Run starts the server and serves until SIGINT or SIGTERM.
-func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+// serveFlags reads the serve command's flags again (its environment
+// variables included), for a reload.
+type serveFlags func() (ServeCmd, error)
+
+// Run starts the server and serves until SIGINT or SIGTERM; SIGHUP reloads
+// what can change without a restart.
+func (c *ServeCmd) Run(ctx context.Context, g *Globals, reread serveFlags) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	logger := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
+	// Before anything starts: SIGHUP's default action ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	level := new(slog.LevelVar)
+	level.Set(c.LogLevel)
+	logger := newLogger(os.Stderr, c.LogFormat, level)
 	srv, err := server.Start(ctx, c.config(g.Data, logger))
 	if err != nil {
 		return err
 	}
 	c.banner(os.Stdout, srv, g.Data)
-	<-ctx.Done()
+	for {
+		select {
+		case <-hup:
+			c.reload(logger, level, srv, reread)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// certReloader is the part of *server.Server a reload uses.
+type certReloader interface {
+	CertFromFiles() bool
+	ReloadCert() (fingerprint string, err error)
+}
+
+// reload applies what can change without a restart: the log level (from
+// the flags read again) and the certificate files. It logs one line saying
+// what it reloaded, and one for each thing that failed, which keeps its
+// previous value.
+func (c *ServeCmd) reload(log *slog.Logger, level *slog.LevelVar, srv certReloader, reread serveFlags) {
+	var did []any
+	if next, err := reread(); err != nil {
+		log.Error("reload: reading the flags failed; the log level stays", "err", err)
+	} else {
+		level.Set(next.LogLevel)
+	}
+	did = append(did, "log_level", level.Level())
+	if srv.CertFromFiles() {
+		fp, err := srv.ReloadCert()
+		if err != nil {
+			log.Error("reload: TLS certificate files do not load; still serving the previous certificate",
+				"tls_cert", c.TLSCert, "tls_key", c.TLSKey, "err", err)
+		} else {
+			did = append(did, "tls_cert", c.TLSCert, "sha256", fp)
+		}
+	}
+	log.Info("reloaded", did...)
 }
 
 // config is the server's configuration from the flags.
@@ -81,7 +137,9 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		FanoutWorkers:   c.FanoutWorkers,
 		StreamsPerKey:   noLimitIfZero(c.StreamsPerKey),
 		TLSHosts:        c.TLSHosts,
-		Version:         versionString(),
+		TLSCertFile:     c.TLSCert,
+		TLSKeyFile:      c.TLSKey,
+		TLSReloadEvery:  time.Duration(noLimitIfZero(int(c.TLSReloadEvery))), // 0: only on SIGHUP
 		Logger:          logger,
 	}
 }
@@ -96,7 +154,7 @@ func (c *ServeCmd) check() error {
 	return nil
 }
 
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -110,12 +168,16 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 	if len(c.NATS) > 0 {
 		engine = "NATS at " + strings.Join(c.NATS, ",")
 	}
-	fmt.Fprintf(w, "herald %s\n", versionString())
+	fmt.Fprintf(w, "herald %s\n", buildinfo.Read())
 	if srv.URL != "" {
 		fmt.Fprintf(w, "  http   %s\n", srv.URL)
 	}
 	if srv.TLSURL != "" {
-		fmt.Fprintf(w, "  https  %s  (self-signed, SHA-256 %s)\n", srv.TLSURL, srv.CertFingerprint)
+		source := "self-signed"
+		if srv.CertFromFiles() {
+			source = c.TLSCert
+		}
+		fmt.Fprintf(w, "  https  %s  (%s, SHA-256 %s)\n", srv.TLSURL, source, srv.CertFingerprint())
 	}
 	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
 	fmt.Fprintf(w, "  limits %s connections (%s per address), request bodies within %s\n",

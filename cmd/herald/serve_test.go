@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,33 @@ func TestServeLimits(t *testing.T) {
 			t.Errorf("%q: MaxConns %d, MaxConnsPerAddr %d, BodyTimeout %v; want %d, %d, %v",
 				tt.args, cfg.MaxConns, cfg.MaxConnsPerAddr, cfg.BodyTimeout, tt.conns, tt.perConn, tt.body)
 		}
+	}
+}
+
+// fakeCerts is a server without certificate files, for reload.
+type fakeCerts struct{}
+
+func (fakeCerts) CertFromFiles() bool         { return false }
+func (fakeCerts) ReloadCert() (string, error) { return "", nil }
+
+// A reload takes the log level the flags say now, and a logger built on
+// the level shows it at once; if the flags cannot be read the level stays.
+func TestReloadAppliesTheLogLevel(t *testing.T) {
+	var out strings.Builder
+	level := new(slog.LevelVar)
+	logger := newLogger(&out, "text", level)
+	c := &ServeCmd{LogLevel: slog.LevelInfo}
+
+	logger.Debug("hidden")
+	c.reload(logger, level, fakeCerts{}, func() (ServeCmd, error) { return ServeCmd{LogLevel: slog.LevelDebug}, nil })
+	logger.Debug("shown")
+	c.reload(logger, level, fakeCerts{}, func() (ServeCmd, error) { return ServeCmd{}, errors.New("no flags") })
+
+	got := out.String()
+	if strings.Contains(got, "hidden") || !strings.Contains(got, "msg=shown") || level.Level() != slog.LevelDebug {
+		t.Errorf("level %v, log:\n%s\nwant debug lines after the first reload, and debug kept after the failed one", level.Level(), got)
+	}
+	if strings.Count(got, "msg=reloaded log_level=DEBUG") != 2 || !strings.Contains(got, "no flags") {
+		t.Errorf("log:\n%s\nwant one reloaded line per reload and the failure", got)
 	}
 }

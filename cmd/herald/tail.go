@@ -58,16 +58,16 @@ func (c *TailCmd) Run(ctx context.Context, g *Globals) error {
 				s.ResumeAfter(apiErr.Earliest - 1)
 				continue
 			}
-			return fmt.Errorf("tail: %w; to continue with the gap, run again with --after %d", err, apiErr.Earliest-1)
+			return fmt.Errorf("%w; to continue with the gap, run again with --after %d", err, apiErr.Earliest-1)
 		}
 		if errors.Is(err, client.ErrPositionAhead) && errors.As(err, &apiErr) {
-			return fmt.Errorf("tail: %w; to start after the server's last event, run again with --after %d", err, apiErr.Last)
+			return fmt.Errorf("%w; to start after the server's last event, run again with --after %d", err, apiErr.Last)
 		}
 		if err != nil {
-			return fmt.Errorf("tail: %w", err)
+			return err
 		}
 		if err := c.print(out, ev); err != nil {
-			return fmt.Errorf("tail: %w", err)
+			return err
 		}
 		printed = true
 	}

@@ -2,32 +2,38 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
-)
+	"io"
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+	"github.com/alecthomas/kong"
+
+	"github.com/herald-io/herald/internal/buildinfo"
+)
 
 // VersionCmd prints the version.
 type VersionCmd struct{}
 
-// Run prints the version and the module's VCS revision when known.
-func (VersionCmd) Run() error {
-	fmt.Println("herald", versionString())
+// Run prints the build's version, revision, time and Go version.
+func (VersionCmd) Run(k *kong.Kong) error {
+	_, err := io.WriteString(k.Stdout, versionText(buildinfo.Read()))
+	return err
+}
+
+// versionFlag is --version and -v: the version command as a flag.
+type versionFlag bool
+
+// BeforeReset prints the version and exits before anything else is parsed
+// or checked, as --help does.
+func (versionFlag) BeforeReset(k *kong.Kong) error {
+	io.WriteString(k.Stdout, versionText(buildinfo.Read()))
+	k.Exit(0)
 	return nil
 }
 
-func versionString() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
+// versionText is what herald version prints.
+func versionText(b buildinfo.Info) string {
+	t := b.Time
+	if t == "" {
+		t = "unknown"
 	}
-	return v
+	return fmt.Sprintf("herald %s\n  revision  %s\n  time      %s\n  go        %s\n", b.Version, b.Rev(), t, b.Go)
 }

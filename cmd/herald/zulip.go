@@ -55,7 +55,7 @@ func (c *ZulipUserAddCmd) Run(ctx context.Context, g *Globals) error {
 	var u zulipUser
 	body := map[string]any{"email": c.Email, "full_name": c.FullName, "realm": c.Realm, "bot": c.Bot}
 	if err := adminCall(ctx, g, "POST", "/v1/zulip/users", body, &u); err != nil {
-		return fmt.Errorf("zulip user add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "[api]\nemail=%s\nkey=%s\nsite=%s\n", u.Email, u.APIKey, strings.TrimRight(g.URL, "/"))
 	fmt.Fprintf(c.IO.stderr(), "User %d in realm %s. Store the key now: the server keeps only a hash of it.\n", u.UserID, u.Realm)
@@ -73,7 +73,7 @@ type ZulipUserListCmd struct {
 func (c *ZulipUserListCmd) Run(ctx context.Context, g *Globals) error {
 	var out struct{ Users []zulipUser }
 	if err := adminCall(ctx, g, "GET", "/v1/zulip/users?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
-		return fmt.Errorf("zulip user list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tREALM\tBOT\tKEY")
@@ -91,7 +91,7 @@ type ZulipUserRemoveCmd struct {
 // Run removes the user.
 func (c *ZulipUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	if err := adminCall(ctx, g, "DELETE", "/v1/zulip/users/"+url.PathEscape(c.Email), nil, nil); err != nil {
-		return fmt.Errorf("zulip user remove: %w", err)
+		return err
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func (c *ZulipStreamAddCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	body := map[string]any{"name": c.Name, "description": c.Description, "realm": c.Realm}
 	if err := adminCall(ctx, g, "POST", "/v1/zulip/streams", body, &s); err != nil {
-		return fmt.Errorf("zulip stream add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "stream %d in realm %s\n", s.StreamID, s.Realm)
 	return nil
@@ -137,7 +137,7 @@ func (c *ZulipStreamListCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	if err := adminCall(ctx, g, "GET", "/v1/zulip/streams?realm="+url.QueryEscape(c.Realm), nil, &out); err != nil {
-		return fmt.Errorf("zulip stream list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tREALM\tDESCRIPTION")

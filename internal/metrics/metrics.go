@@ -29,6 +29,9 @@ type Metrics struct {
 	StreamsCut *prometheus.CounterVec
 	// HTTPRequests counts requests by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
+	// BuildInfo is 1, labelled with the build's version, revision (with
+	// "+dirty") and Go version, as Prometheus exporters show theirs.
+	BuildInfo *prometheus.GaugeVec
 
 	// The cluster as this node saw it at its last heartbeat (see
 	// internal/server's node registry).
@@ -81,6 +84,10 @@ func New() *Metrics {
 			Name: "herald_http_requests_total",
 			Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_build_info",
+			Help: "1, labelled with the build: module version, VCS revision (+dirty), Go version.",
+		}, []string{"version", "revision", "go"}),
 		ClusterNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_cluster_nodes",
 			Help: "herald nodes registered on the engine, by state (fresh, stale), at this node's last heartbeat.",
@@ -104,7 +111,7 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
-		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests,
+		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/metrics"
 )
@@ -44,12 +45,12 @@ const (
 
 // nodeRecord is what a node writes about itself at each heartbeat.
 type nodeRecord struct {
-	ID      string    `json:"id"`
-	Host    string    `json:"host"`
-	PID     int       `json:"pid"`
-	Version string    `json:"version"`
-	URLs    []string  `json:"urls,omitempty"` // where clients reach it, as far as it knows
-	Started time.Time `json:"started"`
+	ID             string    `json:"id"`
+	Host           string    `json:"host"`
+	PID            int       `json:"pid"`
+	buildinfo.Info           // version, revision, dirty, vcs_time, go
+	URLs           []string  `json:"urls,omitempty"` // where clients reach it, as far as it knows
+	Started        time.Time `json:"started"`
 	// Heartbeat is when the node wrote this record; it promises the next
 	// within HeartbeatMS.
 	Heartbeat   time.Time `json:"heartbeat"`
@@ -295,7 +296,7 @@ func (s *Server) register(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	self := nodeRecord{
-		ID: id, Host: host, PID: os.Getpid(), Version: s.cfg.Version, Started: time.Now().UTC(),
+		ID: id, Host: host, PID: os.Getpid(), Info: s.cfg.Build, Started: time.Now().UTC(),
 		URLs: advertisedURLs(host, []string{s.cfg.HTTPAddr, s.cfg.HTTPSAddr}, []string{s.URL, s.TLSURL}),
 	}
 	s.nodes, err = startNodeRegistry(ctx, kv, s.eventLog, s.hub, s.metrics, s.log, self)

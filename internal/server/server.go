@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
@@ -42,8 +43,15 @@ type Config struct {
 	FanoutWorkers  int           // goroutines writing to caught-up streams (0: cores − 1, at least 1)
 	StreamsPerKey  int           // open SSE and WebSocket streams one key may have on this node (0: 1,000; < 0: no cap)
 	TLSHosts       []string      // extra names for the self-signed certificate
-	Version        string        // this build's version, shown in GET /v1/cluster; default "dev"
-	Logger         *slog.Logger
+	// TLSCertFile and TLSKeyFile are a PEM certificate (leaf first, then
+	// its chain) and key served instead of the self-signed pair. They are
+	// read again when they change (checked every TLSReloadEvery; 0:
+	// DefaultTLSReloadEvery; < 0: never) and on ReloadCert; a pair that
+	// does not load is logged and the previous one kept.
+	TLSCertFile, TLSKeyFile string
+	TLSReloadEvery          time.Duration
+	Build                   buildinfo.Info // this build, in GET /v1/cluster and /metrics; default buildinfo.Read()
+	Logger                  *slog.Logger
 	// BodyTimeout bounds the time from a request's headers to the end of
 	// its body (0: DefaultBodyTimeout); requests without a body, such as
 	// streams and long-polls, are not bounded by it.
@@ -60,25 +68,25 @@ type Config struct {
 
 // Server is a running herald.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	eventLog *eventlog.Log
-	hub      *hub.Hub
-	auth     *auth.Service
-	metrics  *metrics.Metrics
-	core     *dialect.Core
-	nodes    *nodeRegistry // this node's entry in the engine's node registry
-	nodeID   string
-	http     *http.Server
-	lns      []net.Listener
-	wg       sync.WaitGroup
-	admin    string
-	closed   sync.Once
+	cfg       Config
+	log       *slog.Logger
+	eventLog  *eventlog.Log
+	hub       *hub.Hub
+	auth      *auth.Service
+	metrics   *metrics.Metrics
+	core      *dialect.Core
+	nodes     *nodeRegistry // this node's entry in the engine's node registry
+	nodeID    string
+	http      *http.Server
+	lns       []net.Listener
+	wg        sync.WaitGroup
+	admin     string
+	certs     *certStore         // nil without an HTTPS listener
+	stopWatch context.CancelFunc // ends the certificate files' poller
+	closed    sync.Once
 
 	// URL and TLSURL are the base URLs clients use ("" when not listening).
 	URL, TLSURL string
-	// CertFingerprint is the SHA-256 fingerprint of the TLS certificate.
-	CertFingerprint string
 }
 
 // Start opens the log, builds the core and the dialects, and starts
@@ -105,13 +113,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			cfg.MaxConnsPerAddr = max(cfg.MaxConns/4, 1)
 		}
 	}
-	if cfg.Version == "" {
-		cfg.Version = "dev"
+	if cfg.Build == (buildinfo.Info{}) {
+		cfg.Build = buildinfo.Read()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
+	s.metrics.BuildInfo.WithLabelValues(cfg.Build.Version, cfg.Build.Rev(), cfg.Build.Go).Set(1)
 	defer func() {
 		if err != nil {
 			s.close()
@@ -194,22 +203,78 @@ func (s *Server) listen() error {
 		s.URL = "http://" + hostPort(ln.Addr())
 	}
 	if s.cfg.HTTPSAddr != "" {
-		cert, err := LoadOrCreateCert(s.cfg.DataDir, s.cfg.TLSHosts)
-		if err != nil {
+		if err := s.loadCert(); err != nil {
 			return err
 		}
-		s.CertFingerprint = CertFingerprint(cert)
 		ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
 		if err != nil {
 			return fmt.Errorf("https listener: %w", err)
 		}
-		s.lns = append(s.lns, NewDualListener(limit.listener(ln), tlsConfig(cert), DefaultPeekTimeout, WithDualListenerLogger(s.log)))
+		s.lns = append(s.lns, NewDualListener(limit.listener(ln), tlsConfig(s.certs), DefaultPeekTimeout, WithDualListenerLogger(s.log)))
 		s.TLSURL = "https://" + hostPort(ln.Addr())
 	}
 	if len(s.lns) == 0 {
 		return errors.New("no listener: set an HTTP or HTTPS address")
 	}
 	return nil
+}
+
+// loadCert reads the certificate files, or makes or loads the self-signed
+// pair without them, and starts watching the files.
+func (s *Server) loadCert() error {
+	if s.cfg.TLSCertFile == "" && s.cfg.TLSKeyFile == "" {
+		cert, err := LoadOrCreateCert(s.cfg.DataDir, s.cfg.TLSHosts)
+		if err != nil {
+			return err
+		}
+		s.certs = newCertStore(cert, "", "", s.log)
+		return nil
+	}
+	cert, err := loadCertFiles(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if err != nil {
+		return err
+	}
+	s.certs = newCertStore(cert, s.cfg.TLSCertFile, s.cfg.TLSKeyFile, s.log)
+	every := s.cfg.TLSReloadEvery
+	switch {
+	case every < 0:
+		return nil
+	case every == 0:
+		every = DefaultTLSReloadEvery
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.certs.watch(ctx, every)
+	}()
+	return nil
+}
+
+// CertFingerprint returns the SHA-256 fingerprint of the certificate the
+// HTTPS listener serves now ("" without one).
+func (s *Server) CertFingerprint() string {
+	if s.certs == nil {
+		return ""
+	}
+	return s.certs.fingerprint()
+}
+
+// CertFromFiles reports whether the HTTPS listener serves certificate
+// files (Config.TLSCertFile) rather than the self-signed pair.
+func (s *Server) CertFromFiles() bool { return s.certs != nil && s.certs.certPath != "" }
+
+// ReloadCert reads the certificate files again, changed or not, and serves
+// them from the next handshake on; if they do not load it returns the
+// error and the previous certificate stays. It returns the fingerprint
+// served afterwards. Without files (the self-signed pair) it does nothing.
+func (s *Server) ReloadCert() (string, error) {
+	if s.certs == nil {
+		return "", nil
+	}
+	_, err := s.certs.reload(true)
+	return s.certs.fingerprint(), err
 }
 
 // hostPort renders a listen address as a URL host, "localhost" for the
@@ -254,6 +319,9 @@ func (s *Server) close() {
 func (s *Server) closeOnce() {
 	if s.core != nil {
 		s.core.Stop()
+	}
+	if s.stopWatch != nil {
+		s.stopWatch()
 	}
 	for _, ln := range s.lns {
 		ln.Close()

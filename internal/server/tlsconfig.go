@@ -17,12 +17,13 @@ var tlsSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// tlsConfig is the HTTPS listener's configuration for cert.
-func tlsConfig(cert tls.Certificate) *tls.Config {
+// tlsConfig is the HTTPS listener's configuration; each handshake asks
+// certs for the certificate, so a reloaded one serves the next handshake.
+func tlsConfig(certs *certStore) *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		CipherSuites: tlsSuites,
-		NextProtos:   []string{"h2", "http/1.1"},
+		GetCertificate: certs.getCertificate,
+		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   tlsSuites,
+		NextProtos:     []string{"h2", "http/1.1"},
 	}
 }

@@ -46,7 +46,7 @@ func FuzzParsePublish(f *testing.F) {
 // FuzzReadParams: query strings never panic, and accepted values are in range.
 func FuzzReadParams(f *testing.F) {
 	for _, s := range []string{"topics=app.>&after=3&limit=10&wait=30s", "after=-1", "limit=1001", "wait=1h",
-		"topics=a..b", "wait=5", "topics=&after=", "x=1", "after=1&after=2", "%zz"} {
+		"topics=a..b", "wait=5", "topics=&after=", "x=1", "after=1&after=2", "%zz", "after=earliest"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -58,7 +58,7 @@ func FuzzReadParams(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.limit < 1 || p.limit > MaxLimit || p.wait < 0 || p.wait > MaxWait {
+		if p.limit < 1 || p.limit > MaxLimit || p.wait < 0 || p.wait > MaxWait || (p.earliest && p.hasAfter) {
 			t.Fatalf("out of range: %+v", p)
 		}
 		for _, pat := range p.filter {

@@ -90,6 +90,7 @@ type readParams struct {
 	hasTopics bool
 	after     uint64
 	hasAfter  bool
+	earliest  bool // after=earliest: the oldest event retention kept
 	limit     int
 	wait      time.Duration
 }
@@ -114,9 +115,13 @@ func parseReadParams(q url.Values) (readParams, error) {
 		}
 		p.hasTopics = q.Get("topics") != ""
 	}
-	if v := q.Get("after"); v != "" {
+	switch v := q.Get("after"); v {
+	case "":
+	case "earliest":
+		p.earliest = true
+	default:
 		if p.after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return p, badRequest("after must be a sequence number, not %q", v)
+			return p, badRequest("after must be a sequence number or earliest, not %q", v)
 		}
 		p.hasAfter = true
 	}

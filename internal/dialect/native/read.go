@@ -29,9 +29,13 @@ func subscribeFilter(key *auth.Key, f topic.Filter, given bool) (topic.Filter, e
 	return f, nil
 }
 
-// from is where a read starts: after= if given, else now.
+// from is where a read starts: after= if given (a number or earliest),
+// else now.
 func (p readParams) from() dialect.From {
-	if p.hasAfter {
+	switch {
+	case p.earliest:
+		return dialect.FromEarliest()
+	case p.hasAfter:
 		return dialect.FromAfter(p.after)
 	}
 	return dialect.FromNow()

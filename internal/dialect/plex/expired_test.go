@@ -10,35 +10,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/dialect/dialecttest"
-	"github.com/herald-io/herald/internal/eventlog"
 )
 
 // A resume position older than retention: SSE says so with a reset event
 // whose id is past the gap (a reconnect does not loop) and goes on from the
 // earliest event; the WebSocket closes with 4410.
 func TestExpiredPosition(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{Log: eventlog.Config{MaxBytes: 4 << 10}})
-	api, err := New(c.Core, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, core: c, api: api}
-	e.srv = c.Serve(t, api.Mount)
-	e.token = c.Key(t, auth.Spec{Name: "plex", Dialect: Dialect, Subscribe: []string{"plex.>"}})
-	for i := 0; i < 10; i++ {
-		types := make([]string, 10)
-		for j := range types {
-			types[j] = "activity"
-		}
-		e.publish(types...)
-	}
-	first, _, err := c.Log.Bounds(context.Background())
-	if err != nil || first <= 1 {
-		t.Fatalf("retention removed nothing: first %d, %v", first, err)
-	}
+	e, first := retentionEnv(t)
 
 	// The hub's window follows retention within a second: retry until the
 	// stream reports the gap.
@@ -76,7 +54,7 @@ func TestExpiredPosition(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn := e.dial("/:/websocket/notifications?X-Plex-Token="+e.token+"&after=0", nil)
-	_, _, err = conn.Read(ctx)
+	_, _, err := conn.Read(ctx)
 	if websocket.CloseStatus(err) != statusPositionExpired || !strings.Contains(err.Error(), "earliest") {
 		var ce websocket.CloseError
 		errors.As(err, &ce)

@@ -57,9 +57,9 @@ func streamContentType(r *http.Request) string {
 	return contentTypeSSE
 }
 
-// openSub parses the filter and start position of a stream: ?after= (as on
-// the native API) or, for an EventSource, Last-Event-ID; otherwise "now",
-// as on Plex.
+// openSub parses the filter and start position of a stream: ?after= (a
+// sequence number or earliest, as on the native API) or, for an
+// EventSource, Last-Event-ID; otherwise "now", as on Plex.
 func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, Filter, error) {
 	q := r.URL.Query()
 	f, err := ParseFilter(q)
@@ -78,10 +78,14 @@ func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Su
 		pos = q.Get("after")
 	}
 	from := dialect.FromNow()
-	if pos != "" {
+	switch pos {
+	case "":
+	case "earliest": // ?after=earliest, as on the native API
+		from = dialect.FromEarliest()
+	default:
 		seq, err := framing.ParseSeq(pos)
 		if err != nil {
-			return nil, f, dialect.Errorf(dialect.BadRequest, "the resume position must be a sequence number, not %q", pos)
+			return nil, f, dialect.Errorf(dialect.BadRequest, "the resume position must be a sequence number or earliest, not %q", pos)
 		}
 		from = dialect.FromAfter(seq)
 	}
