@@ -37,9 +37,8 @@ func (d *delivery) keep(ev *eventlog.Event) bool {
 	return ok
 }
 
-// events returns the Zulip events of evs, ids shifted by the queue's
-// heartbeats (see ids.go).
-func (d *delivery) events(evs []eventlog.Event, heartbeats uint64) []json.RawMessage {
+// events returns the Zulip events of evs, with their ids (see ids.go).
+func (d *delivery) events(evs []eventlog.Event) []json.RawMessage {
 	out := make([]json.RawMessage, 0, len(evs))
 	for i := range evs {
 		ev := &evs[i]
@@ -47,7 +46,7 @@ func (d *delivery) events(evs []eventlog.Event, heartbeats uint64) []json.RawMes
 			continue
 		}
 		obj := d.objs[ev.Seq]
-		obj["id"], _ = json.Marshal(ev.Seq + heartbeats)
+		obj["id"], _ = json.Marshal(eventID(ev.Seq))
 		b, err := json.Marshal(obj)
 		if err != nil {
 			continue
