@@ -78,11 +78,11 @@ type API struct {
 	cfg   Config
 	kv    eventlog.KV
 	polls *polls
-	// san sanitizes the HTML delivered; renders holds messages' delivered
-	// renderings (see rendercache.go).
-	san     *sanitizer
-	renders *renderCache
-	guard   *dialect.Guard // the request pipeline, in Zulip's shape
+	// san sanitizes the HTML delivered; events holds what delivery derives
+	// from each stored event (see eventcache.go).
+	san    *sanitizer
+	events *eventCache
+	guard  *dialect.Guard // the request pipeline, in Zulip's shape
 }
 
 var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -115,7 +115,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		renders: newRenderCache(renderCacheBytes)}
+		events: newEventCache(eventCacheBytes)}
 	a.guard = core.Guard(a.guardSpec())
 	return a, nil
 }
