@@ -21,8 +21,10 @@ import (
 // poll's wait ends. A followed cursor so idles out between
 // (followRefresh-1)/followRefresh of its IdleTTL and all of it after its
 // last poll (FollowTTL gives the IdleTTL for an idle time that must pass
-// in full). Deleting it, on any node, is seen by a poll that waited when
-// it wakes: it reads the cursor once more before it answers.
+// in full). Since nothing else changes it, a poll may start from the
+// cursor as this store last saw it (Known), with no round trip; every
+// poll reads it once before it answers, which tells whether it was
+// deleted, or idled out, meanwhile on any node.
 
 // followRefresh is the fraction of its IdleTTL after which a followed
 // cursor's LastActive is stored again.
@@ -62,45 +64,53 @@ type Followed struct {
 	State State
 }
 
-// Follow answers a poll of the followed cursor st (from Get) from the
-// position req.After: the kept events after it, up to req.Max, at once if
-// there are any or req.Wait is zero, else when one arrives or req.Wait has
-// passed (then with none). A poll without a wait also reads what the
+// Follow answers a poll of the followed cursor st (from Get or Known) from
+// the position req.After: the kept events after it, up to req.Max, at once
+// if there are any or req.Wait is zero, else when one arrives or req.Wait
+// has passed (then with none). A poll without a wait also reads what the
 // log holds past this node's tail (a consumer reads its own writes); one
-// with a wait takes its events from the hub as they arrive.
+// with a wait takes its events from the hub as they arrive. Before it
+// answers it reads the cursor: ErrNotFound if it is gone.
 func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Followed, error) {
 	if req.Max <= 0 {
 		req.Max = 1
 	}
+	id := st.ID
 	if req.After < st.Acked {
-		return Followed{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, st.ID, req.After, st.Acked)
+		return Followed{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, id, req.After, st.Acked)
 	}
 	st, err := s.keepAlive(ctx, st, req.Wait)
 	if err != nil {
-		return Followed{}, err
+		return Followed{}, s.lost(id, err)
 	}
 	f := follow{s: s, st: &st, req: req}
 	var (
 		evs     []eventlog.Event
 		through uint64
-		waited  bool
 	)
 	if live, ok := s.wait.(liveWaiter); ok && req.Wait > 0 {
-		evs, through, waited, err = f.live(ctx, live)
+		evs, through, err = f.live(ctx, live)
 	} else {
-		evs, through, waited, err = f.plain(ctx)
+		evs, through, err = f.plain(ctx)
 	}
 	if err != nil {
 		return Followed{}, err
 	}
-	if waited {
-		// Deleted or idled out on any node while it waited: only the
-		// engine knows.
-		if st, err = s.Get(ctx, st.ID); err != nil {
-			return Followed{}, err
-		}
+	// Deleted or idled out on any node since st was read, or while the
+	// poll waited: only the engine knows.
+	if st, err = s.Get(ctx, id); err != nil {
+		return Followed{}, s.lost(id, err)
 	}
+	s.known.put(st)
 	return Followed{Events: evs, Through: through, State: st}, nil
+}
+
+// lost forgets the cursor id if err says it is gone, and returns err.
+func (s *Store) lost(id string, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		s.known.forget(id)
+	}
+	return err
 }
 
 // follow is one Follow in progress.
@@ -146,27 +156,26 @@ func (f *follow) read(ctx context.Context, after uint64) ([]eventlog.Event, uint
 
 // plain reads, and over a Waiter that is not the hub waits and reads
 // again when woken.
-func (f *follow) plain(ctx context.Context) (evs []eventlog.Event, through uint64, waited bool, err error) {
+func (f *follow) plain(ctx context.Context) (evs []eventlog.Event, through uint64, err error) {
 	deadline := time.Now().Add(f.req.Wait)
 	through = f.req.After
 	for {
 		if evs, through, err = f.read(ctx, through); err != nil || len(evs) > 0 {
-			return evs, through, waited, err
+			return evs, through, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, through, waited, nil
+			return nil, through, nil
 		}
-		waited = true
 		wctx, cancel := context.WithTimeout(ctx, left)
 		err := f.s.wait.Wait(wctx, through, f.st.Filter)
 		cancel()
 		switch {
 		case err == nil:
 		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
-			return nil, through, waited, waitErr(ctx, f.st.ID, err)
+			return nil, through, waitErr(ctx, f.st.ID, err)
 		default:
-			return nil, through, waited, nil // the wait passed
+			return nil, through, nil // the wait passed
 		}
 	}
 }
@@ -175,22 +184,18 @@ func (f *follow) plain(ctx context.Context) (evs []eventlog.Event, through uint6
 // else what arrives within the wait, with no engine round trip while the
 // position is in the window. Events published but not yet tailed arrive
 // with the tail.
-func (f *follow) live(ctx context.Context, live liveWaiter) (evs []eventlog.Event, through uint64, waited bool, err error) {
+func (f *follow) live(ctx context.Context, live liveWaiter) (evs []eventlog.Event, through uint64, err error) {
 	sub := live.Subscribe(f.req.After, f.st.Filter)
 	defer sub.Close()
 	deadline := time.Now().Add(f.req.Wait)
-	if hevs, ok := sub.PollWindow(nil, f.req.Max); ok {
-		if evs, through = f.keep(events(hevs), sub.Position()); len(evs) > 0 {
-			return evs, through, false, nil
-		}
-	}
+	through = f.req.After
 	for {
 		hevs, err := sub.NextWithin(ctx, f.req.Max, time.Until(deadline))
 		if err != nil {
-			return nil, through, true, waitErr(ctx, f.st.ID, err)
+			return nil, through, waitErr(ctx, f.st.ID, err)
 		}
 		if evs, through = f.keep(events(hevs), sub.Position()); len(evs) > 0 || len(hevs) == 0 {
-			return evs, through, true, nil // kept events, or the wait passed
+			return evs, through, nil // kept events, or the wait passed
 		}
 	}
 }

@@ -31,10 +31,10 @@ func (e *env) caughtUp(t *testing.T) {
 }
 
 // TestFollowRoundTrips counts what a poll of a followed cursor asks of the
-// engine: it writes nothing while the cursor's idle clock is fresh; one
-// that waited reads the cursor once, to see whether it still exists; one
-// that does not wait reads the log once (for what the tail has not
-// delivered); one that waits takes its events from the hub.
+// engine: it writes nothing while the cursor's idle clock is fresh; it
+// reads the cursor once, before it answers, to see whether it still
+// exists; one that does not wait reads the log once (for what the tail has
+// not delivered); one that waits takes its events from the hub.
 func TestFollowRoundTrips(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -50,14 +50,14 @@ func TestFollowRoundTrips(t *testing.T) {
 		gets, updates, reads int64
 	}{
 		{name: "woken", wake: 1, wait: time.Hour, want: "[2]", through: 2, gets: 1},
-		{name: "events ready, waiting", publish: 2, wait: time.Hour, want: "[2 3]", through: 3},
-		{name: "events ready, not waiting", publish: 2, want: "[2 3]", through: 3, reads: 1},
-		{name: "nothing, not waiting", want: "[]", through: 1, reads: 1},
+		{name: "events ready, waiting", publish: 2, wait: time.Hour, want: "[2 3]", through: 3, gets: 1},
+		{name: "events ready, not waiting", publish: 2, want: "[2 3]", through: 3, gets: 1, reads: 1},
+		{name: "nothing, not waiting", want: "[]", through: 1, gets: 1, reads: 1},
 		{name: "nothing, the wait passes", wait: 20 * time.Millisecond, want: "[]", through: 1, gets: 1},
 		{name: "idle clock fresh", ttl: time.Hour, idle: time.Hour/followRefresh - time.Second, publish: 1,
-			want: "[2]", through: 2, reads: 1},
+			want: "[2]", through: 2, gets: 1, reads: 1},
 		{name: "idle clock due", ttl: time.Hour, idle: time.Hour / followRefresh, publish: 1,
-			want: "[2]", through: 2, updates: 1, reads: 1},
+			want: "[2]", through: 2, gets: 1, updates: 1, reads: 1},
 		{name: "idling out before the wait ends", ttl: time.Hour, wake: 1, wait: time.Hour,
 			want: "[2]", through: 2, gets: 1, updates: 1},
 	} {
@@ -219,7 +219,8 @@ func TestFollowGoneWhileWaiting(t *testing.T) {
 }
 
 // TestFollowRefreshRace: a cursor whose idle clock another node stored
-// first is taken as that node left it; one deleted meanwhile is gone.
+// first is read again and taken as that node left it (one write lost,
+// one read more); one deleted meanwhile is gone.
 func TestFollowRefreshRace(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -234,7 +235,7 @@ func TestFollowRefreshRace(t *testing.T) {
 	}
 	s, kv, _ := e.counted()
 	f, err := s.Follow(ctx, st, FollowRequest{Max: 10}) // from the stale state
-	if err != nil || !f.State.LastActive.Equal(e.clock()) || kv.updates.Load() != 1 || kv.gets.Load() != 1 {
+	if err != nil || !f.State.LastActive.Equal(e.clock()) || kv.updates.Load() != 1 || kv.gets.Load() != 2 {
 		t.Fatalf("stale: %+v, %v; %d writes, %d reads", f.State, err, kv.updates.Load(), kv.gets.Load())
 	}
 	if err := other.Delete(ctx, "q"); err != nil {
@@ -292,5 +293,66 @@ func TestFollowPlainWaiter(t *testing.T) {
 func TestFollowTTL(t *testing.T) {
 	if got := fmt.Sprint(FollowTTL(10 * time.Minute)); got != "12m30s" {
 		t.Fatalf("FollowTTL(10m) = %s", got)
+	}
+}
+
+// TestFollowKnown: a store remembers the followed cursors it served as it
+// last read them, and forgets one that is deleted, found gone, or idled
+// out; a poll from a remembered state that is gone answers ErrNotFound.
+func TestFollowKnown(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, ok := e.store.Known("q"); ok {
+		t.Fatal("known before it exists")
+	}
+	st, err := e.store.Create(ctx, "q", Spec{IdleTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.store.Known("q"); ok {
+		t.Fatal("known before a poll")
+	}
+	e.advance(30 * time.Minute)
+	f, err := e.store.Follow(ctx, st, FollowRequest{Max: 10}) // stores the idle clock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := e.store.Known("q"); !ok || k.rev != f.State.rev || !k.LastActive.Equal(e.clock()) {
+		t.Fatalf("known %+v %v, served %+v", k, ok, f.State)
+	}
+	e.advance(61 * time.Minute)
+	if _, ok := e.store.Known("q"); ok {
+		t.Fatal("known once idled out")
+	}
+	e.advance(-61 * time.Minute)
+	other := New(e.kv, e.log, e.hub, Config{Now: e.clock})
+	if err := other.Delete(ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	k, ok := e.store.Known("q") // deleted elsewhere: still remembered here
+	if !ok {
+		t.Fatal("forgotten before this store learnt of the delete")
+	}
+	if _, err := e.store.Follow(ctx, k, FollowRequest{Max: 10}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("poll of a deleted cursor: %v", err)
+	}
+	if _, ok := e.store.Known("q"); ok {
+		t.Fatal("known after a poll found it gone")
+	}
+	if _, err := other.Create(ctx, "r", Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := other.Get(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Follow(ctx, r, FollowRequest{Max: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Delete(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := other.Known("r"); ok {
+		t.Fatal("known after its store deleted it")
 	}
 }

@@ -59,18 +59,25 @@ func (p *polls) release(id string) {
 
 // queue returns the cursor and meta of the user's queue qid; a queue that
 // is unknown, expired, deleted, another user's or stored by an older
-// herald (whose ids were counted otherwise) is BAD_EVENT_QUEUE_ID.
+// herald (whose ids were counted otherwise) is BAD_EVENT_QUEUE_ID. A queue
+// this node served before is taken as it last saw it, with no round trip
+// (its owner, filter and meta never change); the poll checks with the
+// engine that it still exists before it answers.
 func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *queueMeta, error) {
 	id, ok := queueCursorID(u.Realm, qid)
 	if !ok {
 		return cursor.State{}, nil, badQueue(qid)
 	}
-	st, err := a.core.Cursors.Get(ctx, id)
-	if errors.Is(err, cursor.ErrNotFound) {
-		return cursor.State{}, nil, badQueue(qid)
-	}
-	if err != nil {
-		return cursor.State{}, nil, err
+	st, ok := a.core.Cursors.Known(id)
+	if !ok {
+		var err error
+		st, err = a.core.Cursors.Get(ctx, id)
+		if errors.Is(err, cursor.ErrNotFound) {
+			return cursor.State{}, nil, badQueue(qid)
+		}
+		if err != nil {
+			return cursor.State{}, nil, err
+		}
 	}
 	var meta queueMeta
 	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
@@ -140,6 +147,11 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 	d := a.newDelivery(meta, u)
 	from, err := a.resolveLast(ctx, &st, d, last)
 	if err != nil {
+		// A queue gone meanwhile is BAD_EVENT_QUEUE_ID whatever the id:
+		// the client registers again instead of retrying.
+		if _, gerr := a.core.Cursors.Get(ctx, st.ID); gerr != nil {
+			err = gerr
+		}
 		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
 		return
 	}

@@ -128,3 +128,30 @@ func TestPollRacingDeleteOnAnotherNode(t *testing.T) {
 		t.Fatalf("deleted queue came back: %s", r.Raw)
 	}
 }
+
+// TestDeletedOnAnotherNode: a node that served a queue before learns that
+// another node deleted it on its next poll, whatever the poll's
+// last_event_id: BAD_EVENT_QUEUE_ID, so the client registers again.
+func TestDeletedOnAnotherNode(t *testing.T) {
+	a := newEnv(t, Config{})
+	b := a.node(Config{})
+	bot := a.addUser("bot@example.com", "Bot")
+	iago := a.addUser("iago@example.com", "Iago")
+	a.addStream("Denmark")
+	qid := a.register(bot, url.Values{"event_types": {`["message"]`}})
+	ctx := context.Background()
+	a.sendStream(iago, "Denmark", "t", "x")
+	r := a.poll(ctx, bot, qid, -1, true)
+	if len(r.events()) != 1 {
+		t.Fatalf("poll on a: %d %s", r.Status, r.Raw)
+	}
+	x := id(t, r.events()[0])
+	if d := b.call(ctx, bot, "DELETE", "/api/v1/events", url.Values{"queue_id": {qid}}, form); d.Status != 200 {
+		t.Fatalf("delete on node b: %d %s", d.Status, d.Raw)
+	}
+	for _, last := range []int64{x + 5*idStep, x, -1} {
+		if r := a.poll(ctx, bot, qid, last, true); r.Status != 400 || r.str("code") != "BAD_EVENT_QUEUE_ID" {
+			t.Fatalf("poll on a from %d after the delete: %d %s", last, r.Status, r.Raw)
+		}
+	}
+}
