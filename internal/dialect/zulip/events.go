@@ -167,7 +167,11 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		a.fail(w, r, err)
 		return
 	}
-	writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+	if len(p.ignored()) > 0 {
+		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+		return
+	}
+	writeEvents(w, evs)
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending after
