@@ -98,10 +98,11 @@ type Config struct {
 
 // Store manages cursors in one KV bucket.
 type Store struct {
-	kv   eventlog.KV
-	log  Log
-	wait Waiter
-	cfg  Config
+	kv    eventlog.KV
+	log   Log
+	wait  Waiter
+	cfg   Config
+	known known // followed cursors, as last read (see Known)
 }
 
 // New returns a Store over kv.
@@ -115,7 +116,7 @@ func New(kv eventlog.KV, log Log, wait Waiter, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{kv: kv, log: log, wait: wait, cfg: cfg}
+	return &Store{kv: kv, log: log, wait: wait, cfg: cfg, known: known{limit: knownCursors}}
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
@@ -167,6 +168,7 @@ func (s *Store) Get(ctx context.Context, id string) (State, error) {
 	}
 	e, err := s.kv.Get(ctx, id)
 	if errors.Is(err, eventlog.ErrKeyNotFound) {
+		s.known.forget(id)
 		return State{}, fmt.Errorf("cursor %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -178,6 +180,7 @@ func (s *Store) Get(ctx context.Context, id string) (State, error) {
 	}
 	if s.expired(&st) {
 		_ = s.kv.Delete(ctx, id, st.rev)
+		s.known.forget(id)
 		return State{}, fmt.Errorf("cursor %s: idle since %s: %w", id, st.LastActive.Format(time.RFC3339), ErrNotFound)
 	}
 	return st, nil
@@ -225,6 +228,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.kv.Delete(ctx, id, 0); err != nil {
 		return fmt.Errorf("cursor %s: %w", id, err)
 	}
+	s.known.forget(id)
 	return nil
 }
 

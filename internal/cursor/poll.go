@@ -391,11 +391,7 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 		if err != nil {
 			return nil, nil, waitErr(ctx, p.cur.ID, err)
 		}
-		evs := make([]eventlog.Event, len(hevs))
-		for i, e := range hevs {
-			evs[i] = e.Event
-		}
-		if covered, kept = p.split(evs); len(covered) > 0 {
+		if covered, kept = p.split(events(hevs)); len(covered) > 0 {
 			return covered, kept, nil
 		}
 		p.cur.Acked = max(p.cur.Acked, sub.Position())

@@ -2,7 +2,9 @@ package zulip
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -162,4 +164,23 @@ func otherLast(key string) string {
 		c = "y"
 	}
 	return key[:len(key)-1] + c
+}
+
+// TestWriteEvents: a poll's answer written from the events' encodings is
+// what encoding it would give, byte for byte.
+func TestWriteEvents(t *testing.T) {
+	for _, evs := range [][]json.RawMessage{
+		{},
+		{json.RawMessage(`{"id":4096,"type":"heartbeat"}`)},
+		{json.RawMessage(`{"flags":[],"id":8192,"message":{"content":"\u003cp\u003ea \u0026 b\u003c/p\u003e"},"type":"message"}`),
+			json.RawMessage(`{"id":12288,"op":"start","type":"typing"}`)},
+	} {
+		fast, slow := httptest.NewRecorder(), httptest.NewRecorder()
+		writeEvents(fast, evs)
+		writeSuccess(slow, map[string]any{"events": evs})
+		if fast.Body.String() != slow.Body.String() || fast.Code != slow.Code ||
+			fast.Header().Get("Content-Type") != slow.Header().Get("Content-Type") {
+			t.Fatalf("written %d %q\nencoded %d %q", fast.Code, fast.Body, slow.Code, slow.Body)
+		}
+	}
 }

@@ -57,31 +57,38 @@ func (p *polls) release(id string) {
 	}
 }
 
-// queue returns the cursor (with the revision a poll updates) and meta of
-// the user's queue qid; a queue that is unknown, expired, deleted or
-// another user's is BAD_EVENT_QUEUE_ID.
+// queue returns the cursor and meta of the user's queue qid; a queue that
+// is unknown, expired, deleted, another user's or stored by an older
+// herald (whose ids were counted otherwise) is BAD_EVENT_QUEUE_ID. A queue
+// this node served before is taken as it last saw it, with no round trip
+// (its owner, filter and meta never change); the poll checks with the
+// engine that it still exists before it answers.
 func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *queueMeta, error) {
 	id, ok := queueCursorID(u.Realm, qid)
 	if !ok {
 		return cursor.State{}, nil, badQueue(qid)
 	}
-	st, err := a.core.Cursors.Get(ctx, id)
-	if errors.Is(err, cursor.ErrNotFound) {
-		return cursor.State{}, nil, badQueue(qid)
-	}
-	if err != nil {
-		return cursor.State{}, nil, err
+	st, ok := a.core.Cursors.Known(id)
+	if !ok {
+		var err error
+		st, err = a.core.Cursors.Get(ctx, id)
+		if errors.Is(err, cursor.ErrNotFound) {
+			return cursor.State{}, nil, badQueue(qid)
+		}
+		if err != nil {
+			return cursor.State{}, nil, err
+		}
 	}
 	var meta queueMeta
-	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID {
+	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
 		return cursor.State{}, nil, badQueue(qid)
 	}
 	return st, &meta, nil
 }
 
-// getEvents handles GET /api/v1/events: acknowledge up to last_event_id,
-// then answer with the queue's pending events, at once if there are any or
-// dont_block is set, else when one arrives or with a heartbeat.
+// getEvents handles GET /api/v1/events: the queue's events after
+// last_event_id, at once if there are any or dont_block is set, else when
+// one arrives or with a heartbeat.
 func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 	p, err := readParams(r)
 	if err != nil {
@@ -108,14 +115,13 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 			return
 		}
 		p.markUsed("last_event_id")
-		qid, st, err := a.createQueue(ctx, u, qs)
+		qid, st, meta, err := a.createQueue(ctx, u, qs)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		meta := qs.meta
-		meta.UserID = u.ID
-		evs, err := a.poll(r, u, qid, st, &meta, -1, true)
+		d := a.newDelivery(meta, u)
+		evs, err := a.poll(r, qid, st, d, mark{pos: st.Acked}, true)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -138,37 +144,47 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		a.fail(w, r, err)
 		return
 	}
-	// The acknowledgement is stored with what the poll stores, in one
-	// write; it is checked here first, and the cap with it applied.
-	acked := st
-	if err := acknowledge(last)(&acked); err != nil {
-		a.fail(w, r, err)
+	d := a.newDelivery(meta, u)
+	from, err := a.resolveLast(ctx, &st, d, last)
+	if err != nil {
+		// A queue gone meanwhile is BAD_EVENT_QUEUE_ID whatever the id:
+		// the client registers again instead of retrying.
+		if _, gerr := a.core.Cursors.Get(ctx, st.ID); gerr != nil {
+			err = gerr
+		}
+		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
 		return
 	}
-	if over, err := a.overCap(ctx, acked); err != nil || over {
+	if over, err := a.overCap(ctx, st, from.pos); err != nil || over {
 		if err == nil {
 			err = a.expireOverCap(ctx, st.ID, qid)
 		}
 		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
 		return
 	}
-	evs, err := a.poll(r, u, qid, st, meta, last, dontBlock)
+	evs, err := a.poll(r, qid, st, d, from, dontBlock)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+	if len(p.ignored()) > 0 {
+		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+		return
+	}
+	writeEvents(w, evs)
 }
 
-// overCap reports whether more than MaxQueueEvents events are pending. The
-// count is read only when the queue lags the hub's tail by more than the
-// cap, so a queue that keeps up costs nothing here. The tail may lag the
-// log by a moment; a batch over the cap is caught when it is read (poll).
-func (a *API) overCap(ctx context.Context, st cursor.State) (bool, error) {
+// overCap reports whether more than MaxQueueEvents events are pending after
+// pos. The count is read only when pos lags the hub's tail by more than
+// the cap, so a queue that keeps up costs nothing here. The tail may lag
+// the log by a moment; an answer over the cap is caught when it is read
+// (poll).
+func (a *API) overCap(ctx context.Context, st cursor.State, pos uint64) (bool, error) {
 	last := a.core.Hub.Last()
-	if last <= st.Acked || last-st.Acked <= uint64(a.cfg.MaxQueueEvents) {
+	if last <= pos || last-pos <= uint64(a.cfg.MaxQueueEvents) {
 		return false, nil
 	}
+	st.Acked = pos
 	n, err := a.core.Cursors.Pending(ctx, st, a.cfg.MaxQueueEvents+1)
 	return n > a.cfg.MaxQueueEvents, err
 }
@@ -204,22 +220,21 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 }
 
 // poll answers a poll of queue qid, whose cursor st was read at the start
-// of the request: one cursor Poll, which stores the acknowledgement of
-// last, the new batch or the position passed, the queue's activity and a
-// heartbeat's count in one write, and wakes with the events it waited for
-// in hand. Events this user may not see are passed over in the cursor
-// (nothing visible is skipped), so they cost no write of their own.
-func (a *API) poll(r *http.Request, u *user, qid string, st cursor.State, meta *queueMeta, last int64, dontBlock bool) ([]json.RawMessage, error) {
+// of the request, from the client's position: one cursor Follow, which
+// writes nothing (but a rare refresh of the queue's idle clock) and wakes
+// with the events it waited for in hand. Events this user may not see are
+// passed over; a heartbeat's id carries how far the poll found none, so
+// the next poll starts there.
+func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, from mark, dontBlock bool) ([]json.RawMessage, error) {
 	sctx, scancel := a.core.Deliver.StreamContext(r)
 	defer scancel()
 	ctx, end := a.polls.begin(sctx, st.ID)
 	defer end()
-	d := a.newDelivery(meta, u)
-	req := cursor.PollRequest{Max: a.cfg.MaxBatch, Change: acknowledge(last), Keep: d.keep}
+	req := cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Keep: d.keep}
 	if !dontBlock {
-		req.Wait, req.Timeout = a.heartbeatAfter(), countHeartbeat
+		req.Wait = a.heartbeatAfter()
 	}
-	f, err := a.core.Cursors.Poll(ctx, st, req)
+	f, err := a.core.Cursors.Follow(ctx, st, req)
 	if err != nil && ctx.Err() != nil {
 		// Finished by a newer poll, a DELETE or a shutdown: no events
 		// now (the client polls again), unless the queue is gone.
@@ -233,18 +248,18 @@ func (a *API) poll(r *http.Request, u *user, qid string, st cursor.State, meta *
 	if err != nil {
 		return nil, a.queueErr(r.Context(), st.ID, qid, err)
 	}
-	if f.BatchID == "" {
+	if len(f.Events) == 0 {
 		if dontBlock {
 			return []json.RawMessage{}, nil
 		}
-		return []json.RawMessage{heartbeat(&f.State)}, nil
+		return []json.RawMessage{heartbeat(heartbeatID(from, f.Through))}, nil
 	}
-	if f.State.Batch.Count > a.cfg.MaxQueueEvents {
+	if len(f.Events) > a.cfg.MaxQueueEvents {
 		// A cap below the batch size, or events the hub's tail had not
 		// delivered when overCap looked.
 		return nil, a.queueErr(r.Context(), st.ID, qid, a.expireOverCap(r.Context(), st.ID, qid))
 	}
-	out := d.events(f.Events, heartbeatsOf(&f.State))
+	out := d.events(f.Events)
 	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
 	return out, nil
 }

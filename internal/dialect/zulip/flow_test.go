@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/cursor"
 )
 
 func TestServerSettingsWithoutAuth(t *testing.T) {
@@ -61,7 +63,7 @@ func TestPythonClientFlow(t *testing.T) {
 	}
 
 	// The queue expires; the client gets BAD_EVENT_QUEUE_ID and registers again.
-	e.clock.Advance(DefaultLifespan + time.Second)
+	e.clock.Advance(cursor.FollowTTL(DefaultLifespan) + time.Second)
 	bad := e.poll(context.Background(), bot, qid, last, true)
 	if bad.Status != 400 || bad.str("code") != "BAD_EVENT_QUEUE_ID" || bad.str("queue_id") != qid {
 		t.Fatalf("expired queue: %d %s", bad.Status, bad.Raw)
@@ -189,16 +191,15 @@ func TestTwoPollsRace(t *testing.T) {
 	}
 }
 
-// TestReleasedPollKeepsItsAck: a poll released by a newer one still
-// acknowledged what its last_event_id covered.
-func TestReleasedPollKeepsItsAck(t *testing.T) {
+// TestReleasedPollLosesNothing: a poll released by a newer one answers
+// with no events, and the client, polling again from what it
+// acknowledged, gets what came meanwhile.
+func TestReleasedPollLosesNothing(t *testing.T) {
 	e := newEnv(t, Config{})
 	bot := e.addUser("bot@example.com", "Bot")
 	iago := e.addUser("iago@example.com", "Iago")
 	e.addStream("Denmark")
-	// A lifespan longer than the poll's wait: the blocked poll then stores
-	// nothing before it ends (a shorter one is stored before it waits).
-	qid := e.register(bot, url.Values{"event_types": {`["message"]`}, "queue_lifespan_secs": {"86400"}})
+	qid := e.register(bot, url.Values{"event_types": {`["message"]`}})
 	e.sendStream(iago, "Denmark", "t", "x")
 	ctx := context.Background()
 	r := e.poll(ctx, bot, qid, -1, true)
@@ -209,12 +210,15 @@ func TestReleasedPollKeepsItsAck(t *testing.T) {
 	first := make(chan resp, 1)
 	go func() { first <- e.poll(ctx, bot, qid, x, false) }()
 	e.waitPolling(qid, first)
-	e.poll(ctx, bot, qid, -1, true) // releases the first, acknowledging nothing
+	if r := e.poll(ctx, bot, qid, x, true); r.Status != 200 || len(r.events()) != 0 { // releases the first
+		t.Fatalf("releasing poll: %d %s", r.Status, r.Raw)
+	}
 	if r := <-first; r.Status != 200 || len(r.events()) != 0 {
 		t.Fatalf("released poll: %d %s", r.Status, r.Raw)
 	}
-	if r := e.poll(ctx, bot, qid, -1, true); r.Status != 200 || len(r.events()) != 0 {
-		t.Fatalf("the released poll's acknowledgement was lost: %d %s", r.Status, r.Raw)
+	e.sendStream(iago, "Denmark", "t", "y")
+	if r := e.poll(ctx, bot, qid, x, true); fmt.Sprint(contents(r)) != "[y]" {
+		t.Fatalf("after the release: %d %s", r.Status, r.Raw)
 	}
 }
 
@@ -246,28 +250,39 @@ func TestExpiryDuringBlockedPoll(t *testing.T) {
 	got := make(chan resp, 1)
 	go func() { got <- e.poll(context.Background(), bot, qid, -1, false) }()
 	e.waitPolling(qid, got)
-	e.clock.Advance(DefaultLifespan + time.Second)
+	e.clock.Advance(cursor.FollowTTL(DefaultLifespan) + time.Second)
 	e.sendStream(iago, "Denmark", "t", "wake up")
 	if r := <-got; r.Status != 400 || r.str("code") != "BAD_EVENT_QUEUE_ID" {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 }
 
+// TestQueueLifespan: an idle queue lives its lifespan after its last poll
+// at least, and is gone once a quarter more has passed (its idle clock is
+// stored again only every so often, not on each poll); queue_lifespan_secs
+// is capped at 7 days.
 func TestQueueLifespan(t *testing.T) {
 	e := newEnv(t, Config{})
 	bot := e.addUser("bot@example.com", "Bot")
 	long := e.register(bot, url.Values{"queue_lifespan_secs": {"3600"}})
 	short := e.register(bot, nil)
 	capped := e.register(bot, url.Values{"queue_lifespan_secs": {"99999999"}})
-	e.clock.Advance(30 * time.Minute)
-	if r := e.poll(context.Background(), bot, long, -1, true); r.Status != 200 {
-		t.Fatalf("hour-long queue expired after 30m: %s", r.Raw)
+	ctx := context.Background()
+	for _, d := range []time.Duration{time.Minute, DefaultLifespan - time.Second, DefaultLifespan - time.Second} {
+		e.clock.Advance(d)
+		if r := e.poll(ctx, bot, short, -1, true); r.Status != 200 {
+			t.Fatalf("default queue gone %s after its last poll: %s", d, r.Raw)
+		}
 	}
-	if r := e.poll(context.Background(), bot, short, -1, true); r.str("code") != "BAD_EVENT_QUEUE_ID" {
-		t.Fatalf("default queue alive after 30m: %s", r.Raw)
+	e.clock.Advance(cursor.FollowTTL(DefaultLifespan) + time.Second)
+	if r := e.poll(ctx, bot, short, -1, true); r.str("code") != "BAD_EVENT_QUEUE_ID" {
+		t.Fatalf("default queue alive after %s idle: %s", cursor.FollowTTL(DefaultLifespan), r.Raw)
 	}
-	e.clock.Advance(MaxLifespan)
-	if r := e.poll(context.Background(), bot, capped, -1, true); r.str("code") != "BAD_EVENT_QUEUE_ID" {
+	if r := e.poll(ctx, bot, long, -1, true); r.Status != 200 {
+		t.Fatalf("hour-long queue expired after 33m: %s", r.Raw)
+	}
+	e.clock.Advance(cursor.FollowTTL(MaxLifespan))
+	if r := e.poll(ctx, bot, capped, -1, true); r.str("code") != "BAD_EVENT_QUEUE_ID" {
 		t.Fatalf("lifespan not capped at 7 days: %s", r.Raw)
 	}
 }

@@ -89,3 +89,30 @@ func FuzzJSONValues(f *testing.F) {
 		p.stringList("v")
 	})
 }
+
+// FuzzHeartbeatID: from any id a queue can hand out, a heartbeat's id is
+// past it (but where a position's heartbeats stop counting), at or past
+// the position its poll covered, and below the id of every event after
+// that position.
+func FuzzHeartbeatID(f *testing.F) {
+	f.Add(uint64(0), uint64(0), uint64(0))
+	f.Add(uint64(7), uint64(3), uint64(7))
+	f.Add(uint64(7), uint64(idStep-1), uint64(7))
+	f.Add(uint64(7), uint64(0), uint64(9))
+	f.Fuzz(func(t *testing.T, pos, k, ahead uint64) {
+		const maxSeq = 1<<41 - 2 // ids stay exact in JavaScript below it
+		pos, k = pos%maxSeq, k%idStep
+		through := pos + ahead%(maxSeq-pos)
+		last := eventID(pos) + int64(k)
+		hb := heartbeatID(mark{pos: pos, k: k}, through)
+		if hb <= last && !(through == pos && k == idStep-1 && hb == last) {
+			t.Fatalf("heartbeat %d after %d (pos %d k %d through %d)", hb, last, pos, k, through)
+		}
+		if hb <= eventID(through) || hb >= eventID(through+1) {
+			t.Fatalf("heartbeat %d outside position %d's ids [%d, %d)", hb, through, eventID(through), eventID(through+1))
+		}
+		if hb >= 1<<53 {
+			t.Fatalf("heartbeat %d not exact in JavaScript", hb)
+		}
+	})
+}

@@ -92,6 +92,12 @@ func (e *env) node(cfg Config) *env {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(core.Close)
+	return e.nodeOn(core, cfg)
+}
+
+// nodeOn is node over a core of the caller's, on e's engine.
+func (e *env) nodeOn(core *dialect.Core, cfg Config) *env {
+	e.t.Helper()
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Hour
 	}

@@ -98,6 +98,11 @@ type msgFacts struct {
 	DisplayRecipient json.RawMessage `json:"display_recipient"`
 	Content          string          `json:"content"`
 	ContentType      string          `json:"content_type"`
+	// Decoded from DisplayRecipient by settle, for facts that many
+	// deliveries share.
+	settled bool
+	parts   []participant
+	stream  string
 }
 
 type participant struct {
@@ -107,13 +112,33 @@ type participant struct {
 
 func (m *msgFacts) private() bool { return m.Type == "private" || m.Type == "direct" }
 
+// settle decodes the recipient once: the facts are then read, never
+// written, by every delivery that shares them.
+func (m *msgFacts) settle() {
+	m.parts, m.stream, m.settled = m.decodeParticipants(), m.decodeStream(), true
+}
+
 func (m *msgFacts) participants() []participant {
+	if m.settled {
+		return m.parts
+	}
+	return m.decodeParticipants()
+}
+
+func (m *msgFacts) streamName() string {
+	if m.settled {
+		return m.stream
+	}
+	return m.decodeStream()
+}
+
+func (m *msgFacts) decodeParticipants() []participant {
 	var ps []participant
 	json.Unmarshal(m.DisplayRecipient, &ps)
 	return ps
 }
 
-func (m *msgFacts) streamName() string {
+func (m *msgFacts) decodeStream() string {
 	var s string
 	json.Unmarshal(m.DisplayRecipient, &s)
 	return s

@@ -24,9 +24,9 @@ type queueMeta struct {
 	Narrow        []narrowTerm `json:"narrow,omitempty"`
 	ApplyMarkdown bool         `json:"apply_markdown,omitempty"`
 	StreamTyping  bool         `json:"stream_typing,omitempty"`
-	// Heartbeats counts the heartbeats sent: event ids are shifted by it
-	// (see ids.go).
-	Heartbeats uint64 `json:"heartbeats,omitempty"`
+	// Scheme is queueScheme for a queue whose ids are log positions (see
+	// ids.go).
+	Scheme int `json:"scheme,omitempty"`
 }
 
 // wants reports whether the queue receives events of type t.
@@ -140,27 +140,30 @@ func queueCursorID(realm, queueID string) (string, bool) {
 }
 
 // createQueue makes the queue's cursor, starting after the log's current
-// end: the queue receives what happens from now on.
-func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, cursor.State, error) {
+// end: the queue receives what happens from now on. The cursor is
+// followed (cursor.Follow): it stores what the client cannot tell on
+// each poll — who owns the queue, what it receives, where it starts, when
+// it idles out — and the client's last_event_id is its position.
+func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, cursor.State, *queueMeta, error) {
 	after, err := a.core.Start(ctx, dialect.FromNow())
 	if err != nil {
-		return "", cursor.State{}, err
+		return "", cursor.State{}, nil, err
 	}
 	meta := qs.meta
-	meta.UserID = u.ID
+	meta.UserID, meta.Scheme = u.ID, queueScheme
 	mb, err := json.Marshal(meta)
 	if err != nil {
-		return "", cursor.State{}, fmt.Errorf("zulip: queue meta: %w", err)
+		return "", cursor.State{}, nil, fmt.Errorf("zulip: queue meta: %w", err)
 	}
 	qid := uuid.NewString()
 	id, _ := queueCursorID(u.Realm, qid)
 	st, err := a.core.Cursors.Create(ctx, id, cursor.Spec{
-		Filter: qs.filter(u.Realm), After: after, Owner: u.KeyID, Meta: mb, IdleTTL: qs.lifespan,
+		Filter: qs.filter(u.Realm), After: after, Owner: u.KeyID, Meta: mb, IdleTTL: cursor.FollowTTL(qs.lifespan),
 	})
 	if err != nil {
-		return "", cursor.State{}, err
+		return "", cursor.State{}, nil, err
 	}
-	return qid, st, nil
+	return qid, st, &meta, nil
 }
 
 // register handles POST /api/v1/register: a new queue and the initial
@@ -177,7 +180,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	ctx := r.Context()
-	qid, _, err := a.createQueue(ctx, u, qs)
+	qid, _, _, err := a.createQueue(ctx, u, qs)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -2,11 +2,11 @@
 // event queues, sending messages) over herald's core, so that unmodified
 // Zulip clients such as python-zulip-api and zulip-js work against herald.
 //
-// It is a thin translation: a Zulip event queue is a cursor of the core
-// (internal/cursor) whose filter is the topics "zulip.<realm>.<type>" of the
-// queue's event types; a queue's event ids are the log's sequence numbers,
-// shifted by the heartbeats the queue has sent (ids.go); "last_event_id"
-// acknowledges up to it; a long-poll is a cursor Poll with a wait. What
+// It is a thin translation: a Zulip event queue is a followed cursor of the
+// core (internal/cursor) whose filter is the topics "zulip.<realm>.<type>"
+// of the queue's event types; a queue's event ids are log positions
+// (ids.go), so a poll's "last_event_id" is where it starts, and a long-poll
+// is a cursor Follow with a wait, which writes nothing. What
 // Zulip decides per user (who may see a direct message, a
 // queue's narrow, the sender's "read" flag, Markdown or not) is decided here,
 // when an event is delivered, so every event is stored only once.
@@ -78,11 +78,11 @@ type API struct {
 	cfg   Config
 	kv    eventlog.KV
 	polls *polls
-	// san sanitizes the HTML delivered; renders holds messages' delivered
-	// renderings (see rendercache.go).
-	san     *sanitizer
-	renders *renderCache
-	guard   *dialect.Guard // the request pipeline, in Zulip's shape
+	// san sanitizes the HTML delivered; events holds what delivery derives
+	// from each stored event (see eventcache.go).
+	san    *sanitizer
+	events *eventCache
+	guard  *dialect.Guard // the request pipeline, in Zulip's shape
 }
 
 var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -115,7 +115,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		renders: newRenderCache(renderCacheBytes)}
+		events: newEventCache(eventCacheBytes)}
 	a.guard = core.Guard(a.guardSpec())
 	return a, nil
 }
