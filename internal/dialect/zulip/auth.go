@@ -33,7 +33,7 @@ func userFromKey(k *auth.Key) (*user, bool) {
 		KeyID: k.ID, key: k}, true
 }
 
-type userHandler func(http.ResponseWriter, *http.Request, *user)
+type userHandler func(http.ResponseWriter, *http.Request, *user) error
 
 func unauthorized(msg string) *apiError {
 	return &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: msg}
@@ -96,8 +96,7 @@ func (a *API) guardSpec() dialect.GuardSpec {
 func (a *API) authenticated(h userHandler) http.Handler {
 	return a.guard.Handle(func(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 		u, _ := userFromKey(req.Key) // Admit checked it
-		h(w, r, u)
-		return nil
+		return h(w, r, u)
 	})
 }
 

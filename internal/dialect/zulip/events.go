@@ -89,16 +89,14 @@ func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *qu
 // getEvents handles GET /api/v1/events: the queue's events after
 // last_event_id, at once if there are any or dont_block is set, else when
 // one arrives or with a heartbeat.
-func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	dontBlock, err := p.boolean("dont_block", false)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	qid, _ := p.str("queue_id")
@@ -106,43 +104,36 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		// Without a queue, Zulip registers one from register's arguments,
 		// but only for a request that does not block.
 		if !dontBlock {
-			a.fail(w, r, badRequest("Missing 'queue_id' argument"))
-			return
+			return badRequest("Missing 'queue_id' argument")
 		}
 		qs, err := parseQueueSpec(p)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		p.markUsed("last_event_id")
 		qid, st, meta, err := a.createQueue(ctx, u, qs)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		d := a.newDelivery(meta, u)
 		evs, err := a.poll(r, qid, st, d, mark{pos: st.Acked}, true)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		writeSuccess(w, p.withIgnored(map[string]any{"events": evs, "queue_id": qid}))
-		return
+		return nil
 	}
 	p.markUsed(registerParams...) // accepted, and meaningless with a queue
 	last, ok, err := p.integer("last_event_id")
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		a.fail(w, r, badRequest("Missing 'last_event_id' argument"))
-		return
+		return badRequest("Missing 'last_event_id' argument")
 	}
 	st, meta, err := a.queue(ctx, u, qid)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	d := a.newDelivery(meta, u)
 	from, err := a.resolveLast(ctx, &st, d, last)
@@ -152,26 +143,24 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		if _, gerr := a.core.Cursors.Get(ctx, st.ID); gerr != nil {
 			err = gerr
 		}
-		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
-		return
+		return a.queueErr(ctx, st.ID, qid, err)
 	}
 	if over, err := a.overCap(ctx, st, from.pos); err != nil || over {
 		if err == nil {
 			err = a.expireOverCap(ctx, st.ID, qid)
 		}
-		a.fail(w, r, a.queueErr(ctx, st.ID, qid, err))
-		return
+		return a.queueErr(ctx, st.ID, qid, err)
 	}
 	evs, err := a.poll(r, qid, st, d, from, dontBlock)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if len(p.ignored()) > 0 {
 		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
-		return
+		return nil
 	}
 	writeEvents(w, evs)
+	return nil
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending after
@@ -266,16 +255,14 @@ func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, fr
 
 // deleteEvents handles DELETE /api/v1/events: queue_id in the body
 // (python-zulip-api) or the query string (zulip-js).
-func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	qid, ok := p.str("queue_id")
 	if !ok {
-		a.fail(w, r, missingArgument("queue_id"))
-		return
+		return missingArgument("queue_id")
 	}
 	ctx := r.Context()
 	st, _, err := a.queue(ctx, u, qid)
@@ -284,9 +271,9 @@ func (a *API) deleteEvents(w http.ResponseWriter, r *http.Request, u *user) {
 		err = a.core.Cursors.Delete(ctx, id)
 	}
 	if err != nil {
-		a.fail(w, r, a.queueErr(ctx, id, qid, err))
-		return
+		return a.queueErr(ctx, id, qid, err)
 	}
 	a.polls.release(id) // after the delete, so the released poll sees the queue gone
 	writeSuccess(w, p.withIgnored(map[string]any{}))
+	return nil
 }

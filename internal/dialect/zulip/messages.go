@@ -33,32 +33,27 @@ func (a *API) publish(ctx context.Context, realm, typ string, ev any) (eventlog.
 
 // sendMessage handles POST /api/v1/messages: a stream or direct message,
 // published as one "message" event that every matching queue receives.
-func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	typ, ok := p.str("type")
 	if !ok {
-		a.fail(w, r, missingArgument("type"))
-		return
+		return missingArgument("type")
 	}
 	to, ok := p.str("to")
 	if !ok {
-		a.fail(w, r, missingArgument("to"))
-		return
+		return missingArgument("to")
 	}
 	content, ok := p.str("content")
 	if !ok {
-		a.fail(w, r, missingArgument("content"))
-		return
+		return missingArgument("content")
 	}
 	p.markUsed("queue_id", "local_id", "read_by_sender")
 	if strings.TrimSpace(content) == "" {
-		a.fail(w, r, badRequest("Message must not be empty"))
-		return
+		return badRequest("Message must not be empty")
 	}
 	content = truncate(content, MaxContent, "\n[message truncated]")
 	var stream *streamRecord // of a stream message
@@ -77,13 +72,11 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 			topic, ok = p.str("subject")
 		}
 		if !ok || strings.TrimSpace(topic) == "" {
-			a.fail(w, r, badRequest("Missing topic"))
-			return
+			return badRequest("Missing topic")
 		}
 		s, err := a.resolveStream(ctx, u.Realm, to)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		msg["type"], msg["stream_id"], msg["display_recipient"] = "stream", s.StreamID, s.Name
 		msg["subject"], msg["recipient_id"] = truncate(strings.TrimSpace(topic), MaxTopic, "..."), s.StreamID
@@ -91,24 +84,20 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	case "private", "direct":
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		msg["type"], msg["subject"], msg["display_recipient"] = "private", "", parts
 		msg["recipient_id"] = conversationID(parts)
 	default:
-		a.fail(w, r, badRequest("Invalid message type"))
-		return
+		return badRequest("Invalid message type")
 	}
 	refs, err := a.messageRefs(ctx, u.Realm, content)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	id, err := a.nextID(ctx, "message_id")
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	msg["id"] = id
 	ev := map[string]any{"type": "message", "flags": []string{}, "message": msg}
@@ -117,13 +106,13 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	ack, err := a.publish(ctx, u.Realm, "message", ev)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if stream != nil {
 		a.noteStreamMessage(ctx, stream, id, ack.Seq)
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"id": id}))
+	return nil
 }
 
 // refsKey holds, in a stored message event, the users and streams its
@@ -262,21 +251,18 @@ func truncate(s string, n int, suffix string) string {
 
 // typing handles POST /api/v1/typing: a "typing" event for a direct
 // conversation (to: user ids) or a stream topic (stream_id, topic).
-func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	op, ok := p.str("op")
 	if !ok {
-		a.fail(w, r, missingArgument("op"))
-		return
+		return missingArgument("op")
 	}
 	if op != "start" && op != "stop" {
-		a.fail(w, r, badRequest("Invalid op"))
-		return
+		return badRequest("Invalid op")
 	}
 	typ, _ := p.str("type")
 	ev := map[string]any{"type": "typing", "op": op, "sender": map[string]any{"user_id": u.ID, "email": u.Email}}
@@ -284,13 +270,11 @@ func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 	case "", "direct", "private":
 		to, ok := p.str("to")
 		if !ok {
-			a.fail(w, r, missingArgument("to"))
-			return
+			return missingArgument("to")
 		}
 		parts, err := a.resolveUsers(ctx, u, to)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		rcpts := make([]map[string]any, len(parts))
 		for i, pt := range parts {
@@ -300,58 +284,49 @@ func (a *API) typing(w http.ResponseWriter, r *http.Request, u *user) {
 	case "stream", "channel":
 		sid, ok, err := p.integer("stream_id")
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if !ok {
-			a.fail(w, r, missingArgument("stream_id"))
-			return
+			return missingArgument("stream_id")
 		}
 		topic, ok := p.str("topic")
 		if !ok {
-			a.fail(w, r, missingArgument("topic"))
-			return
+			return missingArgument("topic")
 		}
 		if _, found, err := a.findStream(ctx, u.Realm, "", sid); err != nil || !found {
 			if err == nil {
 				err = badRequest("Invalid channel ID")
 			}
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ev["message_type"], ev["stream_id"], ev["topic"] = "stream", sid, topic
 	default:
-		a.fail(w, r, badRequest("Invalid type"))
-		return
+		return badRequest("Invalid type")
 	}
 	if _, err := a.publish(ctx, u.Realm, "typing", ev); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{}))
+	return nil
 }
 
 // presence handles POST /api/v1/users/me/presence: a legacy-format
 // "presence" event for the realm.
-func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	status, ok := p.str("status")
 	if !ok {
-		a.fail(w, r, missingArgument("status"))
-		return
+		return missingArgument("status")
 	}
 	if status != "active" && status != "idle" {
-		a.fail(w, r, badRequest("Invalid status: %s", status))
-		return
+		return badRequest("Invalid status: %s", status)
 	}
 	for _, b := range []string{"ping_only", "new_user_input", "slim_presence"} {
 		if _, err := p.boolean(b, false); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	p.markUsed("last_update_id", "history_limit_days")
@@ -362,8 +337,8 @@ func (a *API) presence(w http.ResponseWriter, r *http.Request, u *user) {
 		"presence": map[string]any{"website": map[string]any{
 			"status": status, "timestamp": now.Unix(), "client": "website", "pushable": false}},
 	}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeSuccess(w, p.withIgnored(map[string]any{"presences": map[string]any{}, "server_timestamp": ts}))
+	return nil
 }

@@ -168,22 +168,19 @@ func (a *API) createQueue(ctx context.Context, u *user, qs queueSpec) (string, c
 
 // register handles POST /api/v1/register: a new queue and the initial
 // state of the event types herald supports.
-func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) error {
 	p, err := readParams(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	qs, err := parseQueueSpec(p)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	qid, _, _, err := a.createQueue(ctx, u, qs)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out := map[string]any{
 		"queue_id":                             qid,
@@ -194,10 +191,10 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) {
 		"event_queue_longpoll_timeout_seconds": LongpollTimeout,
 	}
 	if err := a.initialState(ctx, u, qs, out); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeSuccess(w, p.withIgnored(out))
+	return nil
 }
 
 // initialState adds the state sections the queue's types ask for.

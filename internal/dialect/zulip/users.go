@@ -51,55 +51,55 @@ func subscriptionJSON(s *streamRecord) map[string]any {
 	return m
 }
 
-func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u *user) error {
 	users, err := a.users(r.Context(), u.Realm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	members := make([]map[string]any, len(users))
 	for i := range users {
 		members[i] = memberJSON(&users[i])
 	}
 	writeSuccess(w, map[string]any{"members": members})
+	return nil
 }
 
-func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) getOwnUser(w http.ResponseWriter, r *http.Request, u *user) error {
 	rec, _, err := a.getUser(r.Context(), u.Email)
 	if errors.Is(err, eventlog.ErrKeyNotFound) {
 		err = invalidAPIKey("Invalid API key") // removed meanwhile
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	writeSuccess(w, memberJSON(&rec))
+	return nil
 }
 
-func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) listStreams(w http.ResponseWriter, r *http.Request, u *user) error {
 	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]map[string]any, len(streams))
 	for i := range streams {
 		out[i] = streamJSON(&streams[i])
 	}
 	writeSuccess(w, map[string]any{"streams": out})
+	return nil
 }
 
-func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, u *user) error {
 	streams, err := a.clientStreams(r.Context(), u.Realm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]map[string]any, len(streams))
 	for i := range streams {
 		out[i] = subscriptionJSON(&streams[i])
 	}
 	writeSuccess(w, map[string]any{"subscriptions": out})
+	return nil
 }
 
 // AddUserRequest is the body of POST /v1/zulip/users.
