@@ -45,12 +45,15 @@ func TestSubscriptionsStoredUnderBareNames(t *testing.T) {
 		{"GET", "/v1/subscriptions/billing/events", ownerToken, "", 200},
 		{"POST", "/v1/subscriptions/billing/ack", ownerToken, `{"upto":0}`, 200},
 		{"GET", "/v1/subscriptions/billing", other, "", 404},
-		{"PUT", "/v1/subscriptions/billing", other, `{}`, 201}, // its own, not a conflict
-		{"GET", "/v1/subscriptions/billing", admin, "", 200},
+		{"PUT", "/v1/subscriptions/billing", other, `{}`, 201},                // its own, not a conflict
 		{"GET", "/v1/subscriptions/" + owner.ID + ".billing", admin, "", 404}, // not stored that way
+		{"GET", "/v1/subscriptions/billing", admin, "", 200},                  // the one stored under the bare name
 		{"DELETE", "/v1/subscriptions/billing", ownerToken, "", 204},
 		{"GET", "/v1/subscriptions/billing", ownerToken, "", 404},
 		{"GET", "/v1/subscriptions/billing", other, "", 200},
+		{"PUT", "/v1/subscriptions/billing", ownerToken, `{}`, 201},
+		{"GET", "/v1/subscriptions/billing", admin, "", 409}, // two keys have one: ambiguous
+		{"GET", "/v1/subscriptions/" + owner.ID + ".billing", admin, "", 200},
 	} {
 		if got := do(tc.method, tc.path, tc.token, tc.body); got != tc.status {
 			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, got, tc.status)

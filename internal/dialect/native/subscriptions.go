@@ -2,6 +2,7 @@ package native
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,10 +84,37 @@ func (a *API) lookup(r *http.Request, key *auth.Key) (cursor.State, error) {
 			err = cursor.ErrNotFound
 		}
 	}
+	if errors.Is(err, cursor.ErrNotFound) && key.Admin && !strings.Contains(name, ".") {
+		st, err = a.adminLookup(ctx, name)
+	}
 	if err != nil {
 		return cursor.State{}, fmt.Errorf("subscription %s: %w", name, err)
 	}
 	return st, nil
+}
+
+// adminLookup finds the one subscription of any key named name, for an
+// admin key that has none of its own by that name (each node's admin key
+// is a key of its own). Two keys' subscriptions of one name are told apart
+// as <key id>.<name>.
+func (a *API) adminLookup(ctx context.Context, name string) (cursor.State, error) {
+	all, err := a.core.Cursors.List(ctx, subscriptionNS)
+	if err != nil {
+		return cursor.State{}, err
+	}
+	var found []cursor.State
+	for _, st := range all {
+		if nameOf(st.ID) == name {
+			found = append(found, st)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return cursor.State{}, cursor.ErrNotFound
+	case 1:
+		return found[0], nil
+	}
+	return cursor.State{}, dialect.Errorf(dialect.Conflict, "%d keys have a subscription %s; name one as <key id>.%s", len(found), name, name)
 }
 
 type putRequest struct {
