@@ -12,6 +12,7 @@ import (
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -180,9 +181,9 @@ func Classify(err error) *Problem {
 		p.Kind, p.Limit = TooLarge, tooBig.Limit
 		p.Message = "the request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"
 	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft),
-		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid):
+		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid), errors.Is(err, faults.ErrInvalid):
 		p.Kind = BadRequest
-	case errors.Is(err, cursor.ErrNotFound), errors.Is(err, auth.ErrNotFound):
+	case errors.Is(err, cursor.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, faults.ErrNotFound):
 		p.Kind = NotFound
 	case errors.Is(err, cursor.ErrBatchNotFound):
 		p.Kind, p.Code = Conflict, "batch_not_pending"
