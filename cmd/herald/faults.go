@@ -124,7 +124,11 @@ func (c *FaultsClearCmd) Run(ctx context.Context, g *Globals) error {
 		if err := adminCall(ctx, g, "DELETE", "/v1/faults", nil, &res); err != nil {
 			return fmt.Errorf("faults clear: %w", err)
 		}
-		fmt.Fprintf(c.IO.stdout(), "deleted %d rules\n", res.Deleted)
+		plural := "s"
+		if res.Deleted == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(c.IO.stdout(), "deleted %d rule%s\n", res.Deleted, plural)
 		return nil
 	}
 	for _, id := range c.IDs {

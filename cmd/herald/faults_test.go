@@ -72,7 +72,7 @@ func TestFaultsCommands(t *testing.T) {
 		t.Fatalf("clearing it again: %v", err)
 	}
 	cleared.Reset()
-	if err := (&FaultsClearCmd{IO: cmdIO{Stdout: &cleared}}).Run(ctx, g); err != nil || cleared.String() != "deleted 1 rules\n" {
+	if err := (&FaultsClearCmd{IO: cmdIO{Stdout: &cleared}}).Run(ctx, g); err != nil || cleared.String() != "deleted 1 rule\n" {
 		t.Fatalf("clear all: %q %v", cleared.String(), err)
 	}
 	if rows := list(); len(rows) != 1 {

@@ -80,7 +80,7 @@ func New() *Metrics {
 		}, []string{"subscription"}),
 		StreamsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_streams_cut_total",
-			Help: "Streams ended by herald because a write failed, by transport and reason.",
+			Help: "Streams ended by herald because a write failed or a fault rule cut them, by transport and reason.",
 		}, []string{"transport", "reason"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_http_requests_total",
