@@ -131,9 +131,11 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 			e.streamCut(st.spec.Transport, err)
 			break // the client resumes from the last id it got
 		}
-		if e.cutDue(st, e.faults.Rules(), time.Now().UnixNano()) {
-			e.cut(st) // after whole events: the client resumes exactly
-			return
+		if rs := e.faults.Rules(); rs != st.rules || st.fault != nil {
+			if e.cutDue(st, rs, time.Now().UnixNano()) {
+				e.cut(st) // after whole events: the client resumes exactly
+				return
+			}
 		}
 		if st.fd >= 0 && ctx.Err() == nil {
 			var ok bool
