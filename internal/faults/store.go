@@ -106,7 +106,7 @@ func (s *Store) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.watch(ctx)
+		eventlog.Follow(ctx, s.log, "fault rule", s.watchOnce)
 	}()
 	return nil
 }
@@ -271,32 +271,6 @@ func (s *Store) decode(e eventlog.Entry) (Rule, bool) {
 	}
 	r.rev = e.Revision
 	return r, true
-}
-
-// watch follows the bucket until ctx ends, re-establishing the watch after
-// a backoff whenever it ends early (engine restart, lost connection).
-func (s *Store) watch(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
-	backoff := minBackoff
-	for {
-		began := time.Now()
-		err := s.watchOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(began) > time.Minute {
-			backoff = minBackoff
-		}
-		s.log.Warn("fault rule watch ended; retrying", "err", err, "in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
 }
 
 // watchOnce runs one watch. Its replay of the bucket (up to the marker, an
