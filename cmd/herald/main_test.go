@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"go.uber.org/goleak"
@@ -88,6 +89,19 @@ func TestParse(t *testing.T) {
 			}},
 		{args: []string{"keys", "create"}, wantErr: true},
 		{args: []string{"keys", "revoke", "abc"}, check: func(c *CLI) bool { return c.Keys.Revoke.ID == "abc" }},
+		{args: []string{"faults", "add", "cut_stream", "--dialect", "native", "--after-events", "3"},
+			check: func(c *CLI) bool {
+				f := c.Faults.Add
+				return f.Action == "cut_stream" && f.Dialect == "native" && f.AfterEvents == 3 && f.Probability == 1
+			}},
+		{args: []string{"--key", "k", "faults", "add", "status", "--key-id", "abc", "--status", "429", "--retry-after", "5s", "--ttl", "10m"},
+			check: func(c *CLI) bool {
+				f := c.Faults.Add
+				return c.Key == "k" && f.KeyID == "abc" && f.Status == 429 && f.RetryAfter == 5*time.Second && f.TTL == 10*time.Minute
+			}},
+		{args: []string{"faults", "add"}, wantErr: true},
+		{args: []string{"faults", "clear"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 0 }},
+		{args: []string{"faults", "clear", "a", "b"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 2 }},
 		{args: []string{"--url", "http://h:1", "--key", "k", "keys", "list"},
 			check: func(c *CLI) bool { return c.URL == "http://h:1" && c.Key == "k" }},
 	}

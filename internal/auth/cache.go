@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -153,32 +152,6 @@ func (s *Service) applyPut(e eventlog.Entry) {
 		return
 	}
 	s.insert(k, sum, false)
-}
-
-// watch follows the bucket until ctx ends, re-establishing the watch after
-// a backoff whenever it ends early (engine restart, lost connection).
-func (s *Service) watch(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
-	backoff := minBackoff
-	for {
-		began := time.Now()
-		err := s.watchOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(began) > time.Minute {
-			backoff = minBackoff
-		}
-		s.log.Warn("key watch ended; retrying", "err", err, "in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
 }
 
 // apply caches a stored key or alias.

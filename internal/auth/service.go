@@ -131,7 +131,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.watch(ctx)
+		eventlog.Follow(ctx, s.log, "key", s.watchOnce)
 	}()
 	s.log.Debug("keys loaded", "count", len(entries))
 	return nil

@@ -30,6 +30,9 @@
 // that finds the client gone only marks the stream and shuts the socket
 // down; the owner ends it at its next look.
 //
+// A fault rule's cut (faults.go) is the owner ending the stream, between
+// whole writes, like any other end.
+//
 // Lock order: a stream's write lock, then the poller's lock. A worker's
 // lock guards only its hand-over list and is never held with either.
 package deliver

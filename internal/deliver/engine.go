@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
 )
@@ -33,6 +35,9 @@ type Config struct {
 	// Shutdown ends when the server shuts down: streams end cleanly, after
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context
+	// Faults are the fault rules streams may suffer (nil: none); call
+	// FaultsChanged when they change.
+	Faults *faults.Store
 }
 
 // Engine serves live streams. Its workers and poller start on first use;
@@ -46,12 +51,13 @@ type Engine struct {
 	shutdown     context.Context
 	peerFrame    time.Duration // Config.PeerFrameTimeout
 	keys         *keyStreams
+	faults       *faults.Store
 
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams
 	streams  sync.WaitGroup // detached streams (see Go)
 	fanOnce  sync.Once
-	fan      *fanout // the fan-out workers, started on first use
+	fan      atomic.Pointer[fanout] // the fan-out workers, started on first use
 	peerOnce sync.Once
 	peer     *peerPoller // reads WebSocket clients (Linux), started on first use
 }
@@ -70,7 +76,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
 		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
-		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey),
+		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey), faults: cfg.Faults,
 	}
 }
 

@@ -55,9 +55,9 @@ func (e *Engine) fanout() *fanout {
 			}
 			f.workers = append(f.workers, w)
 		}
-		e.fan = f
+		e.fan.Store(f)
 	})
-	return e.fan
+	return e.fan.Load()
 }
 
 // join hands a caught-up stream to the least loaded worker; false if the
@@ -150,6 +150,7 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 	e := w.f.e
 	nowNs := now.UnixNano()
 	nextHold := int64(0)
+	rules := e.faults.Rules()
 	kept := w.conns[:0]
 	for i, st := range w.conns {
 		if i%yieldEvery == yieldEvery-1 {
@@ -163,6 +164,16 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			e.end(st)
 			continue
 		}
+		if st.rules != rules || st.fault != nil {
+			if e.cutDue(st, rules, nowNs) {
+				w.load.Add(-1)
+				e.cut(st)
+				continue
+			}
+			if sf := st.fault; sf != nil && sf.cutAt != 0 && (nextHold == 0 || sf.cutAt < nextHold) {
+				nextHold = sf.cutAt // the timer that wakes holds wakes timed cuts too
+			}
+		}
 		sub := st.spec.Sub
 		switch {
 		case sub.Position() >= last:
@@ -174,8 +185,9 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			}
 			kept = append(kept, st)
 			continue
-		case st.spec.Gather > 0 && st.holdUntil == 0:
-			st.holdUntil = nowNs + int64(st.spec.Gather)
+		case st.gather > 0 && st.holdUntil == 0:
+			st.holdUntil = nowNs + int64(st.gather)
+			st.held()
 			fallthrough
 		case st.holdUntil > nowNs:
 			if nextHold == 0 || st.holdUntil < nextHold {
@@ -194,8 +206,14 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 		if len(evs) == maxFrameEvents {
 			more = true
 		}
+		if st.fault != nil {
+			if evs = st.clip(evs); len(evs) < len(w.evs) {
+				more = true // what was clipped is read again unless the stream is cut
+			}
+		}
 		bufs, n := st.spec.Frames(w.bufs[:0], evs)
 		w.bufs = bufs
+		st.counted(n)
 		if len(bufs) == 0 {
 			kept = append(kept, st)
 			continue
@@ -203,6 +221,11 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 		owned, sent := w.write(st, bufs, nowNs)
 		if sent {
 			w.delivered[st.spec.Transport] += float64(n)
+		}
+		if owned && st.fault != nil && e.cutDue(st, rules, nowNs) {
+			w.load.Add(-1)
+			e.cut(st) // right after its last whole event
+			continue
 		}
 		if owned {
 			kept = append(kept, st)
@@ -214,7 +237,7 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 	clear(w.bufs)
 	w.flushMetrics()
 	if nextHold != 0 && (w.holdAt == 0 || nextHold < w.holdAt) {
-		w.hold.Reset(time.Duration(nextHold - nowNs))
+		w.hold.Reset(time.Duration(max(nextHold-nowNs, 0)))
 		w.holdAt = nextHold
 	}
 	return more

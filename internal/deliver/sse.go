@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
 )
@@ -18,6 +19,7 @@ const maxFrameEvents = 256
 // ServeSSE: where to read, how to frame, and how to say goodbye.
 type SSEStream struct {
 	Transport string   // metrics label, e.g. "sse", "hue-sse"
+	Dialect   string   // the fault rules' name of the API: "native", "hue", "plex"…
 	Sub       *hub.Sub // the stream's position and filter; ServeSSE closes it
 	// Key is the id of the key the stream is opened with: the stream
 	// counts against its cap (Config.StreamsPerKey) until it ends; ""
@@ -63,7 +65,14 @@ type stream struct {
 
 	// Fan-out worker state.
 	lastWrite int64 // unix nanoseconds
-	holdUntil int64 // Gather: write no earlier than this (0: not holding)
+	holdUntil int64 // gather: write no earlier than this (0: not holding)
+
+	// Fault rules (see faults.go): what the stream suffers, decided under
+	// rules; gather is spec.Gather, or longer for a delay rule.
+	opened time.Time
+	rules  *faults.Rules
+	fault  *streamFaults
+	gather time.Duration
 }
 
 // ServeSSE opens the event stream and delivers events to it until the
@@ -93,6 +102,7 @@ func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream
 		return nil // the head could not be written: nothing to serve
 	}
 	st := &stream{spec: spec, out: s, fd: -1}
+	e.openFaults(st)
 	e.metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {
 		ctx, cancel := e.StreamContext(r)
@@ -121,6 +131,12 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 			e.streamCut(st.spec.Transport, err)
 			break // the client resumes from the last id it got
 		}
+		if rs := e.faults.Rules(); rs != st.rules || st.fault != nil {
+			if e.cutDue(st, rs, time.Now().UnixNano()) {
+				e.cut(st) // after whole events: the client resumes exactly
+				return
+			}
+		}
 		if st.fd >= 0 && ctx.Err() == nil {
 			var ok bool
 			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
@@ -132,19 +148,21 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 				}
 			}
 			if len(evs) > 0 {
-				if len(evs) < maxFrameEvents && st.spec.Gather > 0 {
+				if len(evs) < maxFrameEvents && st.gather > 0 {
 					// Found here rather than by a worker (the stream
 					// had not joined one yet): held all the same.
-					evs = sub.Gather(ctx, evs, maxFrameEvents, st.spec.Gather)
+					st.held()
+					evs = sub.Gather(ctx, evs, maxFrameEvents, st.gather)
 				}
 				frames = e.queue(st, frames, evs)
 				continue
 			}
 		}
 		var err error
-		evs, err = sub.NextWithin(ctx, maxFrameEvents, st.spec.KeepAlive)
-		if err == nil && len(evs) > 0 && st.spec.Gather > 0 {
-			evs = sub.Gather(ctx, evs, maxFrameEvents, st.spec.Gather)
+		evs, err = sub.NextWithin(ctx, maxFrameEvents, st.idleWait())
+		if err == nil && len(evs) > 0 && st.gather > 0 {
+			st.held()
+			evs = sub.Gather(ctx, evs, maxFrameEvents, st.gather)
 		}
 		switch {
 		case err != nil && ctx.Err() == nil && st.spec.Ended != nil:
@@ -161,7 +179,7 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 			e.end(st)
 			return
 		case evs == nil:
-			st.out.Add(st.spec.Idle)
+			st.out.Add(st.spec.Idle) // also before a timed cut: harmless, and a cut follows at once
 		default:
 			frames = e.queue(st, frames, evs)
 		}
@@ -169,12 +187,14 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 	e.end(st)
 }
 
-// queue frames evs onto the stream for its next Flush.
+// queue frames evs onto the stream for its next Flush (those an
+// after_events cut allows).
 func (e *Engine) queue(st *stream, frames [][]byte, evs []*hub.Event) [][]byte {
-	frames, n := st.spec.Frames(frames[:0], evs)
+	frames, n := st.spec.Frames(frames[:0], st.clip(evs))
 	for _, f := range frames {
 		st.out.Add(f)
 	}
+	st.counted(n)
 	e.metrics.EventsDelivered.WithLabelValues(st.spec.Transport).Add(float64(n))
 	clear(frames)
 	return frames

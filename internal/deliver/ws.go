@@ -15,6 +15,7 @@ import (
 // WSStream is what a dialect's WebSocket endpoint supplies to ServeWS.
 type WSStream struct {
 	Transport string   // metrics label, e.g. "websocket", "plex-websocket"
+	Dialect   string   // the fault rules' name of the API, as for SSEStream.Dialect
 	Sub       *hub.Sub // the stream's position and filter; ServeWS closes it
 	Key       string   // the key's id, counted as for SSEStream.Key
 	// Frame is the format whose encoding of an event is its whole text
@@ -61,6 +62,7 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) err
 	st := &stream{
 		spec: SSEStream{
 			Transport: s.Transport,
+			Dialect:   s.Dialect,
 			Sub:       s.Sub,
 			Key:       s.Key,
 			KeepAlive: s.KeepAlive,
@@ -89,6 +91,7 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) err
 		bye: wsGoingAway,
 		wmu: new(sync.Mutex),
 	}
+	e.openFaults(st)
 	e.metrics.Subscribers.WithLabelValues(s.Transport).Inc()
 	// Bytes the client sent right behind its handshake are read first, by
 	// a goroutine of the socket's own; otherwise the poller watches it.

@@ -1,5 +1,5 @@
 // Package dialect holds what every API dialect is built from: the shared
-// core (log, hub, cursors, auth, metrics) and the one append path they all
+// core (log, hub, cursors, auth, metrics, fault rules) and the one append path they all
 // publish through. Each dialect lives in a subpackage and is a thin
 // translation over this core.
 package dialect
@@ -13,6 +13,7 @@ import (
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
 )
@@ -31,6 +32,9 @@ type Core struct {
 	// Deliver serves live streams (SSE, WebSocket) and runs what outlives
 	// a handler until shutdown.
 	Deliver *deliver.Engine
+	// Faults holds the fault rules the guard and the delivery engine
+	// apply (none unless configured).
+	Faults *faults.Store
 
 	cancel    context.CancelFunc // ends Shutdown (see Open)
 	sweeper   sync.WaitGroup     // the cursor store's expiry loop

@@ -8,14 +8,16 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/faults"
 )
 
 // GuardSpec is what a dialect tells the request pipeline about itself: how
 // its clients present a credential, which keys it admits and how its
 // errors look. Everything in between is the same for every dialect and
 // happens once, in Guard.Handle: authentication, the dialect check, the
-// key's rate limit, the body limit, error classification, and logging an
-// internal error with the request id its client is shown.
+// key's rate limit, the body limit, error classification, logging an
+// internal error with the request id its client is shown, and the fault
+// rules in effect for the dialect and key (see inject).
 type GuardSpec struct {
 	// Dialect names the API in logs and is the dialect a key must have
 	// when Admit is nil ("" for herald's native keys).
@@ -50,6 +52,10 @@ type Handler func(w http.ResponseWriter, r *http.Request, req *Request) error
 type Guard struct {
 	core *Core
 	spec GuardSpec
+	// faults are the rules its requests may suffer (nil: never, as for
+	// the admin endpoints), under the dialect name rules use.
+	faults       *faults.Store
+	faultDialect string
 }
 
 // Guard returns the request pipeline for a dialect.
@@ -60,7 +66,11 @@ func (c *Core) Guard(spec GuardSpec) *Guard {
 	if spec.Render == nil {
 		spec.Render = RenderNative
 	}
-	return &Guard{core: c, spec: spec}
+	g := &Guard{core: c, spec: spec, faults: c.Faults, faultDialect: spec.Dialect}
+	if g.faultDialect == "" {
+		g.faultDialect = "native"
+	}
+	return g
 }
 
 // Handle wraps h in the pipeline.
@@ -69,6 +79,9 @@ func (g *Guard) Handle(h Handler) http.Handler {
 		key, err := g.admit(r)
 		if err != nil {
 			g.Fail(w, r, err)
+			return
+		}
+		if rs := g.faults.Rules(); rs != nil && g.inject(w, r, rs, key) {
 			return
 		}
 		if ok, retry := g.core.Auth.Allow(key); !ok {

@@ -9,6 +9,7 @@ import (
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
 )
@@ -28,7 +29,8 @@ type Config struct {
 
 // Open builds the core over an open log: the hub on its tail, the key
 // service (loaded and following the engine), the cursor store and its
-// expiry sweeper, and the delivery engine. Close stops them; the log stays
+// expiry sweeper, the delivery engine and the fault rules (loaded and
+// following the engine). Close stops them; the log stays
 // the caller's.
 func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err error) {
 	if cfg.Logger == nil {
@@ -69,9 +71,21 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 		defer c.sweeper.Done()
 		store.Run(bg)
 	}()
+	fkv, err := log.KV(ctx, faults.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	// The engine exists before the rules are followed: a change of them
+	// makes it look at its streams again.
+	c.Faults = faults.New(fkv, faults.Config{Logger: cfg.Logger, Metrics: c.Metrics,
+		OnChange: func() { c.Deliver.FaultsChanged() }})
 	dcfg := cfg.Deliver
-	dcfg.Hub, dcfg.Metrics, dcfg.Logger, dcfg.Shutdown = c.Hub, c.Metrics, c.Logger, bg
+	dcfg.Hub, dcfg.Metrics, dcfg.Logger, dcfg.Shutdown, dcfg.Faults = c.Hub, c.Metrics, c.Logger, bg, c.Faults
 	c.Deliver = deliver.New(dcfg)
+	if err := c.Faults.Start(bg); err != nil {
+		c.Faults = nil // nothing to close
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -99,6 +113,9 @@ func (c *Core) Close() {
 			c.Deliver.Wait()
 		}
 		c.sweeper.Wait()
+		if c.Faults != nil {
+			c.Faults.Close()
+		}
 		if c.Auth != nil {
 			c.Auth.Close()
 		}

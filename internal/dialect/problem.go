@@ -13,6 +13,7 @@ import (
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -185,9 +186,9 @@ func Classify(err error) *Problem {
 		// that did not arrive in time.
 		p.Kind, p.Message = BadRequest, "the request body did not arrive in time"
 	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft),
-		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid):
+		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid), errors.Is(err, faults.ErrInvalid):
 		p.Kind = BadRequest
-	case errors.Is(err, cursor.ErrNotFound), errors.Is(err, auth.ErrNotFound):
+	case errors.Is(err, cursor.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, faults.ErrNotFound):
 		p.Kind = NotFound
 	case errors.Is(err, cursor.ErrBatchNotFound):
 		p.Kind, p.Code = Conflict, "batch_not_pending"

@@ -247,6 +247,9 @@ func (s *Sub) Close() {
 // delivered (or scanned): the resume point.
 func (s *Sub) Position() uint64 { return s.pos }
 
+// Filter returns the topics the subscription delivers.
+func (s *Sub) Filter() topic.Filter { return s.filter }
+
 // Reset moves the subscription, e.g. to resume at the earliest event after
 // the client accepted an expired position.
 func (s *Sub) Reset(after uint64) { s.pos = after }

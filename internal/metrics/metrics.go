@@ -25,13 +25,18 @@ type Metrics struct {
 	SubscriptionLag *prometheus.GaugeVec
 	// StreamsCut counts streams herald ended because a write failed: reason
 	// "write_timeout" (a client that accepted nothing for --write-timeout)
-	// or "write_error" (the client went away).
+	// or "write_error" (the client went away); or because a fault rule cut
+	// it: "fault".
 	StreamsCut *prometheus.CounterVec
 	// HTTPRequests counts requests by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
 	// BuildInfo is 1, labelled with the build's version, revision (with
 	// "+dirty") and Go version, as Prometheus exporters show theirs.
 	BuildInfo *prometheus.GaugeVec
+	// FaultsInjected counts faults injected by rules (internal/faults), by
+	// dialect and action; FaultRules is how many rules are in effect.
+	FaultsInjected *prometheus.CounterVec
+	FaultRules     prometheus.Gauge
 
 	// The cluster as this node saw it at its last heartbeat (see
 	// internal/server's node registry).
@@ -78,7 +83,7 @@ func New() *Metrics {
 		}, []string{"subscription"}),
 		StreamsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_streams_cut_total",
-			Help: "Streams ended by herald because a write failed, by transport and reason.",
+			Help: "Streams ended by herald because a write failed or a fault rule cut them, by transport and reason.",
 		}, []string{"transport", "reason"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_http_requests_total",
@@ -88,6 +93,14 @@ func New() *Metrics {
 			Name: "herald_build_info",
 			Help: "1, labelled with the build: module version, VCS revision (+dirty), Go version.",
 		}, []string{"version", "revision", "go"}),
+		FaultsInjected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_faults_injected_total",
+			Help: "Faults injected by fault rules, by dialect and action.",
+		}, []string{"dialect", "action"}),
+		FaultRules: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_fault_rules_active",
+			Help: "Fault rules in effect on this node.",
+		}),
 		ClusterNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_cluster_nodes",
 			Help: "herald nodes registered on the engine, by state (fresh, stale), at this node's last heartbeat.",
@@ -111,7 +124,7 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
-		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo,
+		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo, m.FaultsInjected, m.FaultRules,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -23,6 +23,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/native"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/faults/faultapi"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
 )
@@ -161,7 +162,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
-	console.Mount(mux) // static files only: every call it makes goes to the API above
+	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
+	console.Mount(mux)        // static files only: every call it makes goes to the API above
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}

@@ -139,6 +139,7 @@ func (a *API) seqAtTime(ctx context.Context, ts int64, last uint64) (uint64, err
 func (a *API) streamSSE(w http.ResponseWriter, r *http.Request, sub *hub.Sub, keyID string) {
 	err := a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "hue-sse",
+		Dialect:   dialectName,
 		Sub:       sub,
 		Key:       keyID,
 		Options:   framing.SSEOptions{Preamble: ssePreamble},

@@ -71,6 +71,7 @@ func (a *API) sse(w http.ResponseWriter, r *http.Request, req *dialect.Request) 
 	}
 	return a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "sse",
+		Dialect:   "native",
 		Sub:       sub,
 		Key:       req.Key.ID,
 		Options:   framing.SSEOptions{Retry: RetryHint},
@@ -107,6 +108,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 	}
 	return a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "websocket",
+		Dialect:   "native",
 		Sub:       sub,
 		Key:       req.Key.ID,
 		Frame:     a.wsFmt,

@@ -114,6 +114,7 @@ func (a *API) eventSource(w http.ResponseWriter, r *http.Request, req *dialect.R
 	}
 	return a.core.Deliver.ServeSSE(w, r, deliver.SSEStream{
 		Transport: "plex-sse",
+		Dialect:   Dialect,
 		Sub:       sub,
 		Key:       req.Key.ID,
 		Options:   framing.SSEOptions{ContentType: streamContentType(r), Preamble: preamble},
@@ -170,6 +171,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, req *dialect.Req
 	// web apps are served from other origins than the media server.
 	return a.core.Deliver.ServeWS(w, r, deliver.WSStream{
 		Transport: "plex-websocket",
+		Dialect:   Dialect,
 		Sub:       sub,
 		Key:       req.Key.ID,
 		Frame:     a.wsFrame,
