@@ -42,6 +42,11 @@ var routes = []route{
 	{pattern: "GET /debug/pprof/", method: "GET", path: "/debug/pprof/", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/profile", method: "GET", path: "/debug/pprof/profile?seconds=1", dialect: "native", guard: cred.adminGuard, ok: 200, slow: true},
 	{pattern: "GET /debug/pprof/trace", method: "GET", path: "/debug/pprof/trace?seconds=0.01", dialect: "native", guard: cred.adminGuard, ok: 200, slow: true},
+	{pattern: "/healthz", method: "POST", path: "/healthz", dialect: "native", ok: 405},
+	{pattern: "/readyz", method: "DELETE", path: "/readyz", dialect: "native", ok: 405},
+	{pattern: "/v1/cluster", method: "POST", path: "/v1/cluster", dialect: "native", ok: 405},
+	{pattern: "/metrics", method: "PUT", path: "/metrics", dialect: "native", ok: 405},
+	{pattern: "/debug/pprof/", method: "POST", path: "/debug/pprof/heap", dialect: "native", ok: 405},
 	{pattern: "/console", method: "GET", path: "/console", dialect: "console", ok: 301},
 	{pattern: "/console/", method: "GET", path: "/console/", dialect: "console", ok: 200},
 
