@@ -188,6 +188,6 @@ func TestRouteCredentialMatrix(t *testing.T) {
 			}
 		}
 	}
-	checkCoverage(t, mounted, sent, before, requestsByRoute(t, e.s.URL(), e.s.Admin))
+	checkCoverage(t, e.s.URL(), e.s.Admin, mounted, sent, before)
 	t.Logf("%d routes × %d credentials", len(routes), len(e.creds))
 }

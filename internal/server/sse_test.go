@@ -61,9 +61,9 @@ func readSSE(r io.Reader, fn func(sseEvent) error) error {
 	}
 }
 
-// nativeSSE checks a native stream's event: its id is the seq its data
+// nativeSeq checks a native stream's event: its id is the seq its data
 // starts with.
-func nativeSSE(e sseEvent) (uint64, error) {
+func nativeSeq(e sseEvent) (uint64, error) {
 	seq, err := strconv.ParseUint(e.ID, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("event id %q: %v", e.ID, err)

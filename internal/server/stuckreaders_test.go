@@ -68,7 +68,7 @@ func TestStuckReadersAreCutAndResume(t *testing.T) {
 			defer wg.Done()
 			defer body.Close()
 			err := readSSE(body, func(e sseEvent) error {
-				seq, err := nativeSSE(e)
+				seq, err := nativeSeq(e)
 				got[i] = append(got[i], seq)
 				if len(got[i]) == total {
 					return errDone
@@ -136,7 +136,7 @@ func TestStuckReadersAreCutAndResume(t *testing.T) {
 		var seqs []uint64
 		last := ""
 		err = readSSE(resp.Body, func(e sseEvent) error {
-			seq, err := nativeSSE(e)
+			seq, err := nativeSeq(e)
 			seqs, last = append(seqs, seq), e.ID
 			return err
 		})
@@ -149,7 +149,7 @@ func TestStuckReadersAreCutAndResume(t *testing.T) {
 		cutAt = append(cutAt, len(seqs))
 		body := openSSE(ctx, t, client, strings.TrimSuffix(stream, "&after=0"), s.Admin, last)
 		err = readSSE(body, func(e sseEvent) error {
-			seq, err := nativeSSE(e)
+			seq, err := nativeSeq(e)
 			if seqs = append(seqs, seq); len(seqs) == total {
 				return errDone
 			}
