@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps vet fmt-check build bench bench-vs-nchan fuzz clean
+.PHONY: test deps vet fmt-check build bench bench-vs-nchan fuzz crash stuck-readers soak audit clean
 
 ## test: install what the tests need, then gofmt check, go vet and go test -race.
 test: deps fmt-check vet
@@ -61,6 +61,39 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
 		done; \
 	done
+
+## crash: CYCLES kill -9 cycles of a herald child under 8 publishers, each
+## restarted on the same data and read back: every acknowledged event there,
+## once, in order (make test runs 3). FSYNC: default or always.
+CYCLES ?= 100
+FSYNC ?= default
+crash:
+	HERALD_CRASH_CYCLES=$(CYCLES) HERALD_CRASH_FSYNC=$(FSYNC) \
+		$(GO) test -count=1 -timeout 0 -run '^TestCrashLosesNoAcknowledgedEvent$$' -v ./internal/server
+
+## stuck-readers: READERS SSE readers of which STUCK never read: the others
+## get every event, the stuck ones are cut and resume exactly (make test: 100
+## and 5).
+READERS ?= 1000
+STUCK ?= 50
+stuck-readers:
+	HERALD_SSE_READERS=$(READERS) HERALD_SSE_STUCK=$(STUCK) \
+		$(GO) test -race -count=1 -timeout 0 -run '^TestStuckReadersAreCutAndResume$$' -v ./internal/server
+
+## soak: publishers and resuming readers on every dialect for SOAK: each
+## acknowledged event reaches each of its readers exactly once, and the
+## server's goroutines come back to where they were (make test: 5s).
+SOAK ?= 10m
+soak:
+	HERALD_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/server
+
+## audit: issue 18's figures, kept: 100 kill -9 cycles, 30 with fsync
+## always, 1,000 SSE readers with 50 stuck, a 10-minute soak (about 30 min).
+audit:
+	$(MAKE) crash CYCLES=100
+	$(MAKE) crash CYCLES=30 FSYNC=always
+	$(MAKE) stuck-readers
+	$(MAKE) soak
 
 clean:
 	rm -rf bin herald-data

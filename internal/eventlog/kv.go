@@ -11,7 +11,15 @@ var (
 	ErrKeyNotFound = errors.New("key not found")
 	// ErrConflict means a compare-and-set lost: the entry changed (or exists) since it was read.
 	ErrConflict = errors.New("revision conflict")
+	// ErrInvalidKey means a key (or prefix) the bucket cannot hold.
+	ErrInvalidKey = errors.New("invalid key")
 )
+
+// MaxKeyLen is the longest key a bucket holds, in bytes. The engine closes
+// a connection whose protocol line (which carries the key's subject) is
+// over 4 KiB, and the client does not reconnect after that, so a longer
+// key must never reach it.
+const MaxKeyLen = 1024
 
 // Entry is a value stored in a KV bucket with the revision that wrote it.
 type Entry struct {
@@ -21,7 +29,9 @@ type Entry struct {
 }
 
 // KV is a bucket of state with compare-and-set, shared by every herald node.
-// Keys are dot-separated tokens of letters, digits and "-_=".
+// Keys are dot-separated tokens of letters, digits and "-_=", at most
+// MaxKeyLen bytes; a longer key is absent to Get and ErrInvalidKey to the
+// other methods.
 type KV interface {
 	// Get returns ErrKeyNotFound when the key is absent or deleted.
 	Get(ctx context.Context, key string) (Entry, error)

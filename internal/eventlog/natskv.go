@@ -52,6 +52,9 @@ func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, erro
 type natsKV struct{ b jetstream.KeyValue }
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
+	if err := checkKeyLen(key); err != nil {
+		return Entry{}, fmt.Errorf("eventlog: kv key of %d bytes: %w", len(key), ErrKeyNotFound)
+	}
 	e, err := k.b.Get(ctx, key)
 	if err != nil {
 		return Entry{}, kvErr(key, err)
@@ -60,21 +63,33 @@ func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
 }
 
 func (k *natsKV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := checkKeyLen(key); err != nil {
+		return 0, err
+	}
 	rev, err := k.b.Create(ctx, key, value)
 	return rev, kvErr(key, err)
 }
 
 func (k *natsKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := checkKeyLen(key); err != nil {
+		return 0, err
+	}
 	rev, err := k.b.Update(ctx, key, value, rev)
 	return rev, kvErr(key, err)
 }
 
 func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := checkKeyLen(key); err != nil {
+		return 0, err
+	}
 	rev, err := k.b.Put(ctx, key, value)
 	return rev, kvErr(key, err)
 }
 
 func (k *natsKV) Delete(ctx context.Context, key string, rev uint64) error {
+	if err := checkKeyLen(key); err != nil {
+		return err
+	}
 	var opts []jetstream.KVDeleteOpt
 	if rev > 0 {
 		opts = append(opts, jetstream.LastRevision(rev))
@@ -146,6 +161,9 @@ func (k *natsKV) Watch(ctx context.Context, prefix string, fn func(Entry)) error
 }
 
 func kvPattern(prefix string) (string, error) {
+	if err := checkKeyLen(prefix); err != nil {
+		return "", err
+	}
 	switch {
 	case prefix == "":
 		return ">", nil
@@ -153,6 +171,15 @@ func kvPattern(prefix string) (string, error) {
 		return prefix + ">", nil
 	}
 	return "", fmt.Errorf("eventlog: kv prefix %q must be empty or end with '.'", prefix)
+}
+
+// checkKeyLen refuses a key before it reaches the engine, which would
+// close the connection for good (see MaxKeyLen).
+func checkKeyLen(key string) error {
+	if len(key) > MaxKeyLen {
+		return fmt.Errorf("eventlog: kv key of %d bytes, at most %d: %w", len(key), MaxKeyLen, ErrInvalidKey)
+	}
+	return nil
 }
 
 func kvErr(key string, err error) error {
@@ -163,6 +190,8 @@ func kvErr(key string, err error) error {
 		return fmt.Errorf("eventlog: kv %s: %w", key, ErrKeyNotFound)
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		return fmt.Errorf("eventlog: kv %s: %w", key, ErrConflict)
+	case errors.Is(err, jetstream.ErrInvalidKey):
+		return fmt.Errorf("eventlog: kv %q: %w", key, ErrInvalidKey)
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {

@@ -44,6 +44,11 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
 	mux.Handle("GET /debug/pprof/profile", admin(http.HandlerFunc(pprof.Profile)))
 	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
+	// Other methods: herald's JSON 405, not net/http's text.
+	s.core.Guard(dialect.GuardSpec{}).MethodNotAllowed(mux, map[string]string{
+		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/metrics": "GET",
+		"/debug/pprof/": "GET", // and every path below it
+	})
 }
 
 // cluster answers GET /v1/cluster: where the log's stream lives, and the

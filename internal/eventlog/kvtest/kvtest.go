@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -27,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) eventlog.KV) {
 		{"List", testList},
 		{"Prefix", testPrefix},
 		{"Keys", testKeys},
+		{"LongKeys", testLongKeys},
 		{"ValuesCopied", testValuesCopied},
 		{"EmptyValue", testEmptyValue},
 		{"CanceledContext", testCanceledContext},
@@ -211,6 +213,32 @@ func testKeys(t *testing.T, kv eventlog.KV) {
 		}
 	}
 	wantList(t, kv, "", eventlog.Entry{Key: good, Value: []byte("v"), Revision: get(t, kv, good).Revision})
+}
+
+// A key longer than MaxKeyLen is absent to Get (none can be stored) and
+// refused by every other method, and the bucket works on after it: on the
+// engine such a key would not fit the protocol line, and the connection it
+// was sent on would be closed for good.
+func testLongKeys(t *testing.T, kv eventlog.KV) {
+	ctx := t.Context()
+	long := "k." + strings.Repeat("x", 5000)
+	if _, err := kv.Get(ctx, long); !errors.Is(err, eventlog.ErrKeyNotFound) {
+		t.Errorf("Get of a %d-byte key: %.80v, want ErrKeyNotFound", len(long), err)
+	}
+	for name, call := range map[string]func() error{
+		"Create": func() error { _, err := kv.Create(ctx, long, []byte("v")); return err },
+		"Update": func() error { _, err := kv.Update(ctx, long, []byte("v"), 1); return err },
+		"Put":    func() error { _, err := kv.Put(ctx, long, []byte("v")); return err },
+		"Delete": func() error { return kv.Delete(ctx, long, 0) },
+		"List":   func() error { _, err := kv.List(ctx, long+"."); return err },
+	} {
+		if err := call(); !errors.Is(err, eventlog.ErrInvalidKey) {
+			t.Errorf("%s of a %d-byte key: %.80v, want ErrInvalidKey", name, len(long), err)
+		}
+	}
+	longest := "k." + strings.Repeat("x", eventlog.MaxKeyLen-2)
+	wantGet(t, kv, longest, "v", put(t, kv, longest, "v"))
+	wantGet(t, kv, "k.short", "v", put(t, kv, "k.short", "v"))
 }
 
 // The bucket keeps its own copy of a value, and hands out copies.

@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/herald-io/herald/internal/eventlog"
 )
 
 // check refuses a call whose context has ended or whose key the engine
 // would refuse.
 func check(ctx context.Context, key string) error {
+	if len(key) > eventlog.MaxKeyLen {
+		return fmt.Errorf("memkv: key of %d bytes, at most %d: %w", len(key), eventlog.MaxKeyLen, eventlog.ErrInvalidKey)
+	}
 	if !validKey(key) {
-		return fmt.Errorf("memkv: invalid key %q", key)
+		return fmt.Errorf("memkv: invalid key %q: %w", key, eventlog.ErrInvalidKey)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memkv: %s: %w", key, err)
@@ -23,6 +28,9 @@ func check(ctx context.Context, key string) error {
 func checkPrefix(prefix string) error {
 	if prefix == "" {
 		return nil
+	}
+	if len(prefix) > eventlog.MaxKeyLen {
+		return fmt.Errorf("memkv: prefix of %d bytes, at most %d: %w", len(prefix), eventlog.MaxKeyLen, eventlog.ErrInvalidKey)
 	}
 	if k, ok := strings.CutSuffix(prefix, "."); ok && validKey(k) {
 		return nil

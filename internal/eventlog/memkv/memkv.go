@@ -74,6 +74,9 @@ func New(opts ...Option) *KV {
 }
 
 func (kv *KV) Get(ctx context.Context, key string) (eventlog.Entry, error) {
+	if len(key) > eventlog.MaxKeyLen && ctx.Err() == nil {
+		return eventlog.Entry{}, fmt.Errorf("memkv: key of %d bytes: %w", len(key), eventlog.ErrKeyNotFound)
+	}
 	if err := check(ctx, key); err != nil {
 		return eventlog.Entry{}, err
 	}
