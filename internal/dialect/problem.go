@@ -185,7 +185,7 @@ func Classify(err error) *Problem {
 		// The only deadline a handler meets is the server's on a body
 		// that did not arrive in time.
 		p.Kind, p.Message = BadRequest, "the request body did not arrive in time"
-	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft),
+	case errors.Is(err, topic.ErrInvalid), errors.Is(err, eventlog.ErrInvalidDraft), errors.Is(err, eventlog.ErrInvalidKey),
 		errors.Is(err, cursor.ErrInvalid), errors.Is(err, auth.ErrInvalid), errors.Is(err, faults.ErrInvalid):
 		p.Kind = BadRequest
 	case errors.Is(err, cursor.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, faults.ErrNotFound):

@@ -26,6 +26,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{fmt.Errorf("topics: %w", topic.ErrInvalid), dialect.BadRequest, 400, "bad_request"},
 		{eventlog.ErrInvalidDraft, dialect.BadRequest, 400, "bad_request"},
+		{fmt.Errorf("zulip: user: %w", eventlog.ErrInvalidKey), dialect.BadRequest, 400, "bad_request"},
 		{cursor.ErrInvalid, dialect.BadRequest, 400, "bad_request"},
 		{auth.ErrInvalid, dialect.BadRequest, 400, "bad_request"},
 		{fmt.Errorf("x: %w", cursor.ErrNotFound), dialect.NotFound, 404, "not_found"},

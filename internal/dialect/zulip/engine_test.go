@@ -160,12 +160,14 @@ func TestPollEngineCalls(t *testing.T) {
 	// nothing else, so the counts are the poll's.
 	qid := n.register(bot, url.Values{"event_types": {`["reaction"]`}, "queue_lifespan_secs": {"86400"}})
 	ctx := context.Background()
-	react := func() {
+	react := func() uint64 {
 		t.Helper()
-		if _, err := e.core.Append(ctx, "zulip", []eventlog.Draft{{Topic: "zulip.zulip.reaction", Type: "reaction",
-			Data: json.RawMessage(`{"op":"add","message_id":1,"emoji_name":"smile","user_id":1}`)}}); err != nil {
+		acks, err := e.core.Append(ctx, "zulip", []eventlog.Draft{{Topic: "zulip.zulip.reaction", Type: "reaction",
+			Data: json.RawMessage(`{"op":"add","message_id":1,"emoji_name":"smile","user_id":1}`)}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return acks[0].Seq
 	}
 	last := int64(-1)
 	take := func(r resp, want string) {
@@ -195,7 +197,7 @@ func TestPollEngineCalls(t *testing.T) {
 		}, engineCalls{CursorReads: 1, Appends: 1}},
 		{"events waiting", func() {
 			react()
-			react()
+			e.waitHub(t, react()) // a blocking poll answers from the tail
 			take(n.poll(ctx, bot, qid, last, false), "[reaction reaction]")
 		}, engineCalls{CursorReads: 1, Appends: 2}},
 		{"empty, not blocking", func() {

@@ -100,6 +100,7 @@ func TestZulipJSFlow(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("typing: %d %s", r.Status, r.Raw)
 	}
+	e.waitTailed(t) // a blocking poll answers from the tail
 	r = e.poll(context.Background(), bot, qid, -1, false)
 	evs := r.events()
 	if len(evs) != 2 || evs[0]["type"] != "message" || evs[1]["type"] != "typing" {

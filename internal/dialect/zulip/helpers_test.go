@@ -344,3 +344,27 @@ func scrubInPlace(v any, keys ...string) any {
 func basic(email, key string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+key))
 }
+
+// waitTailed waits until this node's hub has every event the log holds: a
+// blocking poll takes its events from the tail, so a test that asserts
+// what one poll returns after several sends waits for the tail first.
+func (e *env) waitTailed(t testing.TB) {
+	t.Helper()
+	_, last, err := e.core.Log.Bounds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitHub(t, last)
+}
+
+// waitHub waits, asking nothing of the engine, until the hub has seq.
+func (e *env) waitHub(t testing.TB, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.core.Hub.Last() < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tail stopped at %d of %d", e.core.Hub.Last(), seq)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
