@@ -1,7 +1,9 @@
-// Package dialect holds what every API dialect is built from: the shared
-// core (log, hub, cursors, auth, metrics, fault rules) and the one append path they all
-// publish through. Each dialect lives in a subpackage and is a thin
-// translation over this core.
+// Package dialect is the toolkit every API dialect is built from: the
+// shared core (log, hub, cursors, keys, delivery, fault rules; see Open),
+// the one request pipeline (Guard), the one table from errors to what a
+// client is told (Classify), start positions (Start), the one forward scan
+// of the log (Scan), and Append, the one way into the log. Each dialect
+// lives in a subpackage and is a thin translation over it.
 package dialect
 
 import (
