@@ -92,6 +92,10 @@ func (c *Cluster) startNode(i int) error {
 	return nil
 }
 
+// WaitReady waits until every running server sees a JetStream meta leader:
+// a restarted node is back in the cluster.
+func (c *Cluster) WaitReady(timeout time.Duration) error { return c.waitReady(timeout) }
+
 // waitReady waits until every running server sees a JetStream meta leader.
 func (c *Cluster) waitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
