@@ -7,8 +7,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // adminMaxBody bounds an admin request body.
@@ -38,32 +38,29 @@ func decodeBody(r *http.Request, v any) error {
 
 // postUser handles POST /v1/jetstream/users: 201 with the new user and its
 // access key, shown only here.
-func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) postUser(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var spec UserSpec
 	if err := decodeBody(r, &spec); err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	u, err := a.createUser(r.Context(), spec)
 	if err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, u)
+	return nil
 }
 
 // getUsers handles GET /v1/jetstream/users: every user with the state of
 // its subscription.
-func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	users, err := a.listUsers(r.Context())
 	if err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	subs, err := a.core.Cursors.List(r.Context(), Dialect+".")
 	if err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	byID := make(map[string]cursor.State, len(subs))
 	for _, st := range subs {
@@ -79,14 +76,15 @@ func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
 	writeJSON(w, http.StatusOK, struct {
 		Users []User `json:"users"`
 	}{users})
+	return nil
 }
 
 // deleteUser handles DELETE /v1/jetstream/users/{id}: the key is revoked
 // and the subscription dropped.
-func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	if err := a.removeUser(r.Context(), r.PathValue("id")); err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

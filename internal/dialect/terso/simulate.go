@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -44,25 +44,23 @@ const (
 )
 
 // simulate handles POST /v1/jetstream/simulate: 201 with the appended events.
-func (a *API) simulate(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+func (a *API) simulate(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	var req SimulateRequest
 	if err := decodeBody(r, &req); err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	drafts, err := simulated(req, time.Now(), rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	if err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	out, err := a.publish(r.Context(), drafts)
 	if err != nil {
-		a.core.AdminGuard(adminMaxBody).Fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, struct {
 		Events []SimulatedEvent `json:"events"`
 	}{out})
+	return nil
 }
 
 // publish appends drafts; an event's EventId is its herald id, so a retried

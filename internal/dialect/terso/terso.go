@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -93,15 +92,11 @@ func (a *API) Mount(mux *http.ServeMux) {
 			Message: "No HTTP resource was found that matches the request URI '" + clip(r.URL.Path) + "'."})
 	})
 
-	mux.Handle("POST /v1/jetstream/users", a.admin(a.postUser))
-	mux.Handle("GET /v1/jetstream/users", a.admin(a.getUsers))
-	mux.Handle("DELETE /v1/jetstream/users/{id}", a.admin(a.deleteUser))
-	mux.Handle("POST /v1/jetstream/simulate", a.admin(a.simulate))
-}
-
-// admin requires a native admin key (Authorization: Bearer).
-func (a *API) admin(h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
-	return a.core.AdminOnly(adminMaxBody, h)
+	admin := a.core.AdminGuard(adminMaxBody) // a native admin key (Authorization: Bearer)
+	mux.Handle("POST /v1/jetstream/users", admin.Handle(a.postUser))
+	mux.Handle("GET /v1/jetstream/users", admin.Handle(a.getUsers))
+	mux.Handle("DELETE /v1/jetstream/users/{id}", admin.Handle(a.deleteUser))
+	mux.Handle("POST /v1/jetstream/simulate", admin.Handle(a.simulate))
 }
 
 // getEvents handles GET /3/events and /3/events/{limit}.
