@@ -99,9 +99,3 @@ func (a *API) authenticated(h userHandler) http.Handler {
 		return h(w, r, u)
 	})
 }
-
-// adminOnly checks for a native admin key (Authorization: Bearer) on the
-// /v1/zulip/ admin endpoints, and bounds the body.
-func (a *API) adminOnly(h http.HandlerFunc) http.Handler {
-	return a.core.AdminOnly(MaxBody, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h(w, r) })
-}

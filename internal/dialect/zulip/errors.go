@@ -131,9 +131,3 @@ func writeEvents(w http.ResponseWriter, evs []json.RawMessage) {
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
-
-// adminError answers an admin endpoint (/v1/zulip/…) in herald's native
-// shape, which herald's CLI reads.
-func adminError(w http.ResponseWriter, status int, code, msg string) {
-	dialect.WriteError(w, status, code, msg)
-}

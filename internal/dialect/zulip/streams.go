@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -31,53 +32,44 @@ func streamView(s *streamRecord) StreamView {
 
 // adminAddStream handles POST /v1/zulip/streams, and tells the realm's
 // queues with a "stream" create event.
-func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) {
+func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) error {
 	var req AddStreamRequest
-	if !decodeAdmin(w, r, &req) {
-		return
+	if err := decodeAdmin(r, &req); err != nil {
+		return err
 	}
 	if req.Realm == "" {
 		req.Realm = a.cfg.DefaultRealm
 	}
 	switch {
 	case !validName(req.Name, 60):
-		adminError(w, http.StatusBadRequest, "bad_request", "name is required (at most 60 characters, no control characters)")
-		return
+		return dialect.Errorf(dialect.BadRequest, "name is required (at most 60 characters, no control characters)")
 	case len(req.Description) > 1024:
-		adminError(w, http.StatusBadRequest, "bad_request", "description is longer than 1024 bytes")
-		return
+		return dialect.Errorf(dialect.BadRequest, "description is longer than 1024 bytes")
 	case !realmPattern.MatchString(req.Realm):
-		adminError(w, http.StatusBadRequest, "bad_request", "realm must be letters, digits, '-' and '_' (at most 63)")
-		return
+		return dialect.Errorf(dialect.BadRequest, "realm must be letters, digits, '-' and '_' (at most 63)")
 	}
 	ctx := r.Context()
 	key := streamKey(req.Realm, req.Name)
 	if _, err := a.kv.Get(ctx, key); err == nil {
-		adminError(w, http.StatusConflict, "exists", "stream "+req.Name+" exists")
-		return
+		return exists("stream " + req.Name + " exists")
 	} else if !errors.Is(err, eventlog.ErrKeyNotFound) {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	id, err := a.nextID(ctx, "stream_id")
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	s := streamRecord{StreamID: id, Name: req.Name, Description: req.Description, Realm: req.Realm,
 		Created: time.Now().UTC()}
 	b, err := json.Marshal(s)
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.kv.Create(ctx, key, b); err != nil {
 		if errors.Is(err, eventlog.ErrConflict) {
-			adminError(w, http.StatusConflict, "exists", "stream "+req.Name+" exists")
-			return
+			return exists("stream " + req.Name + " exists")
 		}
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.publish(ctx, s.Realm, "stream", map[string]any{
 		"type": "stream", "op": "create", "streams": []any{streamJSON(&s)},
@@ -85,17 +77,18 @@ func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) {
 		a.core.Logger.Warn("zulip: stream event", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, streamView(&s))
+	return nil
 }
 
-func (a *API) adminListStreams(w http.ResponseWriter, r *http.Request) {
+func (a *API) adminListStreams(w http.ResponseWriter, r *http.Request) error {
 	streams, err := a.streams(r.Context(), r.URL.Query().Get("realm"))
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	out := make([]StreamView, len(streams))
 	for i := range streams {
 		out[i] = streamView(&streams[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+	return nil
 }

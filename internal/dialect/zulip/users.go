@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -129,23 +130,24 @@ func viewOf(u *userRecord) UserView {
 }
 
 // decodeAdmin decodes a strict JSON body of an admin request.
-func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
+func decodeAdmin(r *http.Request, v any) error {
 	b, err := io.ReadAll(r.Body)
 	if err == nil {
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
 		err = dec.Decode(v)
 	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			adminError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
-			return false
-		}
-		adminError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
-		return false
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil, errors.As(err, &tooBig):
+		return err
 	}
-	return true
+	return dialect.Errorf(dialect.BadRequest, "body: %v", err)
+}
+
+// exists is an admin request for a name that is taken (409 exists).
+func exists(msg string) error {
+	return &dialect.Problem{Kind: dialect.Conflict, Code: "exists", Message: msg}
 }
 
 // validName checks a full name or stream name.
@@ -156,10 +158,10 @@ func validName(s string, maxLen int) bool {
 
 // adminAddUser handles POST /v1/zulip/users: a user and their API key (a
 // herald key for the dialect), indexed by email.
-func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
+func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) error {
 	var req AddUserRequest
-	if !decodeAdmin(w, r, &req) {
-		return
+	if err := decodeAdmin(r, &req); err != nil {
+		return err
 	}
 	if req.Realm == "" {
 		req.Realm = a.cfg.DefaultRealm
@@ -167,24 +169,19 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	addr, err := mail.ParseAddress(req.Email)
 	switch {
 	case err != nil || addr.Address != req.Email || len(req.Email) > 254:
-		adminError(w, http.StatusBadRequest, "bad_request", "email must be a plain address like bot@example.com")
-		return
+		return dialect.Errorf(dialect.BadRequest, "email must be a plain address like bot@example.com")
 	case !validName(req.FullName, 100):
-		adminError(w, http.StatusBadRequest, "bad_request", "full_name is required (at most 100 characters, no control characters)")
-		return
+		return dialect.Errorf(dialect.BadRequest, "full_name is required (at most 100 characters, no control characters)")
 	case !realmPattern.MatchString(req.Realm):
-		adminError(w, http.StatusBadRequest, "bad_request", "realm must be letters, digits, '-' and '_' (at most 63)")
-		return
+		return dialect.Errorf(dialect.BadRequest, "realm must be letters, digits, '-' and '_' (at most 63)")
 	}
 	ctx := r.Context()
 	if _, _, err := a.getUser(ctx, req.Email); err == nil {
-		adminError(w, http.StatusConflict, "exists", "a user with email "+req.Email+" exists")
-		return
+		return exists("a user with email " + req.Email + " exists")
 	}
 	id, err := a.nextID(ctx, "user_id")
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	k, token, err := a.core.Auth.Create(ctx, auth.Spec{
 		Name: "zulip " + req.Email, Dialect: dialectName,
@@ -193,8 +190,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 			"full_name": req.FullName, "realm": req.Realm},
 	})
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	rec := userRecord{UserID: id, Email: req.Email, FullName: req.FullName, Realm: req.Realm, KeyID: k.ID,
 		IsBot: req.Bot, Created: k.Created}
@@ -204,11 +200,9 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 			a.core.Logger.Warn("zulip: revoke orphan key", "id", k.ID, "err", rerr)
 		}
 		if errors.Is(err, errExists) {
-			adminError(w, http.StatusConflict, "exists", "a user with email "+req.Email+" exists")
-			return
+			return exists("a user with email " + req.Email + " exists")
 		}
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
 		"type": "realm_user", "op": "add", "person": memberJSON(&rec),
@@ -218,42 +212,39 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	v := viewOf(&rec)
 	v.APIKey = token
 	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
-func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request) {
+func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	users, err := a.users(r.Context(), r.URL.Query().Get("realm"))
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	out := make([]UserView, len(users))
 	for i := range users {
 		out[i] = viewOf(&users[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	return nil
 }
 
 // adminRemoveUser handles DELETE /v1/zulip/users/{email}: the key is
 // revoked (the user's requests fail from now on), then the index entry goes.
-func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) {
+func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	email := r.PathValue("email")
 	rec, rev, err := a.getUser(ctx, email)
 	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		adminError(w, http.StatusNotFound, "not_found", "no user with email "+email)
-		return
+		return dialect.Errorf(dialect.NotFound, "%s", "no user with email "+email)
 	}
 	if err != nil {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if err := a.core.Auth.Revoke(ctx, rec.KeyID); err != nil && !errors.Is(err, auth.ErrNotFound) {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if err := a.kv.Delete(ctx, userKey(email), rev); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
-		a.adminFail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.publish(ctx, rec.Realm, "realm_user", map[string]any{
 		"type": "realm_user", "op": "remove", "person": map[string]any{"user_id": rec.UserID, "full_name": rec.FullName},
@@ -261,10 +252,5 @@ func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) {
 		a.core.Logger.Warn("zulip: realm_user event", "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// adminFail answers an admin request that failed in the core, in the
-// native shape, through the one error table.
-func (a *API) adminFail(w http.ResponseWriter, r *http.Request, err error) {
-	a.core.AdminGuard(MaxBody).Fail(w, r, err)
+	return nil
 }

@@ -168,7 +168,10 @@ func (a *API) Mount(mux *http.ServeMux) {
 		})
 	}
 
-	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.adminOnly(h)) }
+	adminGuard := a.core.AdminGuard(MaxBody)
+	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, adminGuard.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error { return h(w, r) }))
+	}
 	admin("POST /v1/zulip/users", a.adminAddUser)
 	admin("GET /v1/zulip/users", a.adminListUsers)
 	admin("DELETE /v1/zulip/users/{email}", a.adminRemoveUser)
