@@ -31,11 +31,3 @@ func (c *Core) AdminGuard(maxBody int64) *Guard {
 	g.faults = nil
 	return g
 }
-
-// AdminOnly is AdminGuard for a handler that writes its own answers.
-func (c *Core) AdminOnly(maxBody int64, h func(http.ResponseWriter, *http.Request, *auth.Key)) http.Handler {
-	return c.AdminGuard(maxBody).Handle(func(w http.ResponseWriter, r *http.Request, req *Request) error {
-		h(w, r, req.Key)
-		return nil
-	})
-}

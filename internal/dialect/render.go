@@ -89,8 +89,3 @@ func RenderNative(w http.ResponseWriter, r *http.Request, p *Problem) {
 	}
 	WriteJSON(w, p.Status(), nativeError{d})
 }
-
-// WriteError writes herald's native error body with a status and code.
-func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	WriteJSON(w, status, nativeError{nativeDetail{Code: code, Message: msg}})
-}

@@ -145,7 +145,9 @@ func TestRegistryOnEmbeddedEngine(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	s.cluster(rec, httptest.NewRequest("GET", "/v1/cluster", nil))
+	if err := s.cluster(rec, httptest.NewRequest("GET", "/v1/cluster", nil), nil); err != nil {
+		t.Fatal(err)
+	}
 	var v struct {
 		Stream eventlog.ClusterInfo
 		Node   string

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -35,10 +34,14 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	})
 	// Operator endpoints: an admin key, through the same guard as every
 	// dialect's admin endpoints.
+	ag := s.core.AdminGuard(1 << 10)
 	admin := func(h http.Handler) http.Handler {
-		return s.core.AdminOnly(1<<10, func(w http.ResponseWriter, r *http.Request, _ *auth.Key) { h.ServeHTTP(w, r) })
+		return ag.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
+			h.ServeHTTP(w, r)
+			return nil
+		})
 	}
-	mux.Handle("GET /v1/cluster", admin(http.HandlerFunc(s.cluster)))
+	mux.Handle("GET /v1/cluster", ag.Handle(s.cluster))
 	mux.Handle("GET /metrics", admin(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	// Profiles for operators (and the performance work).
 	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
@@ -53,16 +56,15 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 
 // cluster answers GET /v1/cluster: where the log's stream lives, and the
 // herald nodes serving it with how far each is behind.
-func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	info, err := s.eventLog.Cluster(r.Context())
 	var nodes []clusterNode
 	if err == nil {
 		nodes, err = s.nodes.list(r.Context())
 	}
 	if err != nil {
-		w.Header().Set("Retry-After", "1")
-		dialect.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
-		return
+		return &dialect.Problem{Kind: dialect.Unavailable, RetryAfter: time.Second,
+			Message: "the cluster's state is unavailable; retry shortly", Err: err}
 	}
 	b, _ := json.Marshal(struct {
 		Stream eventlog.ClusterInfo `json:"stream"`
@@ -71,6 +73,7 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}{info, s.nodeID, nodes})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(b, '\n'))
+	return nil
 }
 
 // instrument counts requests by route pattern and status.

@@ -34,10 +34,6 @@ func (e *invalidError) Error() string { return e.Field + ": " + e.Problem }
 
 func invalid(field, problem string) error { return &invalidError{Field: field, Problem: problem} }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Message: msg})
-}
-
 // ProblemKind makes a bad request naming its field a kind of the core's
 // table.
 func (e *invalidError) ProblemKind() dialect.Kind { return dialect.BadRequest }
