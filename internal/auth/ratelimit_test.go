@@ -3,33 +3,19 @@ package auth
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/clocktest"
 )
 
-// clock is a settable time source for rate-limit tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the tests' stopped clock.
+type clock = clocktest.Clock
 
 func newLimitedService(cfg Config) (*Service, *clock) {
 	s := New(newMemKV(), cfg)
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s.now = c.now
+	c := clocktest.New(time.Unix(1_700_000_000, 0))
+	s.now = c.Now
 	return s, c
 }
 
@@ -65,7 +51,7 @@ func TestAllow(t *testing.T) {
 			}
 			// Just before retryAfter it may still be refused; at retryAfter a
 			// token is back, so the hint is never too short.
-			c.advance(retry)
+			c.Advance(retry)
 			if ok, _ := s.Allow(k); !ok {
 				t.Fatalf("refused after waiting retryAfter %v", retry)
 			}
@@ -122,7 +108,7 @@ func TestLimiterMapBounded(t *testing.T) {
 
 	// Once idle keys' buckets have refilled they go first, and busy keeps
 	// its state: it is still refused.
-	c.advance(10 * time.Second)
+	c.Advance(10 * time.Second)
 	for range 3 {
 		s.Allow(busy)
 	}

@@ -3,14 +3,17 @@ package faults
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/herald-io/herald/internal/clocktest"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/eventlog/memkv"
 )
+
+// clock is the tests' stopped clock.
+type clock = clocktest.Clock
 
 // kvs are the buckets the store's contract runs on: the in-memory twin and
 // a real log's KV. Each call returns one new, empty bucket; stores opened
@@ -165,40 +168,22 @@ func TestDamagedRuleIgnored(t *testing.T) {
 	}
 }
 
-// clock is a stopped clock tests move.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // A rule with a ttl is out of effect, and out of the list, once its time
 // is over, and its record is deleted from the bucket.
 func TestRuleExpires(t *testing.T) {
 	kv := memkv.New()
-	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	s := startStore(t, kv, Config{Now: c.now})
+	c := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	s := startStore(t, kv, Config{Now: c.Now})
 	r := mustAdd(t, s, `{"action":"reject_key","key":"k1","ttl":"1m"}`)
-	if r.Expires == nil || !r.Expires.Equal(c.now().Add(time.Minute)) || !rejects(s, "k1") {
-		t.Fatalf("rule %+v not in effect until %v", r, c.now().Add(time.Minute))
+	if r.Expires == nil || !r.Expires.Equal(c.Now().Add(time.Minute)) || !rejects(s, "k1") {
+		t.Fatalf("rule %+v not in effect until %v", r, c.Now().Add(time.Minute))
 	}
-	c.add(59 * time.Second)
+	c.Advance(59 * time.Second)
 	s.expire()
 	if !rejects(s, "k1") {
 		t.Fatal("out of effect before its time")
 	}
-	c.add(time.Second)
+	c.Advance(time.Second)
 	s.expire()
 	if rejects(s, "k1") {
 		t.Fatal("still in effect after its time")

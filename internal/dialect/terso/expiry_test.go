@@ -15,7 +15,7 @@ func TestIdleExpiry(t *testing.T) {
 
 	// Empty polls every 20 days keep it alive for 60.
 	for range 3 {
-		e.clock.advance(20 * 24 * time.Hour)
+		e.clock.Advance(20 * 24 * time.Hour)
 		var d eventsDto
 		if r := e.sdk("GET", "/3/events", u.AccessKey, "", &d); r.status != 200 {
 			t.Fatalf("poll: %d %s", r.status, r.body)
@@ -29,7 +29,7 @@ func TestIdleExpiry(t *testing.T) {
 	}
 
 	// 30 days and a second without a Get: gone, pending event and all.
-	e.clock.advance(DefaultIdleTTL + time.Second)
+	e.clock.Advance(DefaultIdleTTL + time.Second)
 	if n, err := e.core.Cursors.Sweep(t.Context()); err != nil || n != 1 {
 		t.Fatalf("sweep = %d, %v", n, err)
 	}
@@ -56,13 +56,13 @@ func TestIdleTTLConfigurable(t *testing.T) {
 	u := e.addUser(`{"name":"short"}`)
 	e.sdk("GET", "/3/events", u.AccessKey, "", nil)
 	e.append("dev", "HeartbeatEvent", heartbeat("dev", guid(1)))
-	e.clock.advance(59 * time.Minute)
+	e.clock.Advance(59 * time.Minute)
 	var d eventsDto
 	e.sdk("GET", "/3/events", u.AccessKey, "", &d)
 	if d.Count != 1 {
 		t.Fatalf("within the TTL: %+v", d)
 	}
-	e.clock.advance(61 * time.Minute)
+	e.clock.Advance(61 * time.Minute)
 	e.sdk("GET", "/3/events", u.AccessKey, "", &d)
 	if d.Count != 0 {
 		t.Fatalf("after the TTL the pending event must be gone: %+v", d)

@@ -11,34 +11,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/clocktest"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
+// clock is the tests' stopped clock.
+type clock = clocktest.Clock
+
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// clock is a test clock the cursor store and the dialect share.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	t     *testing.T
@@ -64,7 +49,7 @@ func setupWith(t *testing.T, cfg Config, before func(*dialecttest.Core, *clock))
 // setupOn is setupWith on a core built with opts (e.g. a replicated log).
 func setupOn(t *testing.T, opts dialecttest.Options, cfg Config, before func(*dialecttest.Core, *clock)) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	opts.CursorNow = clk.Now
 	c := dialecttest.NewCore(t, opts)
 	if before != nil {

@@ -18,35 +18,20 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/clocktest"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 )
 
+// clock is the tests' stopped clock.
+type clock = clocktest.Clock
+
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// clock is the cursor store's injected clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a Zulip dialect served over HTTP on a real core.
 type env struct {
@@ -67,7 +52,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 // say); the cursor clock is the env's.
 func newEnvWith(t testing.TB, cfg Config, opts dialecttest.Options) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	opts.CursorNow = clk.Now
 	c := dialecttest.NewCore(t, opts)
 	if cfg.Heartbeat == 0 {
