@@ -89,7 +89,7 @@ func TestFollowRoundTrips(t *testing.T) {
 			if got := seqs(r.f.Events); got != tc.want || r.f.Through != tc.through {
 				t.Fatalf("events %s through %d, want %s through %d", got, r.f.Through, tc.want, tc.through)
 			}
-			if g, u, rd := kv.gets.Load(), kv.updates.Load(), log.reads.Load(); g != tc.gets || u != tc.updates || rd != tc.reads {
+			if g, u, rd := kv.Gets.Load(), kv.Updates.Load(), log.reads.Load(); g != tc.gets || u != tc.updates || rd != tc.reads {
 				t.Fatalf("kv gets %d, kv updates %d, log reads %d; want %d, %d, %d", g, u, rd, tc.gets, tc.updates, tc.reads)
 			}
 			if b := log.bounds.Load(); b != 0 {
@@ -126,7 +126,7 @@ func TestFollowIdleClock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := kv.updates.Load(); n != 10 {
+	if n := kv.Updates.Load(); n != 10 {
 		t.Fatalf("%d writes in 21 polls, want 10", n)
 	}
 	// The last poll stored nothing (the one before did): the cursor still
@@ -235,8 +235,8 @@ func TestFollowRefreshRace(t *testing.T) {
 	}
 	s, kv, _ := e.counted()
 	f, err := s.Follow(ctx, st, FollowRequest{Max: 10}) // from the stale state
-	if err != nil || !f.State.LastActive.Equal(e.clock()) || kv.updates.Load() != 1 || kv.gets.Load() != 2 {
-		t.Fatalf("stale: %+v, %v; %d writes, %d reads", f.State, err, kv.updates.Load(), kv.gets.Load())
+	if err != nil || !f.State.LastActive.Equal(e.clock()) || kv.Updates.Load() != 1 || kv.Gets.Load() != 2 {
+		t.Fatalf("stale: %+v, %v; %d writes, %d reads", f.State, err, kv.Updates.Load(), kv.Gets.Load())
 	}
 	if err := other.Delete(ctx, "q"); err != nil {
 		t.Fatal(err)

@@ -11,24 +11,12 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/eventlog/kvtest"
 	"github.com/herald-io/herald/internal/topic"
 )
 
-// countingKV counts the engine round trips a Store makes on its bucket.
-type countingKV struct {
-	eventlog.KV
-	gets, updates atomic.Int64
-}
-
-func (k *countingKV) Get(ctx context.Context, key string) (eventlog.Entry, error) {
-	k.gets.Add(1)
-	return k.KV.Get(ctx, key)
-}
-
-func (k *countingKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	k.updates.Add(1)
-	return k.KV.Update(ctx, key, value, rev)
-}
+// countingKV counts Gets and Updates (engine round trips) on a bucket.
+type countingKV = kvtest.Counting
 
 // countingLog counts a Store's reads of the log.
 type countingLog struct {
@@ -159,7 +147,7 @@ func TestPollRoundTrips(t *testing.T) {
 			if timeouts > 0 != tc.wantTimeout {
 				t.Fatalf("timeout applied %d times", timeouts)
 			}
-			if g, u, rd := kv.gets.Load(), kv.updates.Load(), log.reads.Load(); g != tc.gets || u != tc.updates || rd != tc.reads {
+			if g, u, rd := kv.Gets.Load(), kv.Updates.Load(), log.reads.Load(); g != tc.gets || u != tc.updates || rd != tc.reads {
 				t.Fatalf("kv gets %d, kv updates %d, log reads %d; want %d, %d, %d", g, u, rd, tc.gets, tc.updates, tc.reads)
 			}
 			if b := log.bounds.Load(); b != 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -12,24 +11,11 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
-	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/eventlog/kvtest"
 )
 
-// countingKV counts the engine calls made on one bucket.
-type countingKV struct {
-	eventlog.KV
-	gets, updates atomic.Int64
-}
-
-func (k *countingKV) Get(ctx context.Context, key string) (eventlog.Entry, error) {
-	k.gets.Add(1)
-	return k.KV.Get(ctx, key)
-}
-
-func (k *countingKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	k.updates.Add(1)
-	return k.KV.Update(ctx, key, value, rev)
-}
+// countingKV counts Gets and Updates (engine round trips) on a bucket.
+type countingKV = kvtest.Counting
 
 // counted is an env whose key, cursor and (legacy) user buckets count
 // engine calls.
@@ -70,7 +56,7 @@ func setupCounted(t *testing.T) counted {
 }
 
 // credentialReads is how many engine reads were made for credentials.
-func (c counted) credentialReads() int64 { return c.keys.gets.Load() + c.legacy.gets.Load() }
+func (c counted) credentialReads() int64 { return c.keys.Gets.Load() + c.legacy.Gets.Load() }
 
 // TestAccessKeyNoEngineRead: a known access key is answered from memory,
 // as herald tokens are.

@@ -21,8 +21,8 @@ func TestRoundTrips(t *testing.T) {
 	var b eventsDto
 	step := func(name, method, path, body string, gets, updates int64) {
 		t.Helper()
-		e.cursors.gets.Store(0)
-		e.cursors.updates.Store(0)
+		e.cursors.Gets.Store(0)
+		e.cursors.Updates.Store(0)
 		var out *eventsDto
 		if method == "GET" {
 			b, out = eventsDto{}, &b
@@ -30,7 +30,7 @@ func TestRoundTrips(t *testing.T) {
 		if r := e.sdk(method, path, u.AccessKey, body, out); r.status >= 300 {
 			t.Fatalf("%s: %d %s", name, r.status, r.body)
 		}
-		if g, up := e.cursors.gets.Load(), e.cursors.updates.Load(); g != gets || up != updates {
+		if g, up := e.cursors.Gets.Load(), e.cursors.Updates.Load(); g != gets || up != updates {
 			t.Errorf("%s: %d cursor reads, %d writes; want %d, %d", name, g, up, gets, updates)
 		}
 	}
