@@ -96,18 +96,33 @@ func (c *Cluster) startNode(i int) error {
 // a restarted node is back in the cluster.
 func (c *Cluster) WaitReady(timeout time.Duration) error { return c.waitReady(timeout) }
 
-// waitReady waits until every running server sees a JetStream meta leader.
+// waitReady waits until every running server sees a JetStream meta leader
+// and the leader can place replicas on every one of them.
 func (c *Cluster) waitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		ready := true
+		running, placeable := 0, -1
 		c.mu.Lock()
 		for _, nd := range c.nodes {
-			if nd.srv != nil && (!nd.srv.JetStreamEnabled() || (len(c.nodes) > 1 && !nd.srv.JetStreamIsClustered()) || !nd.srv.JetStreamIsCurrent()) {
+			if nd.srv == nil {
+				continue
+			}
+			running++
+			if !nd.srv.JetStreamEnabled() || (len(c.nodes) > 1 && !nd.srv.JetStreamIsClustered()) || !nd.srv.JetStreamIsCurrent() {
 				ready = false
+			}
+			if peers := nd.srv.JetStreamClusterPeers(); peers != nil { // the meta leader
+				placeable = len(peers)
 			}
 		}
 		c.mu.Unlock()
+		if len(c.nodes) > 1 && placeable < running {
+			// The meta leader places replicas only on servers it has
+			// stats from: until then a new stream is refused with "no
+			// suitable peers for placement".
+			ready = false
+		}
 		if ready {
 			return nil
 		}
