@@ -17,6 +17,7 @@ import (
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/lease"
 	"github.com/herald-io/herald/internal/metrics"
 )
 
@@ -37,6 +38,11 @@ type Core struct {
 	// Faults holds the fault rules the guard and the delivery engine
 	// apply (none unless configured).
 	Faults *faults.Store
+	// Node is this process's id among the nodes serving the log; Leases
+	// runs each background job (a webhook endpoint, a route, a connector)
+	// on exactly one node at a time.
+	Node   string
+	Leases *lease.Elector
 
 	cancel    context.CancelFunc // ends Shutdown (see Open)
 	sweeper   sync.WaitGroup     // the cursor store's expiry loop

@@ -2,8 +2,10 @@ package dialect
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
@@ -11,6 +13,7 @@ import (
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/lease"
 	"github.com/herald-io/herald/internal/metrics"
 )
 
@@ -25,12 +28,17 @@ type Config struct {
 	// Deliver configures the delivery engine; its Hub, Metrics, Logger
 	// and Shutdown are the core's.
 	Deliver deliver.Config
+	// Node is this process's id among the nodes serving the log, the
+	// holder named in the leases it takes (default: a random id).
+	Node     string
+	LeaseTTL time.Duration // 0: lease.DefaultTTL
 }
 
 // Open builds the core over an open log: the hub on its tail, the key
 // service (loaded and following the engine), the cursor store and its
-// expiry sweeper, the delivery engine and the fault rules (loaded and
-// following the engine). Close stops them; the log stays
+// expiry sweeper, the delivery engine, the fault rules (loaded and
+// following the engine) and the leases that put each background job on one
+// node. Close stops them; the log stays
 // the caller's.
 func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err error) {
 	if cfg.Logger == nil {
@@ -82,6 +90,14 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 	dcfg := cfg.Deliver
 	dcfg.Hub, dcfg.Metrics, dcfg.Logger, dcfg.Shutdown, dcfg.Faults = c.Hub, c.Metrics, c.Logger, bg, c.Faults
 	c.Deliver = deliver.New(dcfg)
+	if c.Node = cfg.Node; c.Node == "" {
+		c.Node = rand.Text()[:12]
+	}
+	lkv, err := log.KV(ctx, lease.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	c.Leases = lease.New(lkv, lease.Config{Holder: c.Node, TTL: cfg.LeaseTTL, Logger: cfg.Logger})
 	if err := c.Faults.Start(bg); err != nil {
 		c.Faults = nil // nothing to close
 		return nil, err

@@ -286,10 +286,7 @@ func (r *nodeRegistry) close(ctx context.Context) {
 
 // register opens the nodes bucket and enters this node in it.
 func (s *Server) register(ctx context.Context) error {
-	id, err := newNodeID()
-	if err != nil {
-		return err
-	}
+	id := s.nodeID
 	kv, err := s.eventLog.KV(ctx, nodesBucket, eventlog.KVTTL(nodesTTL))
 	if err != nil {
 		return err
@@ -300,11 +297,7 @@ func (s *Server) register(ctx context.Context) error {
 		URLs: advertisedURLs(host, []string{s.cfg.HTTPAddr, s.cfg.HTTPSAddr}, []string{s.URL, s.TLSURL}),
 	}
 	s.nodes, err = startNodeRegistry(ctx, kv, s.eventLog, s.hub, s.metrics, s.log, self)
-	if err != nil {
-		return err
-	}
-	s.nodeID = id
-	return nil
+	return err
 }
 
 // NodeID returns this node's id in the node registry (GET /v1/cluster).

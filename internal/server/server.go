@@ -141,8 +141,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.nodeID, err = newNodeID(); err != nil {
+		return nil, err
+	}
 	core, err := dialect.Open(ctx, s.eventLog, dialect.Config{
-		Logger: cfg.Logger, Metrics: s.metrics,
+		Logger: cfg.Logger, Metrics: s.metrics, Node: s.nodeID,
 		Deliver: deliver.Config{
 			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
 		},
