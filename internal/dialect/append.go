@@ -44,6 +44,7 @@ func KeyFrom(ctx context.Context) *auth.Key {
 // rule applies.
 func (c *Core) Append(ctx context.Context, dialect string, drafts []eventlog.Draft) ([]eventlog.Ack, error) {
 	key := KeyFrom(ctx)
+	drafts = withDerivedIDs(ctx, drafts)
 	for i, d := range drafts {
 		if err := checkDraft(dialect, key, d); err != nil {
 			if len(drafts) > 1 {

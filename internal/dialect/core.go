@@ -44,7 +44,7 @@ type Core struct {
 	Node   string
 	Leases *lease.Elector
 
-	cancel    context.CancelFunc // ends Shutdown (see Open)
-	sweeper   sync.WaitGroup     // the cursor store's expiry loop
-	closeOnce sync.Once
+	cancel     context.CancelFunc // ends Shutdown (see Open)
+	background sync.WaitGroup     // the cursor store's expiry loop and what Go started
+	closeOnce  sync.Once
 }

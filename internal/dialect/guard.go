@@ -101,6 +101,9 @@ func (g *Guard) Handle(h Handler) http.Handler {
 
 // admit authenticates the request and checks that its key is for this API.
 func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
+	if k := actingAs(r.Context()); k != nil {
+		return k, g.forDialect(k)
+	}
 	secret, err := g.spec.Credential(r)
 	if err != nil {
 		return nil, err
@@ -115,13 +118,18 @@ func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
 	if g.spec.Admit != nil {
 		return key, g.spec.Admit(r, key)
 	}
-	if key.Dialect == g.spec.Dialect {
-		return key, nil
+	return key, g.forDialect(key)
+}
+
+// forDialect says whether key is one of this API's.
+func (g *Guard) forDialect(key *auth.Key) error {
+	switch {
+	case key.Dialect == g.spec.Dialect:
+		return nil
+	case key.Dialect != "":
+		return Errorf(Forbidden, "this key is for the %s API", key.Dialect)
 	}
-	if key.Dialect != "" {
-		return nil, Errorf(Forbidden, "this key is for the %s API", key.Dialect)
-	}
-	return nil, Errorf(Forbidden, "this key is not for the %s API", g.spec.Dialect)
+	return Errorf(Forbidden, "this key is not for the %s API", g.spec.Dialect)
 }
 
 // Fail classifies err and renders it in the dialect's shape. An internal

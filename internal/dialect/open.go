@@ -74,11 +74,7 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 	}
 	store := cursor.New(cursors, c.Hub, c.Hub, cfg.Cursor) // reads from the hub's window when it can
 	c.Cursors = store
-	c.sweeper.Add(1)
-	go func() {
-		defer c.sweeper.Done()
-		store.Run(bg)
-	}()
+	c.Go(store.Run)
 	fkv, err := log.KV(ctx, faults.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("faults: %w", err)
@@ -128,7 +124,7 @@ func (c *Core) Close() {
 		if c.Deliver != nil {
 			c.Deliver.Wait()
 		}
-		c.sweeper.Wait()
+		c.background.Wait()
 		if c.Faults != nil {
 			c.Faults.Close()
 		}
@@ -139,4 +135,15 @@ func (c *Core) Close() {
 			c.Hub.Close()
 		}
 	})
+}
+
+// Go runs f in the background until the core stops (f's ctx is Shutdown);
+// Close waits for it. Background jobs (routes, webhook deliveries,
+// connectors) run so.
+func (c *Core) Go(f func(ctx context.Context)) {
+	c.background.Add(1)
+	go func() {
+		defer c.background.Done()
+		f(c.Shutdown)
+	}()
 }

@@ -53,6 +53,14 @@ type Metrics struct {
 	// StreamHasLeader is 1 when the log's stream has a leader (appends can
 	// be acknowledged), 0 when it has none or the engine is unreachable.
 	StreamHasLeader prometheus.Gauge
+
+	// RouteActions counts what routes did with the events of their topics,
+	// by route and outcome: "done" (the action was carried out), "skipped"
+	// (the condition was false), "failed" (an attempt failed; it is tried
+	// again, never skipped).
+	RouteActions *prometheus.CounterVec
+	// RoutePosition is the last source sequence each route has handled.
+	RoutePosition *prometheus.GaugeVec
 }
 
 // New creates the collectors on a fresh registry, with Go and process
@@ -121,11 +129,20 @@ func New() *Metrics {
 			Name: "herald_stream_has_leader",
 			Help: "1 if the log's stream has a leader, 0 if it has none or the engine is unreachable.",
 		}),
+		RouteActions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_route_events_total",
+			Help: "Source events handled by routes running on this node, by route and outcome (done, skipped, failed attempts).",
+		}, []string{"route", "outcome"}),
+		RoutePosition: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_route_position",
+			Help: "The last source sequence a route running on this node has handled.",
+		}, []string{"route"}),
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
 		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo, m.FaultsInjected, m.FaultRules,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
+		m.RouteActions, m.RoutePosition,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

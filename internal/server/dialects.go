@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/herald-io/herald/internal/dialect/plex"
 	"github.com/herald-io/herald/internal/dialect/terso"
 	"github.com/herald-io/herald/internal/dialect/zulip"
+	"github.com/herald-io/herald/internal/route"
+	"github.com/herald-io/herald/internal/route/routeapi"
 )
 
 // mountDialects builds each vendor dialect over the core and mounts its
@@ -34,5 +37,21 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
 		return fmt.Errorf("plex dialect: %w", err)
 	}
 	p.Mount(mux)
+	return nil
+}
+
+// mountRoutes mounts /v1/routes and runs the routes this node holds the
+// leases of. A route's action calls the dialects through mux, in process.
+func mountRoutes(ctx context.Context, mux *http.ServeMux, core *dialect.Core) error {
+	kv, err := core.Log.KV(ctx, route.Bucket)
+	if err != nil {
+		return fmt.Errorf("routes: %w", err)
+	}
+	routes, err := route.New(core, kv, mux, route.Config{})
+	if err != nil {
+		return fmt.Errorf("routes: %w", err)
+	}
+	routeapi.Mount(mux, core, routes)
+	core.Go(func(ctx context.Context) { _ = routes.Run(ctx) })
 	return nil
 }

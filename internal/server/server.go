@@ -170,6 +170,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}
+	if err := mountRoutes(ctx, mux, core); err != nil {
+		return nil, err
+	}
 
 	s.http = &http.Server{
 		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
