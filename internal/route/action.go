@@ -19,14 +19,21 @@ import (
 // Plan is what an action does with one event: an append of a native event,
 // or a request to one of herald's own dialect APIs.
 type Plan struct {
-	Kind   string          `json:"kind"`
-	Method string          `json:"method,omitempty"`
-	Path   string          `json:"path,omitempty"`
-	Body   string          `json:"body,omitempty"`
-	Event  *eventlog.Draft `json:"event,omitempty"` // native.publish
+	Kind   string `json:"kind"`
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Body   string `json:"body,omitempty"`
+	Event  *Event `json:"event,omitempty"` // native.publish
 	// EventID is the id the action's events are stored with.
 	EventID string `json:"event_id"`
 	ctype   string
+}
+
+// Event is the native event a native.publish action appends.
+type Event struct {
+	Topic string          `json:"topic"`
+	Type  string          `json:"type"`
+	Data  json.RawMessage `json:"data,omitempty"`
 }
 
 // ErrParams wraps parameters an action cannot use.
@@ -52,7 +59,7 @@ func plan(kind string, p map[string]any) (Plan, error) {
 			}
 			data = raw
 		}
-		return Plan{Kind: kind, Event: &eventlog.Draft{Topic: t, Type: typ, Data: data}}, nil
+		return Plan{Kind: kind, Event: &Event{Topic: t, Type: typ, Data: data}}, nil
 	case "zulip.message":
 		form := url.Values{}
 		typ, _ := p["type"].(string)
@@ -109,7 +116,7 @@ func (r *Runner) do(ctx context.Context, p Plan, key *auth.Key) error {
 		if key != nil {
 			ctx = dialect.WithKey(ctx, key)
 		}
-		_, err := r.core.Append(ctx, "native", []eventlog.Draft{*p.Event})
+		_, err := r.core.Append(ctx, "native", []eventlog.Draft{{Topic: p.Event.Topic, Type: p.Event.Type, Data: p.Event.Data}})
 		return err
 	}
 	if key == nil {

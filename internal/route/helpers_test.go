@@ -136,3 +136,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// publish appends one native event as the admin and returns its sequence.
+func (e *env) publish(body string) uint64 {
+	e.t.Helper()
+	a := e.must(e.admin("POST", "/v1/events", body), 201)
+	evs, _ := a.json["events"].([]any)
+	if len(evs) != 1 {
+		e.t.Fatalf("publish: %s", a.raw)
+	}
+	return uint64(evs[0].(map[string]any)["seq"].(float64))
+}

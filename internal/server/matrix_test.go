@@ -153,6 +153,26 @@ var routes = []route{
 	{pattern: "POST /v1/plex/simulate/scan", method: "POST", path: "/v1/plex/simulate/scan", body: `{"items":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/play", method: "POST", path: "/v1/plex/simulate/play", body: `{"updates":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/preference", method: "POST", path: "/v1/plex/simulate/preference", body: `{"id":"FriendlyName","value":"m"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
+
+	// Fault rules (of a key nobody holds, so they touch no other row).
+	{pattern: "POST /v1/faults", method: "POST", path: "/v1/faults", body: `{"action":"status","status":503,"key":"ffffffffffffffff"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/faults", method: "GET", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/faults/{id}", method: "GET", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/faults/{id}", method: "DELETE", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "DELETE /v1/faults", method: "DELETE", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "/v1/faults", method: "PUT", path: "/v1/faults", dialect: "native", ok: 405},
+	{pattern: "/v1/faults/{id}", method: "PUT", path: "/v1/faults/${fault}", dialect: "native", ok: 405},
+
+	// Routes (of a topic nothing is published to).
+	{pattern: "POST /v1/routes", method: "POST", path: "/v1/routes", body: `{"name":"m-${cred}","topics":["app.none"],"action":{"kind":"native.publish","params":"{'topic': 'app.none.out'}"}}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/routes", method: "GET", path: "/v1/routes", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/routes/{name}", method: "GET", path: "/v1/routes/m-${cred}", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "PUT /v1/routes/{name}", method: "PUT", path: "/v1/routes/m-${cred}", body: `{"topics":["app.none"],"action":{"kind":"native.publish","params":"{'topic': 'app.none.other'}"}}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "POST /v1/routes/{name}/test", method: "POST", path: "/v1/routes/m-${cred}/test", body: `{"seq":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/routes/{name}", method: "DELETE", path: "/v1/routes/m-${cred}", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "/v1/routes", method: "PUT", path: "/v1/routes", dialect: "native", ok: 405},
+	{pattern: "/v1/routes/{name}", method: "POST", path: "/v1/routes/m", dialect: "native", ok: 405},
+	{pattern: "/v1/routes/{name}/test", method: "GET", path: "/v1/routes/m/test", dialect: "native", ok: 405},
 }
 
 // Every route × every kind of credential: an admitted column gets the
