@@ -29,20 +29,10 @@ type BackupCmd struct {
 // Run fetches GET /v1/backup into a temporary file beside FILE, checks
 // the archive, and only then renames it to FILE.
 func (c *BackupCmd) Run(ctx context.Context, g *Globals) error {
-	base, err := baseURL(g)
+	req, err := adminRequest(ctx, g, http.MethodGet, "/v1/backup", nil)
 	if err != nil {
 		return err
 	}
-	key, err := adminKey(g)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/backup", nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("User-Agent", userAgent())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
