@@ -18,6 +18,10 @@ type PollOptions struct {
 	// Poll returned, or 0 for the start of the log. Nil means "now": only
 	// events appended from now on.
 	After *uint64
+	// Earliest reads from the oldest event still stored, whatever
+	// retention removed (where After 0 fails once it removed anything);
+	// it overrides After.
+	Earliest bool
 	// Limit is the most events to return (server default 100, at most 1000).
 	Limit int
 	// Wait makes Poll wait up to this long (at most 2 minutes) for a
@@ -31,6 +35,9 @@ type PollOptions struct {
 // ErrPositionExpired whose *APIError carries Earliest.
 func (c *Client) Poll(ctx context.Context, opts PollOptions) (events []Event, next uint64, err error) {
 	q := readQuery(opts.Topics, opts.After)
+	if opts.Earliest {
+		q.Set("after", "earliest")
+	}
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}

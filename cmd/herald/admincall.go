@@ -43,14 +43,6 @@ func adminKey(g *Globals) (string, error) {
 // There is no client timeout: simulations answer when they have run, and
 // ctx (Ctrl-C) bounds the call.
 func adminCall(ctx context.Context, g *Globals, method, path string, body, out any) error {
-	base, err := baseURL(g)
-	if err != nil {
-		return err
-	}
-	key, err := adminKey(g)
-	if err != nil {
-		return err
-	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -59,12 +51,10 @@ func adminCall(ctx context.Context, g *Globals, method, path string, body, out a
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	req, err := adminRequest(ctx, g, method, path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("User-Agent", userAgent())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -86,6 +76,22 @@ func adminCall(ctx context.Context, g *Globals, method, path string, body, out a
 		}
 	}
 	return nil
+}
+
+// adminRequest is a request to path on the server --url names, with the
+// admin key (adminKey).
+func adminRequest(ctx context.Context, g *Globals, method, path string, body io.Reader) (*http.Request, error) {
+	base, key, err := serverAndKey(g)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("User-Agent", userAgent())
+	return req, nil
 }
 
 // answerError reads an error answer in whichever shape the endpoint uses:

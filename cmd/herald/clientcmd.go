@@ -53,15 +53,22 @@ func isTerminal(w io.Writer) bool {
 // Without --key it uses the admin key the server wrote to <data>/admin.key,
 // which is what a local operator wants.
 func newClient(g *Globals) (*client.Client, error) {
-	base, err := baseURL(g)
-	if err != nil {
-		return nil, err
-	}
-	key, err := adminKey(g)
+	base, key, err := serverAndKey(g)
 	if err != nil {
 		return nil, err
 	}
 	return client.New(base, key, client.WithUserAgent(userAgent())), nil
+}
+
+// serverAndKey are the base URL and the key (adminKey) the flags name.
+func serverAndKey(g *Globals) (base, key string, err error) {
+	if base, err = baseURL(g); err != nil {
+		return "", "", err
+	}
+	if key, err = adminKey(g); err != nil {
+		return "", "", err
+	}
+	return base, key, nil
 }
 
 // userAgent is the User-Agent of the client commands' requests.

@@ -40,6 +40,10 @@ type CLI struct {
 	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
 	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`
 	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
+	Backup    BackupCmd    `cmd:"" help:"Back up a running server's whole state (events, keys, positions, dialect state) to one archive (admin)."`
+	Restore   RestoreCmd   `cmd:"" help:"Restore an archive into a stopped server's data directory (or an external cluster)."`
+	Export    ExportCmd    `cmd:"" help:"Write events as NDJSON (seq, id, time, topic, type, data)."`
+	Import    ImportCmd    `cmd:"" help:"Append the events of an NDJSON export, keeping their ids: nothing is stored twice (admin)."`
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
 	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`

@@ -108,37 +108,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{cfg: cfg, log: cfg.Logger, stream: cfg.Stream, kvs: map[string]KV{}}
-
-	opts := []nats.Option{
-		nats.Name("herald"),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectBufSize(-1), // never buffer writes while disconnected: callers see ErrUnavailable
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if !nc.IsClosed() && !nc.IsDraining() {
-				l.log.Warn("engine disconnected", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			l.log.Info("engine reconnected", "url", nc.ConnectedUrlRedacted())
-		}),
-	}
-	url := strings.Join(cfg.URLs, ",")
-	if url == "" {
-		ns, err := startEmbedded(cfg)
-		if err != nil {
-			return nil, err
-		}
-		l.ns = ns
-		url = ns.ClientURL()
-		opts = append(opts, nats.InProcessServer(ns))
-	}
-	nc, err := nats.Connect(url, opts...)
+	ns, nc, err := dial(cfg)
 	if err != nil {
-		l.shutdownEngine()
-		return nil, fmt.Errorf("eventlog: connect %s: %w", url, errors.Join(ErrUnavailable, err))
+		return nil, err
 	}
-	l.nc = nc
+	l.ns, l.nc = ns, nc
 	l.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending),
 		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
 	if err != nil {
@@ -158,6 +132,42 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		l.commit = c
 	}
 	return l, nil
+}
+
+// dial starts the embedded engine (unless cfg names external URLs) and
+// connects to it; it creates nothing in the engine.
+func dial(cfg Config) (*server.Server, *nats.Conn, error) {
+	logger := cfg.Logger
+	opts := []nats.Option{
+		nats.Name("herald"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectBufSize(-1), // never buffer writes while disconnected: callers see ErrUnavailable
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() && !nc.IsDraining() {
+				logger.Warn("engine disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			logger.Info("engine reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
+	var ns *server.Server
+	url := strings.Join(cfg.URLs, ",")
+	if url == "" {
+		var err error
+		if ns, err = startEmbedded(cfg); err != nil {
+			return nil, nil, err
+		}
+		url = ns.ClientURL()
+		opts = append(opts, nats.InProcessServer(ns))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		stopEngine(ns)
+		return nil, nil, fmt.Errorf("eventlog: connect %s: %w", url, errors.Join(ErrUnavailable, err))
+	}
+	return ns, nc, nil
 }
 
 func startEmbedded(cfg Config) (*server.Server, error) {
@@ -279,20 +289,27 @@ func (l *Log) Close() error {
 		l.commit.close()
 	}
 	if l.nc != nil {
-		_ = l.nc.Drain()
-		for l.nc.IsDraining() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		l.nc.Close()
+		closeConn(l.nc)
 	}
-	l.shutdownEngine()
+	stopEngine(l.ns)
 	return nil
 }
 
-func (l *Log) shutdownEngine() {
-	if l.ns != nil {
-		l.ns.Shutdown()
-		l.ns.WaitForShutdown()
+// closeConn drains nc (what it sent reaches the engine) and closes it.
+func closeConn(nc *nats.Conn) {
+	_ = nc.Drain()
+	for nc.IsDraining() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	nc.Close()
+}
+
+// stopEngine shuts an embedded engine (nil: none) down cleanly, so its
+// files are consistent for the next start.
+func stopEngine(ns *server.Server) {
+	if ns != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
 	}
 }
 

@@ -42,6 +42,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 		})
 	}
 	mux.Handle("GET /v1/cluster", ag.Handle(s.cluster))
+	mux.Handle("GET /v1/backup", ag.Handle(s.backupArchive)) // backup.go
 	mux.Handle("GET /metrics", admin(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	// Profiles for operators (and the performance work).
 	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
@@ -49,7 +50,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
 	// Other methods: herald's JSON 405, not net/http's text.
 	s.core.Guard(dialect.GuardSpec{}).MethodNotAllowed(mux, map[string]string{
-		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/metrics": "GET",
+		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/v1/backup": "GET", "/metrics": "GET",
 		"/debug/pprof/": "GET", // and every path below it
 	})
 }

@@ -129,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}()
 
 	s.eventLog, err = eventlog.Open(ctx, eventlog.Config{
-		Dir:      filepath.Join(cfg.DataDir, "engine"),
+		Dir:      EngineDir(cfg.DataDir),
 		URLs:     cfg.NATS,
 		Listen:   cfg.NATSListen,
 		MaxAge:   cfg.RetentionAge,

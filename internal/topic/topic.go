@@ -140,13 +140,15 @@ func NewFilter(patterns []string) (Filter, error) {
 		return nil, fmt.Errorf("%w: more than %d patterns", ErrInvalid, MaxPatterns)
 	}
 	f := make(Filter, 0, len(patterns))
+	all := false
 	for _, p := range patterns {
 		p = strings.TrimSpace(p)
 		if err := ValidatePattern(p); err != nil {
 			return nil, err
 		}
 		if p == ">" {
-			return nil, nil
+			all = true
+			continue
 		}
 		dup := false
 		for _, q := range f {
@@ -156,7 +158,21 @@ func NewFilter(patterns []string) (Filter, error) {
 			f = append(f, p)
 		}
 	}
-	return f, nil
+	if !all {
+		return f, nil
+	}
+	// ">" makes every other pattern redundant but those naming the private
+	// namespace, which it never matches.
+	named := Filter{">"}
+	for _, p := range f {
+		if first, _, _ := strings.Cut(p, "."); first == PrivateNamespace {
+			named = append(named, p)
+		}
+	}
+	if len(named) == 1 {
+		return nil, nil
+	}
+	return named, nil
 }
 
 // Match reports whether t matches any pattern of f.

@@ -73,6 +73,10 @@ func TestParseFilter(t *testing.T) {
 		{"app.>, hue.*", "app.>,hue.*", false},
 		{"app.>,app.>", "app.>", false},
 		{"app.>,>", ">", false},
+		// ">" never matches the private namespace, so naming it beside ">"
+		// is not redundant: "everything, Zulip's too".
+		{">,zulip.>", ">,zulip.>", false},
+		{"zulip.acme.>,app.>,>", ">,zulip.acme.>", false},
 		{"app.>.x", "", true},
 		{"app,,hue", "", true},
 		{strings.Repeat("a,", MaxPatterns) + "a", "", true},
@@ -140,6 +144,9 @@ func TestPrivateNamespace(t *testing.T) {
 		if got := (Filter{tc.p}).Match(tc.t); got != tc.want {
 			t.Errorf("Filter{%q}.Match(%q) = %v, want %v", tc.p, tc.t, got, tc.want)
 		}
+	}
+	if f, _ := NewFilter([]string{">", "zulip.>"}); !f.Match("zulip.acme.message") || !f.Match("app.x") {
+		t.Errorf("%v does not match both the private namespace and the rest", f)
 	}
 	if Filter(nil).Match("zulip.acme.message") || !Filter(nil).Match("app.x") {
 		t.Error("the empty filter matches the private namespace, or not the rest")
