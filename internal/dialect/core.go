@@ -38,6 +38,7 @@ type Core struct {
 	// apply (none unless configured).
 	Faults *faults.Store
 
+	authLog   *authLog           // failed authentications, rate-bound (see authFailed)
 	cancel    context.CancelFunc // ends Shutdown (see Open)
 	sweeper   sync.WaitGroup     // the cursor store's expiry loop
 	closeOnce sync.Once

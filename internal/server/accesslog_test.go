@@ -1,0 +1,204 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
+)
+
+// jsonLog is a JSON log sink safe for the server's goroutines.
+type jsonLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *jsonLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *jsonLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// records returns the records with message msg.
+func (l *jsonLog) records(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(l.String()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", sc.Text(), err)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// access waits for the access-log line of the request with id (it is
+// written once the handler has returned, which the client may not wait
+// for).
+func (l *jsonLog) access(t *testing.T, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, m := range l.records(t, "request") {
+			if m["request_id"] == id {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no access-log line for request %s in:\n%s", id, l.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func startLogged(t *testing.T, accessLog bool) (*servertest.Server, *jsonLog) {
+	logs := &jsonLog{}
+	s := servertest.Start(t, server.Config{AccessLog: accessLog, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	return s, logs
+}
+
+func get(t *testing.T, url string, hdr http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// keyID is the id part of a herald token.
+func keyID(token string) string { return strings.Split(token, "_")[1] }
+
+// One line per request, under the id the X-Request-Id header shows, with
+// what an operator looks for; never a credential from the query string or
+// a path.
+func TestAccessLogLine(t *testing.T) {
+	s, logs := startLogged(t, true)
+	resp, body := get(t, s.URL()+"/v1/cluster?note=x", http.Header{"Authorization": {"Bearer " + s.Admin}})
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("GET /v1/cluster: %s, X-Request-Id %q", resp.Status, id)
+	}
+	line := logs.access(t, id)
+	want := map[string]any{"level": "INFO", "method": "GET", "path": "/v1/cluster", "status": 200.0,
+		"bytes": float64(len(body)), "key": keyID(s.Admin), "dialect": "admin"}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %v", k, line[k], v)
+		}
+	}
+	if r, _ := line["remote"].(string); !strings.HasPrefix(r, "127.0.0.1:") {
+		t.Errorf("remote = %v, want the client's address", line["remote"])
+	}
+	if _, ok := line["duration"].(float64); !ok {
+		t.Errorf("no duration in %v", line)
+	}
+
+	// A failed request: its status, no key.
+	resp, _ = get(t, s.URL()+"/v1/events?topics=app.>&access_token=hk_0123456789abcdef_SecretPartSecretPartSecretPart00", nil)
+	line = logs.access(t, resp.Header.Get("X-Request-Id"))
+	if line["status"] != 400.0 && line["status"] != 401.0 || line["path"] != "/v1/events" {
+		t.Errorf("refused request logged as %v", line)
+	}
+	// Hue's public config has the app key in its path.
+	resp, _ = get(t, s.URL()+"/api/AppKeyInThePath/config", nil)
+	line = logs.access(t, resp.Header.Get("X-Request-Id"))
+	if line["path"] != "/api/REDACTED/config" || line["status"] != 200.0 {
+		t.Errorf("Hue public config logged as %v", line)
+	}
+	for _, secret := range []string{"SecretPart", "AppKeyInThePath", "note=x", strings.Split(s.Admin, "_")[2]} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, logs.String())
+		}
+	}
+}
+
+// A stream's line is written when it ends, with how long it lasted and
+// what it was sent, although net/http handed its connection over long
+// before.
+func TestAccessLogLineOfAStream(t *testing.T) {
+	s, logs := startLogged(t, true)
+	resp, err := http.Get(s.URL() + "/v1/stream?topics=app.>&access_token=" + s.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("GET /v1/stream: %s, X-Request-Id %q", resp.Status, id)
+	}
+	req, _ := http.NewRequest("POST", s.URL()+"/v1/events", strings.NewReader(`{"topic":"app.x","type":"t","data":{"n":1}}`))
+	req.Header.Set("Authorization", "Bearer "+s.Admin)
+	pub, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	got := 0
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before the event: %v", err)
+		}
+		got += len(l)
+		if strings.HasPrefix(l, "data:") {
+			break
+		}
+	}
+	if n := len(logs.records(t, "request")); n != 1 { // the publish only: the stream is still open
+		t.Fatalf("%d lines while the stream is open, want 1 (the publish):\n%s", n, logs.String())
+	}
+	s.Stop() // ends the stream
+	line := logs.access(t, id)
+	if line["path"] != "/v1/stream" || line["status"] != 200.0 || line["key"] != keyID(s.Admin) || line["dialect"] != "native" {
+		t.Errorf("stream logged as %v", line)
+	}
+	if b, _ := line["bytes"].(float64); int(b) < got {
+		t.Errorf("bytes = %v, want at least the %d the client read", line["bytes"], got)
+	}
+	if strings.Contains(logs.String(), strings.Split(s.Admin, "_")[2]) {
+		t.Error("the log holds the access_token")
+	}
+}
+
+// --access-log=false writes no lines (the header is still set); it can be
+// turned on while serving.
+func TestAccessLogOff(t *testing.T) {
+	s, logs := startLogged(t, false)
+	resp, _ := get(t, s.URL()+"/healthz", nil)
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id with the access log off")
+	}
+	s.Srv.SetAccessLog(true)
+	resp, _ = get(t, s.URL()+"/healthz", nil)
+	logs.access(t, resp.Header.Get("X-Request-Id"))
+	if n := len(logs.records(t, "request")); n != 1 {
+		t.Fatalf("%d lines, want 1 (the request after SetAccessLog(true))", n)
+	}
+}
