@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/herald-io/herald/internal/server"
 	"github.com/herald-io/herald/internal/server/servertest"
 )
@@ -200,5 +202,25 @@ func TestAccessLogOff(t *testing.T) {
 	logs.access(t, resp.Header.Get("X-Request-Id"))
 	if n := len(logs.records(t, "request")); n != 1 {
 		t.Fatalf("%d lines, want 1 (the request after SetAccessLog(true))", n)
+	}
+}
+
+// A WebSocket's 101 carries the request id, and its line is written when
+// it closes, with status 101.
+func TestAccessLogLineOfAWebSocket(t *testing.T) {
+	s, logs := startLogged(t, true)
+	ctx := t.Context()
+	ws, resp, err := websocket.Dial(ctx, "ws://"+s.Cfg.HTTPAddr+"/v1/ws?topics=app.>&access_token="+s.Admin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("no X-Request-Id on the 101")
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
+	line := logs.access(t, id)
+	if line["status"] != 101.0 || line["path"] != "/v1/ws" || line["key"] != keyID(s.Admin) {
+		t.Errorf("WebSocket logged as %v", line)
 	}
 }
