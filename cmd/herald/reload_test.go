@@ -204,7 +204,10 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	}
 	write("http: 127.0.0.1:0\nhttps: \"\"\nretention-age: 24h\nlog-level: info\naccess-log: false\n")
 	c, url := startChild(t, "--config", path, "--data", filepath.Join(dir, "data"))
-	admin := strings.TrimSpace(readFile(t, filepath.Join(dir, "data", "admin.key")))
+	admin, err := adminKey(&Globals{Data: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := createKey(t, url, admin)
 	if code := getEvents(t, url, key); code != 200 {
 		t.Fatalf("before the reload: %d", code)
@@ -260,7 +263,10 @@ func TestJSONLogsAreAllJSON(t *testing.T) {
 		}
 	}
 	url, _ := banner["http"].(string)
-	admin := strings.TrimSpace(readFile(t, filepath.Join(dir, "admin.key")))
+	admin, err := adminKey(&Globals{Data: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(url, "http://127.0.0.1:") || banner["admin_key"] != admin || banner["admin_key_file"] != filepath.Join(dir, "admin.key") {
 		t.Fatalf("banner record %v: want the http URL and, on first start, the admin key and its file", banner)
 	}
@@ -286,15 +292,6 @@ func TestJSONLogsAreAllJSON(t *testing.T) {
 	if !sawRequest || len(out) != 0 {
 		t.Errorf("access-log line for /healthz: %v; stdout %q (want none)", sawRequest, out)
 	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // createKey makes a key that may read app.> and returns its token.

@@ -1,10 +1,8 @@
 package dialect_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,34 +13,18 @@ import (
 	"github.com/herald-io/herald/internal/clocktest"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
+	"github.com/herald-io/herald/internal/logtest"
 	"github.com/herald-io/herald/internal/reqlog"
 )
-
-// records returns the JSON log records in logs with the message msg.
-func records(t *testing.T, logs *syncBuffer, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(logs.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", sc.Text(), err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // Failed authentications are logged with the dialect, the client's
 // address, why and the key id a herald token names, never its secret; a
 // flood is cut to AuthLogBurst lines, and the next line written says how
 // many were dropped.
 func TestAuthFailuresAreLoggedWithinABound(t *testing.T) {
-	var logs syncBuffer
+	logs, logger := logtest.New()
 	clock := clocktest.New(time.Unix(1_700_000_000, 0))
-	c := dialecttest.NewCore(t, dialecttest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), AuthNow: clock.Now})
+	c := dialecttest.NewCore(t, dialecttest.Options{Logger: logger, AuthNow: clock.Now})
 	g := c.Guard(dialect.GuardSpec{
 		Dialect:    "zulip",
 		Credential: func(r *http.Request) (string, error) { return r.Header.Get("X-Key"), nil },
@@ -63,7 +45,7 @@ func TestAuthFailuresAreLoggedWithinABound(t *testing.T) {
 	for range dialect.AuthLogBurst + 5 {
 		call("hk_0123456789abcdef_" + secret)
 	}
-	lines := records(t, &logs, "authentication failed")
+	lines := logs.Records(t, "authentication failed")
 	if len(lines) != dialect.AuthLogBurst {
 		t.Fatalf("%d lines for %d failures at once, want %d", len(lines), dialect.AuthLogBurst+5, dialect.AuthLogBurst)
 	}
@@ -80,7 +62,7 @@ func TestAuthFailuresAreLoggedWithinABound(t *testing.T) {
 
 	clock.Advance(time.Second)
 	call("")
-	lines = records(t, &logs, "authentication failed")
+	lines = logs.Records(t, "authentication failed")
 	last := lines[len(lines)-1]
 	if len(lines) != dialect.AuthLogBurst+1 || last["suppressed"] != 5.0 || last["reason"] != "no credential" || last["key"] != nil {
 		t.Fatalf("after a second: %d lines, last %v; want %d, suppressed 5, no credential", len(lines), last, dialect.AuthLogBurst+1)

@@ -2,95 +2,29 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/herald-io/herald/internal/logtest"
 	"github.com/herald-io/herald/internal/server"
 	"github.com/herald-io/herald/internal/server/servertest"
 )
 
-// jsonLog is a JSON log sink safe for the server's goroutines.
-type jsonLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *jsonLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *jsonLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// records returns the records with message msg.
-func (l *jsonLog) records(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(l.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", sc.Text(), err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // access waits for the access-log line of the request with id (it is
 // written once the handler has returned, which the client may not wait
 // for).
-func (l *jsonLog) access(t *testing.T, id string) map[string]any {
+func access(t *testing.T, logs *logtest.Buffer, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		for _, m := range l.records(t, "request") {
-			if m["request_id"] == id {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no access-log line for request %s in:\n%s", id, l.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return logs.Wait(t, "request", func(m map[string]any) bool { return m["request_id"] == id })
 }
 
-func startLogged(t *testing.T, accessLog bool) (*servertest.Server, *jsonLog) {
-	logs := &jsonLog{}
-	s := servertest.Start(t, server.Config{AccessLog: accessLog, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+func startLogged(t *testing.T, accessLog bool) (*servertest.Server, *logtest.Buffer) {
+	logs, logger := logtest.New()
+	s := servertest.Start(t, server.Config{AccessLog: accessLog, Logger: logger})
 	return s, logs
-}
-
-func get(t *testing.T, url string, hdr http.Header) (*http.Response, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
 }
 
 // keyID is the id part of a herald token.
@@ -101,12 +35,12 @@ func keyID(token string) string { return strings.Split(token, "_")[1] }
 // a path.
 func TestAccessLogLine(t *testing.T) {
 	s, logs := startLogged(t, true)
-	resp, body := get(t, s.URL()+"/v1/cluster?note=x", http.Header{"Authorization": {"Bearer " + s.Admin}})
-	id := resp.Header.Get("X-Request-Id")
-	if resp.StatusCode != 200 || id == "" {
-		t.Fatalf("GET /v1/cluster: %s, X-Request-Id %q", resp.Status, id)
+	code, hdr, body := request(t, nil, "GET", s.URL()+"/v1/cluster?note=x", http.Header{"Authorization": {"Bearer " + s.Admin}}, "", nil)
+	id := hdr.Get("X-Request-Id")
+	if code != 200 || id == "" {
+		t.Fatalf("GET /v1/cluster: %d, X-Request-Id %q", code, id)
 	}
-	line := logs.access(t, id)
+	line := access(t, logs, id)
 	want := map[string]any{"level": "INFO", "method": "GET", "path": "/v1/cluster", "status": 200.0,
 		"bytes": float64(len(body)), "key": keyID(s.Admin), "dialect": "admin"}
 	for k, v := range want {
@@ -122,14 +56,14 @@ func TestAccessLogLine(t *testing.T) {
 	}
 
 	// A failed request: its status, no key.
-	resp, _ = get(t, s.URL()+"/v1/events?topics=app.>&access_token=hk_0123456789abcdef_SecretPartSecretPartSecretPart00", nil)
-	line = logs.access(t, resp.Header.Get("X-Request-Id"))
+	_, hdr, _ = request(t, nil, "GET", s.URL()+"/v1/events?topics=app.>&access_token=hk_0123456789abcdef_SecretPartSecretPartSecretPart00", nil, "", nil)
+	line = access(t, logs, hdr.Get("X-Request-Id"))
 	if line["status"] != 400.0 && line["status"] != 401.0 || line["path"] != "/v1/events" {
 		t.Errorf("refused request logged as %v", line)
 	}
 	// Hue's public config has the app key in its path.
-	resp, _ = get(t, s.URL()+"/api/AppKeyInThePath/config", nil)
-	line = logs.access(t, resp.Header.Get("X-Request-Id"))
+	_, hdr, _ = request(t, nil, "GET", s.URL()+"/api/AppKeyInThePath/config", nil, "", nil)
+	line = access(t, logs, hdr.Get("X-Request-Id"))
 	if line["path"] != "/api/REDACTED/config" || line["status"] != 200.0 {
 		t.Errorf("Hue public config logged as %v", line)
 	}
@@ -154,13 +88,8 @@ func TestAccessLogLineOfAStream(t *testing.T) {
 	if resp.StatusCode != 200 || id == "" {
 		t.Fatalf("GET /v1/stream: %s, X-Request-Id %q", resp.Status, id)
 	}
-	req, _ := http.NewRequest("POST", s.URL()+"/v1/events", strings.NewReader(`{"topic":"app.x","type":"t","data":{"n":1}}`))
-	req.Header.Set("Authorization", "Bearer "+s.Admin)
-	pub, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub.Body.Close()
+	request(t, nil, "POST", s.URL()+"/v1/events", http.Header{"Authorization": {"Bearer " + s.Admin}},
+		`{"topic":"app.x","type":"t","data":{"n":1}}`, nil)
 	br := bufio.NewReader(resp.Body)
 	got := 0
 	for {
@@ -173,11 +102,11 @@ func TestAccessLogLineOfAStream(t *testing.T) {
 			break
 		}
 	}
-	if n := len(logs.records(t, "request")); n != 1 { // the publish only: the stream is still open
+	if n := len(logs.Records(t, "request")); n != 1 { // the publish only: the stream is still open
 		t.Fatalf("%d lines while the stream is open, want 1 (the publish):\n%s", n, logs.String())
 	}
 	s.Stop() // ends the stream
-	line := logs.access(t, id)
+	line := access(t, logs, id)
 	if line["path"] != "/v1/stream" || line["status"] != 200.0 || line["key"] != keyID(s.Admin) || line["dialect"] != "native" {
 		t.Errorf("stream logged as %v", line)
 	}
@@ -193,14 +122,14 @@ func TestAccessLogLineOfAStream(t *testing.T) {
 // turned on while serving.
 func TestAccessLogOff(t *testing.T) {
 	s, logs := startLogged(t, false)
-	resp, _ := get(t, s.URL()+"/healthz", nil)
-	if resp.Header.Get("X-Request-Id") == "" {
+	_, hdr, _ := request(t, nil, "GET", s.URL()+"/healthz", nil, "", nil)
+	if hdr.Get("X-Request-Id") == "" {
 		t.Fatal("no X-Request-Id with the access log off")
 	}
 	s.Srv.SetAccessLog(true)
-	resp, _ = get(t, s.URL()+"/healthz", nil)
-	logs.access(t, resp.Header.Get("X-Request-Id"))
-	if n := len(logs.records(t, "request")); n != 1 {
+	_, hdr, _ = request(t, nil, "GET", s.URL()+"/healthz", nil, "", nil)
+	access(t, logs, hdr.Get("X-Request-Id"))
+	if n := len(logs.Records(t, "request")); n != 1 {
 		t.Fatalf("%d lines, want 1 (the request after SetAccessLog(true))", n)
 	}
 }
@@ -219,7 +148,7 @@ func TestAccessLogLineOfAWebSocket(t *testing.T) {
 		t.Fatal("no X-Request-Id on the 101")
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
-	line := logs.access(t, id)
+	line := access(t, logs, id)
 	if line["status"] != 101.0 || line["path"] != "/v1/ws" || line["key"] != keyID(s.Admin) {
 		t.Errorf("WebSocket logged as %v", line)
 	}
