@@ -36,7 +36,7 @@ func parseErrorLine(k *kong.Kong, args []string, err error) string {
 	if word, ok := strings.CutPrefix(pe.Unwrap().Error(), "unexpected argument "); ok && cmd == "serve" && !slices.Contains(args, "serve") {
 		return "herald: " + unknownCommand(k, word)
 	}
-	if cmd == "" {
+	if cmd == "" || errors.Is(err, ErrConfig) { // the file's fault, not the command line's
 		return "herald: " + pe.Unwrap().Error()
 	}
 	return fmt.Sprintf("herald: %s: %s; run \"herald help %s\" for its usage", cmd, pe.Unwrap().Error(), cmd)

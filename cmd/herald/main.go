@@ -22,7 +22,9 @@ import (
 type Globals struct {
 	Data string `name:"data" env:"HERALD_DATA" default:"./herald-data" help:"Data directory (engine files, admin.key, TLS certificate)."`
 	URL  string `name:"url" env:"HERALD_URL" default:"http://localhost:8080" help:"Base URL of the herald server (client commands)."`
-	Key  string `name:"key" env:"HERALD_KEY" help:"API key (client commands); default: the admin key in <data>/admin.key."`
+	Key  string `name:"key" env:"HERALD_KEY" secret:"" help:"API key (client commands); default: the admin key in <data>/admin.key."`
+	// Config is read by CLI.BeforeResolve (config.go).
+	Config string `name:"config" env:"HERALD_CONFIG" help:"YAML file of flag values, the flags' names as keys (retention-age: 24h); command-line flags and HERALD_* variables override it."`
 }
 
 // CLI is herald's command line.
@@ -46,6 +48,7 @@ type CLI struct {
 	Import    ImportCmd    `cmd:"" help:"Append the events of an NDJSON export, keeping their ids: nothing is stored twice (admin)."`
 	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
 	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
+	ConfigCmd ConfigCmd    `cmd:"" name:"config" help:"Show the configuration herald serve runs with, and where each value comes from."`
 	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
 	Help      HelpCmd      `cmd:"" help:"Show the usage of herald or of a command."`
 }
@@ -64,13 +67,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
-	kctx.Bind(serveFlags(func() (ServeCmd, error) {
+	kctx.Bind(serveFlags(func() (ServeCmd, []setting, error) {
 		var again CLI
 		p, err := kong.New(&again, cliOptions()...)
-		if err == nil {
-			_, err = p.Parse(args)
+		if err != nil {
+			return ServeCmd{}, nil, err
 		}
-		return again.Serve, err
+		kc, err := p.Parse(args)
+		if err != nil {
+			return ServeCmd{}, nil, err
+		}
+		return again.Serve, settings(kc), nil
 	}))
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fail(parser, args, commandName(kctx), cli.URL, err)
@@ -84,6 +91,10 @@ func fail(k *kong.Kong, args []string, command, url string, err error) {
 	if errors.As(err, &pe) {
 		fmt.Fprintln(k.Stderr, parseErrorLine(k, args, err))
 		k.Exit(pe.ExitCode())
+		return
+	}
+	if errors.Is(err, errLogged) {
+		k.Exit(1)
 		return
 	}
 	line := "herald: " + command + ": " + err.Error()

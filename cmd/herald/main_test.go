@@ -40,8 +40,14 @@ func newParser(t *testing.T, grammar any) *kong.Kong {
 // run, and returns what it printed and its exit code.
 func herald(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return heraldEnv(t, nil, args...)
+}
+
+// heraldEnv is herald with more environment variables ("NAME=value").
+func heraldEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Env = append(append(os.Environ(), runMainEnv+"=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

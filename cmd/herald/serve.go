@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
@@ -39,37 +44,58 @@ type ServeCmd struct {
 	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
 	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
 	TLSReloadEvery time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
-	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
-	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
+	RateLimit      float64       `name:"rate-limit" env:"HERALD_RATE_LIMIT" default:"1000" help:"Requests per second a key may make, unless it has a rate of its own; more get 429 (0: no limit). Reloaded on SIGHUP."`
+	RateBurst      int           `name:"rate-burst" env:"HERALD_RATE_BURST" default:"2000" help:"Requests a key under --rate-limit may make at once. Reloaded on SIGHUP."`
+	AccessLog      bool          `name:"access-log" env:"HERALD_ACCESS_LOG" default:"true" help:"One log line per request, at info (--access-log=false: none). Reloaded on SIGHUP."`
+	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format; json makes every line herald writes JSON, the start-up banner too."`
+	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error. Reloaded on SIGHUP."`
 }
 
+// errLogged is a failure already written to the log: herald exits 1
+// without a line of its own.
+var errLogged = errors.New("logged")
+
 // serveFlags reads the serve command's flags again (its environment
-// variables included), for a reload.
-type serveFlags func() (ServeCmd, error)
+// variables and configuration file included), for a reload: the command
+// and the settings in effect.
+type serveFlags func() (ServeCmd, []setting, error)
 
 // Run starts the server and serves until SIGINT or SIGTERM; SIGHUP reloads
 // what can change without a restart.
-func (c *ServeCmd) Run(ctx context.Context, g *Globals, reread serveFlags) error {
-	if err := c.check(); err != nil {
-		return err
+func (c *ServeCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals, reread serveFlags) error {
+	level := new(slog.LevelVar)
+	level.Set(c.LogLevel)
+	logger := newLogger(os.Stderr, c.LogFormat, level)
+	// In JSON mode the reason herald does not start is a record too.
+	failed := func(err error) error {
+		if c.LogFormat != "json" {
+			return err
+		}
+		logger.Error("herald did not start", "err", err)
+		return errLogged
 	}
+	if err := c.check(); err != nil {
+		return failed(err)
+	}
+	running := settings(kctx)
 	// Before anything starts: SIGHUP's default action ends the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	level := new(slog.LevelVar)
-	level.Set(c.LogLevel)
-	logger := newLogger(os.Stderr, c.LogFormat, level)
 	srv, err := server.Start(ctx, c.config(g.Data, logger))
 	if err != nil {
-		return err
+		return failed(err)
 	}
-	c.banner(os.Stdout, srv, g.Data)
+	if c.LogFormat == "json" {
+		c.bannerRecord(logger, srv, g.Data)
+	} else {
+		c.banner(os.Stdout, srv, g.Data)
+	}
 	for {
 		select {
 		case <-hup:
-			c.reload(logger, level, srv, reread)
+			running = c.reload(logger, level, srv, running, reread)
 			continue
 		case <-ctx.Done():
 		}
@@ -81,24 +107,56 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals, reread serveFlags) error
 	return srv.Shutdown(sctx)
 }
 
-// certReloader is the part of *server.Server a reload uses.
-type certReloader interface {
+// reloader is the part of *server.Server a reload uses.
+type reloader interface {
 	CertFromFiles() bool
 	ReloadCert() (fingerprint string, err error)
+	SetRate(perSecond float64, burst int)
+	SetAccessLog(on bool)
 }
 
-// reload applies what can change without a restart: the log level (from
-// the flags read again) and the certificate files. It logs one line saying
-// what it reloaded, and one for each thing that failed, which keeps its
-// previous value.
-func (c *ServeCmd) reload(log *slog.Logger, level *slog.LevelVar, srv certReloader, reread serveFlags) {
-	var did []any
-	if next, err := reread(); err != nil {
-		log.Error("reload: reading the flags failed; the log level stays", "err", err)
+// reloadable are the settings a reload applies; a change of any other is
+// logged as needing a restart.
+var reloadable = []string{"log-level", "rate-limit", "rate-burst", "access-log"}
+
+// notServing are the global flags only the client commands use.
+var notServing = []string{"url", "key"}
+
+// reload applies what can change without a restart: the log level, the
+// rate limit and the access log (from the flags, variables and file read
+// again) and the certificate files. It logs one line saying what it
+// reloaded, one naming the changed settings that need a restart, and one
+// for each thing that failed, which keeps its previous value. It returns
+// the settings in effect afterwards: those it applied from the new read,
+// the others as they were.
+func (c *ServeCmd) reload(log *slog.Logger, level *slog.LevelVar, srv reloader, running []setting, reread serveFlags) []setting {
+	did := []any{}
+	next, nextSettings, err := reread()
+	if err != nil {
+		log.Error("reload: reading the configuration failed; nothing in it changes", "err", err)
 	} else {
+		var applied, restart []string
+		for _, name := range changedSettings(running, nextSettings) {
+			switch {
+			case slices.Contains(reloadable, name):
+				applied = append(applied, name)
+			case !slices.Contains(notServing, name):
+				restart = append(restart, name)
+			}
+		}
 		level.Set(next.LogLevel)
+		srv.SetRate(next.rate())
+		srv.SetAccessLog(next.AccessLog)
+		c.LogLevel, c.RateLimit, c.RateBurst, c.AccessLog = next.LogLevel, next.RateLimit, next.RateBurst, next.AccessLog
+		running = keep(running, nextSettings, applied)
+		if len(applied) > 0 {
+			did = append(did, "changed", applied)
+		}
+		if len(restart) > 0 {
+			log.Warn("reload: changed settings need a restart to take effect", "keys", restart)
+		}
 	}
-	did = append(did, "log_level", level.Level())
+	did = append(did, "log_level", level.Level(), "rate_limit", c.RateLimit, "rate_burst", c.RateBurst, "access_log", c.AccessLog)
 	if srv.CertFromFiles() {
 		fp, err := srv.ReloadCert()
 		if err != nil {
@@ -109,6 +167,31 @@ func (c *ServeCmd) reload(log *slog.Logger, level *slog.LevelVar, srv certReload
 		}
 	}
 	log.Info("reloaded", did...)
+	return running
+}
+
+// keep returns running with the named settings taken from next.
+func keep(running, next []setting, names []string) []setting {
+	out := slices.Clone(running)
+	for i, s := range out {
+		if !slices.Contains(names, s.Name) {
+			continue
+		}
+		for _, n := range next {
+			if n.Name == s.Name {
+				out[i] = n
+			}
+		}
+	}
+	return out
+}
+
+// rate is --rate-limit and --rate-burst as the server takes them.
+func (c *ServeCmd) rate() (float64, int) {
+	if c.RateLimit == 0 {
+		return math.Inf(1), c.RateBurst
+	}
+	return c.RateLimit, c.RateBurst
 }
 
 // config is the server's configuration from the flags.
@@ -120,6 +203,7 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		}
 		return n
 	}
+	rate, burst := c.rate()
 	return server.Config{
 		DataDir:         data,
 		HTTPAddr:        c.HTTP,
@@ -140,6 +224,9 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		TLSCertFile:     c.TLSCert,
 		TLSKeyFile:      c.TLSKey,
 		TLSReloadEvery:  time.Duration(noLimitIfZero(int(c.TLSReloadEvery))), // 0: only on SIGHUP
+		RateLimit:       rate,
+		RateBurst:       burst,
+		AccessLog:       c.AccessLog,
 		Logger:          logger,
 	}
 }
@@ -150,6 +237,10 @@ func (c *ServeCmd) check() error {
 	if c.RetentionAge < 0 || (c.RetentionAge > 0 && c.RetentionAge < eventlog.DedupeWindow) {
 		return fmt.Errorf("--retention-age %s is below the minimum of %s, the window in which a repeated event id is recognised (0 keeps events)",
 			c.RetentionAge, eventlog.DedupeWindow)
+	}
+	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) || c.RateBurst < 1 {
+		return fmt.Errorf("--rate-limit %v --rate-burst %d: want a rate of 0 (no limit) or more, and a burst of 1 or more",
+			c.RateLimit, c.RateBurst)
 	}
 	return nil
 }
@@ -162,38 +253,72 @@ func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// startFacts are what the banner says, as text or as a log record.
+type startFacts struct {
+	build      buildinfo.Info
+	engine     string // where the log is
+	certSource string // self-signed, or the certificate file
+	keyFile    string // the admin key's file
+	base       string // the URL the examples use
+}
+
+func (c *ServeCmd) facts(srv *server.Server, data string) startFacts {
+	f := startFacts{build: buildinfo.Read(), engine: "embedded NATS JetStream in " + filepath.Join(data, "engine"),
+		certSource: "self-signed", keyFile: filepath.Join(data, "admin.key"), base: srv.URL}
+	if len(c.NATS) > 0 {
+		f.engine = "NATS at " + strings.Join(c.NATS, ",")
+	}
+	if srv.CertFromFiles() {
+		f.certSource = c.TLSCert
+	}
+	if f.base == "" {
+		f.base = srv.TLSURL
+	}
+	return f
+}
+
 // banner prints the URLs and, on first start only, the admin key.
 func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
-	engine := "embedded NATS JetStream in " + filepath.Join(data, "engine")
-	if len(c.NATS) > 0 {
-		engine = "NATS at " + strings.Join(c.NATS, ",")
-	}
-	fmt.Fprintf(w, "herald %s\n", buildinfo.Read())
+	f := c.facts(srv, data)
+	fmt.Fprintf(w, "herald %s\n", f.build)
 	if srv.URL != "" {
 		fmt.Fprintf(w, "  http   %s\n", srv.URL)
 	}
 	if srv.TLSURL != "" {
-		source := "self-signed"
-		if srv.CertFromFiles() {
-			source = c.TLSCert
-		}
-		fmt.Fprintf(w, "  https  %s  (%s, SHA-256 %s)\n", srv.TLSURL, source, srv.CertFingerprint())
+		fmt.Fprintf(w, "  https  %s  (%s, SHA-256 %s)\n", srv.TLSURL, f.certSource, srv.CertFingerprint())
 	}
-	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
+	fmt.Fprintf(w, "  log    %s, fsync %s, retention %s / %s\n", f.engine, c.Fsync, c.RetentionAge, c.RetentionBytes)
 	fmt.Fprintf(w, "  limits %s connections (%s per address), request bodies within %s\n",
 		orUnlimited(c.MaxConns), orUnlimited(c.MaxConnsPerIP), c.BodyTimeout)
-	keyFile := filepath.Join(data, "admin.key")
 	if k := srv.AdminKey(); k != "" {
-		fmt.Fprintf(w, "  admin key (shown once; also in %s):\n    %s\n", keyFile, k)
+		fmt.Fprintf(w, "  admin key (shown once; also in %s):\n    %s\n", f.keyFile, k)
 	} else {
-		fmt.Fprintf(w, "  admin key in %s\n", keyFile)
+		fmt.Fprintf(w, "  admin key in %s\n", f.keyFile)
 	}
-	base := srv.URL
-	if base == "" {
-		base = srv.TLSURL
+	fmt.Fprintf(w, "  web    %s%s  (the console: sign in with a key)\n", f.base, console.Path)
+	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", f.keyFile, f.base)
+}
+
+// bannerRecord is the banner as one log record, for --log-format json:
+// the same facts, the admin key too on first start only.
+func (c *ServeCmd) bannerRecord(log *slog.Logger, srv *server.Server, data string) {
+	f := c.facts(srv, data)
+	args := []any{"version", f.build.Version, "revision", f.build.Rev(), "go", f.build.Go}
+	if srv.URL != "" {
+		args = append(args, "http", srv.URL)
 	}
-	fmt.Fprintf(w, "  web    %s%s  (the console: sign in with a key)\n", base, console.Path)
-	fmt.Fprintf(w, "  try    curl -N -H \"Authorization: Bearer $(cat %s)\" '%s/v1/stream'\n", keyFile, base)
+	if srv.TLSURL != "" {
+		args = append(args, "https", srv.TLSURL, "tls_cert", f.certSource, "sha256", srv.CertFingerprint())
+	}
+	args = append(args, "engine", f.engine, "fsync", c.Fsync, "retention_age", c.RetentionAge.String(),
+		"retention_bytes", c.RetentionBytes.String(), "max_connections", orUnlimited(c.MaxConns),
+		"max_connections_per_ip", orUnlimited(c.MaxConnsPerIP), "body_timeout", c.BodyTimeout.String(),
+		"admin_key_file", f.keyFile)
+	if k := srv.AdminKey(); k != "" {
+		args = append(args, "admin_key", k) // first start only, as in the text banner
+	}
+	args = append(args, "console", f.base+console.Path)
+	log.Info("herald started", args...)
 }
 
 // orUnlimited renders a limit whose 0 means none.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,30 +58,77 @@ func TestServeLimits(t *testing.T) {
 	}
 }
 
-// fakeCerts is a server without certificate files, for reload.
-type fakeCerts struct{}
+// fakeServer is a server without certificate files, for reload: it
+// keeps what a reload set.
+type fakeServer struct {
+	rate      float64
+	burst     int
+	accessLog bool
+}
 
-func (fakeCerts) CertFromFiles() bool         { return false }
-func (fakeCerts) ReloadCert() (string, error) { return "", nil }
+func (*fakeServer) CertFromFiles() bool         { return false }
+func (*fakeServer) ReloadCert() (string, error) { return "", nil }
+func (f *fakeServer) SetRate(r float64, b int)  { f.rate, f.burst = r, b }
+func (f *fakeServer) SetAccessLog(on bool)      { f.accessLog = on }
 
-// A reload takes the log level the flags say now, and a logger built on
-// the level shows it at once; if the flags cannot be read the level stays.
-func TestReloadAppliesTheLogLevel(t *testing.T) {
+// parsed is what reload reads again: the command and its settings, from
+// a serve command line.
+func parsed(t *testing.T, args ...string) (ServeCmd, []setting) {
+	t.Helper()
+	var cli CLI
+	kctx, err := newParser(t, &cli).Parse(append([]string{"serve"}, args...))
+	if err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return cli.Serve, settings(kctx)
+}
+
+// A reload takes the log level, the rate limit and the access log the
+// flags say now, and a logger built on the level shows it at once; a
+// change of anything else is logged as needing a restart, and still is at
+// the next reload; if the flags cannot be read, everything stays.
+func TestReloadAppliesWhatItCan(t *testing.T) {
 	var out strings.Builder
 	level := new(slog.LevelVar)
 	logger := newLogger(&out, "text", level)
-	c := &ServeCmd{LogLevel: slog.LevelInfo}
+	c, running := parsed(t)
+	srv := &fakeServer{}
+	reread := func(args ...string) serveFlags {
+		return func() (ServeCmd, []setting, error) {
+			c, s := parsed(t, args...)
+			return c, s, nil
+		}
+	}
 
 	logger.Debug("hidden")
-	c.reload(logger, level, fakeCerts{}, func() (ServeCmd, error) { return ServeCmd{LogLevel: slog.LevelDebug}, nil })
+	running = c.reload(logger, level, srv, running,
+		reread("--log-level", "debug", "--rate-limit", "5", "--rate-burst", "7", "--access-log=false", "--http", ":9999"))
 	logger.Debug("shown")
-	c.reload(logger, level, fakeCerts{}, func() (ServeCmd, error) { return ServeCmd{}, errors.New("no flags") })
+	if srv.rate != 5 || srv.burst != 7 || srv.accessLog || level.Level() != slog.LevelDebug {
+		t.Errorf("after the reload: rate %v, burst %d, access log %v, level %v; want 5, 7, false, debug",
+			srv.rate, srv.burst, srv.accessLog, level.Level())
+	}
+	running = c.reload(logger, level, srv, running, reread("--log-level", "debug", "--rate-limit", "0", "--http", ":9999"))
+	if !math.IsInf(srv.rate, 1) || !srv.accessLog {
+		t.Errorf("--rate-limit 0 set rate %v, want +Inf (no limit); access log %v, want true", srv.rate, srv.accessLog)
+	}
+	c.reload(logger, level, srv, running, func() (ServeCmd, []setting, error) { return ServeCmd{}, nil, errors.New("no flags") })
 
 	got := out.String()
 	if strings.Contains(got, "hidden") || !strings.Contains(got, "msg=shown") || level.Level() != slog.LevelDebug {
 		t.Errorf("level %v, log:\n%s\nwant debug lines after the first reload, and debug kept after the failed one", level.Level(), got)
 	}
-	if strings.Count(got, "msg=reloaded log_level=DEBUG") != 2 || !strings.Contains(got, "no flags") {
-		t.Errorf("log:\n%s\nwant one reloaded line per reload and the failure", got)
+	for _, want := range []string{
+		"msg=reloaded changed=\"[rate-limit rate-burst access-log log-level]\" log_level=DEBUG rate_limit=5 rate_burst=7 access_log=false",
+		"msg=reloaded changed=\"[rate-limit rate-burst access-log]\" log_level=DEBUG rate_limit=0 rate_burst=2000 access_log=true",
+		"msg=reloaded log_level=DEBUG rate_limit=0 rate_burst=2000 access_log=true", // the failed read
+		"no flags",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log:\n%s\nlacks %q", got, want)
+		}
+	}
+	if n := strings.Count(got, "msg=\"reload: changed settings need a restart to take effect\" keys=[http]"); n != 2 {
+		t.Errorf("log:\n%s\nwant the restart line, naming http, at both reloads that read it (got %d)", got, n)
 	}
 }

@@ -8,6 +8,32 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// defaultRate is the rate and burst of keys without a rate of their own;
+// SetRate replaces it while requests read it.
+type defaultRate struct {
+	rate  float64
+	burst int
+}
+
+// SetRate changes the default per-key rate and burst (Config.Rate and
+// Config.Burst, with their defaults for values <= 0): keys without a rate
+// of their own are limited by it from their next request on.
+func (s *Service) SetRate(r float64, burst int) {
+	if r <= 0 {
+		r = DefaultRate
+	}
+	if burst <= 0 {
+		burst = DefaultBurst
+	}
+	s.rate.Store(&defaultRate{rate: r, burst: burst})
+}
+
+// Rate returns the default per-key rate and burst in effect.
+func (s *Service) Rate() (float64, int) {
+	d := s.rate.Load()
+	return d.rate, d.burst
+}
+
 // limiter is one key's token bucket.
 type limiter struct {
 	lim  *rate.Limiter
@@ -25,7 +51,7 @@ func (s *Service) Allow(k *Key) (ok bool, retryAfter time.Duration) {
 	if k.Admin && k.Rate == 0 {
 		return true, 0 // the operator's key is not throttled unless it asks to be
 	}
-	r, burst := s.cfg.Rate, s.cfg.Burst
+	r, burst := s.Rate()
 	if k.Rate > 0 {
 		// A key's own rate gets a burst of two seconds' worth, like the
 		// default (1000/s, 2000): a key limited to 1/s must not get 2000.
@@ -54,7 +80,7 @@ func (s *Service) limiterFor(id string, r float64, burst int, now time.Time) *li
 	s.limMu.Lock()
 	defer s.limMu.Unlock()
 	if l := s.limiters[id]; l != nil {
-		if float64(l.lim.Limit()) != r {
+		if float64(l.lim.Limit()) != r || l.lim.Burst() != burst {
 			l.lim.SetLimitAt(now, rate.Limit(r))
 			l.lim.SetBurstAt(now, burst)
 		}

@@ -167,3 +167,37 @@ func TestAllowAdmin(t *testing.T) {
 		t.Fatal("admin key with its own rate was not limited")
 	}
 }
+
+// SetRate changes the default rate of keys already limited, from their
+// next request, and leaves keys with a rate of their own alone.
+func TestSetRate(t *testing.T) {
+	s, _ := newLimitedService(Config{Rate: 1000, Burst: 2000})
+	def := &Key{ID: "0123456789abcdef"}
+	own := &Key{ID: "fedcba9876543210", Rate: 5}
+	for _, k := range []*Key{def, own} {
+		if ok, _ := s.Allow(k); !ok {
+			t.Fatalf("key %s refused before the change", k.ID)
+		}
+	}
+	s.SetRate(1, 1)
+	if ok, _ := s.Allow(def); !ok {
+		t.Fatal("first request after SetRate(1, 1) refused")
+	}
+	if ok, retry := s.Allow(def); ok || retry != time.Second {
+		t.Fatalf("second request after SetRate(1, 1): ok=%v retry=%v, want refused, 1s", ok, retry)
+	}
+	for i := range 9 { // the own rate's burst of 10, one already taken
+		if ok, _ := s.Allow(own); !ok {
+			t.Fatalf("own-rate key refused at request %d after SetRate", i+2)
+		}
+	}
+	s.SetRate(math.Inf(1), 0)
+	for range 100 {
+		if ok, _ := s.Allow(def); !ok {
+			t.Fatal("refused with the default rate unlimited")
+		}
+	}
+	if r, b := s.Rate(); !math.IsInf(r, 1) || b != DefaultBurst {
+		t.Fatalf("Rate() = %v, %d; want +Inf, %d", r, b, DefaultBurst)
+	}
+}

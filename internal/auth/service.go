@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -65,6 +66,7 @@ type Service struct {
 
 	missLim *rate.Limiter
 
+	rate     atomic.Pointer[defaultRate] // Config.Rate and Burst, or SetRate's
 	limMu    sync.Mutex
 	limiters map[string]*limiter
 
@@ -102,6 +104,7 @@ func New(kv eventlog.KV, cfg Config) *Service {
 		limiters: map[string]*limiter{},
 	}
 	rand.Read(s.dummy[:])
+	s.SetRate(cfg.Rate, cfg.Burst)
 	return s
 }
 

@@ -256,6 +256,7 @@ func (w *fanWorker) write(st *stream, bufs [][]byte, nowNs int64) (owned, sent b
 		}
 	}
 	n, err := w.vec.TryWrite(st.fd, bufs)
+	st.out.AddSent(n)
 	if st.wmu != nil {
 		st.wmu.Unlock()
 	}

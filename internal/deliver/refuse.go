@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/reqlog"
 )
 
 // A stream clients would reconnect to in a loop if refused with an HTTP
@@ -19,9 +20,13 @@ func (e *Engine) RefuseSSE(w http.ResponseWriter, r *http.Request, opts framing.
 	if err != nil {
 		return
 	}
+	logged := reqlog.From(r.Context()).Detach()
 	s.Add(frame)
 	s.Flush()
 	s.Close()
+	if logged != nil {
+		logged(http.StatusOK, s.Sent())
+	}
 }
 
 // RefuseWS completes a WebSocket handshake only to send frames (the last a
@@ -35,6 +40,10 @@ func (e *Engine) RefuseWS(w http.ResponseWriter, r *http.Request, opts framing.W
 	if err != nil {
 		return // the handshake was answered
 	}
+	logged := reqlog.From(r.Context()).Detach()
 	out.WriteNow(frames, opts.WriteTimeout)
 	out.Close()
+	if logged != nil {
+		logged(http.StatusSwitchingProtocols, out.Sent())
+	}
 }

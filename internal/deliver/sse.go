@@ -10,6 +10,7 @@ import (
 	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/reqlog"
 )
 
 // maxFrameEvents bounds how many ready events one write carries.
@@ -53,6 +54,10 @@ type stream struct {
 	out  *framing.Writer
 	fd   int    // the socket (framing.SocketFD); -1: never served by the fan-out workers
 	bye  []byte // written when the server shuts down (WebSocket: close 1001)
+	// logged writes the request's access-log line when the stream ends
+	// (nil: none); status is what its head said.
+	logged func(status int, bytes int64)
+	status int
 
 	// A WebSocket's reader (see peerPoller) also writes — pongs, the
 	// closing handshake: wmu serialises it with the owner's writes, and
@@ -111,6 +116,7 @@ func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream
 		return nil
 	}
 	st.fd = framing.SocketFD(s.Conn())
+	st.logged, st.status = reqlog.From(r.Context()).Detach(), http.StatusOK
 	if !e.Go(func() { e.run(e.shutdown, st) }) {
 		e.end(st) // shutting down
 	}
@@ -233,6 +239,9 @@ func (e *Engine) end(st *stream) {
 	}
 	st.spec.Sub.Close()
 	st.out.Close()
+	if st.logged != nil {
+		st.logged(st.status, st.out.Sent())
+	}
 	e.keys.release(st.spec.Key)
 	e.metrics.Subscribers.WithLabelValues(st.spec.Transport).Dec()
 }

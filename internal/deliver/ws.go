@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/reqlog"
 )
 
 // WSStream is what a dialect's WebSocket endpoint supplies to ServeWS.
@@ -86,10 +87,12 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) err
 				return framing.WSClose(framing.WSInternalError, "stream failed"), false
 			},
 		},
-		out: out,
-		fd:  framing.SocketFD(out.Conn()),
-		bye: wsGoingAway,
-		wmu: new(sync.Mutex),
+		out:    out,
+		fd:     framing.SocketFD(out.Conn()),
+		bye:    wsGoingAway,
+		wmu:    new(sync.Mutex),
+		logged: reqlog.From(r.Context()).Detach(),
+		status: http.StatusSwitchingProtocols,
 	}
 	e.openFaults(st)
 	e.metrics.Subscribers.WithLabelValues(s.Transport).Inc()

@@ -44,6 +44,7 @@ type Core struct {
 	Node   string
 	Leases *lease.Elector
 
+	authLog    *authLog           // failed authentications, rate-bound (see authFailed)
 	cancel     context.CancelFunc // ends Shutdown (see Open)
 	background sync.WaitGroup     // the cursor store's expiry loop and what Go started
 	closeOnce  sync.Once

@@ -2,13 +2,12 @@ package dialect
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/faults"
+	"github.com/herald-io/herald/internal/reqlog"
 )
 
 // GuardSpec is what a dialect tells the request pipeline about itself: how
@@ -81,6 +80,7 @@ func (g *Guard) Handle(h Handler) http.Handler {
 			g.Fail(w, r, err)
 			return
 		}
+		reqlog.From(r.Context()).SetKey(key.ID, g.faultDialect)
 		if rs := g.faults.Rules(); rs != nil && g.inject(w, r, rs, key) {
 			return
 		}
@@ -106,13 +106,20 @@ func (g *Guard) admit(r *http.Request) (*auth.Key, error) {
 	}
 	secret, err := g.spec.Credential(r)
 	if err != nil {
+		if Classify(err).Kind == Unauthorized {
+			g.authFailed(r, "", reasonMalformed)
+		}
 		return nil, err
 	}
 	if secret == "" {
+		g.authFailed(r, "", reasonNoCredential)
 		return nil, &Problem{Kind: Unauthorized, Code: Unauthorized.String(), Message: "a credential is required"}
 	}
 	key, err := g.spec.Authenticate(r.Context(), secret)
 	if err != nil {
+		if Classify(err).Kind == Unauthorized {
+			g.authFailed(r, secret, reasonRejected)
+		}
 		return nil, err
 	}
 	if g.spec.Admit != nil {
@@ -141,15 +148,12 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := Classify(err)
 	switch p.Kind {
 	case Internal:
-		p.RequestID = requestID()
+		p.RequestID = requestID(r)
 		g.core.Logger.Error("request failed", "dialect", g.spec.Dialect, "method", r.Method,
 			"path", r.URL.Path, "request_id", p.RequestID, "err", err)
 	case Unavailable:
 		g.core.Logger.Warn("request unavailable", "dialect", g.spec.Dialect, "method", r.Method,
 			"path", r.URL.Path, "err", err)
-	case Unauthorized:
-		g.core.Logger.Debug("authentication failed", "dialect", g.spec.Dialect, "path", r.URL.Path,
-			"remote", r.RemoteAddr)
 	}
 	g.spec.Render(w, r, p)
 }
@@ -174,9 +178,11 @@ func (g *Guard) NotFound(mux *http.ServeMux, prefix string) {
 }
 
 // requestID names one failed request in the log and in what its client
-// is shown.
-func requestID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// is shown: the access log's id (also in the X-Request-Id header) when
+// there is one.
+func requestID(r *http.Request) string {
+	if e := reqlog.From(r.Context()); e != nil {
+		return e.ID
+	}
+	return reqlog.NewID()
 }

@@ -1,12 +1,10 @@
 package dialect_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,32 +14,15 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/logtest"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The pipeline every dialect's requests go through: each step answers in
 // the dialect's shape, and an internal error's text reaches the log, with
 // the request id the client is shown, but never the client.
 func TestGuardPipeline(t *testing.T) {
-	var logs syncBuffer
-	c := dialecttest.NewCore(t, dialecttest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	logs, logger := logtest.New()
+	c := dialecttest.NewCore(t, dialecttest.Options{Logger: logger})
 	ctx := context.Background()
 	own := c.Key(t, auth.Spec{Name: "own", Dialect: "zulip", Subscribe: []string{"zulip.>"}})
 	other := c.Key(t, auth.Spec{Name: "other", Dialect: "hue", Subscribe: []string{"hue.>"}})

@@ -51,7 +51,8 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 	cfg.Auth.Logger = cmpLogger(cfg.Auth.Logger, cfg.Logger)
 	cfg.Cursor.Logger = cmpLogger(cfg.Cursor.Logger, cfg.Logger)
 	bg, cancel := context.WithCancel(context.Background())
-	c := &Core{Log: log, Metrics: cfg.Metrics, Logger: cfg.Logger, Shutdown: bg, cancel: cancel}
+	c := &Core{Log: log, Metrics: cfg.Metrics, Logger: cfg.Logger, Shutdown: bg, cancel: cancel,
+		authLog: newAuthLog(cfg.Auth.Now)}
 	defer func() {
 		if err != nil {
 			c.Close()

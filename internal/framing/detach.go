@@ -64,6 +64,11 @@ func appendHead(b []byte, r *http.Request, set http.Header, opts SSEOptions) []b
 	h.Set("Connection", "close")
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	b = fmt.Appendf(b, "HTTP/%d.%d 200 OK\r\n", r.ProtoMajor, r.ProtoMinor)
+	return append(appendFields(b, h), "\r\n"...)
+}
+
+// appendFields writes h's header fields in sorted order.
+func appendFields(b []byte, h http.Header) []byte {
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
@@ -74,7 +79,7 @@ func appendHead(b []byte, r *http.Request, set http.Header, opts SSEOptions) []b
 			b = fmt.Appendf(b, "%s: %s\r\n", k, v)
 		}
 	}
-	return append(b, "\r\n"...)
+	return b
 }
 
 // Detached reports whether the stream owns its connection (see DetachSSE).
@@ -101,9 +106,18 @@ func (s *Writer) WriteNow(b []byte, d time.Duration) error {
 		d = s.timeout
 	}
 	_ = s.conn.SetWriteDeadline(time.Now().Add(d))
-	_, err := s.conn.Write(b)
+	n, err := s.conn.Write(b)
+	s.sent.Add(int64(n))
 	return err
 }
+
+// Sent returns how many bytes went to a detached connection so far, its
+// response head included.
+func (s *Writer) Sent() int64 { return s.sent.Load() }
+
+// AddSent counts n bytes written to the connection by someone else (the
+// fan-out workers' TryWrite).
+func (s *Writer) AddSent(n int) { s.sent.Add(int64(n)) }
 
 // Shutdown ends both directions of a detached connection without closing
 // it: whoever owns the stream gets an error on its next write and closes
@@ -140,7 +154,9 @@ func (s *Writer) writeFrames() error {
 		}
 		group := frames[:n:n]
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
-		_, err = group.WriteTo(s.conn)
+		var sent int64
+		sent, err = group.WriteTo(s.conn)
+		s.sent.Add(sent)
 		frames = frames[n:]
 	}
 	clear(s.frames)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type Writer struct {
 	timeout time.Duration
 	buf     []byte
 	frames  net.Buffers // detached: frames to write, referenced, not copied
+	// sent counts the bytes written to a detached connection, by the
+	// Writer or by a caller of TryWrite (AddSent), for the access log.
+	sent atomic.Int64
 }
 
 // SSEOptions configures StartSSE.

@@ -81,7 +81,9 @@ func UpgradeWS(w http.ResponseWriter, r *http.Request, opts WSOptions) (*Writer,
 	s := &Writer{conn: conn, timeout: opts.WriteTimeout}
 	s.buf = append(s.buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	s.buf = append(s.buf, accept...)
-	s.buf = append(s.buf, "\r\n\r\n"...)
+	s.buf = append(s.buf, "\r\n"...)
+	s.buf = appendFields(s.buf, w.Header()) // what the handler set, e.g. X-Request-Id
+	s.buf = append(s.buf, "\r\n"...)
 	if err := s.Flush(); err != nil {
 		conn.Close()
 		return nil, nil, err

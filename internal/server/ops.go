@@ -90,16 +90,24 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status code; Unwrap keeps Flush, Hijack and
-// deadlines reachable through http.ResponseController.
+// statusRecorder remembers the status code and counts the body's bytes;
+// Unwrap keeps Flush, Hijack and deadlines reachable through
+// http.ResponseController.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

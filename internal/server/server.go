@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
@@ -65,6 +66,14 @@ type Config struct {
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
+	// RateLimit and RateBurst are the default per-key request rate (per
+	// second) and burst, for keys without a rate of their own (0: 1,000/s
+	// and 2,000; +Inf: no limit); SetRate changes them while serving.
+	RateLimit float64
+	RateBurst int
+	// AccessLog writes one line per request (see accessLog); SetAccessLog
+	// changes it while serving.
+	AccessLog bool
 }
 
 // Server is a running herald.
@@ -85,6 +94,7 @@ type Server struct {
 	certs     *certStore         // nil without an HTTPS listener
 	stopWatch context.CancelFunc // ends the certificate files' poller
 	closed    sync.Once
+	accessOn  atomic.Bool // Config.AccessLog, or SetAccessLog's
 
 	// URL and TLSURL are the base URLs clients use ("" when not listening).
 	URL, TLSURL string
@@ -121,6 +131,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
+	s.accessOn.Store(cfg.AccessLog)
 	s.metrics.BuildInfo.WithLabelValues(cfg.Build.Version, cfg.Build.Rev(), cfg.Build.Go).Set(1)
 	defer func() {
 		if err != nil {
@@ -146,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	core, err := dialect.Open(ctx, s.eventLog, dialect.Config{
 		Logger: cfg.Logger, Metrics: s.metrics, Node: s.nodeID,
+		Auth: auth.Config{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Deliver: deliver.Config{
 			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
 		},
@@ -175,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.http = &http.Server{
-		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
+		Handler:           s.accessLog(boundBodies(s.instrument(mux), cfg.BodyTimeout)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

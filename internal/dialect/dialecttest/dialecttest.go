@@ -24,6 +24,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// CursorNow is the cursor store's clock (idle expiry tests).
 	CursorNow func() time.Time
+	// AuthNow is the key service's clock (rate limits), also the bound on
+	// the log of failed authentications.
+	AuthNow func() time.Time
 	// Deliver, if set, adjusts the delivery engine's configuration.
 	Deliver func(*deliver.Config)
 }
@@ -59,6 +62,7 @@ func NewCore(t testing.TB, opts Options) *Core {
 	c, err := dialect.Open(ctx, l, dialect.Config{
 		Logger:  opts.Logger,
 		Cursor:  cursor.Config{Now: opts.CursorNow},
+		Auth:    auth.Config{Now: opts.AuthNow},
 		Deliver: dcfg,
 	})
 	if err != nil {
