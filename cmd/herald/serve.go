@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -39,6 +41,11 @@ type ServeCmd struct {
 	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
 	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
 	TLSReloadEvery time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
+	JWTHMACSecret  string        `name:"jwt-hmac-secret-file" env:"HERALD_JWT_HMAC_SECRET_FILE" type:"path" help:"Accept app-signed tokens: HS256 JWTs signed with the secret in this file (at least 32 bytes; a final line break is not part of it)."`
+	JWTPublicKey   string        `name:"jwt-public-key-file" env:"HERALD_JWT_PUBLIC_KEY_FILE" type:"path" xor:"jwt-key" help:"Accept JWTs signed by this PEM public key's private half: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)."`
+	JWTJWKSURL     string        `name:"jwt-jwks-url" env:"HERALD_JWT_JWKS_URL" xor:"jwt-key" help:"Accept JWTs signed by a key of this JSON Web Key Set (RS256, ES256, EdDSA), read again every 5 minutes and when a token names a key it lacks."`
+	JWTAudience    string        `name:"jwt-audience" env:"HERALD_JWT_AUDIENCE" help:"JWTs must name this audience (aud); without it, a JWT that names any audience is refused."`
+	JWTIssuer      string        `name:"jwt-issuer" env:"HERALD_JWT_ISSUER" help:"JWTs must have this issuer (iss)."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
 }
@@ -141,6 +148,8 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		TLSKeyFile:      c.TLSKey,
 		TLSReloadEvery:  time.Duration(noLimitIfZero(int(c.TLSReloadEvery))), // 0: only on SIGHUP
 		Logger:          logger,
+		AppTokens: apptoken.Config{HMACSecretFile: c.JWTHMACSecret, PublicKeyFile: c.JWTPublicKey,
+			JWKSURL: c.JWTJWKSURL, Audience: c.JWTAudience, Issuer: c.JWTIssuer},
 	}
 }
 
@@ -150,6 +159,9 @@ func (c *ServeCmd) check() error {
 	if c.RetentionAge < 0 || (c.RetentionAge > 0 && c.RetentionAge < eventlog.DedupeWindow) {
 		return fmt.Errorf("--retention-age %s is below the minimum of %s, the window in which a repeated event id is recognised (0 keeps events)",
 			c.RetentionAge, eventlog.DedupeWindow)
+	}
+	if (c.JWTAudience != "" || c.JWTIssuer != "") && c.JWTHMACSecret == "" && c.JWTPublicKey == "" && c.JWTJWKSURL == "" {
+		return errors.New("--jwt-audience and --jwt-issuer need a key to verify tokens with: --jwt-hmac-secret-file, --jwt-public-key-file or --jwt-jwks-url")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
@@ -65,6 +66,9 @@ type Config struct {
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
+	// AppTokens are the app-signed tokens (JWTs) the native API accepts
+	// besides keys; none unless configured.
+	AppTokens apptoken.Config
 }
 
 // Server is a running herald.
@@ -146,6 +150,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Deliver: deliver.Config{
 			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
 		},
+		AppTokens: cfg.AppTokens,
 	})
 	if err != nil {
 		return nil, err
