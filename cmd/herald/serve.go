@@ -46,6 +46,7 @@ type ServeCmd struct {
 	JWTJWKSURL     string        `name:"jwt-jwks-url" env:"HERALD_JWT_JWKS_URL" xor:"jwt-key" help:"Accept JWTs signed by a key of this JSON Web Key Set (RS256, ES256, EdDSA), read again every 5 minutes and when a token names a key it lacks."`
 	JWTAudience    string        `name:"jwt-audience" env:"HERALD_JWT_AUDIENCE" help:"JWTs must name this audience (aud); without it, a JWT that names any audience is refused."`
 	JWTIssuer      string        `name:"jwt-issuer" env:"HERALD_JWT_ISSUER" help:"JWTs must have this issuer (iss)."`
+	CORSOrigins    []string      `name:"cors-origins" env:"HERALD_CORS_ORIGINS" help:"Origins whose pages may call the native and admin API from a browser (https://app.example.com, comma-separated; * for any). Default: none."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error."`
 }
@@ -150,6 +151,7 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		Logger:          logger,
 		AppTokens: apptoken.Config{HMACSecretFile: c.JWTHMACSecret, PublicKeyFile: c.JWTPublicKey,
 			JWKSURL: c.JWTJWKSURL, Audience: c.JWTAudience, Issuer: c.JWTIssuer},
+		CORSOrigins: c.CORSOrigins,
 	}
 }
 

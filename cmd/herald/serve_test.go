@@ -85,20 +85,21 @@ func TestReloadAppliesTheLogLevel(t *testing.T) {
 	}
 }
 
-// The app-token flags reach the server's configuration; an
+// The app-token and CORS flags reach the server's configuration; an
 // audience or issuer without a key to verify with is refused, and so are
 // a public key and a JWKS URL together.
 func TestServeAppTokenAndCORSFlags(t *testing.T) {
 	var cli CLI
 	args := []string{"serve", "--jwt-hmac-secret-file", "/s", "--jwt-jwks-url", "https://app.example/jwks.json",
-		"--jwt-audience", "herald", "--jwt-issuer", "https://app.example"}
+		"--jwt-audience", "herald", "--jwt-issuer", "https://app.example", "--cors-origins", "https://a.example,https://b.example"}
 	if _, err := newParser(t, &cli).Parse(args); err != nil {
 		t.Fatal(err)
 	}
 	cfg := cli.Serve.config("data", nil)
 	a := cfg.AppTokens
-	if a.HMACSecretFile != "/s" || a.JWKSURL != "https://app.example/jwks.json" || a.Audience != "herald" || a.Issuer != "https://app.example" {
-		t.Fatalf("config %+v", a)
+	if a.HMACSecretFile != "/s" || a.JWKSURL != "https://app.example/jwks.json" || a.Audience != "herald" || a.Issuer != "https://app.example" ||
+		strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" {
+		t.Fatalf("config %+v, CORS %q", a, cfg.CORSOrigins)
 	}
 	if err := cli.Serve.check(); err != nil {
 		t.Fatal(err)

@@ -69,6 +69,9 @@ type Config struct {
 	// AppTokens are the app-signed tokens (JWTs) the native API accepts
 	// besides keys; none unless configured.
 	AppTokens apptoken.Config
+	// CORSOrigins may call the native and admin API from a browser (see
+	// cors.go); none by default.
+	CORSOrigins []string
 }
 
 // Server is a running herald.
@@ -173,8 +176,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
+	api, err := withCORS(cfg.CORSOrigins, mux)
+	if err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
-		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
+		Handler:           boundBodies(s.instrument(api), cfg.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
