@@ -18,6 +18,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -49,6 +50,12 @@ type ServeCmd struct {
 	AccessLog      bool          `name:"access-log" env:"HERALD_ACCESS_LOG" default:"true" help:"One log line per request, at info (--access-log=false: none). Reloaded on SIGHUP."`
 	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format; json makes every line herald writes JSON, the start-up banner too."`
 	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error. Reloaded on SIGHUP."`
+	JWTHMACSecret  string        `name:"jwt-hmac-secret-file" env:"HERALD_JWT_HMAC_SECRET_FILE" type:"path" help:"Accept app-signed tokens: HS256 JWTs signed with the secret in this file (at least 32 bytes; a final line break is not part of it)."`
+	JWTPublicKey   string        `name:"jwt-public-key-file" env:"HERALD_JWT_PUBLIC_KEY_FILE" type:"path" xor:"jwt-key" help:"Accept JWTs signed by this PEM public key's private half: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)."`
+	JWTJWKSURL     string        `name:"jwt-jwks-url" env:"HERALD_JWT_JWKS_URL" xor:"jwt-key" help:"Accept JWTs signed by a key of this JSON Web Key Set (RS256, ES256, EdDSA), read again every 5 minutes and when a token names a key it lacks."`
+	JWTAudience    string        `name:"jwt-audience" env:"HERALD_JWT_AUDIENCE" help:"JWTs must name this audience (aud); without it, a JWT that names any audience is refused."`
+	JWTIssuer      string        `name:"jwt-issuer" env:"HERALD_JWT_ISSUER" help:"JWTs must have this issuer (iss)."`
+	CORSOrigins    []string      `name:"cors-origins" env:"HERALD_CORS_ORIGINS" help:"Origins whose pages may call the native and admin API from a browser (https://app.example.com, comma-separated; * for any). Default: none."`
 }
 
 // errLogged is a failure already written to the log: herald exits 1
@@ -228,6 +235,9 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		RateBurst:       burst,
 		AccessLog:       c.AccessLog,
 		Logger:          logger,
+		AppTokens: apptoken.Config{HMACSecretFile: c.JWTHMACSecret, PublicKeyFile: c.JWTPublicKey,
+			JWKSURL: c.JWTJWKSURL, Audience: c.JWTAudience, Issuer: c.JWTIssuer},
+		CORSOrigins: c.CORSOrigins,
 	}
 }
 
@@ -241,6 +251,9 @@ func (c *ServeCmd) check() error {
 	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) || c.RateBurst < 1 {
 		return fmt.Errorf("--rate-limit %v --rate-burst %d: want a rate of 0 (no limit) or more, and a burst of 1 or more",
 			c.RateLimit, c.RateBurst)
+	}
+	if (c.JWTAudience != "" || c.JWTIssuer != "") && c.JWTHMACSecret == "" && c.JWTPublicKey == "" && c.JWTJWKSURL == "" {
+		return errors.New("--jwt-audience and --jwt-issuer need a key to verify tokens with: --jwt-hmac-secret-file, --jwt-public-key-file or --jwt-jwks-url")
 	}
 	return nil
 }

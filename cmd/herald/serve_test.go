@@ -132,3 +132,35 @@ func TestReloadAppliesWhatItCan(t *testing.T) {
 		t.Errorf("log:\n%s\nwant the restart line, naming http, at both reloads that read it (got %d)", got, n)
 	}
 }
+
+// The app-token and CORS flags reach the server's configuration; an
+// audience or issuer without a key to verify with is refused, and so are
+// a public key and a JWKS URL together.
+func TestServeAppTokenAndCORSFlags(t *testing.T) {
+	var cli CLI
+	args := []string{"serve", "--jwt-hmac-secret-file", "/s", "--jwt-jwks-url", "https://app.example/jwks.json",
+		"--jwt-audience", "herald", "--jwt-issuer", "https://app.example", "--cors-origins", "https://a.example,https://b.example"}
+	if _, err := newParser(t, &cli).Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	cfg := cli.Serve.config("data", nil)
+	a := cfg.AppTokens
+	if a.HMACSecretFile != "/s" || a.JWKSURL != "https://app.example/jwks.json" || a.Audience != "herald" || a.Issuer != "https://app.example" ||
+		strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" {
+		t.Fatalf("config %+v, CORS %q", a, cfg.CORSOrigins)
+	}
+	if err := cli.Serve.check(); err != nil {
+		t.Fatal(err)
+	}
+	cli = CLI{}
+	if _, err := newParser(t, &cli).Parse([]string{"serve", "--jwt-audience", "herald"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Serve.check(); err == nil || !strings.Contains(err.Error(), "--jwt-hmac-secret-file") {
+		t.Fatalf("audience without a key: %v", err)
+	}
+	cli = CLI{}
+	if _, err := newParser(t, &cli).Parse([]string{"serve", "--jwt-public-key-file", "/k", "--jwt-jwks-url", "https://x/j"}); err == nil {
+		t.Fatal("a public key and a JWKS URL together were accepted")
+	}
+}

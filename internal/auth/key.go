@@ -98,6 +98,12 @@ type Spec struct {
 	Rate      float64
 }
 
+// Validate checks s as Create does and returns the key it describes,
+// without id, hash and creation time, for a credential that stands for a
+// key without being stored (an app-signed token). The returned key shares
+// no memory with s.
+func (s Spec) Validate() (*Key, error) { return s.validate() }
+
 // validate checks s and returns the key it describes, without id, hash
 // and creation time. The returned key shares no memory with s.
 func (s Spec) validate() (*Key, error) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -27,8 +28,11 @@ type Core struct {
 	Hub     *hub.Hub
 	Cursors *cursor.Store
 	Auth    *auth.Service
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	// AppTokens verifies app-signed tokens (JWTs) for the native API; nil
+	// when none are accepted.
+	AppTokens *apptoken.Verifier
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// Shutdown ends when the server shuts down: streams end cleanly, after
 	// their last complete event, so clients resume exactly.
 	Shutdown context.Context

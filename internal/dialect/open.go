@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -28,6 +29,9 @@ type Config struct {
 	// Deliver configures the delivery engine; its Hub, Metrics, Logger
 	// and Shutdown are the core's.
 	Deliver deliver.Config
+	// AppTokens are the app-signed tokens the native API accepts besides
+	// keys (none unless configured); its Logger defaults to the core's.
+	AppTokens apptoken.Config
 	// Node is this process's id among the nodes serving the log, the
 	// holder named in the leases it takes (default: a random id).
 	Node     string
@@ -35,11 +39,11 @@ type Config struct {
 }
 
 // Open builds the core over an open log: the hub on its tail, the key
-// service (loaded and following the engine), the cursor store and its
-// expiry sweeper, the delivery engine, the fault rules (loaded and
-// following the engine) and the leases that put each background job on one
-// node. Close stops them; the log stays
-// the caller's.
+// service (loaded and following the engine), the verifier of app-signed
+// tokens, the cursor store and its expiry sweeper, the delivery engine, the
+// fault rules (loaded and following the engine) and the leases that put
+// each background job on one node. Close stops them; the log stays the
+// caller's.
 func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -67,6 +71,10 @@ func Open(ctx context.Context, log *eventlog.Log, cfg Config) (_ *Core, err erro
 	}
 	c.Auth = auth.New(keys, cfg.Auth)
 	if err := c.Auth.Start(bg); err != nil {
+		return nil, err
+	}
+	cfg.AppTokens.Logger = cmpLogger(cfg.AppTokens.Logger, cfg.Logger)
+	if c.AppTokens, err = apptoken.New(ctx, cfg.AppTokens); err != nil {
 		return nil, err
 	}
 	cursors, err := log.KV(ctx, "herald-cursors")
@@ -132,6 +140,7 @@ func (c *Core) Close() {
 		if c.Auth != nil {
 			c.Auth.Close()
 		}
+		c.AppTokens.Close() // nil-safe
 		if c.Hub != nil {
 			c.Hub.Close()
 		}

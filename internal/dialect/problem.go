@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -196,6 +197,10 @@ func Classify(err error) *Problem {
 		p.Kind, p.Code = Conflict, "exists"
 	case errors.Is(err, eventlog.ErrConflict):
 		p.Kind, p.Message = Conflict, "changed concurrently; retry"
+	case errors.Is(err, apptoken.ErrExpired):
+		p.Kind, p.Code, p.Message = Unauthorized, "token_expired", "the token has expired"
+	case errors.Is(err, apptoken.ErrInvalid):
+		p.Kind, p.Message = Unauthorized, "the token is not valid"
 	case errors.Is(err, auth.ErrUnauthorized):
 		p.Kind, p.Message = Unauthorized, "the key is not valid"
 	case errors.Is(err, auth.ErrForbidden):

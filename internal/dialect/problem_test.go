@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
@@ -39,6 +40,8 @@ func TestClassify(t *testing.T) {
 		{&http.MaxBytesError{Limit: 10}, dialect.TooLarge, 413, "too_large"},
 		{fmt.Errorf("read body: %w", os.ErrDeadlineExceeded), dialect.BadRequest, 400, "bad_request"},
 		{auth.ErrUnauthorized, dialect.Unauthorized, 401, "unauthorized"},
+		{apptoken.ErrExpired, dialect.Unauthorized, 401, "token_expired"},
+		{fmt.Errorf("%w: bad signature", apptoken.ErrInvalid), dialect.Unauthorized, 401, "unauthorized"},
 		{auth.ErrForbidden, dialect.Forbidden, 403, "forbidden"},
 		{fmt.Errorf("append: %w", eventlog.ErrUnavailable), dialect.Unavailable, 503, "unavailable"},
 		{eventlog.ErrClosed, dialect.Unavailable, 503, "unavailable"},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
@@ -74,6 +75,12 @@ type Config struct {
 	// AccessLog writes one line per request (see accessLog); SetAccessLog
 	// changes it while serving.
 	AccessLog bool
+	// AppTokens are the app-signed tokens (JWTs) the native API accepts
+	// besides keys; none unless configured.
+	AppTokens apptoken.Config
+	// CORSOrigins may call the native and admin API from a browser (see
+	// cors.go); none by default.
+	CORSOrigins []string
 }
 
 // Server is a running herald.
@@ -161,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Deliver: deliver.Config{
 			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
 		},
+		AppTokens: cfg.AppTokens,
 	})
 	if err != nil {
 		return nil, err
@@ -186,8 +194,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
+	api, err := withCORS(cfg.CORSOrigins, mux)
+	if err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
-		Handler:           s.accessLog(boundBodies(s.instrument(mux), cfg.BodyTimeout)),
+		Handler:           s.accessLog(boundBodies(s.instrument(api), cfg.BodyTimeout)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/framing"
@@ -51,8 +52,9 @@ func New(core *dialect.Core) *API {
 // Mount registers the routes on mux.
 func (a *API) Mount(mux *http.ServeMux) {
 	g := a.core.Guard(dialect.GuardSpec{
-		Credential: credential,
-		MaxBody:    MaxBody,
+		Credential:   credential,
+		Authenticate: a.authenticate,
+		MaxBody:      MaxBody,
 	})
 	a.guard = g
 	route := func(pattern string, h dialect.Handler) { mux.Handle(pattern, g.Handle(h)) }
@@ -98,6 +100,17 @@ func credential(r *http.Request) (string, error) {
 		return "", dialect.Errorf(dialect.BadRequest, "access_token is accepted only on GET /v1/stream and /v1/ws; send Authorization: Bearer <key>")
 	}
 	return r.URL.Query().Get("access_token"), nil
+}
+
+// authenticate resolves a herald key or, when the core accepts them, an
+// app-signed token: a key that exists only for the request, with the
+// token's scopes, never admin (see apptoken). Every native route, the
+// console's calls and the access_token streams pass here.
+func (a *API) authenticate(ctx context.Context, secret string) (*auth.Key, error) {
+	if a.core.AppTokens != nil && apptoken.Looks(secret) {
+		return a.core.AppTokens.Verify(ctx, secret)
+	}
+	return a.core.Auth.Authenticate(ctx, secret)
 }
 
 func adminOnly(h dialect.Handler) dialect.Handler {

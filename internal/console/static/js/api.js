@@ -26,6 +26,28 @@ export function keyID(token = key()) {
   return m ? m[1] : '';
 }
 
+/**
+ * subject is the "sub" of an app-signed token (a JWT), read without
+ * checking it (herald does that), or '' for anything else.
+ */
+export function subject(token = key()) {
+  const parts = token.split('.');
+  if (parts.length !== 3) return '';
+  try {
+    const bin = atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+    return typeof claims.sub === 'string' ? claims.sub : '';
+  } catch {
+    return '';
+  }
+}
+
+/** signedInAs names the signed-in credential: "key <id>" or "token <sub>". */
+export function signedInAs(token = key()) {
+  const sub = subject(token);
+  return sub ? `token ${sub}` : `key ${keyID(token) || '(unknown id)'}`;
+}
+
 /** ApiError is a non-2xx answer: status plus herald's {"error":{code,message}}. */
 export class ApiError extends Error {
   constructor(status, code, message, body) {

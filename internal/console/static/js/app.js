@@ -2,7 +2,7 @@
 // navigation between them (#tail, #publish, …), and the readiness pill.
 
 import { $ } from './dom.js';
-import { ApiError, api, clearKey, key, keyID, readiness, setKey } from './api.js';
+import { ApiError, api, clearKey, key, readiness, setKey, signedInAs } from './api.js';
 import { panel as tail } from './tail.js';
 import { panel as publish } from './publish.js';
 import { panel as subscriptions } from './subscriptions.js';
@@ -59,7 +59,11 @@ async function login(ev) {
     $('#login-key').value = '';
     start(who);
   } catch (e) {
-    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid.' : e.message);
+    let message = e.message;
+    if (e instanceof ApiError && e.status === 401) {
+      message = e.code === 'token_expired' ? 'This token has expired: get a new one.' : 'This key is not valid.';
+    }
+    showLogin(message);
   } finally {
     button.disabled = false;
   }
@@ -70,7 +74,7 @@ function start(who) {
   admin = who.admin;
   $('#login').hidden = true;
   $('#app').hidden = false;
-  $('#whoami').textContent = `key ${keyID() || '(unknown id)'}${admin ? ' · admin' : ''}`;
+  $('#whoami').textContent = `${signedInAs()}${admin ? ' · admin' : ''}`;
   for (const a of document.querySelectorAll('nav a[data-admin]')) a.hidden = !admin;
   for (const p of panels) {
     if (!p.adminOnly || admin) p.init();
