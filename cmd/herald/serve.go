@@ -313,7 +313,8 @@ func (c *ServeCmd) banner(w io.Writer, srv *server.Server, data string) {
 }
 
 // bannerRecord is the banner as one log record, for --log-format json:
-// the same facts, the admin key too on first start only.
+// the same facts, but the admin key only by its file — JSON logs are
+// shipped to aggregators, where a secret must not go.
 func (c *ServeCmd) bannerRecord(log *slog.Logger, srv *server.Server, data string) {
 	f := c.facts(srv, data)
 	args := []any{"version", f.build.Version, "revision", f.build.Rev(), "go", f.build.Go}
@@ -326,10 +327,7 @@ func (c *ServeCmd) bannerRecord(log *slog.Logger, srv *server.Server, data strin
 	args = append(args, "engine", f.engine, "fsync", c.Fsync, "retention_age", c.RetentionAge.String(),
 		"retention_bytes", c.RetentionBytes.String(), "max_connections", orUnlimited(c.MaxConns),
 		"max_connections_per_ip", orUnlimited(c.MaxConnsPerIP), "body_timeout", c.BodyTimeout.String(),
-		"admin_key_file", f.keyFile)
-	if k := srv.AdminKey(); k != "" {
-		args = append(args, "admin_key", k) // first start only, as in the text banner
-	}
+		"admin_key_file", f.keyFile, "admin_key_created", srv.AdminKey() != "")
 	args = append(args, "console", f.base+console.Path)
 	log.Info("herald started", args...)
 }

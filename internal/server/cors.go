@@ -44,7 +44,7 @@ func withCORS(origins []string, next http.Handler) (http.Handler, error) {
 		// What herald reads, and Idempotency-Key, which some HTTP clients
 		// send on their own (herald ignores it: an event's id dedupes).
 		AllowedHeaders: []string{"Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"},
-		ExposedHeaders: []string{"Retry-After", "Location", "Allow", "WWW-Authenticate", dialect.FaultHeader},
+		ExposedHeaders: []string{"Retry-After", "Location", "Allow", "WWW-Authenticate", "X-Request-Id", dialect.FaultHeader},
 		MaxAge:         corsMaxAge,
 	})
 	h := c.Handler(next)
