@@ -62,6 +62,9 @@ type Config struct {
 	// answered 503 and 429 and closed. 0 picks DefaultConnLimits (per
 	// address: a quarter of MaxConns); a negative value means no limit.
 	MaxConns, MaxConnsPerAddr int
+	// StatsEvery is the interval between the samples of GET
+	// /v1/stats/history, which keeps the last 15 minutes (0: 2 s).
+	StatsEvery time.Duration
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -75,6 +78,7 @@ type Server struct {
 	hub       *hub.Hub
 	auth      *auth.Service
 	metrics   *metrics.Metrics
+	history   *metrics.History // GET /v1/stats/history
 	core      *dialect.Core
 	nodes     *nodeRegistry // this node's entry in the engine's node registry
 	nodeID    string
@@ -151,6 +155,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.core, s.hub, s.auth = core, core.Hub, core.Auth
+	s.history = metrics.NewHistory(s.metrics, metrics.HistoryConfig{Every: cfg.StatsEvery})
+	core.Deliver.Go(func() { s.history.Run(core.Shutdown) })
 	token, created, err := s.auth.EnsureAdmin(ctx, filepath.Join(cfg.DataDir, "admin.key"))
 	if err != nil {
 		return nil, err
