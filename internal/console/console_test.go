@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,7 @@ import (
 
 func newMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	console.Mount(mux)
+	console.Mount(mux, console.Config{AdminKeyPath: "/srv/herald/admin.key"})
 	return mux
 }
 
@@ -103,6 +104,22 @@ func TestEveryEmbeddedFileIsServed(t *testing.T) {
 	}
 }
 
+// config.json tells the page what the server knows about itself and
+// holds no secret: where the admin key is kept, for the sign-in hint.
+func TestConfig(t *testing.T) {
+	rec := get(t, newMux(), "GET", "/console/config.json")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /console/config.json: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var cfg struct {
+		AdminKeyPath string `json:"admin_key_path"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &cfg); err != nil || cfg.AdminKeyPath != "/srv/herald/admin.key" {
+		t.Fatalf("config %s: %v", rec.Body, err)
+	}
+	checkSecurityHeaders(t, "/console/config.json", rec.Header())
+}
+
 func TestRedirect(t *testing.T) {
 	rec := get(t, newMux(), "GET", "/console")
 	if rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "/console/" {
@@ -122,7 +139,7 @@ func TestNotFound(t *testing.T) {
 	}
 	// The handler alone (before any mux cleans the path) serves only the
 	// embedded files: no way out of them, and nothing outside /console/.
-	h := console.Handler()
+	h := console.Handler(console.Config{})
 	for _, path := range []string{"/console/../go.mod", "/console/..%2fconsole.go", "/consoles/x", "/index.html"} {
 		if rec := get(t, h, "GET", path); rec.Code != http.StatusNotFound {
 			t.Errorf("Handler GET %s: %d, want 404", path, rec.Code)

@@ -157,7 +157,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.core, s.hub, s.auth = core, core.Hub, core.Auth
 	s.history = metrics.NewHistory(s.metrics, metrics.HistoryConfig{Every: cfg.StatsEvery})
 	core.Deliver.Go(func() { s.history.Run(core.Shutdown) })
-	token, created, err := s.auth.EnsureAdmin(ctx, filepath.Join(cfg.DataDir, "admin.key"))
+	adminKeyPath := filepath.Join(cfg.DataDir, "admin.key")
+	token, created, err := s.auth.EnsureAdmin(ctx, adminKeyPath)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +170,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
 	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
-	console.Mount(mux)        // static files only: every call it makes goes to the API above
+	// Static files only: every call it makes goes to the API above.
+	console.Mount(mux, console.Config{AdminKeyPath: absPath(adminKeyPath)})
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}
@@ -197,6 +199,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}()
 	}
 	return s, nil
+}
+
+// absPath returns p made absolute, or p if that fails: the sign-in hint
+// should name the file wherever the operator's shell is.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func (s *Server) listen() error {
