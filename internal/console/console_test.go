@@ -1,8 +1,11 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io/fs"
+	"os"
+	"path"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -223,9 +226,9 @@ func TestReferencesResolve(t *testing.T) {
 	for _, mod := range mods {
 		src, _ := fs.ReadFile(fsys, mod)
 		for _, m := range importRef.FindAllStringSubmatch(string(src), -1) {
-			target := "js/" + strings.TrimPrefix(m[1], "./")
-			if !strings.HasPrefix(m[1], "./") {
-				t.Errorf("%s imports %q: only ./relative modules exist", mod, m[1])
+			target := path.Join("js", m[1])
+			if !strings.HasPrefix(m[1], "./") && !strings.HasPrefix(m[1], "../vendor/") {
+				t.Errorf("%s imports %q: only ./relative modules and ../vendor/ exist", mod, m[1])
 			} else if _, err := fs.Stat(fsys, target); err != nil {
 				t.Errorf("%s imports %s, which is not embedded", mod, m[1])
 			}
@@ -243,6 +246,32 @@ func TestNoHTMLInjectionSinks(t *testing.T) {
 		src, _ := fs.ReadFile(fsys, mod)
 		if m := sink.FindString(string(src)); m != "" {
 			t.Errorf("%s uses %s: put data in the page with textContent / text nodes only", mod, m)
+		}
+	}
+}
+
+// The vendored chart library is the one interop/js/package.json pins, as
+// `make console-vendor` copies it, with its licence next to it.
+func TestVendoredUPlot(t *testing.T) {
+	fsys := console.Files()
+	for vendored, upstream := range map[string]string{
+		"vendor/uPlot.esm.js":      "dist/uPlot.esm.js",
+		"vendor/uPlot.min.css":     "dist/uPlot.min.css",
+		"vendor/uPlot.LICENSE.txt": "LICENSE",
+	} {
+		got, err := fs.ReadFile(fsys, vendored)
+		if err != nil {
+			t.Fatalf("%s: %v", vendored, err)
+		}
+		want, err := os.ReadFile("../../interop/js/node_modules/uplot/" + upstream)
+		if os.IsNotExist(err) {
+			t.Skip("interop/js/node_modules has no uplot: run make deps to compare the vendored copy")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from interop/js/node_modules/uplot/%s: run make console-vendor", vendored, upstream)
 		}
 	}
 }
