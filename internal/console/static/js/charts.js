@@ -41,6 +41,7 @@ export class Chart {
     const values = data.slice(1).flat().filter((v) => v != null);
     this.el.dataset.samples = String(data[0].length);
     this.el.dataset.max = String(values.length ? Math.max(...values) : 0);
+    this.el.dataset.sum = String(values.reduce((a, b) => a + b, 0));
     this.el.dataset.last = String(data.slice(1).map((s) => s[s.length - 1] ?? 0).reduce((a, b) => a + b, 0));
     if (names.join('\n') !== this.names.join('\n') || !this.plot) {
       this.names = names;
@@ -64,6 +65,7 @@ export class Chart {
         { value: (u, v) => (v == null ? '—' : clock(new Date(v * 1000))) },
         ...this.names.map((name, i) => ({
           label: name, stroke: c.series[i % c.series.length], width: 1.5, spanGaps: false, value: (u, v) => fmt(v),
+          points: { show: false },
         })),
       ],
       axes: [{ ...axis }, { ...axis, size: 56, values: (u, vals) => vals.map((v) => `${+v.toFixed(this.decimals)}`) }],

@@ -26,7 +26,7 @@ async function refresh() {
     const [{ data }, products] = await Promise.all([hueResources(), productList()]);
     render(data);
     if (products) fillProducts(products);
-    setStatus(status, '');
+    if (!status.classList.contains('ok')) setStatus(status, ''); // keep the last action's outcome
   } catch (e) {
     setStatus(status, `Could not read the bridge: ${e.message}`, 'error');
   }

@@ -53,7 +53,7 @@ async function addUser(form) {
   const devices = form.devices.value.split(',').map((s) => s.trim()).filter(Boolean);
   try {
     const u = await jetstreamAddUser(form.name.value.trim(), devices);
-    secretNotice($('#js-secret'), `User ${u.name} added; its access key is ${u.access_key.slice(0, 8)}…`, u.access_key);
+    secretNotice($('#js-secret'), `User ${u.name} added; this is its access key (the AccessKey header)`, u.access_key);
     setStatus(status, '');
     form.reset();
   } catch (e) {

@@ -43,7 +43,7 @@ function shown() {
   const signal = controller.signal;
   const tick = async () => {
     await poll(signal);
-    if (!signal.aborted) timer = setTimeout(tick, every);
+    if (!signal.aborted) timer = setTimeout(tick, Math.max(every, 1000));
   };
   tick();
 }
@@ -61,7 +61,7 @@ async function poll(signal) {
     const h = await statsHistory(since, signal);
     if (h.node !== node) samples = []; // another node answered (behind a balancer): its own history
     node = h.node;
-    every = Math.max(h.every_ms, 1000);
+    every = h.every_ms;
     samples = samples.concat(h.samples.filter((s) => s.t > since));
     const cut = Date.now() - window15;
     while (samples.length && samples[0].t < cut) samples.shift();

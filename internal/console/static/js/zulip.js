@@ -65,7 +65,7 @@ async function addUser(form) {
   const status = $('#zulip-status');
   try {
     const u = await zulipAddUser(form.email.value.trim(), form.full_name.value.trim());
-    secretNotice($('#zulip-secret'), `User ${u.email} added; their API key is ${u.api_key.slice(0, 4)}…`, u.api_key);
+    secretNotice($('#zulip-secret'), `User ${u.email} added; this is their API key (for a zuliprc)`, u.api_key);
     setStatus(status, '');
     form.reset();
   } catch (e) {
