@@ -68,7 +68,11 @@ export class Chart {
           points: { show: false },
         })),
       ],
-      axes: [{ ...axis }, { ...axis, size: 56, values: (u, vals) => vals.map((v) => `${+v.toFixed(this.decimals)}`) }],
+      axes: [
+        // The console's one time format (dom.js), not uPlot's own dates.
+        { ...axis, values: (u, vals) => vals.map((v) => clock(new Date(v * 1000)).slice(0, vals.length > 1 && vals[1] - vals[0] >= 60 ? 5 : 8)) },
+        { ...axis, size: 56, values: (u, vals) => vals.map((v) => `${+v.toFixed(this.decimals)}`) },
+      ],
     }, this.data, this.el);
   }
 }

@@ -36,11 +36,11 @@ async function refresh(signal) {
     const { users } = await jetstreamUsers(signal);
     fillTable($('#js-users tbody'), users.map((u) => el('tr', { 'data-id': u.id },
       el('td', {}, el('strong', {}, u.name)),
-      el('td', { class: 'mono muted' }, u.id),
+      el('td', { class: 'num pending' }, u.pending >= pendingCap ? `${pendingCap}+` : String(u.pending ?? 0)),
       el('td', { class: 'mono' }, u.devices?.length ? list(u.devices) : 'all'),
       el('td', {}, u.subscribed ? 'yes' : el('span', { class: 'muted', title: 'made by its first GET /3/events' }, 'not yet')),
-      el('td', { class: 'num pending' }, u.pending >= pendingCap ? `${pendingCap}+` : String(u.pending ?? 0)),
       el('td', {}, u.last_active ? timeCell(u.last_active) : '—'),
+      el('td', { class: 'mono muted' }, u.id),
       el('td', {}, timeCell(u.created)))), 'No users: add one above, or with herald jetstream user add.');
     if (!status.classList.contains('ok')) setStatus(status, '');
   } catch (e) {

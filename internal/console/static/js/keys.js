@@ -32,10 +32,10 @@ function row(k) {
   const revoke = el('button', { type: 'button', class: 'danger', disabled: mine, title: mine ? 'the key this console is signed in with' : '' }, 'Revoke');
   if (!mine) confirmClick(revoke, 'Really revoke?', () => remove(k));
   return el('tr', { 'data-id': k.id },
-    el('td', {}, el('strong', {}, k.name || '—'), mine ? el('span', { class: 'badge' }, 'this session') : null),
+    el('td', { class: 'wrap' }, el('strong', {}, k.name || '—'), mine ? el('span', { class: 'badge' }, 'this session') : null),
     el('td', { class: 'mono muted' }, k.id),
-    el('td', { class: 'mono' }, list(k.publish)),
-    el('td', { class: 'mono' }, list(k.subscribe)),
+    el('td', { class: 'mono wrap' }, list(k.publish)),
+    el('td', { class: 'mono wrap' }, list(k.subscribe)),
     el('td', {}, k.admin ? el('span', { class: 'badge admin' }, 'admin') : ''),
     el('td', {}, k.dialect || 'native'),
     el('td', { class: 'num' }, k.rate ? String(k.rate) : 'default'),
