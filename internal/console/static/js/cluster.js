@@ -2,31 +2,12 @@
 // lag, and the herald nodes serving the log with how far behind each is —
 // and GET /readyz, refreshed every few seconds while the panel is shown.
 
-import { $, bytes, dateTime, duration, el, setStatus, timeCell } from './dom.js';
+import { $, bytes, dateTime, duration, el, setStatus, timeCell, whileShown } from './dom.js';
 import { cluster as getCluster, readiness } from './api.js';
 
-export const panel = { id: 'cluster', adminOnly: true, init() {}, shown, hidden };
-
 const every = 5000;
-let timer = 0;
-let controller = null;
 
-function shown() {
-  hidden();
-  controller = new AbortController();
-  const signal = controller.signal;
-  const tick = async () => {
-    await refresh(signal);
-    if (!signal.aborted) timer = setTimeout(tick, every);
-  };
-  tick();
-}
-
-function hidden() {
-  clearTimeout(timer);
-  controller?.abort();
-  controller = null;
-}
+export const panel = { id: 'cluster', adminOnly: true, init() {}, ...whileShown(refresh, every) };
 
 async function refresh(signal) {
   const status = $('#cluster-status');

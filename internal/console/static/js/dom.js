@@ -171,9 +171,9 @@ export function secretNotice(box, what, secret) {
 }
 
 /**
- * repeat runs fn(signal) now and every ms until the returned stop is
- * called; a run that is still going when stop is called sees its signal
- * aborted.
+ * repeat runs fn(signal) now and every ms (a number, or a function asked
+ * after each run) until the returned stop is called; a run that is still
+ * going when stop is called sees its signal aborted.
  */
 export function repeat(fn, ms) {
   const controller = new AbortController();
@@ -182,7 +182,7 @@ export function repeat(fn, ms) {
     try {
       await fn(controller.signal);
     } finally {
-      if (!controller.signal.aborted) timer = setTimeout(tick, ms);
+      if (!controller.signal.aborted) timer = setTimeout(tick, typeof ms === 'function' ? ms() : ms);
     }
   };
   tick();
@@ -190,6 +190,19 @@ export function repeat(fn, ms) {
     controller.abort();
     clearTimeout(timer);
   };
+}
+
+/**
+ * whileShown is a panel's shown and hidden for one that refreshes: fn runs
+ * every ms from when the panel is shown until it is hidden.
+ */
+export function whileShown(fn, ms) {
+  let stop = null;
+  const hidden = () => {
+    stop?.();
+    stop = null;
+  };
+  return { shown: () => { hidden(); stop = repeat(fn, ms); }, hidden };
 }
 
 /** table fills a table body with rows, or one row saying there is nothing. */

@@ -2,13 +2,12 @@
 // events (GET/POST /v1/jetstream/users), and reads simulated at a device
 // (POST /v1/jetstream/simulate), refreshed every few seconds while shown.
 
-import { $, el, fillTable, list, repeat, secretNotice, setStatus, timeCell } from './dom.js';
+import { $, el, fillTable, list, secretNotice, setStatus, timeCell, whileShown } from './dom.js';
 import { jetstreamAddUser, jetstreamSimulate, jetstreamUsers } from './api.js';
 
-export const panel = { id: 'jetstream', adminOnly: true, init, shown, hidden };
+export const panel = { id: 'jetstream', adminOnly: true, init, ...whileShown(refresh, 5000) };
 
 const pendingCap = 10000; // herald counts pending events up to this
-let stop = null;
 
 function init() {
   $('#js-user-form').addEventListener('submit', (ev) => {
@@ -18,16 +17,6 @@ function init() {
   for (const b of document.querySelectorAll('#js-simulate button[data-read]')) {
     b.addEventListener('click', () => simulate(b.dataset.read));
   }
-}
-
-function shown() {
-  hidden();
-  stop = repeat(refresh, 5000);
-}
-
-function hidden() {
-  stop?.();
-  stop = null;
 }
 
 async function refresh(signal) {

@@ -4,18 +4,16 @@
 // page opens or reloads; while the panel is shown it asks for the samples
 // newer than the last one it has.
 
-import { $, duration, el, setStatus } from './dom.js';
+import { $, duration, el, setStatus, whileShown } from './dom.js';
 import { statsHistory } from './api.js';
 import { Chart } from './charts.js';
 
-export const panel = { id: 'overview', adminOnly: true, init, shown, hidden };
+export const panel = { id: 'overview', adminOnly: true, init, ...whileShown(poll, () => Math.max(every, 1000)) };
 
 const window15 = 15 * 60 * 1000;
 let samples = [];
 let every = 2000;
 let node = '';
-let timer = 0;
-let controller = null;
 const charts = {};
 
 // The charts: what each plots from a sample.
@@ -35,23 +33,6 @@ function init() {
     grid.append(el('figure', { class: 'card chart' }, el('figcaption', {}, p.title), plot));
     charts[p.id] = new Chart(plot, p);
   }
-}
-
-function shown() {
-  hidden();
-  controller = new AbortController();
-  const signal = controller.signal;
-  const tick = async () => {
-    await poll(signal);
-    if (!signal.aborted) timer = setTimeout(tick, Math.max(every, 1000));
-  };
-  tick();
-}
-
-function hidden() {
-  clearTimeout(timer);
-  controller?.abort();
-  controller = null;
 }
 
 async function poll(signal) {

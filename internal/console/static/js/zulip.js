@@ -3,12 +3,10 @@
 // registered (GET /v1/zulip/queues), refreshed every few seconds while the
 // panel is shown.
 
-import { $, el, fillTable, repeat, secretNotice, setStatus, timeCell } from './dom.js';
+import { $, el, fillTable, secretNotice, setStatus, timeCell, whileShown } from './dom.js';
 import { zulipAddStream, zulipAddUser, zulipQueues, zulipStreams, zulipUsers } from './api.js';
 
-export const panel = { id: 'zulip', adminOnly: true, init, shown, hidden };
-
-let stop = null;
+export const panel = { id: 'zulip', adminOnly: true, init, ...whileShown(refresh, 5000) };
 
 function init() {
   $('#zulip-user-form').addEventListener('submit', (ev) => {
@@ -19,16 +17,6 @@ function init() {
     ev.preventDefault();
     addStream(ev.target);
   });
-}
-
-function shown() {
-  hidden();
-  stop = repeat(refresh, 5000);
-}
-
-function hidden() {
-  stop?.();
-  stop = null;
 }
 
 async function refresh(signal) {
