@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps vet fmt-check build bench bench-vs-nchan fuzz crash stuck-readers soak audit clean
+.PHONY: test deps vet fmt-check build console-vendor bench bench-vs-nchan fuzz crash stuck-readers soak audit clean
 
 ## test: install what the tests need, then gofmt check, go vet and go test -race.
 test: deps fmt-check vet
@@ -33,6 +33,17 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## console-vendor: copy uPlot (the console's charts; version pinned in
+## interop/js/package.json) from interop/js/node_modules into the console's
+## embedded files. Run `make deps` first; commit what it changes.
+UPLOT := interop/js/node_modules/uplot
+VENDOR := internal/console/static/vendor
+console-vendor:
+	@[ -f $(UPLOT)/dist/uPlot.esm.js ] || { echo "no $(UPLOT): run make deps"; exit 1; }
+	cp $(UPLOT)/dist/uPlot.esm.js $(VENDOR)/uPlot.esm.js
+	cp $(UPLOT)/dist/uPlot.min.css $(VENDOR)/uPlot.min.css
+	cp $(UPLOT)/LICENSE $(VENDOR)/uPlot.LICENSE.txt
 
 ## build: -buildvcs=auto records the commit in the binary (herald version),
 ## whatever GOFLAGS says, and still builds outside a checkout.

@@ -137,6 +137,7 @@ func (s *Service) AuthenticateAlias(ctx context.Context, namespace, secret strin
 	if c == nil {
 		return nil, ErrUnauthorized
 	}
+	c.touch(s.now())
 	return c.key, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -30,6 +32,18 @@ type cached struct {
 	key  *Key
 	hash [32]byte
 	seq  uint64
+	// used is when this node last authenticated the key (unix seconds):
+	// in memory only, since keys are immutable records every node caches,
+	// and a write per use would be a watch event on every node.
+	used atomic.Int64
+}
+
+// touch records a use at now, writing only when the second changed, so
+// that the requests of a busy key do not all write the same cache line.
+func (c *cached) touch(now time.Time) {
+	if s := now.Unix(); c.used.Load() != s {
+		c.used.Store(s)
+	}
 }
 
 func (c *cache) cached(id string) *cached {
@@ -54,6 +68,9 @@ func (c *cache) insertLocked(k *Key, hash [32]byte, onlyNew bool) *cached {
 	}
 	c.seq++
 	e := &cached{key: k, hash: hash, seq: c.seq}
+	if old := c.keys[k.ID]; old != nil {
+		e.used.Store(old.used.Load()) // the same key read again: keep its use
+	}
 	c.keys[k.ID] = e
 	return e
 }

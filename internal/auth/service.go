@@ -279,7 +279,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || c == nil {
 		return nil, ErrUnauthorized
 	}
+	c.touch(s.now())
 	return c.key, nil
+}
+
+// LastUsed returns when this node last authenticated the key id (by its
+// token or an alias), to the second; zero if it has not since it started,
+// or the key is unknown. It is this node's view only: other nodes may have
+// seen a later use.
+func (s *Service) LastUsed(id string) time.Time {
+	c := s.cached(id)
+	if c == nil {
+		return time.Time{}
+	}
+	if u := c.used.Load(); u != 0 {
+		return time.Unix(u, 0).UTC()
+	}
+	return time.Time{}
 }
 
 // readMiss reads the entry name (a key id or an alias name) that the

@@ -58,6 +58,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.navigate(srv.URL() + "/console")
 	b.waitFor("the sign-in form", `!document.querySelector('#login').hidden`, `document.body.innerText`)
 	shot("login")
+	// The hint names the admin key where this server keeps it.
+	b.waitFor("the admin key's path in the hint", fmt.Sprintf(`document.querySelector('#login-key-path').textContent === %q`,
+		filepath.Join(srv.Cfg.DataDir, "admin.key")), `document.querySelector('#login-key-path').textContent`)
 	b.run(`document.querySelector('#login-key').value = 'hk_0123456789abcdef_wrong'; document.querySelector('#login-form').requestSubmit()`)
 	b.waitFor("the wrong key refused", `document.querySelector('#login-error').textContent.includes('not valid')`, `document.querySelector('#login-error').textContent`)
 	b.run(fmt.Sprintf(`document.querySelector('#login-key').value = %q; document.querySelector('#login-form').requestSubmit()`, srv.Admin))
@@ -70,8 +73,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("key storage: sessionStorage %q, localStorage %s, cookie %q; want the key in sessionStorage only", stored.Session, stored.Local, stored.Cookie)
 	}
 
+	// An admin's console opens on the overview.
+	b.waitFor("the overview", `!document.querySelector('#panel-overview').hidden`, `location.hash`)
+
 	// Live tail: an event published through the API shows up, its data as
-	// text (markup in it is not interpreted).
+	// text (markup in it is not interpreted), one line that expands.
+	b.run(`location.hash = '#tail'`)
 	b.waitFor("the tail to be live", `document.querySelector('#tail-status').dataset.state === 'live'`, tailState)
 	hostile := `<img src=x id=pwned onerror="document.title='pwned'">`
 	first := api.publish(`{"topic":"app.door.front","type":"opened","data":{"by":"alice","note":` + strconv.Quote(hostile) + `}}`)
@@ -83,8 +90,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := b.text(row + " .type"); got != "opened" {
 		t.Errorf("tail row type %q", got)
 	}
-	if got := b.text(row + " .data"); !strings.Contains(got, `"by": "alice"`) || !strings.Contains(got, `<img src=x id=pwned onerror=`) {
-		t.Errorf("tail row data %q: want the pretty JSON with the markup as text", got)
+	if got := b.text(row + " .line .data"); !strings.Contains(got, `{"by":"alice"`) || !strings.Contains(got, `<img src=x id=pwned onerror=`) {
+		t.Errorf("tail row data %q: want the JSON on one line, with the markup as text", got)
+	}
+	b.run(`document.querySelector('` + row + ` .line').click()`)
+	b.waitFor("the row expanded", `document.querySelector('`+row+` .detail')`, `document.querySelector('#tail-events').innerText`)
+	if got := b.text(row + " .detail .data"); !strings.Contains(got, `"by": "alice"`) || !strings.Contains(got, `<img src=x id=pwned onerror=`) {
+		t.Errorf("expanded row data %q: want the pretty JSON with the markup as text", got)
 	}
 	var injected bool
 	b.eval(`document.querySelector('#pwned') !== null || document.title === 'pwned'`, &injected)
@@ -103,7 +115,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the event published during the reconnect", fmt.Sprintf(`document.querySelector('#tail-events li[data-seq="%d"]')`, second), tailState)
 	b.waitFor("the tail to be live again", `document.querySelector('#tail-status').dataset.state === 'live'`, tailState)
 	var seqs []string
-	b.eval(`[...document.querySelectorAll('#tail-events li')].map(li => li.dataset.seq)`, &seqs)
+	b.eval(`[...document.querySelectorAll('#tail-events li.tail-row')].map(li => li.dataset.seq)`, &seqs)
 	if want := []string{strconv.FormatUint(second, 10), strconv.FormatUint(first, 10)}; strings.Join(seqs, ",") != strings.Join(want, ",") {
 		t.Fatalf("tail rows after the restart: %v, want %v (newest first, each once)", seqs, want)
 	}
@@ -195,7 +207,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.navigate(srv.URL() + "/console/#key=" + reader)
 	b.waitFor("the console for a reader", `!document.querySelector('#app').hidden`, `document.body.innerText`)
 	var adminLinks int
-	b.eval(`[...document.querySelectorAll('nav a[data-admin]')].filter(a => !a.hidden).length`, &adminLinks)
+	b.eval(`[...document.querySelectorAll('nav [data-admin]')].filter(a => !a.hidden).length`, &adminLinks)
 	if adminLinks != 0 {
 		t.Errorf("a reader's console shows %d admin panels", adminLinks)
 	}

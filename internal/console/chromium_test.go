@@ -334,7 +334,14 @@ func (b *browser) text(selector string) string {
 // fails with what `explain` (an expression) says about the page.
 func (b *browser) waitFor(what, cond, explain string) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	b.waitForWithin(20*time.Second, what, cond, explain)
+}
+
+// waitForWithin is waitFor with its own timeout, for what takes long on a
+// loaded machine (not a measure of speed: a "did not hang" bound).
+func (b *browser) waitForWithin(timeout time.Duration, what, cond, explain string) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		var ok bool
 		err := b.eval("Boolean("+cond+")", &ok)

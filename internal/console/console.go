@@ -6,9 +6,11 @@
 // the browser with a herald key, which the page keeps in sessionStorage and
 // sends as "Authorization: Bearer" on every call it makes to herald's own
 // authenticated API (/v1/events, /v1/stream, /v1/subscriptions, /v1/keys,
-// /v1/cluster, /v1/hue/link, /readyz). The console therefore adds no
-// endpoint and no way around a key's scopes: what a key may not do through
-// the API, it may not do through the console.
+// /v1/cluster, /v1/stats/history, the dialects' /v1/… admin endpoints,
+// /readyz). The console therefore adds no endpoint and no way around a
+// key's scopes: what a key may not do through the API, it may not do
+// through the console. The one file made at run time, config.json, says
+// what the page cannot know and holds no secret (see Config).
 package console
 
 import (
@@ -16,6 +18,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -41,6 +44,7 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".txt":  "text/plain; charset=utf-8", // the vendored libraries' licences
 }
 
 // file is one embedded file, ready to serve.
@@ -61,6 +65,11 @@ func mustLoad(fsys fs.FS) map[string]file {
 	return m
 }
 
+func newFile(b []byte, contentType string) file {
+	sum := sha256.Sum256(b)
+	return file{body: b, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
 // load reads every file under static/ and computes its content type and a
 // strong ETag from its content, so browsers revalidate cheaply and pick up a
 // new binary's files at once.
@@ -78,8 +87,7 @@ func load(fsys fs.FS) (map[string]file, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		m[strings.TrimPrefix(p, "static/")] = file{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		m[strings.TrimPrefix(p, "static/")] = newFile(b, ct)
 		return nil
 	})
 	if err != nil {
@@ -91,21 +99,42 @@ func load(fsys fs.FS) (map[string]file, error) {
 	return m, nil
 }
 
+// Config is what the server tells the page about itself, served as
+// /console/config.json. Nothing in it is a secret: the page is public.
+type Config struct {
+	// AdminKeyPath is the file the admin key is kept in (under --data),
+	// which the sign-in form names.
+	AdminKeyPath string `json:"admin_key_path"`
+}
+
 // Mount registers the console on mux at /console/ and /console.
-func Mount(mux *http.ServeMux) {
-	h := Handler()
+func Mount(mux *http.ServeMux, cfg Config) {
+	h := Handler(cfg)
 	mux.Handle(strings.TrimSuffix(Path, "/"), h)
 	mux.Handle(Path, h)
 }
 
 // Handler serves the console: /console redirects to /console/, which
-// serves the page; /console/<file> serves that file; anything else below it
-// is 404. Every answer carries the security headers (see setSecurityHeaders).
-func Handler() http.Handler {
-	return http.HandlerFunc(serve)
+// serves the page; /console/<file> serves that file (and config.json,
+// cfg); anything else below it is 404. Every answer carries the security
+// headers (see setSecurityHeaders).
+func Handler(cfg Config) http.Handler {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err) // strings only: cannot happen
+	}
+	h := handler{files: make(map[string]file, len(files)+1)}
+	for name, f := range files {
+		h.files[name] = f
+	}
+	h.files["config.json"] = newFile(append(b, '\n'), "application/json")
+	return h
 }
 
-func serve(w http.ResponseWriter, r *http.Request) {
+// handler serves the embedded files plus config.json.
+type handler struct{ files map[string]file }
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -126,17 +155,17 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "index.html"
 	}
-	f, ok := files[name]
+	f, ok := h.files[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", f.contentType)
-	h.Set("ETag", f.etag)
+	hdr := w.Header()
+	hdr.Set("Content-Type", f.contentType)
+	hdr.Set("ETag", f.etag)
 	// Revalidate every time (a 304 when unchanged): after an upgrade the
 	// page and its modules must not mix versions from the cache.
-	h.Set("Cache-Control", "no-cache")
+	hdr.Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
 }
 

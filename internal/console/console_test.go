@@ -1,9 +1,13 @@
 package console_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +18,7 @@ import (
 
 func newMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	console.Mount(mux)
+	console.Mount(mux, console.Config{AdminKeyPath: "/srv/herald/admin.key"})
 	return mux
 }
 
@@ -103,6 +107,22 @@ func TestEveryEmbeddedFileIsServed(t *testing.T) {
 	}
 }
 
+// config.json tells the page what the server knows about itself and
+// holds no secret: where the admin key is kept, for the sign-in hint.
+func TestConfig(t *testing.T) {
+	rec := get(t, newMux(), "GET", "/console/config.json")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /console/config.json: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var cfg struct {
+		AdminKeyPath string `json:"admin_key_path"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &cfg); err != nil || cfg.AdminKeyPath != "/srv/herald/admin.key" {
+		t.Fatalf("config %s: %v", rec.Body, err)
+	}
+	checkSecurityHeaders(t, "/console/config.json", rec.Header())
+}
+
 func TestRedirect(t *testing.T) {
 	rec := get(t, newMux(), "GET", "/console")
 	if rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "/console/" {
@@ -122,7 +142,7 @@ func TestNotFound(t *testing.T) {
 	}
 	// The handler alone (before any mux cleans the path) serves only the
 	// embedded files: no way out of them, and nothing outside /console/.
-	h := console.Handler()
+	h := console.Handler(console.Config{})
 	for _, path := range []string{"/console/../go.mod", "/console/..%2fconsole.go", "/consoles/x", "/index.html"} {
 		if rec := get(t, h, "GET", path); rec.Code != http.StatusNotFound {
 			t.Errorf("Handler GET %s: %d, want 404", path, rec.Code)
@@ -206,9 +226,9 @@ func TestReferencesResolve(t *testing.T) {
 	for _, mod := range mods {
 		src, _ := fs.ReadFile(fsys, mod)
 		for _, m := range importRef.FindAllStringSubmatch(string(src), -1) {
-			target := "js/" + strings.TrimPrefix(m[1], "./")
-			if !strings.HasPrefix(m[1], "./") {
-				t.Errorf("%s imports %q: only ./relative modules exist", mod, m[1])
+			target := path.Join("js", m[1])
+			if !strings.HasPrefix(m[1], "./") && !strings.HasPrefix(m[1], "../vendor/") {
+				t.Errorf("%s imports %q: only ./relative modules and ../vendor/ exist", mod, m[1])
 			} else if _, err := fs.Stat(fsys, target); err != nil {
 				t.Errorf("%s imports %s, which is not embedded", mod, m[1])
 			}
@@ -226,6 +246,32 @@ func TestNoHTMLInjectionSinks(t *testing.T) {
 		src, _ := fs.ReadFile(fsys, mod)
 		if m := sink.FindString(string(src)); m != "" {
 			t.Errorf("%s uses %s: put data in the page with textContent / text nodes only", mod, m)
+		}
+	}
+}
+
+// The vendored chart library is the one interop/js/package.json pins, as
+// `make console-vendor` copies it, with its licence next to it.
+func TestVendoredUPlot(t *testing.T) {
+	fsys := console.Files()
+	for vendored, upstream := range map[string]string{
+		"vendor/uPlot.esm.js":      "dist/uPlot.esm.js",
+		"vendor/uPlot.min.css":     "dist/uPlot.min.css",
+		"vendor/uPlot.LICENSE.txt": "LICENSE",
+	} {
+		got, err := fs.ReadFile(fsys, vendored)
+		if err != nil {
+			t.Fatalf("%s: %v", vendored, err)
+		}
+		want, err := os.ReadFile("../../interop/js/node_modules/uplot/" + upstream)
+		if os.IsNotExist(err) {
+			t.Skip("interop/js/node_modules has no uplot: run make deps to compare the vendored copy")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from interop/js/node_modules/uplot/%s: run make console-vendor", vendored, upstream)
 		}
 	}
 }

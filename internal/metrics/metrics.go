@@ -5,7 +5,6 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics holds the collectors herald updates.
@@ -152,23 +151,10 @@ func New() *Metrics {
 // LiveSubscribers returns the open streaming connections by transport (the
 // Subscribers gauge's current values), leaving out transports with none.
 func (m *Metrics) LiveSubscribers() map[string]int64 {
-	ch := make(chan prometheus.Metric)
-	go func() {
-		m.Subscribers.Collect(ch)
-		close(ch)
-	}()
 	out := map[string]int64{}
-	for metric := range ch {
-		var d dto.Metric
-		if err := metric.Write(&d); err != nil || d.Gauge == nil {
-			continue
-		}
-		if n := int64(d.Gauge.GetValue()); n > 0 {
-			for _, l := range d.Label {
-				if l.GetName() == "transport" {
-					out[l.GetValue()] = n
-				}
-			}
+	for _, d := range collect(m.Subscribers) {
+		if n := int64(d.GetGauge().GetValue()); n > 0 {
+			out[label(d, "transport")] = n
 		}
 	}
 	return out

@@ -39,6 +39,7 @@ var routes = []route{
 	{pattern: "GET /readyz", method: "GET", path: "/readyz", dialect: "native", ok: 200},
 	{pattern: "GET /v1/cluster", method: "GET", path: "/v1/cluster", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /v1/backup", method: "GET", path: "/v1/backup", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/stats/history", method: "GET", path: "/v1/stats/history", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /metrics", method: "GET", path: "/metrics", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/", method: "GET", path: "/debug/pprof/", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/profile", method: "GET", path: "/debug/pprof/profile?seconds=1", dialect: "native", guard: cred.adminGuard, ok: 200, slow: true},
@@ -47,6 +48,7 @@ var routes = []route{
 	{pattern: "/readyz", method: "DELETE", path: "/readyz", dialect: "native", ok: 405},
 	{pattern: "/v1/cluster", method: "POST", path: "/v1/cluster", dialect: "native", ok: 405},
 	{pattern: "/v1/backup", method: "POST", path: "/v1/backup", dialect: "native", ok: 405},
+	{pattern: "/v1/stats/history", method: "POST", path: "/v1/stats/history", dialect: "native", ok: 405},
 	{pattern: "/metrics", method: "PUT", path: "/metrics", dialect: "native", ok: 405},
 	{pattern: "/debug/pprof/", method: "POST", path: "/debug/pprof/heap", dialect: "native", ok: 405},
 	{pattern: "/console", method: "GET", path: "/console", dialect: "console", ok: 301},
@@ -95,6 +97,7 @@ var routes = []route{
 	{pattern: "/eventstream/clip/v2", method: "POST", path: "/eventstream/clip/v2", hdr: acceptSSE, dialect: "hue", guard: cred.hueGuard, ok: 405},
 	{pattern: "/clip/v2/", method: "GET", path: "/clip/v2/nothing", dialect: "hue", guard: cred.hueGuard, ok: 404},
 	{pattern: "GET /v1/hue/products", method: "GET", path: "/v1/hue/products", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/hue/resources", method: "GET", path: "/v1/hue/resources", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/hue/devices", method: "POST", path: "/v1/hue/devices", body: `{"product":"dimmer_switch","name":"M ${cred}"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
 	{pattern: "POST /v1/hue/press", method: "POST", path: "/v1/hue/press", body: `{"button":"Hall"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/hue/sensor", method: "POST", path: "/v1/hue/sensor", body: `{"device":"Porch","motion":true}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
@@ -131,6 +134,7 @@ var routes = []route{
 	{pattern: "DELETE /v1/zulip/users/{email}", method: "DELETE", path: "/v1/zulip/users/doomed@example.com", dialect: "native", guard: cred.adminGuard, ok: 204},
 	{pattern: "POST /v1/zulip/streams", method: "POST", path: "/v1/zulip/streams", body: `{"name":"m-${cred}"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
 	{pattern: "GET /v1/zulip/streams", method: "GET", path: "/v1/zulip/streams", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/zulip/queues", method: "GET", path: "/v1/zulip/queues", dialect: "native", guard: cred.adminGuard, ok: 200},
 
 	// Jetstream.
 	{pattern: "GET /3/events", method: "GET", path: "/3/events", dialect: "jetstream", guard: cred.jetstreamGuard, ok: 200},

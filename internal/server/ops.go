@@ -12,6 +12,7 @@ import (
 
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/metrics"
 )
 
 // mountOps registers health, readiness and metrics. Health and readiness
@@ -43,6 +44,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /v1/cluster", ag.Handle(s.cluster))
 	mux.Handle("GET /v1/backup", ag.Handle(s.backupArchive)) // backup.go
+	mux.Handle("GET /v1/stats/history", ag.Handle(s.statsHistory))
 	mux.Handle("GET /metrics", admin(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	// Profiles for operators (and the performance work).
 	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
@@ -50,7 +52,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
 	// Other methods: herald's JSON 405, not net/http's text.
 	s.core.Guard(dialect.GuardSpec{}).MethodNotAllowed(mux, map[string]string{
-		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/v1/backup": "GET", "/metrics": "GET",
+		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/v1/backup": "GET", "/v1/stats/history": "GET", "/metrics": "GET",
 		"/debug/pprof/": "GET", // and every path below it
 	})
 }
@@ -72,6 +74,31 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request, _ *dialect.Requ
 		Node   string               `json:"node"` // the answering node's id
 		Nodes  []clusterNode        `json:"nodes"`
 	}{info, s.nodeID, nodes})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
+	return nil
+}
+
+// statsHistory answers GET /v1/stats/history[?since=<unix ms>]: this
+// node's samples of the last 15 minutes (those after since), so that the
+// console's charts are full as soon as they open. The node computes them
+// from its own collectors; a browser parsing /metrics could only start
+// from its first scrape, and could not keep a history across a reload.
+func (s *Server) statsHistory(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return dialect.Errorf(dialect.BadRequest, "since must be a time in unix milliseconds (a sample's t)")
+		}
+		since = time.UnixMilli(ms)
+	}
+	b, _ := json.Marshal(struct {
+		Node    string           `json:"node"`
+		EveryMS int64            `json:"every_ms"`
+		KeepMS  int64            `json:"keep_ms"`
+		Samples []metrics.Sample `json:"samples"`
+	}{s.nodeID, s.history.Every().Milliseconds(), s.history.Keep().Milliseconds(), s.history.Samples(since)})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(b, '\n'))
 	return nil

@@ -64,6 +64,9 @@ type Config struct {
 	// answered 503 and 429 and closed. 0 picks DefaultConnLimits (per
 	// address: a quarter of MaxConns); a negative value means no limit.
 	MaxConns, MaxConnsPerAddr int
+	// StatsEvery is the interval between the samples of GET
+	// /v1/stats/history, which keeps the last 15 minutes (0: 2 s).
+	StatsEvery time.Duration
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -91,6 +94,7 @@ type Server struct {
 	hub       *hub.Hub
 	auth      *auth.Service
 	metrics   *metrics.Metrics
+	history   *metrics.History // GET /v1/stats/history
 	core      *dialect.Core
 	nodes     *nodeRegistry // this node's entry in the engine's node registry
 	nodeID    string
@@ -174,7 +178,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.core, s.hub, s.auth = core, core.Hub, core.Auth
-	token, created, err := s.auth.EnsureAdmin(ctx, filepath.Join(cfg.DataDir, "admin.key"))
+	s.history = metrics.NewHistory(s.metrics, metrics.HistoryConfig{Every: cfg.StatsEvery})
+	core.Deliver.Go(func() { s.history.Run(core.Shutdown) })
+	adminKeyPath := filepath.Join(cfg.DataDir, "admin.key")
+	token, created, err := s.auth.EnsureAdmin(ctx, adminKeyPath)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +193,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
 	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
-	console.Mount(mux)        // static files only: every call it makes goes to the API above
+	// Static files only: every call it makes goes to the API above.
+	console.Mount(mux, console.Config{AdminKeyPath: absPath(adminKeyPath)})
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}
@@ -221,6 +229,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}()
 	}
 	return s, nil
+}
+
+// absPath returns p made absolute, or p if that fails: the sign-in hint
+// should name the file wherever the operator's shell is.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func (s *Server) listen() error {

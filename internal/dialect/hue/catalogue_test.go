@@ -103,3 +103,28 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// GET /v1/hue/resources lists the bridge's resources to an admin key (the
+// console's Hue panel), as GET /clip/v2/resource does to an application.
+func TestAdminResources(t *testing.T) {
+	b := newBridge(t, Config{})
+	ids := b.addDevice("dimmer_switch", "Hall")
+	r := b.do("GET", "/v1/hue/resources", "", "Authorization: Bearer "+b.admin)
+	var list struct{ Data []object }
+	r.decode(t, &list)
+	if r.status != 200 {
+		t.Fatalf("GET /v1/hue/resources: %d %s", r.status, r.body)
+	}
+	buttons := 0
+	for _, o := range list.Data {
+		if str(o, "type") == "button" && slices.Contains(ids["button"], str(o, "id")) {
+			buttons++
+		}
+	}
+	if buttons != 4 {
+		t.Errorf("listed %d of the dimmer's 4 buttons: %s", buttons, r.body)
+	}
+	if r := b.do("GET", "/v1/hue/resources", ""); r.status != 401 {
+		t.Errorf("without a key: %d, want 401", r.status)
+	}
+}

@@ -214,6 +214,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 		mux.Handle(pattern, adminGuard.Handle(func(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error { return h(w, r) }))
 	}
 	admin("GET /v1/hue/products", a.listProducts)
+	admin("GET /v1/hue/resources", a.listAll) // the console's Hue panel: an admin key has no application key
 	admin("POST /v1/hue/devices", a.addDevice)
 	admin("POST /v1/hue/press", a.press)
 	admin("POST /v1/hue/sensor", a.sensor)

@@ -211,3 +211,33 @@ func TestExternalEngineUnavailable(t *testing.T) {
 	defer cancel()
 	s.Shutdown(ctx)
 }
+
+// GET /v1/keys says when this node last authenticated each key: none for
+// a key never used, a time for one that was.
+func TestKeysLastUsed(t *testing.T) {
+	s := start(t, server.Config{})
+	token := s.createKey(`{"name":"reader","subscribe":["app.>"]}`)
+	s.createKey(`{"name":"idle","subscribe":["app.>"]}`)
+	before := time.Now().Add(-time.Second)
+	if r := s.do("GET", "/v1/events", token, "", nil); r.StatusCode != 200 {
+		t.Fatalf("GET /v1/events: %d", r.StatusCode)
+	}
+	var list struct {
+		Keys []struct {
+			ID       string
+			Name     string
+			LastUsed *time.Time `json:"last_used"`
+		}
+	}
+	s.do("GET", "/v1/keys", s.admin, "", &list)
+	seen := map[string]*time.Time{}
+	for _, k := range list.Keys {
+		seen[k.Name] = k.LastUsed
+	}
+	if u := seen["reader"]; u == nil || u.Before(before.Truncate(time.Second)) || u.After(time.Now()) {
+		t.Errorf("reader's last_used %v, want a time since %v", u, before)
+	}
+	if u, ok := seen["idle"]; !ok || u != nil {
+		t.Errorf("idle's last_used %v (listed %v), want none", u, ok)
+	}
+}

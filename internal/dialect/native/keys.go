@@ -2,6 +2,7 @@ package native
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect"
@@ -36,17 +37,28 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, _ *dialect.Reque
 	return nil
 }
 
+// keyView is a key as GET /v1/keys lists it: with when the answering node
+// last authenticated it (absent if it has not since it started).
+type keyView struct {
+	auth.Key
+	LastUsed *time.Time `json:"last_used,omitempty"`
+}
+
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
 	keys, err := a.core.Auth.List(r.Context())
 	if err != nil {
 		return err
 	}
-	if keys == nil {
-		keys = []auth.Key{}
+	out := make([]keyView, len(keys))
+	for i, k := range keys {
+		out[i].Key = k
+		if u := a.core.Auth.LastUsed(k.ID); !u.IsZero() {
+			out[i].LastUsed = &u
+		}
 	}
 	dialect.WriteJSON(w, http.StatusOK, struct {
-		Keys []auth.Key `json:"keys"`
-	}{keys})
+		Keys []keyView `json:"keys"`
+	}{out})
 	return nil
 }
 

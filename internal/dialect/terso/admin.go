@@ -71,6 +71,9 @@ func (a *API) getUsers(w http.ResponseWriter, r *http.Request, _ *dialect.Reques
 			users[i].Subscribed, users[i].Acked = true, st.Acked
 			last := st.LastActive
 			users[i].LastActive = &last
+			if users[i].Pending, err = a.core.Cursors.Pending(r.Context(), st, maxPendingCount); err != nil {
+				return err
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {

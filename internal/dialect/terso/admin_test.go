@@ -146,3 +146,22 @@ func TestSimulatedShapes(t *testing.T) {
 }
 
 func authSpec(name string) auth.Spec { return auth.Spec{Name: name, Subscribe: []string{">"}} }
+
+// GET /v1/jetstream/users counts each subscription's pending events: those
+// its user has not deleted yet.
+func TestUsersPending(t *testing.T) {
+	e := setup(t, Config{})
+	u := e.addUser(`{"name":"dock","devices":["reader-1"]}`)
+	if r := e.sdk("GET", "/3/events", u.AccessKey, "", nil); r.status != 200 {
+		t.Fatalf("GET /3/events: %d", r.status)
+	}
+	for i := range 3 {
+		e.append("reader-1", "heartbeatevent", heartbeat("reader-1", guid(i)))
+	}
+	e.append("reader-2", "heartbeatevent", heartbeat("reader-2", guid(9))) // not this user's device
+	var list struct{ Users []User }
+	e.do("GET", "/v1/jetstream/users", map[string]string{"Authorization": "Bearer " + e.admin}, "", &list)
+	if len(list.Users) != 1 || list.Users[0].Pending != 3 {
+		t.Fatalf("users %+v, want dock with 3 pending", list.Users)
+	}
+}

@@ -57,7 +57,14 @@ type User struct {
 	Acked uint64 `json:"acked,omitempty"`
 	// LastActive is the subscription's last Get Events request.
 	LastActive *time.Time `json:"last_active,omitempty"`
+	// Pending is how many events the subscription holds that the user has
+	// not deleted yet, counted up to maxPendingCount.
+	Pending int `json:"pending"`
 }
+
+// maxPendingCount bounds the count of a user's pending events: it is for
+// display, and a user far behind is far behind.
+const maxPendingCount = 10000
 
 // UserSpec creates a user.
 type UserSpec struct {

@@ -177,4 +177,5 @@ func (a *API) Mount(mux *http.ServeMux) {
 	admin("DELETE /v1/zulip/users/{email}", a.adminRemoveUser)
 	admin("POST /v1/zulip/streams", a.adminAddStream)
 	admin("GET /v1/zulip/streams", a.adminListStreams)
+	admin("GET /v1/zulip/queues", a.adminListQueues)
 }

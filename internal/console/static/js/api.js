@@ -1,9 +1,14 @@
-// Calls to herald's API with the signed-in key.
+// Every call the console makes to herald, with the signed-in key.
 //
 // The key lives in sessionStorage: it survives a reload of the tab but not
 // the tab itself, is never sent by the browser on its own (unlike a cookie,
 // so no cross-site request can use it), and is sent only as an
 // Authorization header, so it never appears in a URL, a log or a Referer.
+//
+// Panels call the named functions below, never fetch() themselves, so that
+// the console can later move onto herald's JavaScript client in one place.
+// (The live tail's stream is read by sse.js, which takes its headers from
+// here.)
 
 const storageKey = 'herald.key';
 
@@ -58,6 +63,9 @@ export class ApiError extends Error {
   }
 }
 
+/** NetworkError is a request that got no answer: herald is down or unreachable. */
+export class NetworkError extends Error {}
+
 /**
  * authHeaders are the headers every call carries; token defaults to the
  * signed-in key (login checks a candidate key before storing it).
@@ -66,7 +74,18 @@ export function authHeaders(token = key()) {
   return { Authorization: `Bearer ${token}` };
 }
 
-/** errorFrom turns a failed response into an ApiError. */
+// advice says what to do about an error status, appended to its message.
+const advice = {
+  400: 'Check the values entered.',
+  401: 'Sign in again with a valid key.',
+  403: 'This key may not do that: sign in with the admin key, or a key whose scopes allow it.',
+  404: 'It no longer exists: refresh the list.',
+  409: 'Refresh and try again.',
+  429: 'Wait a moment and try again.',
+  503: 'herald or its engine is unavailable: it retries by itself; try again shortly.',
+};
+
+/** errorFrom turns a failed response into an ApiError whose message says what to do. */
 export async function errorFrom(res) {
   let body = null;
   try {
@@ -79,6 +98,8 @@ export async function errorFrom(res) {
   if (res.status === 429 && res.headers.get('Retry-After')) {
     message += ` (retry after ${res.headers.get('Retry-After')} s)`;
   }
+  const hint = advice[res.status] ?? (res.status >= 500 ? advice[503] : '');
+  if (hint) message += `. ${hint}`;
   return new ApiError(res.status, err.code, message, body);
 }
 
@@ -88,6 +109,11 @@ export async function errorFrom(res) {
  */
 function unauthorized() {
   window.dispatchEvent(new CustomEvent('herald:unauthorized'));
+}
+
+/** reachability tells the header badge whether herald answered at all. */
+function reachability(ok) {
+  window.dispatchEvent(new CustomEvent('herald:reachable', { detail: ok }));
 }
 
 /**
@@ -103,7 +129,15 @@ export async function api(path, { method = 'GET', body, signal, token, noAuthEve
     headers['Content-Type'] = 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
-  const res = await fetch(path, { method, headers, body: payload, signal, cache: 'no-store' });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: payload, signal, cache: 'no-store' });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    reachability(false);
+    throw new NetworkError('herald did not answer: it may be down or restarting. The console retries by itself; check the server if this lasts.');
+  }
+  reachability(true);
   if (!res.ok) {
     if (res.status === 401 && !noAuthEvent) unauthorized();
     throw await errorFrom(res);
@@ -112,16 +146,63 @@ export async function api(path, { method = 'GET', body, signal, token, noAuthEve
   return res.json();
 }
 
-/** readiness asks GET /readyz (no key needed) and returns {ok, text}. */
+const enc = encodeURIComponent;
+
+/** readiness asks GET /readyz (no key needed) and returns {ok, reachable, text, error}. */
 export async function readiness(signal) {
   try {
     const res = await fetch('/readyz', { signal, cache: 'no-store' });
     const body = await res.json().catch(() => ({}));
-    return { ok: res.ok, text: body.status ?? `HTTP ${res.status}`, error: body.error ?? '' };
+    return { ok: res.ok, reachable: true, text: body.status ?? `HTTP ${res.status}`, error: body.error ?? '' };
   } catch (e) {
     if (e.name === 'AbortError') throw e;
-    return { ok: false, text: 'unreachable', error: String(e.message ?? e) };
+    return { ok: false, reachable: false, text: 'unreachable', error: String(e.message ?? e) };
   }
 }
 
-export { unauthorized as signalUnauthorized };
+/** config is /console/config.json: what the server says about itself (no secret). */
+export async function config() {
+  try {
+    const res = await fetch('config.json', { cache: 'no-store' });
+    return res.ok ? await res.json() : {};
+  } catch {
+    return {};
+  }
+}
+
+// The native API and the operator endpoints.
+export const listSubscriptions = (opts) => api('/v1/subscriptions', opts);
+export const putSubscription = (name, body) => api(`/v1/subscriptions/${enc(name)}`, { method: 'PUT', body });
+export const deleteSubscription = (name) => api(`/v1/subscriptions/${enc(name)}`, { method: 'DELETE' });
+export const fetchSubscription = (name, limit) => api(`/v1/subscriptions/${enc(name)}/events?limit=${limit}`);
+export const ackSubscription = (name, batch) => api(`/v1/subscriptions/${enc(name)}/ack`, { method: 'POST', body: { batch } });
+export const publish = (event) => api('/v1/events', { method: 'POST', body: event });
+export const listKeys = (opts) => api('/v1/keys', opts);
+export const createKey = (spec) => api('/v1/keys', { method: 'POST', body: spec });
+export const revokeKey = (id) => api(`/v1/keys/${enc(id)}`, { method: 'DELETE' });
+export const cluster = (signal) => api('/v1/cluster', { signal });
+export const statsHistory = (since, signal) => api(`/v1/stats/history${since ? `?since=${since}` : ''}`, { signal });
+export const listFaults = (signal) => api('/v1/faults', { signal });
+export const clearFaults = () => api('/v1/faults', { method: 'DELETE' });
+
+// The dialects' admin endpoints.
+export const hueResources = (signal) => api('/v1/hue/resources', { signal });
+export const hueProducts = () => api('/v1/hue/products');
+export const hueAddDevice = (product, name) => api('/v1/hue/devices', { method: 'POST', body: { product, name } });
+export const huePress = (button, action) => api('/v1/hue/press', { method: 'POST', body: { button, action } });
+export const hueRotate = (device, steps) => api('/v1/hue/rotate', { method: 'POST', body: { device, steps } });
+export const hueSensor = (reading) => api('/v1/hue/sensor', { method: 'POST', body: reading });
+export const hueLink = () => api('/v1/hue/link', { method: 'POST' });
+export const zulipUsers = (signal) => api('/v1/zulip/users', { signal });
+export const zulipAddUser = (email, fullName) => api('/v1/zulip/users', { method: 'POST', body: { email, full_name: fullName } });
+export const zulipStreams = (signal) => api('/v1/zulip/streams', { signal });
+export const zulipAddStream = (name, description) => api('/v1/zulip/streams', { method: 'POST', body: { name, description } });
+export const zulipQueues = (signal) => api('/v1/zulip/queues', { signal });
+export const jetstreamUsers = (signal) => api('/v1/jetstream/users', { signal });
+export const jetstreamAddUser = (name, devices) => api('/v1/jetstream/users', { method: 'POST', body: { name, devices } });
+export const jetstreamSimulate = (req) => api('/v1/jetstream/simulate', { method: 'POST', body: req });
+export const plexCreateToken = (name) => api('/v1/plex/tokens', { method: 'POST', body: { name } });
+export const plexScan = (req) => api('/v1/plex/simulate/scan', { method: 'POST', body: req });
+export const plexPlay = (req) => api('/v1/plex/simulate/play', { method: 'POST', body: req });
+
+export { unauthorized as signalUnauthorized, reachability as signalReachability };

@@ -1,16 +1,23 @@
 // The console's entry point: signing in and out, the panels and the
-// navigation between them (#tail, #publish, …), and the readiness pill.
+// navigation between them (#overview, #tail, #publish, …), the header
+// badge (health.js) and the fault banner (faults.js).
 
 import { $ } from './dom.js';
-import { ApiError, api, clearKey, key, readiness, setKey, signedInAs } from './api.js';
+import { ApiError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
+import { start as startHealth } from './health.js';
+import { start as startFaults } from './faults.js';
+import { panel as overview } from './overview.js';
 import { panel as tail } from './tail.js';
 import { panel as publish } from './publish.js';
 import { panel as subscriptions } from './subscriptions.js';
 import { panel as keys } from './keys.js';
 import { panel as cluster } from './cluster.js';
 import { panel as hue } from './hue.js';
+import { panel as zulip } from './zulip.js';
+import { panel as jetstream } from './jetstream.js';
+import { panel as plex } from './plex.js';
 
-const panels = [tail, publish, subscriptions, keys, cluster, hue];
+const panels = [overview, tail, publish, subscriptions, keys, cluster, hue, zulip, jetstream, plex];
 let admin = false;
 let current = null;
 
@@ -22,16 +29,16 @@ function keyFromFragment() {
   const k = params.get('key');
   if (!k) return;
   setKey(k);
-  history.replaceState(null, '', `${location.pathname}#${params.get('panel') ?? 'tail'}`);
+  history.replaceState(null, '', `${location.pathname}#${params.get('panel') ?? ''}`);
 }
 
 /** check asks the API what a key is: {admin} or an ApiError. */
 async function check(token) {
   // Any native key may list its own subscriptions; a key of another
   // dialect gets 403 here, which is right: the console speaks native.
-  await api('/v1/subscriptions', { token, noAuthEvent: true });
+  await listSubscriptions({ token, noAuthEvent: true });
   try {
-    await api('/v1/keys', { token, noAuthEvent: true });
+    await listKeys({ token, noAuthEvent: true });
     return { admin: true };
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) return { admin: false };
@@ -59,9 +66,11 @@ async function login(ev) {
     $('#login-key').value = '';
     start(who);
   } catch (e) {
-    let message = e.message;
+    let message = `Could not sign in: ${e.message}`;
     if (e instanceof ApiError && e.status === 401) {
-      message = e.code === 'token_expired' ? 'This token has expired: get a new one.' : 'This key is not valid.';
+      message = e.code === 'token_expired'
+        ? 'This token has expired: get a new one from your application.'
+        : 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.';
     }
     showLogin(message);
   } finally {
@@ -75,19 +84,21 @@ function start(who) {
   $('#login').hidden = true;
   $('#app').hidden = false;
   $('#whoami').textContent = `${signedInAs()}${admin ? ' · admin' : ''}`;
-  for (const a of document.querySelectorAll('nav a[data-admin]')) a.hidden = !admin;
+  for (const a of document.querySelectorAll('nav [data-admin]')) a.hidden = !admin;
   for (const p of panels) {
     if (!p.adminOnly || admin) p.init();
   }
   addEventListener('hashchange', route);
   route();
-  pollReadiness();
+  startHealth();
+  if (admin) startFaults();
 }
 
-/** route shows the panel the fragment names (the live tail by default). */
+/** route shows the panel the fragment names (the overview, or for a key that may not read it the live tail, by default). */
 function route() {
-  let p = panels.find((x) => x.id === location.hash.slice(1)) ?? tail;
-  if (p.adminOnly && !admin) p = tail;
+  const home = admin ? overview : tail;
+  let p = panels.find((x) => x.id === location.hash.slice(1)) ?? home;
+  if (p.adminOnly && !admin) p = home;
   if (p === current) return;
   current?.hidden?.();
   current = p;
@@ -97,15 +108,6 @@ function route() {
     else a.removeAttribute('aria-current');
   }
   p.shown();
-}
-
-async function pollReadiness() {
-  const pill = $('#ready');
-  const r = await readiness();
-  pill.textContent = r.ok ? 'ready' : r.text;
-  pill.title = r.ok ? 'GET /readyz: the engine answers' : `GET /readyz: ${r.error}`;
-  pill.className = `pill ${r.ok ? 'good' : 'bad'}`;
-  setTimeout(pollReadiness, 10_000);
 }
 
 // signOut forgets the key and reloads, which ends every stream and timer.
@@ -128,6 +130,9 @@ async function boot() {
       location.reload();
     }
   });
+  config().then((c) => {
+    if (c.admin_key_path) $('#login-key-path').textContent = c.admin_key_path;
+  });
   const message = sessionStorage.getItem('herald.message') ?? '';
   sessionStorage.removeItem('herald.message');
   if (!key()) {
@@ -139,7 +144,7 @@ async function boot() {
   } catch (e) {
     const rejected = e instanceof ApiError && (e.status === 401 || e.status === 403);
     if (rejected) clearKey(); // else herald is unreachable: keep the key for a retry
-    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid.' : `Could not sign in: ${e.message}`);
+    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.' : `Could not sign in: ${e.message}`);
   }
 }
 

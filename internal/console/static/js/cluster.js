@@ -2,35 +2,16 @@
 // lag, and the herald nodes serving the log with how far behind each is —
 // and GET /readyz, refreshed every few seconds while the panel is shown.
 
-import { $, ago, bytes, dateTime, duration, el, setStatus } from './dom.js';
-import { api, readiness } from './api.js';
-
-export const panel = { id: 'cluster', adminOnly: true, init() {}, shown, hidden };
+import { $, bytes, dateTime, duration, el, setStatus, timeCell, whileShown } from './dom.js';
+import { cluster as getCluster, readiness } from './api.js';
 
 const every = 5000;
-let timer = 0;
-let controller = null;
 
-function shown() {
-  hidden();
-  controller = new AbortController();
-  const signal = controller.signal;
-  const tick = async () => {
-    await refresh(signal);
-    if (!signal.aborted) timer = setTimeout(tick, every);
-  };
-  tick();
-}
-
-function hidden() {
-  clearTimeout(timer);
-  controller?.abort();
-  controller = null;
-}
+export const panel = { id: 'cluster', adminOnly: true, init() {}, ...whileShown(refresh, every) };
 
 async function refresh(signal) {
   const status = $('#cluster-status');
-  const [ready, cluster] = await Promise.allSettled([readiness(signal), api('/v1/cluster', { signal })]);
+  const [ready, cluster] = await Promise.allSettled([readiness(signal), getCluster(signal)]);
   if (signal.aborted) return;
   if (ready.status === 'fulfilled') {
     const r = ready.value;
@@ -40,11 +21,11 @@ async function refresh(signal) {
     node.className = `value ${r.ok ? 'good' : 'bad'}`;
   }
   if (cluster.status === 'rejected') {
-    setStatus(status, `GET /v1/cluster failed: ${cluster.reason.message}; retrying every ${every / 1000} s`, 'error');
+    setStatus(status, `Could not read the cluster: ${cluster.reason.message} Retrying every ${every / 1000} s.`, 'error');
     return;
   }
   render(cluster.value);
-  setStatus(status, `Updated ${new Date().toLocaleTimeString()} · refreshes every ${every / 1000} s · answered by node ${cluster.value.node}`);
+  setStatus(status, `Updated ${dateTime(new Date())} · refreshes every ${every / 1000} s · answered by node ${cluster.value.node}`);
 }
 
 function render({ stream, nodes }) {
@@ -71,8 +52,8 @@ function render({ stream, nodes }) {
     el('td', { class: 'num' }, String(n.lag ?? '')),
     el('td', { class: 'mono' }, subscribers(n.subscribers)),
     el('td', { title: n.heartbeat ?? '' }, n.age_ms != null ? `${duration(n.age_ms)} ago` : '—'),
-    el('td', { title: n.started ? dateTime(n.started) : '' }, n.started ? ago(n.started) : '—'),
-    el('td', { class: 'mono' }, (n.urls ?? []).join(' '))));
+    el('td', {}, timeCell(n.started)),
+    el('td', { class: 'mono urls' }, ...(n.urls ?? []).map((u) => el('div', {}, u)))));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 11, class: 'empty' }, 'No node has registered yet.')));
   $('#cl-nodes tbody').replaceChildren(...rows);
 }

@@ -29,26 +29,43 @@ export function setStatus(node, text, kind = '') {
   node.classList.toggle('ok', kind === 'ok');
 }
 
-/** time formats an RFC 3339 time as local HH:MM:SS.mmm. */
-export function clock(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const p = (n, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+// One time format everywhere: local time as YYYY-MM-DD HH:MM:SS (24 h),
+// its time of day with milliseconds where events are listed; the exact
+// RFC 3339 time is in each element's title.
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+function parse(iso) {
+  const d = iso instanceof Date ? iso : new Date(iso);
+  return !iso || Number.isNaN(d.getTime()) || d.getFullYear() < 2 ? null : d;
 }
 
-/** dateTime formats an RFC 3339 time as a short local date and time. */
+/** clock formats a time as local HH:MM:SS.mmm. */
+export function clock(iso) {
+  const d = parse(iso);
+  if (!d) return String(iso ?? '—');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** dateTime formats a time as local YYYY-MM-DD HH:MM:SS ("—" for none). */
 export function dateTime(iso) {
-  const d = new Date(iso);
-  if (!iso || Number.isNaN(d.getTime()) || d.getFullYear() < 2) return '—';
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  const d = parse(iso);
+  if (!d) return '—';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** timeCell is a <time> showing dateTime, with the exact time and its age as a tooltip. */
+export function timeCell(iso) {
+  const d = parse(iso);
+  if (!d) return el('span', { class: 'muted' }, '—');
+  return el('time', { datetime: d.toISOString(), title: `${d.toISOString()} (${ago(d)})` }, dateTime(d));
 }
 
 /** ago says how long ago a time was ("12 s ago"). */
 export function ago(iso) {
-  const ms = Date.now() - new Date(iso).getTime();
-  if (!iso || Number.isNaN(ms)) return '—';
-  return duration(ms) + ' ago';
+  const d = parse(iso);
+  if (!d) return '—';
+  return duration(Date.now() - d.getTime()) + ' ago';
 }
 
 /** duration renders milliseconds as "850 ms", "12 s", "4 min", "3 h", "2 d". */
@@ -125,4 +142,71 @@ export function confirmClick(button, question, action) {
     button.textContent = label;
     action();
   });
+}
+
+/**
+ * secretNotice shows a credential that herald shows only once (a new
+ * user's API key, a token) in box, with Copy and Done; Done removes it
+ * from the page.
+ */
+export function secretNotice(box, what, secret) {
+  const value = el('code', { class: 'token secret' }, secret);
+  const copy = el('button', { type: 'button' }, 'Copy');
+  const done = el('button', { type: 'button' }, 'Done');
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      copy.textContent = 'Copied';
+    } catch {
+      getSelection().selectAllChildren(value); // no clipboard (plain HTTP): select it
+    }
+  });
+  done.addEventListener('click', () => {
+    box.replaceChildren();
+    box.hidden = true;
+  });
+  box.className = 'notice ok';
+  box.replaceChildren(el('p', {}, `${what}. Copy it now: it is not shown again.`), value, copy, done);
+  box.hidden = false;
+}
+
+/**
+ * repeat runs fn(signal) now and every ms (a number, or a function asked
+ * after each run) until the returned stop is called; a run that is still
+ * going when stop is called sees its signal aborted.
+ */
+export function repeat(fn, ms) {
+  const controller = new AbortController();
+  let timer = 0;
+  const tick = async () => {
+    try {
+      await fn(controller.signal);
+    } finally {
+      if (!controller.signal.aborted) timer = setTimeout(tick, typeof ms === 'function' ? ms() : ms);
+    }
+  };
+  tick();
+  return () => {
+    controller.abort();
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * whileShown is a panel's shown and hidden for one that refreshes: fn runs
+ * every ms from when the panel is shown until it is hidden.
+ */
+export function whileShown(fn, ms) {
+  let stop = null;
+  const hidden = () => {
+    stop?.();
+    stop = null;
+  };
+  return { shown: () => { hidden(); stop = repeat(fn, ms); }, hidden };
+}
+
+/** table fills a table body with rows, or one row saying there is nothing. */
+export function fillTable(tbody, rows, empty) {
+  const cols = tbody.closest('table').querySelectorAll('thead th').length;
+  tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: cols, class: 'empty' }, empty))]));
 }

@@ -1,8 +1,10 @@
 // Keys (admin): GET /v1/keys, POST /v1/keys (the answer carries the token,
-// the only time herald ever shows it), DELETE /v1/keys/{id}.
+// the only time herald ever shows it), DELETE /v1/keys/{id}. "Last used" is
+// when the node that answered last authenticated the key (kept in memory:
+// absent for a key it has not seen since it started).
 
-import { $, confirmClick, dateTime, el, list, patterns, setStatus } from './dom.js';
-import { api, keyID } from './api.js';
+import { $, confirmClick, el, list, patterns, setStatus, timeCell } from './dom.js';
+import { createKey, keyID, listKeys, revokeKey } from './api.js';
 
 export const panel = { id: 'keys', adminOnly: true, init, shown: refresh };
 
@@ -17,7 +19,7 @@ function init() {
 
 async function refresh() {
   try {
-    const { keys } = await api('/v1/keys');
+    const { keys } = await listKeys();
     keys.sort((a, b) => (a.created < b.created ? -1 : 1));
     $('#key-table tbody').replaceChildren(...keys.map(row));
   } catch (e) {
@@ -30,14 +32,15 @@ function row(k) {
   const revoke = el('button', { type: 'button', class: 'danger', disabled: mine, title: mine ? 'the key this console is signed in with' : '' }, 'Revoke');
   if (!mine) confirmClick(revoke, 'Really revoke?', () => remove(k));
   return el('tr', { 'data-id': k.id },
-    el('td', {}, el('strong', {}, k.name || '—'), mine ? el('span', { class: 'badge' }, 'this session') : null),
+    el('td', { class: 'wrap' }, el('strong', {}, k.name || '—'), mine ? el('span', { class: 'badge' }, 'this session') : null),
     el('td', { class: 'mono muted' }, k.id),
-    el('td', { class: 'mono' }, list(k.publish)),
-    el('td', { class: 'mono' }, list(k.subscribe)),
+    el('td', { class: 'mono wrap' }, list(k.publish)),
+    el('td', { class: 'mono wrap' }, list(k.subscribe)),
     el('td', {}, k.admin ? el('span', { class: 'badge admin' }, 'admin') : ''),
     el('td', {}, k.dialect || 'native'),
     el('td', { class: 'num' }, k.rate ? String(k.rate) : 'default'),
-    el('td', { title: k.created }, dateTime(k.created)),
+    el('td', {}, timeCell(k.created)),
+    el('td', {}, k.last_used ? timeCell(k.last_used) : el('span', { class: 'muted', title: 'not since this node started' }, 'not seen')),
     el('td', { class: 'actions' }, revoke));
 }
 
@@ -52,7 +55,7 @@ async function create() {
   };
   if (form.rate.value !== '') body.rate = Number(form.rate.value);
   try {
-    const k = await api('/v1/keys', { method: 'POST', body });
+    const k = await createKey(body);
     $('#key-token-name').textContent = k.name;
     $('#key-token-value').textContent = k.token;
     $('#key-token').hidden = false;
@@ -85,7 +88,7 @@ function hideToken() {
 async function remove(k) {
   const status = $('#key-status');
   try {
-    await api(`/v1/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
+    await revokeKey(k.id);
     setStatus(status, `Revoked ${k.name || k.id}.`, 'ok');
   } catch (e) {
     setStatus(status, `Could not revoke ${k.name || k.id}: ${e.message}`, 'error');

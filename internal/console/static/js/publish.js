@@ -1,8 +1,8 @@
 // Publish: POST /v1/events with one event; shows the log's acknowledgement
 // (seq, id, time), which herald sends only once the event is stored.
 
-import { $, el, setStatus } from './dom.js';
-import { api } from './api.js';
+import { $, dateTime, el, setStatus } from './dom.js';
+import { publish as publishEvent } from './api.js';
 
 export const panel = { id: 'publish', init, shown() { $('#pub-topic').focus(); } };
 
@@ -76,13 +76,13 @@ async function publish() {
   const result = $('#pub-result');
   form.querySelector('button[type=submit]').disabled = true; // one publish at a time
   try {
-    const res = await api('/v1/events', { method: 'POST', body });
+    const res = await publishEvent(body);
     const ack = res.events[0];
     result.replaceChildren(
       el('strong', {}, ack.duplicate ? 'Already stored' : 'Stored'),
       ` as seq `, el('code', { id: 'pub-seq' }, String(ack.seq)),
       ` · id `, el('code', {}, ack.id),
-      ack.time ? ` · ${new Date(ack.time).toLocaleTimeString()}` : '',
+      ack.time ? ` · ${dateTime(ack.time)}` : '',
       ack.duplicate ? ' — an event with this id was published within the last two minutes; it was not stored again.' : '');
     result.className = `notice ${ack.duplicate ? 'warn' : 'ok'}`;
   } catch (e) {

@@ -8,7 +8,7 @@
 // it showed: a restart of herald, or a moment offline, loses nothing and
 // shows nothing twice.
 
-import { authHeaders, errorFrom, signalUnauthorized } from './api.js';
+import { authHeaders, errorFrom, signalReachability, signalUnauthorized } from './api.js';
 
 // herald sends a comment every 15 s on an idle stream; with nothing at all
 // for this long the connection is dead (a proxy or network dropped it
@@ -188,7 +188,12 @@ export class EventStream {
       // What EventSource sends on a reconnect; herald resumes after it.
       headers['Last-Event-ID'] = String(this.position);
       watch();
-      const res = await fetch(`/v1/stream?${this.query(this.position)}`, { headers, signal: conn.signal, cache: 'no-store' });
+      const res = await fetch(`/v1/stream?${this.query(this.position)}`, { headers, signal: conn.signal, cache: 'no-store' })
+        .catch((e) => {
+          if (!signal.aborted) signalReachability(false);
+          throw e;
+        });
+      signalReachability(true);
       if (!res.ok) throw await this.fail(res);
       this.onState('live');
       const parser = new SSEParser();

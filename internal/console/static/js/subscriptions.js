@@ -4,8 +4,8 @@
 // (POST …/{name}/ack with the batch id). Fetching without acking changes
 // nothing: the same batch comes back until it is acknowledged.
 
-import { $, ago, confirmClick, el, eventItem, list, patterns, setStatus } from './dom.js';
-import { api } from './api.js';
+import { $, confirmClick, el, eventItem, list, patterns, setStatus, timeCell } from './dom.js';
+import { ackSubscription, deleteSubscription, fetchSubscription, listSubscriptions, putSubscription } from './api.js';
 
 export const panel = { id: 'subscriptions', init, shown: refresh };
 
@@ -27,12 +27,10 @@ function init() {
   $('#sub-ack').addEventListener('click', ack);
 }
 
-const path = (name) => `/v1/subscriptions/${encodeURIComponent(name)}`;
-
 async function refresh() {
   const status = $('#sub-status');
   try {
-    const { subscriptions } = await api('/v1/subscriptions');
+    const { subscriptions } = await listSubscriptions();
     const rows = subscriptions.map(row);
     if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'No subscriptions yet.')));
     $('#sub-table tbody').replaceChildren(...rows);
@@ -54,7 +52,7 @@ function row(s) {
     el('td', { class: 'num' }, s.pending >= pendingCap ? `${pendingCap}+` : String(s.pending)),
     el('td', { class: 'mono muted', title: s.batch ?? '' }, s.batch ? `${s.batch.slice(0, 8)}…` : '—'),
     el('td', { class: 'mono muted' }, s.owner),
-    el('td', { title: s.last_active }, ago(s.last_active)),
+    el('td', {}, timeCell(s.last_active)),
     el('td', { class: 'actions' }, fetchButton, del));
 }
 
@@ -71,7 +69,7 @@ async function save() {
   if (topics.length) body.topics = topics;
   body.start = form.start.value === 'seq' ? form.seq.value.trim() : form.start.value;
   try {
-    const s = await api(path(name), { method: 'PUT', body });
+    const s = await putSubscription(name, body);
     setStatus(status, `Saved ${s.name}: topics ${list(s.topics)}, position ${s.position}, ${s.pending} pending.`, 'ok');
     form.name.value = '';
   } catch (e) {
@@ -83,7 +81,7 @@ async function save() {
 async function remove(name) {
   const status = $('#sub-status');
   try {
-    await api(path(name), { method: 'DELETE' });
+    await deleteSubscription(name);
     setStatus(status, `Deleted ${name}.`, 'ok');
     if (fetched?.name === name) closeFetch();
   } catch (e) {
@@ -101,7 +99,7 @@ async function fetchBatch(name) {
   fetched = { name, batch: null };
   $('#sub-ack').disabled = true;
   try {
-    const res = await api(`${path(name)}/events?limit=${limit}`);
+    const res = await fetchSubscription(name, limit);
     fetched.batch = res.batch;
     $('#sub-fetch-events').replaceChildren(...res.events.map(eventItem));
     if (res.batch) {
@@ -122,7 +120,7 @@ async function ack() {
   const status = $('#sub-fetch-status');
   $('#sub-ack').disabled = true;
   try {
-    const s = await api(`${path(name)}/ack`, { method: 'POST', body: { batch } });
+    const s = await ackSubscription(name, batch);
     setStatus(status, `Acknowledged: ${name} is now at seq ${s.position}, ${s.pending} pending.`, 'ok');
     $('#sub-fetch-events').replaceChildren();
     fetched.batch = null;
