@@ -210,10 +210,15 @@ func bridgeResources(rec bridgeRecord) []object {
 // publicConfig answers GET /api/config and GET /api/<anything>/config with
 // the short config a bridge gives without a key; aiohue checks "bridgeid"
 // in it to recognise a bridge.
+// A mirrored bridge answers with the upstream's id and name.
 func (a *API) publicConfig(w http.ResponseWriter, r *http.Request) {
+	name, id := a.bridge.Name, a.bridge.BridgeID
+	if m := a.mirroring(); m != nil {
+		name, id = m.Name, m.BridgeID
+	}
 	writeJSON(w, http.StatusOK, shortConfig{
-		Name: a.bridge.Name, DatastoreVersion: datastoreVer, SWVersion: swVersion, APIVersion: apiVersion,
-		MAC: macFromBridgeID(a.bridge.BridgeID), BridgeID: strings.ToUpper(a.bridge.BridgeID),
+		Name: name, DatastoreVersion: datastoreVer, SWVersion: swVersion, APIVersion: apiVersion,
+		MAC: macFromBridgeID(id), BridgeID: strings.ToUpper(id),
 		FactoryNew: false, ModelID: bridgeModel, StarterKitID: "",
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect"
@@ -31,6 +32,7 @@ const (
 	DefaultPollTimeout = 30 * time.Second
 	DefaultBatchWindow = 50 * time.Millisecond
 	DefaultLinkWindow  = 30 * time.Second
+	DefaultEchoWait    = 2 * time.Second
 	// DefaultPairingsPerPress bounds the application keys one press of
 	// the link button lets clients create.
 	DefaultPairingsPerPress = 5
@@ -59,6 +61,13 @@ type Config struct {
 	PairingsPerPress int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Upstream finds the upstream a mirrored bridge forwards its clients'
+	// writes to, by connector name (mirrorwrite.go); nil: this node has
+	// none, and writes to a mirrored bridge answer 503.
+	Upstream func(ctx context.Context, connector string) (Upstream, error)
+	// EchoWait bounds how long a forwarded write waits for the upstream's
+	// stream to bring its change back before answering (default 2 s).
+	EchoWait time.Duration
 
 	// afterAppend, if set, runs between a write's append and its
 	// projection; an error ends the write there (tests: a crash).
@@ -97,6 +106,9 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.EchoWait <= 0 {
+		c.EchoWait = DefaultEchoWait
+	}
 }
 
 // API serves the Hue endpoints.
@@ -111,6 +123,7 @@ type API struct {
 	msgs   msgCache    // SSE messages shared by the streams that get the same batch
 	locks  [lockStripes]sync.Mutex
 	guard  *dialect.Guard
+	mirror atomic.Pointer[mirrorRecord] // nil: not a mirror (mirror.go)
 }
 
 // startTimeout bounds New; catchUpTimeout the part of it spent repairing
@@ -159,14 +172,21 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	default:
 		return nil, err
 	}
-	if err := a.upgrade(ctx); err != nil {
-		return nil, fmt.Errorf("hue: bridge resources: %w", err)
+	if err := a.loadMirror(ctx); err != nil {
+		return nil, err
+	}
+	if a.mirroring() == nil {
+		// A mirror's resources are the upstream's, as it has them.
+		if err := a.upgrade(ctx); err != nil {
+			return nil, fmt.Errorf("hue: bridge resources: %w", err)
+		}
 	}
 	a.button = newLinkButton(kv, cfg.LinkWindow, cfg.PairingsPerPress, core.Logger)
 	if err := a.button.load(ctx); err != nil {
 		return nil, err
 	}
 	core.Deliver.Go(func() { a.button.follow(core.Shutdown) })
+	core.Deliver.Go(func() { a.followMirror(core.Shutdown) })
 	if !cfg.noProjector {
 		core.Deliver.Go(func() { a.proj.run(core.Shutdown, core.Hub, pos) })
 	}
@@ -174,8 +194,14 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	return a, nil
 }
 
-// BridgeID returns the bridge id (16 lower-case hex digits).
-func (a *API) BridgeID() string { return a.bridge.BridgeID }
+// BridgeID returns the bridge id (16 lower-case hex digits): the
+// upstream's on a mirrored bridge.
+func (a *API) BridgeID() string {
+	if m := a.mirroring(); m != nil {
+		return m.BridgeID
+	}
+	return a.bridge.BridgeID
+}
 
 // Mount registers the routes on mux.
 func (a *API) Mount(mux *http.ServeMux) {
@@ -191,10 +217,10 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	app("GET /clip/v2/resource", a.listAll)
 	app("GET /clip/v2/resource/{type}", a.listType)
-	app("POST /clip/v2/resource/{type}", a.create)
+	app("POST /clip/v2/resource/{type}", a.forwarded(a.create))
 	app("GET /clip/v2/resource/{type}/{id}", a.get)
-	app("PUT /clip/v2/resource/{type}/{id}", a.put)
-	app("DELETE /clip/v2/resource/{type}/{id}", a.remove)
+	app("PUT /clip/v2/resource/{type}/{id}", a.forwarded(a.put))
+	app("DELETE /clip/v2/resource/{type}/{id}", a.forwarded(a.remove))
 	mux.Handle("GET /eventstream/clip/v2", a.appKey(a.eventStream)) // streams count against the key's cap
 	for path, allow := range map[string]string{
 		"/clip/v2/resource":             "GET",
@@ -215,9 +241,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	admin("GET /v1/hue/products", a.listProducts)
 	admin("GET /v1/hue/resources", a.listAll) // the console's Hue panel: an admin key has no application key
-	admin("POST /v1/hue/devices", a.addDevice)
-	admin("POST /v1/hue/press", a.press)
-	admin("POST /v1/hue/sensor", a.sensor)
-	admin("POST /v1/hue/rotate", a.rotate)
+	admin("POST /v1/hue/devices", a.simulated(a.addDevice))
+	admin("POST /v1/hue/press", a.simulated(a.press))
+	admin("POST /v1/hue/sensor", a.simulated(a.sensor))
+	admin("POST /v1/hue/rotate", a.simulated(a.rotate))
 	admin("POST /v1/hue/link", a.link)
 }

@@ -41,10 +41,13 @@ import (
 const commitTimeout = 10 * time.Second
 
 // change is one Hue event item about to be appended: kind is add, update
-// or delete; data is the item as it appears in the event's "data" array.
+// or delete; data is the item as it appears in the event's "data" array;
+// id, if set, is the log event's id (a mirrored event's, derived from its
+// source so that appending it twice stores it once).
 type change struct {
 	kind, rtype, rid string
 	data             json.RawMessage
+	id               string
 }
 
 func newChange(kind string, item object) change {
@@ -194,18 +197,24 @@ func (t *tx) remove(ctx context.Context, rtype, id string) (object, error) {
 // this file). It runs to the end even if the client goes away, so that a
 // write is cut in half only by a crash.
 func (a *API) commit(ctx context.Context, t *tx) error {
+	_, err := a.commitAcks(ctx, t)
+	return err
+}
+
+// commitAcks is commit, returning the log's acknowledgements.
+func (a *API) commitAcks(ctx context.Context, t *tx) ([]eventlog.Ack, error) {
 	if len(t.changes) == 0 {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	acks, err := a.publish(ctx, t.changes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.cfg.afterAppend != nil {
 		if err := a.cfg.afterAppend(); err != nil {
-			return fmt.Errorf("hue: after append: %w", err)
+			return acks, fmt.Errorf("hue: after append: %w", err)
 		}
 	}
 	evs := make([]*eventlog.Event, len(acks))
@@ -213,16 +222,16 @@ func (a *API) commit(ctx context.Context, t *tx) error {
 		evs[i] = &eventlog.Event{Seq: ack.Seq, Topic: resTopic(t.changes[i].rtype, t.changes[i].rid)}
 	}
 	if err := a.proj.projectEvents(ctx, evs); err != nil {
-		return fmt.Errorf("%w: %w", errNotProjected, err)
+		return acks, fmt.Errorf("%w: %w", errNotProjected, err)
 	}
-	return nil
+	return acks, nil
 }
 
 // publish appends changes to the log, in order.
 func (a *API) publish(ctx context.Context, changes []change) ([]eventlog.Ack, error) {
 	drafts := make([]eventlog.Draft, len(changes))
 	for i, c := range changes {
-		drafts[i] = eventlog.Draft{Topic: resTopic(c.rtype, c.rid), Type: c.kind, Data: c.data}
+		drafts[i] = eventlog.Draft{ID: c.id, Topic: resTopic(c.rtype, c.rid), Type: c.kind, Data: c.data}
 	}
 	acks, err := a.core.Append(ctx, dialectName, drafts)
 	if err != nil {
