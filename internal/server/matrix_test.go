@@ -150,6 +150,8 @@ var routes = []route{
 	{pattern: "GET /:/websocket/notifications", method: "GET", path: "/:/websocket/notifications", hdr: wsUpgrade, dialect: "plex", guard: cred.plexGuard, ok: 101},
 	{pattern: "GET /:/websockets/notifications", method: "GET", path: "/:/websockets/notifications", hdr: wsUpgrade, dialect: "plex", guard: cred.plexGuard, ok: 101},
 	{pattern: "POST /v1/plex/tokens", method: "POST", path: "/v1/plex/tokens", body: `{"name":"m-${cred}"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/plex/tokens", method: "GET", path: "/v1/plex/tokens", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/plex/tokens/{id}", method: "DELETE", path: "/v1/plex/tokens/${plex-doomed}", dialect: "native", guard: cred.adminGuard, ok: 204},
 	{pattern: "POST /v1/plex/simulate/scan", method: "POST", path: "/v1/plex/simulate/scan", body: `{"items":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/play", method: "POST", path: "/v1/plex/simulate/play", body: `{"updates":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/preference", method: "POST", path: "/v1/plex/simulate/preference", body: `{"id":"FriendlyName","value":"m"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
