@@ -38,6 +38,8 @@ var routes = []route{
 	{pattern: "GET /healthz", method: "GET", path: "/healthz", dialect: "native", ok: 200},
 	{pattern: "GET /readyz", method: "GET", path: "/readyz", dialect: "native", ok: 200},
 	{pattern: "GET /v1/cluster", method: "GET", path: "/v1/cluster", dialect: "native", guard: cred.adminGuard, ok: 200},
+	// Public like health and discovery: the API's description is documentation, not data.
+	{pattern: "GET /v1/openapi.json", method: "GET", path: "/v1/openapi.json", dialect: "native", ok: 200},
 	{pattern: "GET /metrics", method: "GET", path: "/metrics", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/", method: "GET", path: "/debug/pprof/", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/profile", method: "GET", path: "/debug/pprof/profile?seconds=1", dialect: "native", guard: cred.adminGuard, ok: 200, slow: true},
@@ -45,6 +47,7 @@ var routes = []route{
 	{pattern: "/healthz", method: "POST", path: "/healthz", dialect: "native", ok: 405},
 	{pattern: "/readyz", method: "DELETE", path: "/readyz", dialect: "native", ok: 405},
 	{pattern: "/v1/cluster", method: "POST", path: "/v1/cluster", dialect: "native", ok: 405},
+	{pattern: "/v1/openapi.json", method: "PUT", path: "/v1/openapi.json", dialect: "native", ok: 405},
 	{pattern: "/metrics", method: "PUT", path: "/metrics", dialect: "native", ok: 405},
 	{pattern: "/debug/pprof/", method: "POST", path: "/debug/pprof/heap", dialect: "native", ok: 405},
 	{pattern: "/console", method: "GET", path: "/console", dialect: "console", ok: 301},
@@ -74,6 +77,15 @@ var routes = []route{
 	{pattern: "/v1/keys", method: "PUT", path: "/v1/keys", dialect: "native", ok: 405},
 	{pattern: "/v1/keys/{id}", method: "GET", path: "/v1/keys/x", dialect: "native", ok: 405},
 	{pattern: "/v1/", method: "GET", path: "/v1/nothing", dialect: "native", ok: 404},
+
+	// Fault rules: each made for a key nobody has, so that no other row meets it.
+	{pattern: "POST /v1/faults", method: "POST", path: "/v1/faults", body: `{"action":"delay","delay":"1ms","key":"0000000000000000"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/faults", method: "GET", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/faults/{id}", method: "GET", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/faults/{id}", method: "DELETE", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "DELETE /v1/faults", method: "DELETE", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "/v1/faults", method: "PUT", path: "/v1/faults", dialect: "native", ok: 405},
+	{pattern: "/v1/faults/{id}", method: "POST", path: "/v1/faults/x", dialect: "native", ok: 405},
 
 	// Hue: pairing and discovery are open; CLIP v2 takes an application key.
 	{pattern: "POST /api", method: "POST", path: "/api", body: `{"devicetype":"m#${cred}"}`, hdr: jsonBody, dialect: "hue", ok: 200},

@@ -56,6 +56,9 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	call("DELETE", "/v1/keys/"+k.ID, admin, "", nil)
 	call("POST", "/v1/keys", admin, `{"name":"doomed"}`, &k)
 	e.vars["doomed-key"] = k.ID
+	var rule struct{ ID string }
+	call("POST", "/v1/faults", admin, `{"action":"delay","delay":"1ms","key":"0000000000000000"}`, &rule)
+	e.vars["fault"] = rule.ID
 
 	// Hue: an application key, a lamp, a switch, a dial, a sensor, and a
 	// room for each column that may delete one.
