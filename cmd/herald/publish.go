@@ -93,7 +93,9 @@ func (c *PublishCmd) publishOne(ctx context.Context, cl *client.Client) error {
 		d.ID = client.NewID() // a retry then cannot store the event twice
 	}
 	stderr := c.IO.stderr()
-	acks, err := publishRetrying(ctx, cl, []client.Draft{d}, func(err error, wait time.Duration) {
+	// One event from a command line: a server that does not answer is
+	// said at once, one that asks to wait is waited for.
+	acks, err := publishRetrying(ctx, cl, []client.Draft{d}, false, func(err error, wait time.Duration) {
 		fmt.Fprintf(stderr, "%v; retrying in %s\n", err, wait)
 	})
 	if err != nil {
@@ -342,7 +344,7 @@ type bulk struct {
 // send publishes one batch, retrying what may succeed later with the same
 // ids (see publishRetrying).
 func (b *bulk) send(ctx context.Context, bt batch) error {
-	acks, err := publishRetrying(ctx, b.cl, bt.drafts, func(err error, wait time.Duration) {
+	acks, err := publishRetrying(ctx, b.cl, bt.drafts, true, func(err error, wait time.Duration) {
 		b.status.printf("lines %d-%d: %v; retrying in %s\n", bt.first, bt.last, err, wait)
 	})
 	if err != nil {
@@ -355,12 +357,12 @@ func (b *bulk) send(ctx context.Context, bt batch) error {
 	return nil
 }
 
-// publishRetrying publishes ds, retrying what may succeed later (network
-// errors, 429, 5xx) up to maxAttempts times, waiting at least as long as
-// the server's Retry-After; retrying is told each wait. The drafts must
-// carry ids, so that a retry of a publish whose answer was lost does not
-// store its events twice.
-func publishRetrying(ctx context.Context, cl *client.Client, ds []client.Draft, retrying func(error, time.Duration)) ([]client.Ack, error) {
+// publishRetrying publishes ds, retrying what may succeed later (429, 5xx,
+// and with network also failures to reach the server) up to maxAttempts
+// times, waiting at least as long as the server's Retry-After; retrying is
+// told each wait. The drafts must carry ids, so that a retry of a publish
+// whose answer was lost does not store its events twice.
+func publishRetrying(ctx context.Context, cl *client.Client, ds []client.Draft, network bool, retrying func(error, time.Duration)) ([]client.Ack, error) {
 	delay := firstRetryDelay
 	for attempt := 1; ; attempt++ {
 		acks, err := cl.Publish(ctx, ds...)
@@ -368,7 +370,8 @@ func publishRetrying(ctx context.Context, cl *client.Client, ds []client.Draft, 
 			return acks, err
 		}
 		var ae *client.APIError
-		if errors.As(err, &ae) && !ae.Temporary() || attempt == maxAttempts {
+		answered := errors.As(err, &ae)
+		if answered && !ae.Temporary() || !answered && !network || attempt == maxAttempts {
 			return nil, err
 		}
 		wait := delay
