@@ -1,33 +1,10 @@
 package plex
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 
 	"github.com/herald-io/herald/internal/auth"
 )
-
-// adminDo sends method path with key as Bearer and decodes a JSON answer
-// into out (if not nil).
-func (e *env) adminDo(method, path, key string, out any) int {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, b, err)
-		}
-	}
-	return resp.StatusCode
-}
 
 // Tokens are listed and revoked through the Plex admin API: only Plex
 // tokens, never another dialect's keys or the admin key.
@@ -41,7 +18,7 @@ func TestListAndRevokeTokens(t *testing.T) {
 	nativeID, _, _ := auth.ParseToken(native)
 
 	var list TokenList
-	if s := e.adminDo("GET", "/v1/plex/tokens", e.admin, &list); s != 200 {
+	if s := e.call("GET", "/v1/plex/tokens", e.admin, "", &list); s != 200 {
 		t.Fatalf("list: %d", s)
 	}
 	names := map[string]string{}
@@ -56,25 +33,25 @@ func TestListAndRevokeTokens(t *testing.T) {
 	}
 
 	var problem struct{ Error struct{ Code string } }
-	if s := e.adminDo("DELETE", "/v1/plex/tokens/"+nativeID, e.admin, &problem); s != 404 || problem.Error.Code != "not_found" {
+	if s := e.call("DELETE", "/v1/plex/tokens/"+nativeID, e.admin, "", &problem); s != 404 || problem.Error.Code != "not_found" {
 		t.Fatalf("revoke a native key as a Plex token: %d %+v", s, problem)
 	}
 	if _, err := e.core.Auth.Authenticate(t.Context(), native); err != nil {
 		t.Fatalf("the native key is gone: %v", err)
 	}
-	if s := e.adminDo("DELETE", "/v1/plex/tokens/"+made.ID, made.Token, nil); s != 403 {
+	if s := e.call("DELETE", "/v1/plex/tokens/"+made.ID, made.Token, "", nil); s != 403 {
 		t.Fatalf("revoke with a Plex token: %d", s)
 	}
-	if s := e.adminDo("DELETE", "/v1/plex/tokens/"+made.ID, e.admin, nil); s != 204 {
+	if s := e.call("DELETE", "/v1/plex/tokens/"+made.ID, e.admin, "", nil); s != 204 {
 		t.Fatalf("revoke: %d", s)
 	}
 	if _, err := e.core.Auth.Authenticate(t.Context(), made.Token); err == nil {
 		t.Fatal("the revoked token still authenticates")
 	}
-	if s := e.adminDo("DELETE", "/v1/plex/tokens/"+made.ID, e.admin, &problem); s != 404 {
+	if s := e.call("DELETE", "/v1/plex/tokens/"+made.ID, e.admin, "", &problem); s != 404 {
 		t.Fatalf("revoke twice: %d", s)
 	}
-	if s := e.adminDo("GET", "/v1/plex/tokens", e.admin, &list); s != 200 || len(list.Tokens) != 1 {
+	if s := e.call("GET", "/v1/plex/tokens", e.admin, "", &list); s != 200 || len(list.Tokens) != 1 {
 		t.Fatalf("after revoke: %d %+v", s, list.Tokens)
 	}
 }
