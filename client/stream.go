@@ -39,6 +39,9 @@ type StreamOptions struct {
 	// or a connection ended, with the reason and the delay before the next
 	// attempt. It lets a program log reconnections that Next hides.
 	OnRetry func(err error, wait time.Duration)
+	// OnReconnect, if set, is called by Next when a connection succeeded
+	// after OnRetry reported a failure, with the position it resumes after.
+	OnReconnect func(after uint64)
 }
 
 // Stream follows the log over Server-Sent Events (GET /v1/stream) with
@@ -50,11 +53,13 @@ type StreamOptions struct {
 // Next must not be called concurrently with itself or ResumeAfter; Close and
 // Position may be called from any goroutine.
 type Stream struct {
-	c       *Client
-	topics  []string
-	onRetry func(error, time.Duration)
-	ctx     context.Context // the Stream's lifetime; Close cancels it
-	cancel  context.CancelFunc
+	c           *Client
+	topics      []string
+	onRetry     func(error, time.Duration)
+	onReconnect func(uint64)
+	retried     bool            // a failure was reported since the last connection
+	ctx         context.Context // the Stream's lifetime; Close cancels it
+	cancel      context.CancelFunc
 
 	pos     atomic.Uint64 // seq of the last event Next returned, or the start position
 	started bool          // pos is known (After was given or learned from the server)
@@ -70,7 +75,7 @@ type Stream struct {
 // lazily, on the first Next. ctx bounds the whole Stream: ending it has the
 // effect of Close.
 func (c *Client) Stream(ctx context.Context, opts StreamOptions) *Stream {
-	s := &Stream{c: c, topics: opts.Topics, onRetry: opts.OnRetry}
+	s := &Stream{c: c, topics: opts.Topics, onRetry: opts.OnRetry, onReconnect: opts.OnReconnect}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	if opts.After != nil {
 		s.pos.Store(*opts.After)
@@ -202,6 +207,7 @@ func (s *Stream) decode(raw sseEvent) (ev Event, ok bool, err error) {
 }
 
 func (s *Stream) retrying(err error, wait time.Duration) {
+	s.retried = true
 	if s.onRetry != nil {
 		s.onRetry(err, wait)
 	}
@@ -229,6 +235,10 @@ func (s *Stream) connect(ctx context.Context) error {
 		switch {
 		case err == nil:
 			s.delay = minBackoff // success: the next reconnection starts over
+			if s.retried && s.onReconnect != nil {
+				s.onReconnect(s.pos.Load())
+			}
+			s.retried = false
 			return nil
 		case s.ctx.Err() != nil:
 			return ErrClosed

@@ -101,9 +101,15 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 
 	var mu sync.Mutex
 	var retries []error
+	var reconnects []uint64
 	s := c.Stream(ctx, client.StreamOptions{
 		Topics: []string{"app.>"},
 		After:  new(uint64(0)),
+		OnReconnect: func(after uint64) {
+			mu.Lock()
+			reconnects = append(reconnects, after)
+			mu.Unlock()
+		},
 		OnRetry: func(err error, wait time.Duration) {
 			mu.Lock()
 			retries = append(retries, err)
@@ -160,6 +166,9 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 	defer mu.Unlock()
 	if len(retries) < 2 {
 		t.Fatalf("OnRetry saw %d failures; the stream did not reconnect through both restarts", len(retries))
+	}
+	if len(reconnects) != 2 {
+		t.Fatalf("OnReconnect was called after %v; want once per restart", reconnects)
 	}
 }
 

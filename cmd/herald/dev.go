@@ -27,6 +27,9 @@ type DevClusterCmd struct {
 	Nodes   int    `name:"nodes" default:"2" help:"herald nodes."`
 	Port    int    `name:"port" default:"8080" help:"HTTP port of the first herald node; the others follow."`
 	Dir     string `name:"dir" default:"./herald-dev" help:"Where the servers and nodes keep their files."`
+
+	NATSPort        int `name:"nats-port" default:"0" help:"Client port of the first NATS server; the others follow (0: free ports)."`
+	NATSClusterPort int `name:"nats-cluster-port" default:"0" help:"Cluster (route) port of the first NATS server; the others follow (0: free ports)."`
 }
 
 // Run starts everything, prints the URLs and the admin key, and runs until
@@ -35,7 +38,8 @@ func (c *DevClusterCmd) Run(ctx context.Context) error {
 	if c.Servers < 1 || c.Nodes < 1 {
 		return fmt.Errorf("need at least one server and one node")
 	}
-	cl, err := devcluster.Start(filepath.Join(c.Dir, "nats"), c.Servers)
+	cl, err := devcluster.StartOn(filepath.Join(c.Dir, "nats"), c.Servers,
+		devcluster.Ports{Client: c.NATSPort, Cluster: c.NATSClusterPort})
 	if err != nil {
 		return err
 	}

@@ -103,16 +103,17 @@ func (c *JetstreamUserRemoveCmd) Run(ctx context.Context, g *Globals) error {
 // JetstreamSimulateCmd runs a simulated RFID reader: a heartbeat on every
 // tick, and sensor readings, observed tags and inventory changes on their
 // own intervals. The server builds the events, so they have exactly the
-// shapes real devices report.
+// shapes real devices report. By default it reads tags a few times and
+// ends, so that a first try shows something; --rounds 0 runs on.
 type JetstreamSimulateCmd struct {
 	Device         string        `required:"" help:"Device name (one topic token)."`
-	Heartbeat      time.Duration `default:"30s" help:"Heartbeat interval (0: no heartbeats)."`
+	Heartbeat      time.Duration `default:"30s" help:"Heartbeat interval (0: no heartbeats); the first round sends one."`
 	Sensors        []string      `name:"sensor" help:"Sensor names to report, e.g. temperature; repeat or comma-separate." placeholder:"NAME"`
 	SensorEvery    time.Duration `default:"60s" help:"Sensor reading interval."`
-	Objects        int           `default:"0" help:"Tags in each ObjectEvent (0: none)."`
-	ObjectsEvery   time.Duration `default:"60s" help:"ObjectEvent interval."`
+	Objects        int           `default:"3" help:"Tags in each ObjectEvent (0: none)."`
+	ObjectsEvery   time.Duration `default:"500ms" help:"ObjectEvent (tags read) interval."`
 	AggregateEvery time.Duration `default:"0s" help:"AggregateEvent (tags added/removed) interval (0: none)."`
-	Rounds         int           `default:"0" help:"Stop after this many rounds of events (0: run until interrupted)."`
+	Rounds         int           `default:"5" help:"Stop after this many rounds of events (0: run until interrupted)."`
 
 	IO cmdIO `kong:"-"`
 }
@@ -142,6 +143,7 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 	if len(kinds) == 0 {
 		return errors.New("nothing to simulate: give --heartbeat, --sensor, --objects or --aggregate-every")
 	}
+	published := 0
 	for round := 1; ; round++ {
 		req := map[string]any{"device": c.Device}
 		due := time.Now()
@@ -164,7 +166,9 @@ func (c *JetstreamSimulateCmd) Run(ctx context.Context, g *Globals) error {
 		for _, ev := range out.Events {
 			fmt.Fprintf(c.IO.stdout(), "%d\t%s\t%s\n", ev.Seq, ev.Type, ev.EventID)
 		}
+		published += len(out.Events)
 		if c.Rounds > 0 && round >= c.Rounds {
+			fmt.Fprintf(c.IO.stderr(), "%s: published %d events in %d rounds (--rounds 0: until interrupted)\n", c.Device, published, round)
 			return nil
 		}
 		next := kinds[0].next

@@ -69,3 +69,39 @@ func TestJetstreamCommands(t *testing.T) {
 		t.Fatalf("remove twice: %v", err)
 	}
 }
+
+// `jetstream simulate --device D` with nothing else reads tags for a few
+// rounds and ends, saying so: it neither runs forever nor sends only
+// heartbeats.
+func TestJetstreamSimulateDefaults(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	api, err := terso.New(c.Core, terso.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := c.Serve(t, api.Mount)
+	var cli struct {
+		Globals
+		Jetstream JetstreamCmd `cmd:""`
+	}
+	if _, err := newParser(t, &cli).Parse([]string{"--url", srv.URL, "--key", c.Key(t, auth.Spec{Name: "admin", Admin: true}),
+		"jetstream", "simulate", "--device", "reader-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	cmd := cli.Jetstream.Simulate
+	cmd.IO = cmdIO{Stdout: &out, Stderr: &errOut}
+	if err := cmd.Run(context.Background(), &cli.Globals); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, l := range lines(out.String()) {
+		kinds[strings.Fields(l)[1]]++
+	}
+	if kinds["ObjectEvent"] != 5 || kinds["HeartbeatEvent"] != 1 || len(kinds) != 2 {
+		t.Fatalf("printed %q; want a heartbeat and 5 tag reads", out.String())
+	}
+	if want := "reader-1: published 6 events in 5 rounds (--rounds 0: until interrupted)\n"; errOut.String() != want {
+		t.Fatalf("stderr %q, want %q", errOut.String(), want)
+	}
+}

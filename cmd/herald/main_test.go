@@ -108,6 +108,11 @@ func TestParse(t *testing.T) {
 		{args: []string{"faults", "add"}, wantErr: true},
 		{args: []string{"faults", "clear"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 0 }},
 		{args: []string{"faults", "clear", "a", "b"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 2 }},
+		{args: []string{"dev", "cluster", "--port", "9080", "--nats-port", "14222", "--nats-cluster-port", "16222"},
+			check: func(c *CLI) bool {
+				d := c.Dev.Cluster
+				return d.Port == 9080 && d.NATSPort == 14222 && d.NATSClusterPort == 16222 && d.Servers == 3 && d.Nodes == 2
+			}},
 		{args: []string{"--url", "http://h:1", "--key", "k", "keys", "list"},
 			check: func(c *CLI) bool { return c.URL == "http://h:1" && c.Key == "k" }},
 	}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect/plex"
@@ -12,7 +15,7 @@ import (
 // /v1/plex/… admin endpoints with an admin key.
 type PlexCmd struct {
 	Simulate PlexSimulateCmd `cmd:"" help:"Publish simulated Plex Media Server notifications through the log."`
-	Token    PlexTokenCmd    `cmd:"" help:"Create Plex tokens (X-Plex-Token) for Plex clients."`
+	Token    PlexTokenCmd    `cmd:"" help:"Create, list and revoke Plex tokens (X-Plex-Token) for Plex clients."`
 }
 
 // PlexSimulateCmd simulates a Plex Media Server.
@@ -106,10 +109,12 @@ func printSimulation(o cmdIO, res plex.SimulateResponse) {
 	fmt.Fprintf(o.stdout(), "published %d events (seq %d–%d)\n", res.Events, res.First, res.Last)
 }
 
-// PlexTokenCmd manages Plex tokens. They are herald keys: list and revoke
-// them with `herald keys`.
+// PlexTokenCmd manages Plex tokens (herald keys of the Plex dialect)
+// through /v1/plex/tokens.
 type PlexTokenCmd struct {
 	Create PlexTokenCreateCmd `cmd:"" help:"Create a token Plex clients pass as X-Plex-Token; printed once."`
+	List   PlexTokenListCmd   `cmd:"" help:"List the Plex tokens (ids and names; the tokens themselves are not stored)."`
+	Revoke PlexTokenRevokeCmd `cmd:"" help:"Revoke a Plex token by its id: its clients are refused from then on."`
 }
 
 // PlexTokenCreateCmd creates a Plex token.
@@ -128,5 +133,44 @@ func (c *PlexTokenCreateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(c.IO.stdout(), "id     %s\ntoken  %s\n", res.ID, res.Token)
 	fmt.Fprintln(c.IO.stderr(), "Give it to Plex clients as X-Plex-Token. Store it now: the server keeps only a hash of it.")
+	return nil
+}
+
+// PlexTokenListCmd lists the Plex tokens.
+type PlexTokenListCmd struct {
+	IO cmdIO `kong:"-"`
+}
+
+// Run prints the tokens as a table.
+func (c *PlexTokenListCmd) Run(ctx context.Context, g *Globals) error {
+	var res plex.TokenList
+	if err := adminCall(ctx, g, "GET", "/v1/plex/tokens", nil, &res); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tRATE\tCREATED")
+	for _, k := range res.Tokens {
+		rate := "default"
+		if k.Rate > 0 {
+			rate = strconv.FormatFloat(k.Rate, 'g', -1, 64) + "/s"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Name, rate, k.Created.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+// PlexTokenRevokeCmd revokes a Plex token.
+type PlexTokenRevokeCmd struct {
+	ID string `arg:"" help:"Id of the token (see plex token list)."`
+
+	IO cmdIO `kong:"-"`
+}
+
+// Run revokes the token.
+func (c *PlexTokenRevokeCmd) Run(ctx context.Context, g *Globals) error {
+	if err := adminCall(ctx, g, "DELETE", "/v1/plex/tokens/"+url.PathEscape(c.ID), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.IO.stdout(), "revoked %s\n", c.ID)
 	return nil
 }

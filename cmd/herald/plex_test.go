@@ -96,6 +96,28 @@ func TestPlexCommands(t *testing.T) {
 	if err := scan.Run(ctx, g); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("scan with a Plex token: %v", err)
 	}
+	g.Key = ""
+
+	out.Reset()
+	list := PlexTokenListCmd{IO: cmdIO{Stdout: &out}}
+	if err := list.Run(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "ID ") || !strings.HasPrefix(lines[1], fields[1]+" ") || !strings.Contains(lines[1], "tautulli") {
+		t.Fatalf("token list printed %q", out.String())
+	}
+	out.Reset()
+	revoke := PlexTokenRevokeCmd{ID: fields[1], IO: cmdIO{Stdout: &out}}
+	if err := revoke.Run(ctx, g); err != nil || out.String() != "revoked "+fields[1]+"\n" {
+		t.Fatalf("revoke: %v %q", err, out.String())
+	}
+	if _, err := c.Auth.Authenticate(ctx, fields[3]); err == nil {
+		t.Fatal("the revoked token still authenticates")
+	}
+	if err := revoke.Run(ctx, g); err == nil || !strings.Contains(err.Error(), "(404 not_found)") {
+		t.Fatalf("revoke twice: %v", err)
+	}
 }
 
 func TestPlexParse(t *testing.T) {
@@ -124,7 +146,14 @@ func TestPlexParse(t *testing.T) {
 	if _, err := p.Parse([]string{"plex", "token", "create", "--name", "t"}); err != nil || cli.Plex.Token.Create.Name != "t" {
 		t.Fatalf("token create: %v", err)
 	}
+	if _, err := p.Parse([]string{"plex", "token", "revoke", "abc"}); err != nil || cli.Plex.Token.Revoke.ID != "abc" {
+		t.Fatalf("token revoke: %v", err)
+	}
+	if _, err := p.Parse([]string{"plex", "token", "list"}); err != nil {
+		t.Fatalf("token list: %v", err)
+	}
 	for _, args := range [][]string{
+		{"plex", "token", "revoke"},
 		{"plex", "simulate", "scan", "--kind", "photo"},
 		{"plex", "simulate", "preference", "--id", "x"},
 		{"plex", "token", "create"},

@@ -93,7 +93,15 @@ func (c *PublishCmd) publishOne(ctx context.Context, cl *client.Client) error {
 		}
 		d.Data = json.RawMessage(c.Payload)
 	}
-	acks, err := cl.Publish(ctx, d)
+	if d.ID == "" {
+		d.ID = client.NewID() // a retry then cannot store the event twice
+	}
+	stderr := c.IO.stderr()
+	// One event from a command line: a server that does not answer is
+	// said at once, one that asks to wait is waited for.
+	acks, err := publishRetrying(ctx, cl, []client.Draft{d}, false, func(err error, wait time.Duration) {
+		fmt.Fprintf(stderr, "%v; retrying in %s\n", err, wait)
+	})
 	if err != nil {
 		return err
 	}
@@ -347,38 +355,54 @@ type bulk struct {
 	bytes  atomic.Int64 // input bytes of acknowledged batches
 }
 
-// send publishes one batch, retrying what may succeed later (network
-// errors, 429, 5xx) with the same ids.
+// send publishes one batch, retrying what may succeed later with the same
+// ids (see publishRetrying).
 func (b *bulk) send(ctx context.Context, bt batch) error {
 	if len(bt.drafts) == 0 { // all of it kept out
 		b.bytes.Add(bt.bytes)
 		return nil
 	}
-	delay := firstRetryDelay
-	for attempt := 1; ; attempt++ {
-		acks, err := b.cl.Publish(ctx, bt.drafts...)
-		if err == nil {
-			b.record(bt, acks)
-			return nil
-		}
+	acks, err := publishRetrying(ctx, b.cl, bt.drafts, true, func(err error, wait time.Duration) {
+		b.status.printf("lines %d-%d: %v; retrying in %s\n", bt.first, bt.last, err, wait)
+	})
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		return fmt.Errorf("lines %d-%d: %w", bt.first, bt.last, err)
+	}
+	b.record(bt, acks)
+	return nil
+}
+
+// publishRetrying publishes ds, retrying what may succeed later (429, 5xx,
+// and with network also failures to reach the server) up to maxAttempts
+// times, waiting at least as long as the server's Retry-After; retrying is
+// told each wait. The drafts must carry ids, so that a retry of a publish
+// whose answer was lost does not store its events twice.
+func publishRetrying(ctx context.Context, cl *client.Client, ds []client.Draft, network bool, retrying func(error, time.Duration)) ([]client.Ack, error) {
+	delay := firstRetryDelay
+	for attempt := 1; ; attempt++ {
+		acks, err := cl.Publish(ctx, ds...)
+		if err == nil || ctx.Err() != nil {
+			return acks, err
+		}
 		var ae *client.APIError
-		if errors.As(err, &ae) && !ae.Temporary() || attempt == maxAttempts {
-			return fmt.Errorf("lines %d-%d: %w", bt.first, bt.last, err)
+		answered := errors.As(err, &ae)
+		if answered && !ae.Temporary() || !answered && !network || attempt == maxAttempts {
+			return nil, err
 		}
 		wait := delay
 		if ae != nil && ae.RetryAfter > wait {
 			wait = ae.RetryAfter
 		}
-		b.status.printf("lines %d-%d: %v; retrying in %s\n", bt.first, bt.last, err, wait)
+		retrying(err, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		delay = min(2*delay, maxRetryDelay)
 	}

@@ -366,3 +366,46 @@ func TestPublishNDJSONInterrupt(t *testing.T) {
 	}
 	pw.Close() // lets the abandoned reader finish, for the leak check
 }
+
+// A single publish answered 429 waits as Retry-After says and tries again
+// (with an id, so that a retry cannot store the event twice).
+func TestPublishOneRetriesRateLimit(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	u, err := url.Parse(ts.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	var posts atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && posts.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":{"code":"rate_limited","message":"slow down"}}`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	g := ts.globals()
+	g.URL = proxy.URL
+	var out, stderr bytes.Buffer
+	cmd := PublishCmd{Topic: "app.limited", Batch: 500, Concurrency: 4, IO: cmdIO{Stdout: &out, Stderr: &stderr}}
+	if err := cmd.Run(context.Background(), g); err != nil {
+		t.Fatalf("Run = %v; stderr %q", err, stderr.String())
+	}
+	if posts.Load() != 2 {
+		t.Fatalf("%d publish requests, want 2", posts.Load())
+	}
+	if want := "slow down (429 rate_limited); retrying in 1s\n"; stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	var ack client.Ack
+	if err := json.Unmarshal(out.Bytes(), &ack); err != nil || ack.Seq == 0 || ack.ID == "" {
+		t.Fatalf("output %q is not an ack: %v", out.String(), err)
+	}
+	if evs := pollAll(t, ts.admin(), 1, "app.limited"); len(evs) != 1 || evs[0].ID != ack.ID {
+		t.Fatalf("stored %+v; want the one event %s", evs, ack.ID)
+	}
+}

@@ -35,6 +35,9 @@ func (c *TailCmd) Run(ctx context.Context, g *Globals) error {
 		OnRetry: func(err error, wait time.Duration) {
 			fmt.Fprintf(stderr, "%v; reconnecting in %s\n", err, wait)
 		},
+		OnReconnect: func(after uint64) {
+			fmt.Fprintf(stderr, "reconnected; resuming after %d\n", after)
+		},
 	}
 	if c.FromStart {
 		opts.After = new(uint64(0))

@@ -161,6 +161,10 @@ func TestTailAcrossRestart(t *testing.T) {
 	if !strings.Contains(stderr.String(), "reconnecting") {
 		t.Errorf("stderr %q does not mention the reconnection", stderr)
 	}
+	want := fmt.Sprintf("reconnected; resuming after %d\n", acks[2].Seq)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q does not say %q", stderr, want)
+	}
 }
 
 func TestTailExpired(t *testing.T) {

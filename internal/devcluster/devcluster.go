@@ -30,15 +30,33 @@ type node struct {
 	srv  *server.Server // nil while stopped
 }
 
-// Start runs n servers (n ≥ 3 for a quorum that survives one loss) with
-// their stores under dir, and waits until JetStream has a meta leader.
-func Start(dir string, n int) (*Cluster, error) {
+// Ports are where the servers listen: server i takes Client+i for clients
+// and Cluster+i for its routes. Zero takes free ports.
+type Ports struct {
+	Client, Cluster int
+}
+
+// Start runs n servers (n ≥ 3 for a quorum that survives one loss) on free
+// ports with their stores under dir, and waits until JetStream has a meta
+// leader.
+func Start(dir string, n int) (*Cluster, error) { return StartOn(dir, n, Ports{}) }
+
+// StartOn is Start on the given ports.
+func StartOn(dir string, n int, at Ports) (*Cluster, error) {
 	if n < 1 {
 		return nil, errors.New("devcluster: need at least one server")
 	}
 	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
+	}
+	for i := 0; i < n; i++ {
+		if at.Client > 0 {
+			ports[i] = at.Client + i
+		}
+		if at.Cluster > 0 {
+			ports[n+i] = at.Cluster + i
+		}
 	}
 	c := &Cluster{dir: dir, name: "herald-dev"}
 	var routes []*url.URL

@@ -40,6 +40,8 @@ var routes = []route{
 	{pattern: "GET /v1/cluster", method: "GET", path: "/v1/cluster", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /v1/backup", method: "GET", path: "/v1/backup", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /v1/stats/history", method: "GET", path: "/v1/stats/history", dialect: "native", guard: cred.adminGuard, ok: 200},
+	// Public like health and discovery: the API's description is documentation, not data.
+	{pattern: "GET /v1/openapi.json", method: "GET", path: "/v1/openapi.json", dialect: "native", ok: 200},
 	{pattern: "GET /metrics", method: "GET", path: "/metrics", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/", method: "GET", path: "/debug/pprof/", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "GET /debug/pprof/profile", method: "GET", path: "/debug/pprof/profile?seconds=1", dialect: "native", guard: cred.adminGuard, ok: 200, slow: true},
@@ -49,6 +51,7 @@ var routes = []route{
 	{pattern: "/v1/cluster", method: "POST", path: "/v1/cluster", dialect: "native", ok: 405},
 	{pattern: "/v1/backup", method: "POST", path: "/v1/backup", dialect: "native", ok: 405},
 	{pattern: "/v1/stats/history", method: "POST", path: "/v1/stats/history", dialect: "native", ok: 405},
+	{pattern: "/v1/openapi.json", method: "PUT", path: "/v1/openapi.json", dialect: "native", ok: 405},
 	{pattern: "/metrics", method: "PUT", path: "/metrics", dialect: "native", ok: 405},
 	{pattern: "/debug/pprof/", method: "POST", path: "/debug/pprof/heap", dialect: "native", ok: 405},
 	{pattern: "/console", method: "GET", path: "/console", dialect: "console", ok: 301},
@@ -78,6 +81,15 @@ var routes = []route{
 	{pattern: "/v1/keys", method: "PUT", path: "/v1/keys", dialect: "native", ok: 405},
 	{pattern: "/v1/keys/{id}", method: "GET", path: "/v1/keys/x", dialect: "native", ok: 405},
 	{pattern: "/v1/", method: "GET", path: "/v1/nothing", dialect: "native", ok: 404},
+
+	// Fault rules: each made for a key nobody has, so that no other row meets it.
+	{pattern: "POST /v1/faults", method: "POST", path: "/v1/faults", body: `{"action":"delay","delay":"1ms","key":"0000000000000000"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/faults", method: "GET", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/faults/{id}", method: "GET", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/faults/{id}", method: "DELETE", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "DELETE /v1/faults", method: "DELETE", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "/v1/faults", method: "PUT", path: "/v1/faults", dialect: "native", ok: 405},
+	{pattern: "/v1/faults/{id}", method: "POST", path: "/v1/faults/x", dialect: "native", ok: 405},
 
 	// Hue: pairing and discovery are open; CLIP v2 takes an application key.
 	{pattern: "POST /api", method: "POST", path: "/api", body: `{"devicetype":"m#${cred}"}`, hdr: jsonBody, dialect: "hue", ok: 200},
@@ -156,18 +168,11 @@ var routes = []route{
 	{pattern: "GET /:/websocket/notifications", method: "GET", path: "/:/websocket/notifications", hdr: wsUpgrade, dialect: "plex", guard: cred.plexGuard, ok: 101},
 	{pattern: "GET /:/websockets/notifications", method: "GET", path: "/:/websockets/notifications", hdr: wsUpgrade, dialect: "plex", guard: cred.plexGuard, ok: 101},
 	{pattern: "POST /v1/plex/tokens", method: "POST", path: "/v1/plex/tokens", body: `{"name":"m-${cred}"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/plex/tokens", method: "GET", path: "/v1/plex/tokens", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/plex/tokens/{id}", method: "DELETE", path: "/v1/plex/tokens/${plex-doomed}", dialect: "native", guard: cred.adminGuard, ok: 204},
 	{pattern: "POST /v1/plex/simulate/scan", method: "POST", path: "/v1/plex/simulate/scan", body: `{"items":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/play", method: "POST", path: "/v1/plex/simulate/play", body: `{"updates":1}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "POST /v1/plex/simulate/preference", method: "POST", path: "/v1/plex/simulate/preference", body: `{"id":"FriendlyName","value":"m"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 200},
-
-	// Fault rules (of a key nobody holds, so they touch no other row).
-	{pattern: "POST /v1/faults", method: "POST", path: "/v1/faults", body: `{"action":"status","status":503,"key":"ffffffffffffffff"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
-	{pattern: "GET /v1/faults", method: "GET", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
-	{pattern: "GET /v1/faults/{id}", method: "GET", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 200},
-	{pattern: "DELETE /v1/faults/{id}", method: "DELETE", path: "/v1/faults/${fault}", dialect: "native", guard: cred.adminGuard, ok: 204},
-	{pattern: "DELETE /v1/faults", method: "DELETE", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
-	{pattern: "/v1/faults", method: "PUT", path: "/v1/faults", dialect: "native", ok: 405},
-	{pattern: "/v1/faults/{id}", method: "PUT", path: "/v1/faults/${fault}", dialect: "native", ok: 405},
 
 	// Routes (of a topic nothing is published to).
 	{pattern: "POST /v1/routes", method: "POST", path: "/v1/routes", body: `{"name":"m-${cred}","topics":["app.none"],"action":{"kind":"native.publish","params":"{'topic': 'app.none.out'}"}}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},

@@ -128,6 +128,9 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	var tok struct{ Token string }
 	call("POST", "/v1/plex/tokens", admin, `{"name":"matrix"}`, &tok)
 	secrets[secretPlex] = tok.Token
+	var doomed struct{ ID string }
+	call("POST", "/v1/plex/tokens", admin, `{"name":"doomed"}`, &doomed)
+	e.vars["plex-doomed"] = doomed.ID
 
 	for _, c := range creds {
 		c.header = http.Header{}

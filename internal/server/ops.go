@@ -13,6 +13,7 @@ import (
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/metrics"
+	"github.com/herald-io/herald/internal/openapi"
 )
 
 // mountOps registers health, readiness and metrics. Health and readiness
@@ -45,6 +46,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /v1/cluster", ag.Handle(s.cluster))
 	mux.Handle("GET /v1/backup", ag.Handle(s.backupArchive)) // backup.go
 	mux.Handle("GET /v1/stats/history", ag.Handle(s.statsHistory))
+	mux.Handle("GET /v1/openapi.json", openapi.Handler()) // open, like /healthz: documentation, not data
 	mux.Handle("GET /metrics", admin(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	// Profiles for operators (and the performance work).
 	mux.Handle("GET /debug/pprof/", admin(http.HandlerFunc(pprof.Index)))
@@ -52,7 +54,7 @@ func (s *Server) mountOps(mux *http.ServeMux) {
 	mux.Handle("GET /debug/pprof/trace", admin(http.HandlerFunc(pprof.Trace)))
 	// Other methods: herald's JSON 405, not net/http's text.
 	s.core.Guard(dialect.GuardSpec{}).MethodNotAllowed(mux, map[string]string{
-		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/v1/backup": "GET", "/v1/stats/history": "GET", "/metrics": "GET",
+		"/healthz": "GET", "/readyz": "GET", "/v1/cluster": "GET", "/v1/backup": "GET", "/v1/stats/history": "GET", "/metrics": "GET", "/v1/openapi.json": "GET",
 		"/debug/pprof/": "GET", // and every path below it
 	})
 }

@@ -96,7 +96,14 @@ func (e *env) get(path string, headers ...string) *http.Response {
 // post sends a JSON body with a bearer key and decodes the answer into out.
 func (e *env) post(path, key, body string, out any) int {
 	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+	return e.call("POST", path, key, body, out)
+}
+
+// call sends method path with body and key as Bearer, and decodes a JSON
+// answer into out (if not nil).
+func (e *env) call(method, path, key, body string, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -108,7 +115,7 @@ func (e *env) post(path, key, body string, out any) int {
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("POST %s: %d %q: %v", path, resp.StatusCode, b, err)
+			e.t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, b, err)
 		}
 	}
 	return resp.StatusCode

@@ -155,6 +155,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 
 	admin := a.core.AdminGuard(maxAdminBody)
 	mux.Handle("POST /v1/plex/tokens", admin.Handle(a.createToken))
+	mux.Handle("GET /v1/plex/tokens", admin.Handle(a.listTokens))
+	mux.Handle("DELETE /v1/plex/tokens/{id}", admin.Handle(a.revokeToken))
 	mux.Handle("POST /v1/plex/simulate/scan", admin.Handle(a.simulateScan))
 	mux.Handle("POST /v1/plex/simulate/play", admin.Handle(a.simulatePlay))
 	mux.Handle("POST /v1/plex/simulate/preference", admin.Handle(a.simulatePreference))

@@ -1,0 +1,282 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/herald-io/herald/internal/openapi"
+	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
+)
+
+// apiCall is one request of TestOpenAPI: what it sends, the status it must
+// get, and the answer's fields kept for later calls (name → field).
+type apiCall struct {
+	method, path string
+	body         string
+	key          string // "admin" (default), "none", or a var holding a token
+	hdr          http.Header
+	status       int
+	keep         map[string]string
+}
+
+// openAPICalls exercise every operation of the document, in an order in
+// which each call's resources exist; ${name} is a kept field.
+var openAPICalls = []apiCall{
+	{method: "GET", path: "/healthz", key: "none", status: 200},
+	{method: "GET", path: "/readyz", key: "none", status: 200},
+	{method: "GET", path: "/v1/openapi.json", key: "none", status: 200},
+	{method: "GET", path: "/v1/cluster", status: 200},
+
+	{method: "POST", path: "/v1/events", body: `{"topic":"app.door.front","type":"opened","data":{"by":"alice"},"id":"door-1"}`, status: 201},
+	{method: "POST", path: "/v1/events", body: `[{"topic":"app.door.back"},{"topic":"app.door.front","id":"door-1"}]`, status: 201},
+	{method: "POST", path: "/v1/events", body: `{"topic":"a b"}`, status: 400},
+	{method: "POST", path: "/v1/events", body: `{"topic":"app.x"}`, key: "none", status: 401},
+	{method: "GET", path: "/v1/events?topics=app.>&after=earliest&limit=10", status: 200},
+	{method: "GET", path: "/v1/events?after=1&wait=1s", status: 200},
+	{method: "GET", path: "/v1/events?limit=0", status: 400},
+	{method: "GET", path: "/v1/stream?topics=app.>&after=earliest", status: 200},
+	{method: "GET", path: "/v1/stream?topics=app.>&access_token=${admin}", key: "none", status: 200},
+	{method: "GET", path: "/v1/ws?topics=app.>", hdr: wsUpgrade, status: 101},
+
+	{method: "PUT", path: "/v1/subscriptions/billing", body: `{"topics":["app.>"],"start":"earliest"}`, status: 201},
+	{method: "PUT", path: "/v1/subscriptions/billing", body: `{"topics":["app.door.>"]}`, status: 200},
+	{method: "GET", path: "/v1/subscriptions", status: 200},
+	{method: "GET", path: "/v1/subscriptions/billing", status: 200},
+	{method: "GET", path: "/v1/subscriptions/billing/events?limit=100", status: 200, keep: map[string]string{"batch": "batch"}},
+	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"batch":"${batch}"}`, status: 200},
+	{method: "GET", path: "/v1/subscriptions/billing/events?wait=0", status: 200},
+	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"upto":2}`, status: 200},
+	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"upto":2,"batch":"x"}`, status: 400},
+	{method: "DELETE", path: "/v1/subscriptions/billing", status: 204},
+	{method: "GET", path: "/v1/subscriptions/billing", status: 404},
+
+	{method: "POST", path: "/v1/keys", body: `{"name":"door-sensor","publish":["app.door.>"],"subscribe":[]}`, status: 201, keep: map[string]string{"key": "id", "token": "token"}},
+	{method: "GET", path: "/v1/keys", status: 200},
+	{method: "GET", path: "/v1/keys", key: "token", status: 403},
+	{method: "DELETE", path: "/v1/keys/${key}", status: 204},
+
+	{method: "POST", path: "/v1/faults", body: `{"action":"delay","delay":"1ms","key":"0000000000000000","ttl":"1m"}`, status: 201, keep: map[string]string{"fault": "id"}},
+	{method: "POST", path: "/v1/faults", body: `{"action":"cut_stream","dialect":"native","after_events":3,"key":"0000000000000000"}`, status: 201},
+	{method: "POST", path: "/v1/faults", body: `{"action":"cut_stream"}`, status: 400},
+	{method: "GET", path: "/v1/faults", status: 200},
+	{method: "GET", path: "/v1/faults/${fault}", status: 200},
+	{method: "DELETE", path: "/v1/faults/${fault}", status: 204},
+	{method: "GET", path: "/v1/faults/${fault}", status: 404},
+	{method: "DELETE", path: "/v1/faults", status: 200},
+
+	{method: "GET", path: "/v1/hue/products", status: 200},
+	{method: "POST", path: "/v1/hue/devices", body: `{"product":"dimmer_switch","name":"Hall"}`, status: 201},
+	{method: "POST", path: "/v1/hue/devices", body: `{"product":"tap_dial","name":"Dial"}`, status: 201},
+	{method: "POST", path: "/v1/hue/devices", body: `{"product":"motion_sensor","name":"Porch"}`, status: 201},
+	{method: "POST", path: "/v1/hue/devices", body: `{"product":"toaster"}`, status: 400},
+	{method: "POST", path: "/v1/hue/press", body: `{"button":"Hall","action":"long","repeats":2}`, status: 200},
+	{method: "POST", path: "/v1/hue/sensor", body: `{"device":"Porch","motion":true,"temperature":21.5}`, status: 200},
+	{method: "POST", path: "/v1/hue/rotate", body: `{"device":"Dial","steps":30,"repeats":1}`, status: 200},
+	{method: "POST", path: "/v1/hue/rotate", body: `{"device":"Nowhere","steps":1}`, status: 404},
+	{method: "POST", path: "/v1/hue/link", body: `{}`, status: 200},
+
+	{method: "POST", path: "/v1/zulip/users", body: `{"email":"bot@example.com","full_name":"Bot","bot":true}`, status: 201},
+	{method: "POST", path: "/v1/zulip/users", body: `{"email":"doomed@example.com","full_name":"Doomed"}`, status: 201},
+	{method: "GET", path: "/v1/zulip/users", status: 200},
+	{method: "DELETE", path: "/v1/zulip/users/doomed@example.com", status: 204},
+	{method: "POST", path: "/v1/zulip/streams", body: `{"name":"general","description":"All"}`, status: 201},
+	{method: "GET", path: "/v1/zulip/streams", status: 200},
+
+	{method: "POST", path: "/v1/jetstream/users", body: `{"name":"dock","devices":["reader-1"]}`, status: 201, keep: map[string]string{"jsuser": "id"}},
+	{method: "GET", path: "/v1/jetstream/users", status: 200},
+	{method: "POST", path: "/v1/jetstream/simulate", body: `{"device":"reader-1","heartbeat":true,"sensors":["temperature"],"objects":2,"aggregate":true}`, status: 201},
+	{method: "DELETE", path: "/v1/jetstream/users/${jsuser}", status: 204},
+
+	{method: "POST", path: "/v1/plex/tokens", body: `{"name":"tautulli"}`, status: 201, keep: map[string]string{"plex": "id"}},
+	{method: "GET", path: "/v1/plex/tokens", status: 200},
+	{method: "DELETE", path: "/v1/plex/tokens/${plex}", status: 204},
+	{method: "POST", path: "/v1/plex/simulate/scan", body: `{"section":"Movies","items":3}`, status: 200},
+	{method: "POST", path: "/v1/plex/simulate/play", body: `{"title":"Arrival","updates":2,"pause":true}`, status: 200},
+	{method: "POST", path: "/v1/plex/simulate/preference", body: `{"id":"FriendlyName","value":"den"}`, status: 200},
+}
+
+// TestOpenAPI keeps /v1/openapi.json true: the served document is valid
+// OpenAPI, names every native and admin route herald mounts, and every
+// operation in it is called on a real server with its request and answer
+// (status, headers, body) validated against it.
+func TestOpenAPI(t *testing.T) {
+	s := servertest.Start(t, server.Config{})
+	ctx := context.Background()
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+
+	resp, err := http.Get(s.URL() + openapi.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(served, openapi.Document()) {
+		t.Fatalf("GET %s without a key: %d, %d bytes; want 200 and the document", openapi.Path, resp.StatusCode, len(served))
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(served)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("openapi %s; want 3.1", doc.OpenAPI)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Every mounted native and admin route is in the document.
+	for _, p := range mountedPatterns(t) {
+		method, path, ok := strings.Cut(p, " ")
+		if !ok || !strings.HasPrefix(path, "/v1/") && path != "/healthz" && path != "/readyz" {
+			continue // a method table, or a vendor's own path
+		}
+		if item := doc.Paths.Value(path); item == nil || item.GetOperation(method) == nil {
+			t.Errorf("%s is mounted but not in the document", p)
+		}
+	}
+
+	vars := map[string]string{"admin": s.Admin}
+	exercised := map[string]bool{}
+	opts := &openapi3filter.Options{AuthenticationFunc: presented, IncludeResponseStatus: true}
+	for _, c := range openAPICalls {
+		path := os.Expand(c.path, func(n string) string { return vars[n] })
+		body := os.Expand(c.body, func(n string) string { return vars[n] })
+		name := c.method + " " + path
+		req, err := http.NewRequestWithContext(ctx, c.method, s.URL()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		switch c.key {
+		case "none":
+		case "":
+			req.Header.Set("Authorization", "Bearer "+s.Admin)
+		default:
+			req.Header.Set("Authorization", "Bearer "+vars[c.key])
+		}
+		for k, v := range c.hdr {
+			req.Header[k] = v
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Errorf("%s: not in the document: %v", name, err)
+			continue
+		}
+		exercised[strings.ToUpper(route.Method)+" "+route.Path] = true
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil && c.status < 400 {
+			t.Errorf("%s: the request does not match the document: %v", name, err)
+		}
+		// ValidateRequest read the body; send it again.
+		req.Body = io.NopCloser(strings.NewReader(body))
+
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ct := resp.Header.Get("Content-Type")
+		var got []byte
+		stream := resp.StatusCode == http.StatusSwitchingProtocols || strings.HasPrefix(ct, "text/event-stream")
+		if !stream {
+			got, _ = io.ReadAll(resp.Body)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d: %.300s", name, resp.StatusCode, c.status, got)
+			continue
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: opts}
+		if stream {
+			// An endless body: its status and content type are what can be checked.
+			if err := streamDeclared(route, resp.StatusCode, ct); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		out.SetBodyBytes(got)
+		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+			t.Errorf("%s: the answer does not match the document: %v\n%.500s", name, err, got)
+		}
+		var fields map[string]any
+		json.Unmarshal(got, &fields)
+		for v, field := range c.keep {
+			s, _ := fields[field].(string)
+			if s == "" {
+				t.Fatalf("%s: no %q in %s", name, field, got)
+			}
+			vars[v] = s
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !exercised[method+" "+path] {
+				t.Errorf("%s %s is in the document but no call exercises it", method, path)
+			}
+		}
+	}
+}
+
+// presented checks that the request carries the credential a security
+// scheme names, where the scheme says; herald itself checks its value.
+func presented(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	r := in.RequestValidationInput.Request
+	switch in.SecuritySchemeName {
+	case "bearer":
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			return nil
+		}
+	case "accessToken":
+		if r.URL.Query().Get("access_token") != "" {
+			return nil
+		}
+	default:
+		return errors.New("unknown security scheme " + in.SecuritySchemeName)
+	}
+	return errors.New("no " + in.SecuritySchemeName + " credential")
+}
+
+// streamDeclared checks that the operation declares status with content
+// type ct (101: no content).
+func streamDeclared(route *routers.Route, status int, ct string) error {
+	r := route.Operation.Responses.Status(status)
+	if r == nil || r.Value == nil {
+		return errors.New("status not in the document")
+	}
+	if status == http.StatusSwitchingProtocols {
+		return nil
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	if r.Value.Content.Get(mt) == nil {
+		keys := slices.Collect(func(yield func(string) bool) {
+			for k := range r.Value.Content {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		return errors.New("content type " + ct + " not in the document's " + strings.Join(keys, ", "))
+	}
+	return nil
+}
