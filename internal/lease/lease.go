@@ -96,6 +96,7 @@ func (e *Elector) Holder(ctx context.Context, name string) (Holding, error) {
 }
 
 // Run runs job whenever this node holds the lease name, until ctx ends.
+// At most one Run per name may be going on an Elector at a time.
 // The job's context ends when the lease is lost (or may be: renewals
 // failed for too long) or ctx ends; Run then waits for the job to return,
 // and contends for the lease again unless ctx is done. A job that returns
@@ -143,6 +144,17 @@ func (e *Elector) acquire(ctx context.Context, k string) (uint64, error) {
 			}
 		case err != nil:
 			e.log.Warn("lease: read", "key", k, "err", err)
+		case holderOf(ent.Value) == e.holder:
+			// Ours: taken by an earlier Run of this process whose context
+			// ended while the engine stored it. Nobody else runs the job
+			// (one Run per name per Elector), so it is ours again at once.
+			rev, err := e.kv.Update(ctx, k, value, ent.Revision)
+			if err == nil {
+				return rev, nil
+			}
+			if !errors.Is(err, eventlog.ErrConflict) {
+				e.log.Warn("lease: take back", "key", k, "err", err)
+			}
 		case ent.Revision != seenRev:
 			seenRev, seenAt = ent.Revision, time.Now()
 		case time.Since(seenAt) >= e.ttl:

@@ -203,3 +203,20 @@ func TestRunOnTheEngine(t *testing.T) {
 	stopA()
 	waitFor(t, "b to take over", func() bool { return len(x.holders()) == 2 })
 }
+
+// A lease this process's holder id already names (an earlier Run ended
+// while the engine stored its take) is taken again at once, not after a TTL.
+func TestOwnLeaseIsTakenBackAtOnce(t *testing.T) {
+	kv := memkv.New()
+	if _, err := kv.Create(t.Context(), "lease.job", []byte(`{"holder":"a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	e := lease.New(kv, lease.Config{Holder: "a", TTL: time.Hour})
+	started := make(chan struct{})
+	run(t, e, "job", func(ctx context.Context) { close(started); <-ctx.Done() })
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second): // only a hang guard: a TTL here is an hour
+		t.Fatal("the job did not start: its own lease was waited out")
+	}
+}
