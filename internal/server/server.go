@@ -26,6 +26,8 @@ import (
 	"github.com/herald-io/herald/internal/faults/faultapi"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
+	"github.com/herald-io/herald/internal/webhook"
+	"github.com/herald-io/herald/internal/webhook/webhookapi"
 )
 
 // Config is herald's configuration; cmd/herald fills it from flags and
@@ -62,6 +64,9 @@ type Config struct {
 	// answered 503 and 429 and closed. 0 picks DefaultConnLimits (per
 	// address: a quarter of MaxConns); a negative value means no limit.
 	MaxConns, MaxConnsPerAddr int
+	// Webhooks configures outbound and inbound webhooks: above all which
+	// addresses endpoints may have (Webhooks.Policy).
+	Webhooks webhook.Config
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -76,6 +81,7 @@ type Server struct {
 	auth      *auth.Service
 	metrics   *metrics.Metrics
 	core      *dialect.Core
+	webhooks  *webhook.Service
 	nodes     *nodeRegistry // this node's entry in the engine's node registry
 	nodeID    string
 	http      *http.Server
@@ -166,7 +172,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
 	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
-	console.Mount(mux)        // static files only: every call it makes goes to the API above
+	if s.webhooks, err = webhook.Open(ctx, core, cfg.Webhooks); err != nil {
+		return nil, err
+	}
+	webhookapi.Mount(mux, core, s.webhooks) // /v1/webhooks, /v1/hooks
+	console.Mount(mux)                      // static files only: every call it makes goes to the API above
 	if err := mountDialects(mux, core); err != nil {
 		return nil, err
 	}
@@ -332,6 +342,9 @@ func (s *Server) closeOnce() {
 		ln.Close()
 	}
 	s.wg.Wait()
+	if s.webhooks != nil {
+		s.webhooks.Close() // its jobs store their positions while the engine is there
+	}
 	if s.nodes != nil {
 		s.nodes.close(context.Background())
 	}
