@@ -21,6 +21,10 @@ import (
 const (
 	excerptLen = 256      // bytes of an answer kept in the attempts log
 	drainLen   = 64 << 10 // bytes read past it, so the connection can be reused
+	// stopGrace is how long a request may go on once its job ends: well
+	// within the third of a lease's TTL between the holder's stop and the
+	// earliest takeover.
+	stopGrace = time.Second
 	// maxRetryAfter bounds the wait a receiver may ask for.
 	maxRetryAfter = 24 * time.Hour
 )
@@ -46,7 +50,7 @@ func (j *job) deliver(ctx context.Context, ev *hub.Event, r Retry, reports chan<
 		}
 		tries++
 		a, retryAfter := j.attempt(ctx, ev, tries)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && a.Outcome() != "delivered" {
 			return // cut short by the job's end, not the endpoint's fault
 		}
 		rep := report{seq: ev.Seq, a: a}
@@ -59,12 +63,8 @@ func (j *job) deliver(ctx context.Context, ev *hub.Event, r Retry, reports chan<
 			wait = max(j.jitter(sched[tries]), retryAfter)
 			rep.retry = Retry{Tries: tries, Next: j.s.cfg.Now().Add(wait)}
 		}
-		select {
-		case reports <- rep:
-		case <-ctx.Done():
-			return
-		}
-		if rep.final {
+		reports <- rep // run takes every report, even after ctx ends
+		if rep.final || ctx.Err() != nil {
 			return
 		}
 	}
@@ -106,8 +106,11 @@ func (j *job) attempt(ctx context.Context, ev *hub.Event, try int) (Attempt, tim
 	body := ev.Wire(j.s.format)
 	now := j.s.cfg.Now()
 	a := Attempt{Time: now.UTC(), Seq: ev.Seq, WebhookID: WebhookID(j.rec.ID, ev.Seq), Try: try}
-	rctx, cancel := context.WithTimeout(ctx, j.s.cfg.Timeout)
+	// A request under way when the job ends may finish within stopGrace:
+	// one delivered then is not sent again by the next holder.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.s.cfg.Timeout)
 	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, j.rec.URL, bytes.NewReader(body))
 	if err != nil {
 		a.Error = "bad URL"

@@ -147,40 +147,60 @@ type slot struct {
 	done bool
 }
 
+// window is what run knows of the events in flight: the slots in log
+// order, and the deliveries under way.
+type window struct {
+	queue  []*slot
+	bySeq  map[uint64]*slot
+	flight int
+}
+
 func (j *job) run(ctx context.Context) {
 	if j.st.Failing {
 		<-ctx.Done()
 		return
 	}
 	dctx, stop := context.WithCancel(ctx)
+	items := make(chan item, j.window)
+	reports := make(chan report, j.window)
+	w := &window{bySeq: map[uint64]*slot{}}
 	var wg sync.WaitGroup
-	defer func() {
+	// drain ends the deliveries: those under way finish their request
+	// (within stopGrace) and report it, so that what was delivered is not
+	// delivered again by the next holder.
+	drained := false
+	drain := func() {
+		if drained {
+			return
+		}
+		drained = true
 		stop()
-		wg.Wait()
-		// A fresh context: ctx is over, and what was delivered should not
-		// be delivered again by the next holder.
+		go func() {
+			wg.Wait()
+			close(reports)
+		}()
+		for r := range reports {
+			j.apply(w, r)
+		}
+	}
+	defer func() {
+		drain()
+		// A fresh context: ctx is over.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = j.flush(fctx)
 	}()
-	items := make(chan item, j.window)
-	reports := make(chan report, j.window)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		j.read(dctx, items)
 	}()
-	var (
-		queue  []*slot
-		bySeq  = map[uint64]*slot{}
-		flight int
-	)
 	tick := time.NewTicker(j.s.cfg.CommitEvery)
 	defer tick.Stop()
 	j.gauge()
-	for {
+	for !j.lost {
 		in := items
-		if flight >= j.window {
+		if w.flight >= j.window {
 			in = nil
 		}
 		select {
@@ -189,54 +209,70 @@ func (j *job) run(ctx context.Context) {
 		case it := <-in:
 			if it.err != nil {
 				j.fail(it.err.Error())
+				drain()
 				_ = j.flush(ctx)
-				stop()
 				<-ctx.Done()
 				return
 			}
 			if it.ev == nil {
-				queue = append(queue, &slot{seq: it.pos, done: true})
+				w.queue = append(w.queue, &slot{seq: it.pos, done: true})
+				j.advance(w)
 				break
 			}
 			sl := &slot{seq: it.ev.Seq}
-			queue = append(queue, sl)
-			bySeq[sl.seq] = sl
-			flight++
+			w.queue = append(w.queue, sl)
+			w.bySeq[sl.seq] = sl
+			w.flight++
 			wg.Add(1)
 			go func(ev *hub.Event, r Retry) {
 				defer wg.Done()
 				j.deliver(dctx, ev, r, reports)
 			}(it.ev, j.st.Retries[it.ev.Seq])
 		case r := <-reports:
-			j.attempted(r)
-			if !r.final {
-				_ = j.flush(ctx) // rule 2
-				break
-			}
-			flight--
-			delete(j.st.Retries, r.seq)
-			if !r.ok {
-				j.fail("event " + itoa(r.seq) + ": no success after " + itoa(uint64(r.a.Try)) + " tries; last: " + describe(&r.a))
+			if j.apply(w, r) {
+				drain()
 				_ = j.flush(ctx)
-				stop()
 				<-ctx.Done()
 				return
 			}
-			bySeq[r.seq].done = true
-			delete(bySeq, r.seq)
+			if !r.final {
+				_ = j.flush(ctx) // rule 2
+			}
 		case <-tick.C:
 			_ = j.flush(ctx)
 			j.gauge()
 		}
-		for len(queue) > 0 && queue[0].done {
-			if queue[0].seq > j.st.Position {
-				j.st.Position, j.dirty = queue[0].seq, true
-			}
-			queue = queue[1:]
+	}
+}
+
+// apply takes a delivery's report into the state; it reports whether the
+// endpoint is failing now (an event's last try failed, rule 3).
+func (j *job) apply(w *window, r report) (failing bool) {
+	j.attempted(r)
+	if !r.final {
+		return false
+	}
+	w.flight--
+	delete(j.st.Retries, r.seq)
+	if !r.ok {
+		if !j.st.Failing {
+			j.fail("event " + itoa(r.seq) + ": no success after " + itoa(uint64(r.a.Try)) + " tries; last: " + describe(&r.a))
 		}
-		if j.lost {
-			return
+		return true
+	}
+	w.bySeq[r.seq].done = true
+	delete(w.bySeq, r.seq)
+	j.advance(w)
+	return false
+}
+
+// advance moves the position over the done slots at the window's head.
+func (j *job) advance(w *window) {
+	for len(w.queue) > 0 && w.queue[0].done {
+		if w.queue[0].seq > j.st.Position {
+			j.st.Position, j.dirty = w.queue[0].seq, true
 		}
+		w.queue = w.queue[1:]
 	}
 }
 
