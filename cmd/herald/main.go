@@ -38,6 +38,7 @@ type CLI struct {
 	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
 	Faults    FaultsCmd    `cmd:"" help:"Inject faults to test clients: 429/503, delays, rejected keys, cut streams (admin)."`
 	Routes    RoutesCmd    `cmd:"" help:"Routes: turn one dialect's events into another's actions, with CEL (admin)."`
+	Webhooks  WebhooksCmd  `cmd:"" help:"Deliver events to HTTP endpoints, signed, retried: add, list, remove, replay, attempts."`
 	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
 	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
 	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`

@@ -106,6 +106,13 @@ func TestParse(t *testing.T) {
 				return c.Key == "k" && f.KeyID == "abc" && f.Status == 429 && f.RetryAfter == 5*time.Second && f.TTL == 10*time.Minute
 			}},
 		{args: []string{"faults", "add"}, wantErr: true},
+		{args: []string{"webhooks", "add", "https://example.org/hook", "--topic", "app.>,hue.>", "--header", "X-A=1", "--after", "5", "--ordered"},
+			check: func(c *CLI) bool {
+				w := c.Webhooks.Add
+				return w.URL == "https://example.org/hook" && len(w.Topics) == 2 && w.Headers["X-A"] == "1" && *w.After == 5 && w.Ordered
+			}},
+		{args: []string{"webhooks", "add", "https://example.org/hook"}, wantErr: true},
+		{args: []string{"webhooks", "replay", "wh_x"}, wantErr: true},
 		{args: []string{"faults", "clear"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 0 }},
 		{args: []string{"faults", "clear", "a", "b"}, check: func(c *CLI) bool { return len(c.Faults.Clear.IDs) == 2 }},
 		{args: []string{"dev", "cluster", "--port", "9080", "--nats-port", "14222", "--nats-cluster-port", "16222"},

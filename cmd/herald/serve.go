@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,39 +24,42 @@ import (
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/webhook"
 )
 
 // ServeCmd runs the server.
 type ServeCmd struct {
-	HTTP           string        `name:"http" env:"HERALD_HTTP" default:":8080" help:"Plain HTTP listen address (empty to disable)."`
-	HTTPS          string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address (self-signed certificate unless --tls-cert); the port also answers plain HTTP (empty to disable)."`
-	NATS           []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
-	NATSListen     string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
-	Replicas       int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
-	RetentionAge   time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this, at least 2m (0 keeps them)."`
-	RetentionBytes ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
-	Fsync          string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
-	WriteTimeout   time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
-	BodyTimeout    time.Duration `name:"body-timeout" env:"HERALD_BODY_TIMEOUT" default:"30s" help:"Cut a request whose body has not arrived this long after its headers (streams and long-polls have none)."`
-	MaxConns       int           `name:"max-connections" env:"HERALD_MAX_CONNECTIONS" default:"${max_connections}" help:"Connections open at once over all listeners; more are answered 503 and closed. The default keeps a sixteenth of the open-file limit free (0: no limit)."`
-	MaxConnsPerIP  int           `name:"max-connections-per-ip" env:"HERALD_MAX_CONNECTIONS_PER_IP" default:"${max_connections_per_ip}" help:"Connections open at once from one client address (IPv6: one /64); more are answered 429 and closed. Behind a proxy all clients share its address: raise it, or 0 (no limit)."`
-	FanoutWorkers  int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
-	StreamsPerKey  int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
-	TLSHosts       []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
-	TLSCert        string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
-	TLSKey         string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
-	TLSReloadEvery time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
-	RateLimit      float64       `name:"rate-limit" env:"HERALD_RATE_LIMIT" default:"1000" help:"Requests per second a key may make, unless it has a rate of its own; more get 429 (0: no limit). Reloaded on SIGHUP."`
-	RateBurst      int           `name:"rate-burst" env:"HERALD_RATE_BURST" default:"2000" help:"Requests a key under --rate-limit may make at once. Reloaded on SIGHUP."`
-	AccessLog      bool          `name:"access-log" env:"HERALD_ACCESS_LOG" default:"true" help:"One log line per request, at info (--access-log=false: none). Reloaded on SIGHUP."`
-	LogFormat      string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format; json makes every line herald writes JSON, the start-up banner too."`
-	LogLevel       slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error. Reloaded on SIGHUP."`
-	JWTHMACSecret  string        `name:"jwt-hmac-secret-file" env:"HERALD_JWT_HMAC_SECRET_FILE" type:"path" help:"Accept app-signed tokens: HS256 JWTs signed with the secret in this file (at least 32 bytes; a final line break is not part of it)."`
-	JWTPublicKey   string        `name:"jwt-public-key-file" env:"HERALD_JWT_PUBLIC_KEY_FILE" type:"path" xor:"jwt-key" help:"Accept JWTs signed by this PEM public key's private half: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)."`
-	JWTJWKSURL     string        `name:"jwt-jwks-url" env:"HERALD_JWT_JWKS_URL" xor:"jwt-key" help:"Accept JWTs signed by a key of this JSON Web Key Set (RS256, ES256, EdDSA), read again every 5 minutes and when a token names a key it lacks."`
-	JWTAudience    string        `name:"jwt-audience" env:"HERALD_JWT_AUDIENCE" help:"JWTs must name this audience (aud); without it, a JWT that names any audience is refused."`
-	JWTIssuer      string        `name:"jwt-issuer" env:"HERALD_JWT_ISSUER" help:"JWTs must have this issuer (iss)."`
-	CORSOrigins    []string      `name:"cors-origins" env:"HERALD_CORS_ORIGINS" help:"Origins whose pages may call the native and admin API from a browser (https://app.example.com, comma-separated; * for any). Default: none."`
+	HTTP                 string        `name:"http" env:"HERALD_HTTP" default:":8080" help:"Plain HTTP listen address (empty to disable)."`
+	HTTPS                string        `name:"https" env:"HERALD_HTTPS" default:":8443" help:"HTTPS listen address (self-signed certificate unless --tls-cert); the port also answers plain HTTP (empty to disable)."`
+	NATS                 []string      `name:"nats" env:"HERALD_NATS" help:"External NATS URLs (comma-separated); default: embedded NATS JetStream."`
+	NATSListen           string        `name:"nats-listen" env:"HERALD_NATS_LISTEN" help:"Open the embedded engine's NATS client port, e.g. 127.0.0.1:4222."`
+	Replicas             int           `name:"replicas" env:"HERALD_REPLICAS" default:"1" help:"Replicas of the stream and state buckets (external clusters)."`
+	RetentionAge         time.Duration `name:"retention-age" env:"HERALD_RETENTION_AGE" default:"168h" help:"Drop events older than this, at least 2m (0 keeps them)."`
+	RetentionBytes       ByteSize      `name:"retention-bytes" env:"HERALD_RETENTION_BYTES" default:"1GiB" help:"Keep at most this much event data (0 for no limit)."`
+	Fsync                string        `name:"fsync" env:"HERALD_FSYNC" default:"default" enum:"default,always" help:"default: acknowledged events survive a crash of herald; always: also a power loss (group commit)."`
+	WriteTimeout         time.Duration `name:"write-timeout" env:"HERALD_WRITE_TIMEOUT" default:"30s" help:"Close streaming connections that accept no bytes for this long."`
+	BodyTimeout          time.Duration `name:"body-timeout" env:"HERALD_BODY_TIMEOUT" default:"30s" help:"Cut a request whose body has not arrived this long after its headers (streams and long-polls have none)."`
+	MaxConns             int           `name:"max-connections" env:"HERALD_MAX_CONNECTIONS" default:"${max_connections}" help:"Connections open at once over all listeners; more are answered 503 and closed. The default keeps a sixteenth of the open-file limit free (0: no limit)."`
+	MaxConnsPerIP        int           `name:"max-connections-per-ip" env:"HERALD_MAX_CONNECTIONS_PER_IP" default:"${max_connections_per_ip}" help:"Connections open at once from one client address (IPv6: one /64); more are answered 429 and closed. Behind a proxy all clients share its address: raise it, or 0 (no limit)."`
+	FanoutWorkers        int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
+	StreamsPerKey        int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
+	TLSHosts             []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
+	TLSCert              string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
+	TLSKey               string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
+	TLSReloadEvery       time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
+	RateLimit            float64       `name:"rate-limit" env:"HERALD_RATE_LIMIT" default:"1000" help:"Requests per second a key may make, unless it has a rate of its own; more get 429 (0: no limit). Reloaded on SIGHUP."`
+	RateBurst            int           `name:"rate-burst" env:"HERALD_RATE_BURST" default:"2000" help:"Requests a key under --rate-limit may make at once. Reloaded on SIGHUP."`
+	AccessLog            bool          `name:"access-log" env:"HERALD_ACCESS_LOG" default:"true" help:"One log line per request, at info (--access-log=false: none). Reloaded on SIGHUP."`
+	LogFormat            string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format; json makes every line herald writes JSON, the start-up banner too."`
+	LogLevel             slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error. Reloaded on SIGHUP."`
+	JWTHMACSecret        string        `name:"jwt-hmac-secret-file" env:"HERALD_JWT_HMAC_SECRET_FILE" type:"path" help:"Accept app-signed tokens: HS256 JWTs signed with the secret in this file (at least 32 bytes; a final line break is not part of it)."`
+	JWTPublicKey         string        `name:"jwt-public-key-file" env:"HERALD_JWT_PUBLIC_KEY_FILE" type:"path" xor:"jwt-key" help:"Accept JWTs signed by this PEM public key's private half: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)."`
+	JWTJWKSURL           string        `name:"jwt-jwks-url" env:"HERALD_JWT_JWKS_URL" xor:"jwt-key" help:"Accept JWTs signed by a key of this JSON Web Key Set (RS256, ES256, EdDSA), read again every 5 minutes and when a token names a key it lacks."`
+	JWTAudience          string        `name:"jwt-audience" env:"HERALD_JWT_AUDIENCE" help:"JWTs must name this audience (aud); without it, a JWT that names any audience is refused."`
+	JWTIssuer            string        `name:"jwt-issuer" env:"HERALD_JWT_ISSUER" help:"JWTs must have this issuer (iss)."`
+	CORSOrigins          []string      `name:"cors-origins" env:"HERALD_CORS_ORIGINS" help:"Origins whose pages may call the native and admin API from a browser (https://app.example.com, comma-separated; * for any). Default: none."`
+	WebhooksAllowPrivate bool          `name:"webhooks-allow-private" env:"HERALD_WEBHOOKS_ALLOW_PRIVATE" help:"Let webhook endpoints be on loopback, private, link-local and other non-public addresses (refused by default)."`
+	WebhooksAllow        []string      `name:"webhooks-allow" env:"HERALD_WEBHOOKS_ALLOW" placeholder:"CIDR" help:"Address ranges webhook endpoints may be on although not public, e.g. 10.1.0.0/16 (comma-separated)."`
 }
 
 // errLogged is a failure already written to the log: herald exits 1
@@ -238,7 +242,19 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		AppTokens: apptoken.Config{HMACSecretFile: c.JWTHMACSecret, PublicKeyFile: c.JWTPublicKey,
 			JWKSURL: c.JWTJWKSURL, Audience: c.JWTAudience, Issuer: c.JWTIssuer},
 		CORSOrigins: c.CORSOrigins,
+		Webhooks:    webhook.Config{Policy: webhook.Policy{AllowPrivate: c.WebhooksAllowPrivate, Allow: c.webhooksAllow()}},
 	}
+}
+
+// webhooksAllow is --webhooks-allow parsed (check refused what does not parse).
+func (c *ServeCmd) webhooksAllow() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.WebhooksAllow {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
 }
 
 // check refuses values the server would refuse later, in the flags' terms
@@ -254,6 +270,11 @@ func (c *ServeCmd) check() error {
 	}
 	if (c.JWTAudience != "" || c.JWTIssuer != "") && c.JWTHMACSecret == "" && c.JWTPublicKey == "" && c.JWTJWKSURL == "" {
 		return errors.New("--jwt-audience and --jwt-issuer need a key to verify tokens with: --jwt-hmac-secret-file, --jwt-public-key-file or --jwt-jwks-url")
+	}
+	for _, s := range c.WebhooksAllow {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(s)); err != nil {
+			return fmt.Errorf("--webhooks-allow %q is not an address range such as 10.1.0.0/16", s)
+		}
 	}
 	return nil
 }

@@ -18,6 +18,15 @@ import (
 // with publish ">" must not forge a Zulip message from someone else.
 var namespaces = map[string]bool{"hue": true, "zulip": true, "jetstream": true, "plex": true}
 
+// Namespace returns the vendor dialect whose namespace topic t is in (only
+// it, or an admin key, appends there), or "".
+func Namespace(t string) string {
+	if ns, _, _ := strings.Cut(t, "."); namespaces[ns] {
+		return ns
+	}
+	return ""
+}
+
 // keyCtx carries the authenticated key of a request (see WithKey).
 type keyCtx struct{}
 

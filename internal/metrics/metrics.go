@@ -36,6 +36,19 @@ type Metrics struct {
 	// dialect and action; FaultRules is how many rules are in effect.
 	FaultsInjected *prometheus.CounterVec
 	FaultRules     prometheus.Gauge
+	// WebhookDeliveries counts requests to webhook endpoints, by endpoint
+	// and outcome: "delivered" (2xx), "refused" (another status), "error"
+	// (no answer: refused connection, timeout, address policy).
+	WebhookDeliveries *prometheus.CounterVec
+	// WebhookSeconds observes how long an endpoint took to answer.
+	WebhookSeconds *prometheus.HistogramVec
+	// WebhookLag is how far an endpoint's position is behind the log's
+	// end on the node delivering it, in events (matching or not).
+	WebhookLag *prometheus.GaugeVec
+	// HookRequests counts requests to inbound hooks, by hook and outcome:
+	// "stored", "duplicate", "unsigned" (bad or no signature), "rejected"
+	// (rate limit, body), "error".
+	HookRequests *prometheus.CounterVec
 
 	// The cluster as this node saw it at its last heartbeat (see
 	// internal/server's node registry).
@@ -108,6 +121,23 @@ func New() *Metrics {
 			Name: "herald_fault_rules_active",
 			Help: "Fault rules in effect on this node.",
 		}),
+		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_webhook_deliveries_total",
+			Help: "Requests to webhook endpoints, by endpoint and outcome (delivered, refused, error).",
+		}, []string{"endpoint", "outcome"}),
+		WebhookSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "herald_webhook_delivery_duration_seconds",
+			Help:    "Time from sending a webhook request to its answer.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}, []string{"endpoint"}),
+		WebhookLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_webhook_lag_events",
+			Help: "How far a webhook endpoint's position is behind the log's end, on the node delivering it.",
+		}, []string{"endpoint"}),
+		HookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_hook_requests_total",
+			Help: "Requests to inbound hooks, by hook and outcome (stored, duplicate, unsigned, rejected, error).",
+		}, []string{"hook", "outcome"}),
 		ClusterNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_cluster_nodes",
 			Help: "herald nodes registered on the engine, by state (fresh, stale), at this node's last heartbeat.",
@@ -140,6 +170,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
 		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo, m.FaultsInjected, m.FaultRules,
+		m.WebhookDeliveries, m.WebhookSeconds, m.WebhookLag, m.HookRequests,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		m.RouteActions, m.RoutePosition,
 		collectors.NewGoCollector(),

@@ -28,6 +28,7 @@ var (
 	acceptSSE  = http.Header{"Accept": {"text/event-stream"}}
 	noScope403 = map[string]int{"plain": 403}
 	noSub404   = map[string]int{"plain": 404}
+	notOwn404  = map[string]int{"plain": 404, "scoped": 404} // the admin's webhook
 )
 
 // routes covers every pattern herald mounts, in an order in which each
@@ -90,6 +91,27 @@ var routes = []route{
 	{pattern: "DELETE /v1/faults", method: "DELETE", path: "/v1/faults", dialect: "native", guard: cred.adminGuard, ok: 200},
 	{pattern: "/v1/faults", method: "PUT", path: "/v1/faults", dialect: "native", ok: 405},
 	{pattern: "/v1/faults/{id}", method: "POST", path: "/v1/faults/x", dialect: "native", ok: 405},
+	// Webhooks: endpoints for a key that may read their topics (each its
+	// own), hooks' definitions for an admin, a hook itself for its sender
+	// (the signature is the credential: no herald key opens it).
+	{pattern: "POST /v1/webhooks", method: "POST", path: "/v1/webhooks", body: `{"url":"https://example.org/hook","topics":["app.wh.>"]}`, hdr: jsonBody, dialect: "native", guard: cred.nativeGuard, ok: 201, except: noScope403},
+	{pattern: "GET /v1/webhooks", method: "GET", path: "/v1/webhooks", dialect: "native", guard: cred.nativeGuard, ok: 200},
+	{pattern: "GET /v1/webhooks/{id}", method: "GET", path: "/v1/webhooks/${webhook}", dialect: "native", guard: cred.nativeGuard, ok: 200, except: notOwn404},
+	{pattern: "PATCH /v1/webhooks/{id}", method: "PATCH", path: "/v1/webhooks/${webhook}", body: `{"rate":1}`, hdr: jsonBody, dialect: "native", guard: cred.nativeGuard, ok: 200, except: notOwn404},
+	{pattern: "GET /v1/webhooks/{id}/attempts", method: "GET", path: "/v1/webhooks/${webhook}/attempts", dialect: "native", guard: cred.nativeGuard, ok: 200, except: notOwn404},
+	{pattern: "POST /v1/webhooks/{id}/replay", method: "POST", path: "/v1/webhooks/${webhook}/replay", body: `{"after":0}`, hdr: jsonBody, dialect: "native", guard: cred.nativeGuard, ok: 200, except: notOwn404},
+	{pattern: "DELETE /v1/webhooks/{id}", method: "DELETE", path: "/v1/webhooks/${webhook-doomed}", dialect: "native", guard: cred.nativeGuard, ok: 204, except: notOwn404},
+	{pattern: "POST /v1/hooks", method: "POST", path: "/v1/hooks", body: `{"name":"m-${cred}","topic":"app.hook","scheme":"bearer"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/hooks", method: "GET", path: "/v1/hooks", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/hooks/{name}", method: "GET", path: "/v1/hooks/matrix", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/hooks/{name}", method: "DELETE", path: "/v1/hooks/doomed", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "POST /v1/hooks/{name}", method: "POST", path: "/v1/hooks/matrix", body: `{}`, hdr: jsonBody, dialect: "native", ok: 401},
+	{pattern: "/v1/webhooks", method: "PUT", path: "/v1/webhooks", dialect: "native", ok: 405},
+	{pattern: "/v1/webhooks/{id}", method: "POST", path: "/v1/webhooks/x", dialect: "native", ok: 405},
+	{pattern: "/v1/webhooks/{id}/attempts", method: "POST", path: "/v1/webhooks/x/attempts", dialect: "native", ok: 405},
+	{pattern: "/v1/webhooks/{id}/replay", method: "GET", path: "/v1/webhooks/x/replay", dialect: "native", ok: 405},
+	{pattern: "/v1/hooks", method: "PUT", path: "/v1/hooks", dialect: "native", ok: 405},
+	{pattern: "/v1/hooks/{name}", method: "PUT", path: "/v1/hooks/x", dialect: "native", ok: 405},
 
 	// Hue: pairing and discovery are open; CLIP v2 takes an application key.
 	{pattern: "POST /api", method: "POST", path: "/api", body: `{"devicetype":"m#${cred}"}`, hdr: jsonBody, dialect: "hue", ok: 200},

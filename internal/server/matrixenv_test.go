@@ -125,6 +125,16 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	call("GET", "/3/events", http.Header{"AccessKey": {ju.AccessKey}}, "", &batch)
 	e.vars["batch"] = batch.BatchID
 
+	// Webhooks: an endpoint, one to delete, an inbound hook, one to delete.
+	var wh struct{ ID string }
+	for _, v := range []string{"webhook", "webhook-doomed"} {
+		call("POST", "/v1/webhooks", admin, `{"url":"https://example.org/hook","topics":["app.wh.>"]}`, &wh)
+		e.vars[v] = wh.ID
+	}
+	for _, name := range []string{"matrix", "doomed"} {
+		call("POST", "/v1/hooks", admin, `{"name":"`+name+`","topic":"app.hook","scheme":"bearer"}`, nil)
+	}
+
 	var tok struct{ Token string }
 	call("POST", "/v1/plex/tokens", admin, `{"name":"matrix"}`, &tok)
 	secrets[secretPlex] = tok.Token

@@ -28,6 +28,8 @@ import (
 	"github.com/herald-io/herald/internal/faults/faultapi"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
+	"github.com/herald-io/herald/internal/webhook"
+	"github.com/herald-io/herald/internal/webhook/webhookapi"
 )
 
 // Config is herald's configuration; cmd/herald fills it from flags and
@@ -67,6 +69,9 @@ type Config struct {
 	// StatsEvery is the interval between the samples of GET
 	// /v1/stats/history, which keeps the last 15 minutes (0: 2 s).
 	StatsEvery time.Duration
+	// Webhooks configures outbound and inbound webhooks: above all which
+	// addresses endpoints may have (Webhooks.Policy).
+	Webhooks webhook.Config
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -96,6 +101,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	history   *metrics.History // GET /v1/stats/history
 	core      *dialect.Core
+	webhooks  *webhook.Service
 	nodes     *nodeRegistry // this node's entry in the engine's node registry
 	nodeID    string
 	http      *http.Server
@@ -193,6 +199,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mountOps(mux)
 	native.New(core).Mount(mux)
 	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
+	if s.webhooks, err = webhook.Open(ctx, core, cfg.Webhooks); err != nil {
+		return nil, err
+	}
+	webhookapi.Mount(mux, core, s.webhooks) // /v1/webhooks, /v1/hooks
 	// Static files only: every call it makes goes to the API above.
 	console.Mount(mux, console.Config{AdminKeyPath: absPath(adminKeyPath)})
 	if err := mountDialects(mux, core); err != nil {
@@ -376,6 +386,9 @@ func (s *Server) closeOnce() {
 		ln.Close()
 	}
 	s.wg.Wait()
+	if s.webhooks != nil {
+		s.webhooks.Close() // its jobs store their positions while the engine is there
+	}
 	if s.nodes != nil {
 		s.nodes.close(context.Background())
 	}

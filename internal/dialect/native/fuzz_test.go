@@ -36,8 +36,8 @@ func FuzzParsePublish(f *testing.F) {
 			}
 			// What the wire encoder makes of it is valid JSON.
 			e := eventlog.Event{Seq: 1, ID: d.ID, Topic: d.Topic, Type: d.Type, Data: d.Data}
-			if !json.Valid(encodeEvent(&e)) {
-				t.Fatalf("encoded event is not JSON: %q", encodeEvent(&e))
+			if !json.Valid(EncodeEvent(&e)) {
+				t.Fatalf("encoded event is not JSON: %q", EncodeEvent(&e))
 			}
 		}
 	})

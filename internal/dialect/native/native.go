@@ -41,10 +41,10 @@ type API struct {
 // New builds the native API over the core.
 func New(core *dialect.Core) *API {
 	a := &API{core: core, keepAlive: KeepAlive}
-	a.jsonFmt = core.Hub.RegisterFormat("native.json", encodeEvent)
+	a.jsonFmt = core.Hub.RegisterFormat("native.json", EncodeEvent)
 	a.sseFmt = core.Hub.RegisterFormat("native.sse", encodeSSE)
 	a.wsFmt = core.Hub.RegisterFormat("native.ws", func(e *eventlog.Event) []byte {
-		return framing.AppendWSText(nil, encodeEvent(e))
+		return framing.AppendWSText(nil, EncodeEvent(e))
 	})
 	return a
 }

@@ -9,10 +9,11 @@ import (
 	"github.com/herald-io/herald/internal/framing"
 )
 
-// encodeEvent writes an event as the native JSON object
-// {"seq":…,"id":…,"time":…,"topic":…,"type":…,"data":…}. It is built by hand
+// EncodeEvent writes an event as the native JSON object
+// {"seq":…,"id":…,"time":…,"topic":…,"type":…,"data":…}, the body of a
+// long-poll's events and of a webhook request. It is built by hand
 // because it runs once per event on the fan-out path and Data is already JSON.
-func encodeEvent(e *eventlog.Event) []byte {
+func EncodeEvent(e *eventlog.Event) []byte {
 	return appendEvent(make([]byte, 0, 96+len(e.ID)+len(e.Topic)+len(e.Type)+len(e.Data)), e)
 }
 
@@ -35,7 +36,7 @@ func appendEvent(b []byte, e *eventlog.Event) []byte {
 // encodeSSE writes the event as an SSE frame: its seq is the id a
 // reconnecting client sends back as Last-Event-ID.
 func encodeSSE(e *eventlog.Event) []byte {
-	return framing.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), sseEventName(e.Type), encodeEvent(e))
+	return framing.AppendEvent(nil, strconv.FormatUint(e.Seq, 10), sseEventName(e.Type), EncodeEvent(e))
 }
 
 // sseEventName keeps a type usable as an SSE event name (one line).
