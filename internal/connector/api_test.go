@@ -60,7 +60,9 @@ func TestConnectorsEndpoints(t *testing.T) {
 		{"POST", "/v1/connectors/home", e.admin, "", 405, "method_not_allowed", ""},
 	} {
 		r := e.do(t, tc.method, tc.path, tc.token, tc.body)
-		var p struct{ Error struct{ Code, Message string } }
+		var p struct {
+			Error struct{ Code, Message string }
+		}
 		_ = jsonUnmarshal(r.body, &p)
 		if r.status != tc.status || p.Error.Code != tc.code || !strings.HasPrefix(p.Error.Message, tc.msg) {
 			t.Errorf("%s %s %.50s: %d %s; want %d %s %q…", tc.method, tc.path, tc.body, r.status, r.body, tc.status, tc.code, tc.msg)

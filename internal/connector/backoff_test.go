@@ -76,10 +76,10 @@ type recorder struct {
 	reconnects int
 }
 
-func (r *recorder) Connected(up bool) { r.mu.Lock(); r.up = append(r.up, up); r.mu.Unlock() }
+func (r *recorder) Connected(up bool)       { r.mu.Lock(); r.up = append(r.up, up); r.mu.Unlock() }
 func (r *recorder) Ingested(int, time.Time) {}
-func (r *recorder) Failed(err error)    { r.mu.Lock(); r.errs = append(r.errs, err); r.mu.Unlock() }
-func (r *recorder) Reconnecting()       { r.mu.Lock(); r.reconnects++; r.mu.Unlock() }
+func (r *recorder) Failed(err error)        { r.mu.Lock(); r.errs = append(r.errs, err); r.mu.Unlock() }
+func (r *recorder) Reconnecting()           { r.mu.Lock(); r.reconnects++; r.mu.Unlock() }
 
 func TestRetry(t *testing.T) {
 	rec := &recorder{}
