@@ -30,19 +30,20 @@ type CLI struct {
 	Globals
 	PrintVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
-	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run the server (the default command)."`
-	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
-	Tail      TailCmd      `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
-	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
-	Faults    FaultsCmd    `cmd:"" help:"Inject faults to test clients: 429/503, delays, rejected keys, cut streams (admin)."`
-	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
-	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
-	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`
-	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
-	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
-	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
-	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
-	Help      HelpCmd      `cmd:"" help:"Show the usage of herald or of a command."`
+	Serve      ServeCmd      `cmd:"" default:"withargs" help:"Run the server (the default command)."`
+	Publish    PublishCmd    `cmd:"" help:"Publish one event, or many from NDJSON."`
+	Tail       TailCmd       `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
+	Keys       KeysCmd       `cmd:"" help:"Create, list and revoke API keys (admin)."`
+	Faults     FaultsCmd     `cmd:"" help:"Inject faults to test clients: 429/503, delays, rejected keys, cut streams (admin)."`
+	Connectors ConnectorsCmd `cmd:"" help:"Put herald in front of a real bridge, server or account: add, list, remove connectors (admin)."`
+	Hue        HueCmd        `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
+	Jetstream  JetstreamCmd  `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
+	Zulip      ZulipCmd      `cmd:"" help:"Zulip API: users and streams (admin)."`
+	Plex       PlexCmd       `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
+	Bench      BenchCmd      `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
+	Dev        DevCmd        `cmd:"" help:"Try herald out: a local cluster."`
+	Version    VersionCmd    `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
+	Help       HelpCmd       `cmd:"" help:"Show the usage of herald or of a command."`
 }
 
 func main() {

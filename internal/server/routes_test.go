@@ -31,7 +31,7 @@ func mountedPatterns(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs = append(dirs, ".")
+	dirs = append(dirs, ".", "../connector")
 	set := map[string]bool{
 		console.Path:                          true,
 		strings.TrimSuffix(console.Path, "/"): true,

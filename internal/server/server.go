@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/buildinfo"
+	"github.com/herald-io/herald/internal/connector"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
@@ -62,6 +63,9 @@ type Config struct {
 	// answered 503 and 429 and closed. 0 picks DefaultConnLimits (per
 	// address: a quarter of MaxConns); a negative value means no limit.
 	MaxConns, MaxConnsPerAddr int
+	// ConnectorPoll is how often a polling connector (jetstream) asks an
+	// idle upstream for events (0: its default, a second).
+	ConnectorPoll time.Duration
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -76,7 +80,8 @@ type Server struct {
 	auth      *auth.Service
 	metrics   *metrics.Metrics
 	core      *dialect.Core
-	nodes     *nodeRegistry // this node's entry in the engine's node registry
+	conns     *connector.Service // nil until started
+	nodes     *nodeRegistry      // this node's entry in the engine's node registry
 	nodeID    string
 	http      *http.Server
 	lns       []net.Listener
@@ -167,9 +172,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	native.New(core).Mount(mux)
 	faultapi.Mount(mux, core) // /v1/faults: fault injection for client developers, off until a rule is made
 	console.Mount(mux)        // static files only: every call it makes goes to the API above
-	if err := mountDialects(mux, core); err != nil {
+	ds, err := mountDialects(mux, core)
+	if err != nil {
 		return nil, err
 	}
+	conns, err := connector.New(ctx, core, connector.Config{Kinds: connectorKinds(cfg, ds)})
+	if err != nil {
+		return nil, err
+	}
+	conns.Mount(mux)
 
 	s.http = &http.Server{
 		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
@@ -184,6 +195,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.register(ctx); err != nil {
 		return nil, err
 	}
+	s.conns = conns
+	conns.Start()
 	for _, ln := range s.lns {
 		s.wg.Add(1)
 		go func() {
@@ -300,6 +313,9 @@ func (s *Server) AdminKey() string { return s.admin }
 // that clients resume exactly, waits for requests in flight (until ctx
 // ends), then closes the log cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.conns != nil {
+		s.conns.Close() // gives their leases back: another node takes over at once
+	}
 	if s.core != nil {
 		s.core.Stop() // streams see this and end
 	}
@@ -330,6 +346,9 @@ func (s *Server) closeOnce() {
 	}
 	for _, ln := range s.lns {
 		ln.Close()
+	}
+	if s.conns != nil {
+		s.conns.Close() // before the core: connectors append to the log
 	}
 	s.wg.Wait()
 	if s.nodes != nil {
