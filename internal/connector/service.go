@@ -136,7 +136,7 @@ func (s *Service) job(ctx context.Context, def eventlog.Entry) {
 		<-flushed
 	}()
 
-	client := httpClient(spec)
+	client := HTTPClient(spec)
 	defer client.CloseIdleConnections()
 	log.Info("connector running", "node", s.core.Node)
 	err = kind.Run(ctx, Env{
@@ -155,10 +155,10 @@ func (s *Service) job(ctx context.Context, def eventlog.Entry) {
 	}
 }
 
-// httpClient is a connector's client for its upstream: the spec's TLS
+// HTTPClient is a connector's client for its upstream: the spec's TLS
 // setting, bounded connection set-up, and no overall timeout (streams and
 // long-polls are bounded by their kind, with contexts).
-func httpClient(spec Spec) *http.Client {
+func HTTPClient(spec Spec) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = 10 * time.Second

@@ -6,6 +6,7 @@ import (
 
 	"github.com/herald-io/herald/internal/connector"
 	"github.com/herald-io/herald/internal/connector/jetstream"
+	plexconn "github.com/herald-io/herald/internal/connector/plex"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/plex"
@@ -45,8 +46,9 @@ type dialects struct {
 }
 
 // connectorKinds are the kinds of connector this server runs.
-func connectorKinds(cfg Config, _ *dialects) map[string]connector.Kind {
+func connectorKinds(cfg Config, ds *dialects) map[string]connector.Kind {
 	return map[string]connector.Kind{
 		"jetstream": &jetstream.Kind{Poll: cfg.ConnectorPoll},
+		"plex":      plexconn.New(ds.plex),
 	}
 }

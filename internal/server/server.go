@@ -183,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	conns.Mount(mux)
 
 	s.http = &http.Server{
-		Handler:           boundBodies(s.instrument(mux), cfg.BodyTimeout),
+		Handler:           boundBodies(s.instrument(ds.plex.Unmatched(mux)), cfg.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
