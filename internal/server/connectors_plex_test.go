@@ -133,16 +133,3 @@ func TestPlexConnector(t *testing.T) {
 		t.Fatalf("downstream root %+v, upstream %+v", downID, upID)
 	}
 }
-
-// An upstream that refuses the token stops the connector, which says why.
-func TestPlexConnectorRefused(t *testing.T) {
-	up, down := startHop(t), startHop(t)
-	down.admin("POST", "/v1/connectors", `{"name":"pms","kind":"plex","url":"`+up.URL()+`","key":"not-a-token"}`, nil)
-	eventually(t, 30*time.Second, func() string {
-		v := down.connector("pms")
-		if !v.State.Stopped || !strings.Contains(v.State.LastError, "401") {
-			return fmt.Sprintf("not stopped: %+v", v.State)
-		}
-		return ""
-	})
-}

@@ -197,15 +197,17 @@ func TestJetstreamConnectorSurvivesRestarts(t *testing.T) {
 	}
 }
 
-// An upstream that refuses the access key stops the connector, which says
-// why.
-func TestJetstreamConnectorRefused(t *testing.T) {
+// An upstream that refuses the key stops the connector, which says why.
+func TestConnectorRefused(t *testing.T) {
 	up, down := startHop(t), startHop(t)
-	down.admin("POST", "/v1/connectors", `{"name":"rfid","kind":"jetstream","url":"`+up.URL()+`","key":"00000000-0000-4000-8000-000000000000"}`, nil)
+	for _, kind := range []string{"jetstream", "plex"} {
+		down.admin("POST", "/v1/connectors", `{"name":"`+kind+`","kind":"`+kind+`","url":"`+up.URL()+`","key":"00000000-0000-4000-8000-000000000000"}`, nil)
+	}
 	eventually(t, 30*time.Second, func() string {
-		v := down.connector("rfid")
-		if !v.State.Stopped || !strings.Contains(v.State.LastError, "401") {
-			return fmt.Sprintf("not stopped: %+v", v.State)
+		for _, kind := range []string{"jetstream", "plex"} {
+			if v := down.connector(kind); !v.State.Stopped || !strings.Contains(v.State.LastError, "401") {
+				return fmt.Sprintf("%s not stopped: %+v", kind, v.State)
+			}
 		}
 		return ""
 	})
