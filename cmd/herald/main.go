@@ -32,26 +32,27 @@ type CLI struct {
 	Globals
 	PrintVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
-	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run the server (the default command)."`
-	Publish   PublishCmd   `cmd:"" help:"Publish one event, or many from NDJSON."`
-	Tail      TailCmd      `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
-	Keys      KeysCmd      `cmd:"" help:"Create, list and revoke API keys (admin)."`
-	Faults    FaultsCmd    `cmd:"" help:"Inject faults to test clients: 429/503, delays, rejected keys, cut streams (admin)."`
-	Routes    RoutesCmd    `cmd:"" help:"Routes: turn one dialect's events into another's actions, with CEL (admin)."`
-	Webhooks  WebhooksCmd  `cmd:"" help:"Deliver events to HTTP endpoints, signed, retried: add, list, remove, replay, attempts."`
-	Hue       HueCmd       `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
-	Jetstream JetstreamCmd `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
-	Zulip     ZulipCmd     `cmd:"" help:"Zulip API: users and streams (admin)."`
-	Plex      PlexCmd      `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
-	Backup    BackupCmd    `cmd:"" help:"Back up a running server's whole state (events, keys, positions, dialect state) to one archive (admin)."`
-	Restore   RestoreCmd   `cmd:"" help:"Restore an archive into a stopped server's data directory (or an external cluster)."`
-	Export    ExportCmd    `cmd:"" help:"Write events as NDJSON (seq, id, time, topic, type, data)."`
-	Import    ImportCmd    `cmd:"" help:"Append the events of an NDJSON export, keeping their ids: nothing is stored twice (admin)."`
-	Bench     BenchCmd     `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
-	Dev       DevCmd       `cmd:"" help:"Try herald out: a local cluster."`
-	ConfigCmd ConfigCmd    `cmd:"" name:"config" help:"Show the configuration herald serve runs with, and where each value comes from."`
-	Version   VersionCmd   `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
-	Help      HelpCmd      `cmd:"" help:"Show the usage of herald or of a command."`
+	Serve      ServeCmd      `cmd:"" default:"withargs" help:"Run the server (the default command)."`
+	Publish    PublishCmd    `cmd:"" help:"Publish one event, or many from NDJSON."`
+	Tail       TailCmd       `cmd:"" help:"Follow events as they are published; resumes after reconnections."`
+	Keys       KeysCmd       `cmd:"" help:"Create, list and revoke API keys (admin)."`
+	Faults     FaultsCmd     `cmd:"" help:"Inject faults to test clients: 429/503, delays, rejected keys, cut streams (admin)."`
+	Routes     RoutesCmd     `cmd:"" help:"Routes: turn one dialect's events into another's actions, with CEL (admin)."`
+	Webhooks   WebhooksCmd   `cmd:"" help:"Deliver events to HTTP endpoints, signed, retried: add, list, remove, replay, attempts."`
+	Connectors ConnectorsCmd `cmd:"" help:"Put herald in front of a real bridge, server or account: add, list, remove connectors (admin)."`
+	Hue        HueCmd        `cmd:"" help:"Hue bridge: add simulated devices, press buttons, turn dials, report sensors, press the link button (admin)."`
+	Jetstream  JetstreamCmd  `cmd:"" help:"Jetstream RFID API: users and a device simulator (admin)."`
+	Zulip      ZulipCmd      `cmd:"" help:"Zulip API: users and streams (admin)."`
+	Plex       PlexCmd       `cmd:"" help:"Plex notifications: simulate a media server, create tokens (admin)."`
+	Backup     BackupCmd     `cmd:"" help:"Back up a running server's whole state (events, keys, positions, dialect state) to one archive (admin)."`
+	Restore    RestoreCmd    `cmd:"" help:"Restore an archive into a stopped server's data directory (or an external cluster)."`
+	Export     ExportCmd     `cmd:"" help:"Write events as NDJSON (seq, id, time, topic, type, data)."`
+	Import     ImportCmd     `cmd:"" help:"Append the events of an NDJSON export, keeping their ids: nothing is stored twice (admin)."`
+	Bench      BenchCmd      `cmd:"" help:"Load tool: many subscribers, timed events, latency and cost."`
+	Dev        DevCmd        `cmd:"" help:"Try herald out: a local cluster."`
+	ConfigCmd  ConfigCmd     `cmd:"" name:"config" help:"Show the configuration herald serve runs with, and where each value comes from."`
+	Version    VersionCmd    `cmd:"" help:"Print the version: module version, VCS revision and time, Go version."`
+	Help       HelpCmd       `cmd:"" help:"Show the usage of herald or of a command."`
 }
 
 func main() {

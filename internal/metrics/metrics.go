@@ -73,6 +73,15 @@ type Metrics struct {
 	RouteActions *prometheus.CounterVec
 	// RoutePosition is the last source sequence each route has handled.
 	RoutePosition *prometheus.GaugeVec
+	// Connectors (internal/connector), by connector name and kind, as the
+	// node that runs each reports it: whether it is connected to its
+	// upstream, the events it ingested and the newest one's upstream time
+	// (Unix seconds), its upstream errors and its reconnects.
+	ConnectorConnected  *prometheus.GaugeVec
+	ConnectorEvents     *prometheus.CounterVec
+	ConnectorLastEvent  *prometheus.GaugeVec
+	ConnectorErrors     *prometheus.CounterVec
+	ConnectorReconnects *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go and process
@@ -166,6 +175,26 @@ func New() *Metrics {
 			Name: "herald_route_position",
 			Help: "The last source sequence a route running on this node has handled.",
 		}, []string{"route"}),
+		ConnectorConnected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_connector_connected",
+			Help: "1 while a connector run by this node is connected to its upstream, else 0.",
+		}, []string{"connector", "kind"}),
+		ConnectorEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_connector_events_ingested_total",
+			Help: "Upstream events a connector run by this node appended to the log (duplicates not counted).",
+		}, []string{"connector", "kind"}),
+		ConnectorLastEvent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_connector_last_event_timestamp_seconds",
+			Help: "Upstream time of the newest event a connector run by this node ingested.",
+		}, []string{"connector", "kind"}),
+		ConnectorErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_connector_errors_total",
+			Help: "Upstream faults a connector run by this node met (unreachable, refused, cut).",
+		}, []string{"connector", "kind"}),
+		ConnectorReconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_connector_reconnects_total",
+			Help: "Attempts of a connector run by this node to reach its upstream again after a fault.",
+		}, []string{"connector", "kind"}),
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
@@ -173,10 +202,18 @@ func New() *Metrics {
 		m.WebhookDeliveries, m.WebhookSeconds, m.WebhookLag, m.HookRequests,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		m.RouteActions, m.RoutePosition,
+		m.ConnectorConnected, m.ConnectorEvents, m.ConnectorLastEvent, m.ConnectorErrors, m.ConnectorReconnects,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// ConnectorVecs are the connector collectors, whose series a node drops
+// when it stops running a connector.
+func (m *Metrics) ConnectorVecs() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{m.ConnectorConnected.MetricVec, m.ConnectorEvents.MetricVec,
+		m.ConnectorLastEvent.MetricVec, m.ConnectorErrors.MetricVec, m.ConnectorReconnects.MetricVec}
 }
 
 // LiveSubscribers returns the open streaming connections by transport (the

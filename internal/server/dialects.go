@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/herald-io/herald/internal/connector"
+	"github.com/herald-io/herald/internal/connector/jetstream"
+	plexconn "github.com/herald-io/herald/internal/connector/plex"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/plex"
@@ -16,28 +19,41 @@ import (
 
 // mountDialects builds each vendor dialect over the core and mounts its
 // routes beside the native API's.
-func mountDialects(mux *http.ServeMux, core *dialect.Core) error {
+func mountDialects(mux *http.ServeMux, core *dialect.Core) (*dialects, error) {
 	js, err := terso.New(core, terso.Config{})
 	if err != nil {
-		return fmt.Errorf("jetstream dialect: %w", err)
+		return nil, fmt.Errorf("jetstream dialect: %w", err)
 	}
 	js.Mount(mux)
 	h, err := hue.New(core, hue.Config{})
 	if err != nil {
-		return fmt.Errorf("hue dialect: %w", err)
+		return nil, fmt.Errorf("hue dialect: %w", err)
 	}
 	h.Mount(mux)
 	z, err := zulip.New(core, zulip.Config{})
 	if err != nil {
-		return fmt.Errorf("zulip dialect: %w", err)
+		return nil, fmt.Errorf("zulip dialect: %w", err)
 	}
 	z.Mount(mux)
 	p, err := plex.New(core, plex.Config{})
 	if err != nil {
-		return fmt.Errorf("plex dialect: %w", err)
+		return nil, fmt.Errorf("plex dialect: %w", err)
 	}
 	p.Mount(mux)
-	return nil
+	return &dialects{plex: p}, nil
+}
+
+// dialects are the built dialects the connectors need.
+type dialects struct {
+	plex *plex.API
+}
+
+// connectorKinds are the kinds of connector this server runs.
+func connectorKinds(cfg Config, ds *dialects) map[string]connector.Kind {
+	return map[string]connector.Kind{
+		"jetstream": &jetstream.Kind{Poll: cfg.ConnectorPoll},
+		"plex":      plexconn.New(ds.plex),
+	}
 }
 
 // mountRoutes mounts /v1/routes and runs the routes this node holds the

@@ -183,6 +183,14 @@ var routes = []route{
 	{pattern: "DELETE /v1/jetstream/users/{id}", method: "DELETE", path: "/v1/jetstream/users/${js-doomed}", dialect: "native", guard: cred.adminGuard, ok: 204},
 	{pattern: "POST /v1/jetstream/simulate", method: "POST", path: "/v1/jetstream/simulate", body: `{"device":"m-1","heartbeat":true}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
 
+	// Connectors (an unreachable upstream: each retries quietly).
+	{pattern: "POST /v1/connectors", method: "POST", path: "/v1/connectors", body: `{"name":"m-${cred}","kind":"jetstream","url":"http://127.0.0.1:9","key":"k"}`, hdr: jsonBody, dialect: "native", guard: cred.adminGuard, ok: 201},
+	{pattern: "GET /v1/connectors", method: "GET", path: "/v1/connectors", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "GET /v1/connectors/{name}", method: "GET", path: "/v1/connectors/m-admin", dialect: "native", guard: cred.adminGuard, ok: 200},
+	{pattern: "DELETE /v1/connectors/{name}", method: "DELETE", path: "/v1/connectors/m-admin", dialect: "native", guard: cred.adminGuard, ok: 204},
+	{pattern: "/v1/connectors", method: "PUT", path: "/v1/connectors", dialect: "native", ok: 405},
+	{pattern: "/v1/connectors/{name}", method: "POST", path: "/v1/connectors/x", dialect: "native", ok: 405},
+
 	// Plex.
 	{pattern: "GET /{$}", method: "GET", path: "/", dialect: "plex", guard: cred.plexGuard, ok: 200},
 	{pattern: "GET /identity", method: "GET", path: "/identity", dialect: "plex", ok: 200},

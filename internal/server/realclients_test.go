@@ -136,4 +136,15 @@ func TestRealClients(t *testing.T) {
 		admin("/v1/plex/tokens", map[string]any{"name": "plexjs"}, &tok)
 		run(t, "plex.mjs", "PLEX_TOKEN="+tok.Token)
 	})
+	// The same clients on a herald in front of another (a plex
+	// connector): the scan is made upstream and read downstream.
+	t.Run("plexjs-and-ws-through-a-connector", func(t *testing.T) {
+		up := startHop(t)
+		down := &hop{t: t, Server: s}
+		down.admin("POST", "/v1/connectors", `{"name":"pms","kind":"plex","url":"`+up.URL()+`","key":"`+up.plexToken("connector")+`"}`, nil)
+		waitConnected(t, down, "pms", 0)
+		var tok struct{ Token string }
+		admin("/v1/plex/tokens", map[string]any{"name": "plexjs-down"}, &tok)
+		run(t, "plex.mjs", "PLEX_TOKEN="+tok.Token, "SCAN_URL="+up.URL(), "SCAN_ADMIN_KEY="+up.Admin)
+	})
 }

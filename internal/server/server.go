@@ -20,6 +20,7 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/auth/apptoken"
 	"github.com/herald-io/herald/internal/buildinfo"
+	"github.com/herald-io/herald/internal/connector"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
@@ -72,6 +73,9 @@ type Config struct {
 	// Webhooks configures outbound and inbound webhooks: above all which
 	// addresses endpoints may have (Webhooks.Policy).
 	Webhooks webhook.Config
+	// ConnectorPoll is how often a polling connector (jetstream) asks an
+	// idle upstream for events (0: its default, a second).
+	ConnectorPoll time.Duration
 	// Banner receives the start-up banner (URLs and, on first start, the
 	// admin key); nil for none.
 	Banner io.Writer
@@ -102,7 +106,8 @@ type Server struct {
 	history   *metrics.History // GET /v1/stats/history
 	core      *dialect.Core
 	webhooks  *webhook.Service
-	nodes     *nodeRegistry // this node's entry in the engine's node registry
+	conns     *connector.Service // nil until started
+	nodes     *nodeRegistry      // this node's entry in the engine's node registry
 	nodeID    string
 	http      *http.Server
 	lns       []net.Listener
@@ -205,14 +210,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	webhookapi.Mount(mux, core, s.webhooks) // /v1/webhooks, /v1/hooks
 	// Static files only: every call it makes goes to the API above.
 	console.Mount(mux, console.Config{AdminKeyPath: absPath(adminKeyPath)})
-	if err := mountDialects(mux, core); err != nil {
+	ds, err := mountDialects(mux, core)
+	if err != nil {
 		return nil, err
 	}
+	conns, err := connector.New(ctx, core, connector.Config{Kinds: connectorKinds(cfg, ds)})
+	if err != nil {
+		return nil, err
+	}
+	conns.Mount(mux)
 	if err := mountRoutes(ctx, mux, core); err != nil {
 		return nil, err
 	}
 
-	api, err := withCORS(cfg.CORSOrigins, mux)
+	api, err := withCORS(cfg.CORSOrigins, ds.plex.Unmatched(mux))
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +240,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.register(ctx); err != nil {
 		return nil, err
 	}
+	s.conns = conns
+	conns.Start()
 	for _, ln := range s.lns {
 		s.wg.Add(1)
 		go func() {
@@ -354,6 +367,9 @@ func (s *Server) AdminKey() string { return s.admin }
 // that clients resume exactly, waits for requests in flight (until ctx
 // ends), then closes the log cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.conns != nil {
+		s.conns.Close() // gives their leases back: another node takes over at once
+	}
 	if s.core != nil {
 		s.core.Stop() // streams see this and end
 	}
@@ -384,6 +400,9 @@ func (s *Server) closeOnce() {
 	}
 	for _, ln := range s.lns {
 		ln.Close()
+	}
+	if s.conns != nil {
+		s.conns.Close() // before the core: connectors append to the log
 	}
 	s.wg.Wait()
 	if s.webhooks != nil {

@@ -1,10 +1,14 @@
 // @lukehagar/plexjs 0.43.0 (events.getNotifications) and the npm ws client,
 // unmodified, on herald's Plex notifications: a simulated library scan
 // (made through herald's admin endpoint) must arrive over both, in order.
+// SCAN_URL and SCAN_ADMIN_KEY name another herald to scan on (the upstream
+// of a plex connector on HERALD_URL); by default the scan is made on HERALD_URL.
 import { PlexAPI } from "@lukehagar/plexjs";
 import WebSocket from "ws";
 
 const { HERALD_URL, PLEX_TOKEN, ADMIN_KEY } = process.env;
+const SCAN_URL = process.env.SCAN_URL || HERALD_URL;
+const SCAN_ADMIN_KEY = process.env.SCAN_ADMIN_KEY || ADMIN_KEY;
 const fail = (msg) => {
   console.error(msg);
   process.exit(1);
@@ -27,9 +31,9 @@ await new Promise((resolve, reject) => {
   ws.on("error", reject);
 });
 
-const scan = await fetch(HERALD_URL + "/v1/plex/simulate/scan", {
+const scan = await fetch(SCAN_URL + "/v1/plex/simulate/scan", {
   method: "POST",
-  headers: { Authorization: "Bearer " + ADMIN_KEY, "Content-Type": "application/json" },
+  headers: { Authorization: "Bearer " + SCAN_ADMIN_KEY, "Content-Type": "application/json" },
   body: JSON.stringify({ section: "Movies", items: 3 }),
 });
 if (!scan.ok) fail("scan: " + scan.status + " " + (await scan.text()));

@@ -22,6 +22,10 @@ type attr struct {
 // PlexServer reads (machineIdentifier, version, friendlyName…) before it
 // opens the notification listener.
 func (a *API) root(w http.ResponseWriter, r *http.Request, _ *dialect.Request) error {
+	if h := a.fallbackFor(); h != nil {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 	writeContainer(w, r, []attr{
 		{"size", int64(0)},
 		{"allowCameraUpload", false},
@@ -63,6 +67,10 @@ func (a *API) root(w http.ResponseWriter, r *http.Request, _ *dialect.Request) e
 // identity handles GET /identity, which Plex Media Server answers without a
 // token: clients use it to find which server is at an address.
 func (a *API) identity(w http.ResponseWriter, r *http.Request) {
+	if h := a.fallbackFor(); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
 	writeContainer(w, r, []attr{
 		{"size", int64(0)},
 		{"apiVersion", "1.1.1"},

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect"
@@ -83,6 +84,9 @@ type API struct {
 	sse     *hub.Format // one complete EventSource message (or several, see encodeSSE)
 	wsFrame *hub.Format // one NotificationContainer as a WebSocket text frame
 	clock   func() time.Time
+	// fallback serves what the log does not (SetFallback): nil, or a
+	// reverse proxy to the real server.
+	fallback atomic.Pointer[fallback]
 }
 
 // New builds the Plex dialect over the core. It reads (or creates) the

@@ -91,3 +91,23 @@ func FuzzToWire(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDraftOf: any upstream event either is refused or becomes a draft on
+// a valid topic that keeps its bytes.
+func FuzzDraftOf(f *testing.F) {
+	for _, s := range []string{
+		`{"Device":"d1","Type":"HeartbeatEvent","EventId":"ab6f31e5-0000-4000-8000-000000000001","EventTime":"2025-01-02T03:04:01Z","Version":2}`,
+		`{"Device":"a.b*>","Type":"x y"}`, `{"Device":1}`, `{}`, `[]`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := DraftOf(data)
+		if err != nil {
+			return
+		}
+		if topic.Validate(d.Topic) != nil || string(d.Data) != string(data) || d.ID == "" {
+			t.Fatalf("%q: draft %+v", data, d)
+		}
+	})
+}

@@ -2,12 +2,16 @@ package terso
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/topic"
 )
 
 // TimeFormat is how Jetstream writes times: UTC, whole seconds.
@@ -195,3 +199,52 @@ func appendEvents(dst []byte, batchID string, evs []wireEvent) []byte {
 
 // stamp formats t as Jetstream does.
 func stamp(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ErrNotEvent is returned by DraftOf for data that is not a JSON object.
+var ErrNotEvent = errors.New("jetstream: an event is a JSON object")
+
+// DraftOf returns the draft that stores data, an event as another Jetstream
+// API delivered it (a connector's upstream), so that this dialect serves it
+// exactly as received: the bytes are kept as they are, the herald id is
+// its EventId (lower-case, so a batch read twice is stored once; a digest
+// of the bytes when it has none), and the topic is Topic(Device, Type) —
+// "_" for an event without a device, and any byte a topic token cannot
+// hold replaced by '_' (the event's own fields keep the original).
+func DraftOf(data json.RawMessage) (eventlog.Draft, error) {
+	var h struct {
+		Device  string `json:"Device"`
+		Type    string `json:"Type"`
+		EventID string `json:"EventId"`
+	}
+	if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &h) != nil {
+		return eventlog.Draft{}, ErrNotEvent
+	}
+	typ := TypeName(h.Type)
+	if typ == "" {
+		typ = "Event"
+	}
+	id := strings.ToLower(strings.TrimSpace(h.EventID))
+	if id == "" {
+		sum := sha256.Sum256(data)
+		id = "sha256:" + hex.EncodeToString(sum[:16])
+	}
+	return eventlog.Draft{ID: id, Topic: Topic(token(h.Device), token(typ)), Type: typ, Data: data}, nil
+}
+
+// token makes s a topic token: '_' for an empty one, and each byte a
+// token cannot hold replaced by '_'.
+func token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	b := []byte(s)
+	for i := range b {
+		if topic.Validate(string(b[i:i+1])) != nil {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

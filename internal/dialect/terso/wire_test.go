@@ -2,6 +2,8 @@ package terso
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,5 +37,31 @@ func TestWireFillsNativeEvents(t *testing.T) {
 	ev := eventlog.Event{Seq: 5, ID: "other", Time: at, Topic: "jetstream.x.heartbeatevent", Type: "HeartbeatEvent", Data: complete}
 	if w := toWire(&ev); string(w.Data) != string(complete) || w.EventID != guid(9) || w.Version != 2 {
 		t.Fatalf("complete event changed: %s %+v", w.Data, w)
+	}
+}
+
+// An event read from another Jetstream API is stored so that it is served
+// byte for byte as received, under its device's and type's topic.
+func TestDraftOf(t *testing.T) {
+	in := `{"Device":"Cab 1.a","ReceivedTime":"2025-01-02T03:04:05Z","Type":"HeartbeatEvent","EventId":"AB6F31E5-0000-4000-8000-000000000001","EventTime":"2025-01-02T03:04:01Z","Version":2}`
+	d, err := DraftOf(json.RawMessage(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != "ab6f31e5-0000-4000-8000-000000000001" || d.Topic != "jetstream.Cab_1_a.heartbeatevent" || d.Type != "HeartbeatEvent" || string(d.Data) != in {
+		t.Fatalf("draft %+v", d)
+	}
+	w := toWire(&eventlog.Event{Seq: 7, ID: d.ID, Topic: d.Topic, Type: d.Type, Data: d.Data})
+	if string(w.Data) != in || w.EventID != "AB6F31E5-0000-4000-8000-000000000001" {
+		t.Fatalf("served as %s (id %s)", w.Data, w.EventID)
+	}
+	d, err = DraftOf(json.RawMessage(`{"Type":"DeviceAddedEvent","Version":3}`))
+	if err != nil || d.Topic != "jetstream._.deviceaddedevent" || !strings.HasPrefix(d.ID, "sha256:") {
+		t.Fatalf("event without device or id: %+v %v", d, err)
+	}
+	for _, bad := range []string{``, `[]`, `"x"`, `{`} {
+		if _, err := DraftOf(json.RawMessage(bad)); !errors.Is(err, ErrNotEvent) {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }
