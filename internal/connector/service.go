@@ -214,3 +214,11 @@ func (s *Service) observe(ctx context.Context) {
 		})
 	})
 }
+
+// Spec returns the stored definition of the connector name, its secret
+// included: for what serves a connector's clients on every node (the Hue
+// dialect forwards a mirrored bridge's writes with its key).
+func (s *Service) Spec(ctx context.Context, name string) (Spec, error) {
+	spec, _, err := s.st.spec(ctx, name)
+	return spec, err
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/herald-io/herald/internal/connector"
+	"github.com/herald-io/herald/internal/connector/hueconn"
 	"github.com/herald-io/herald/internal/connector/jetstream"
 	plexconn "github.com/herald-io/herald/internal/connector/plex"
 	"github.com/herald-io/herald/internal/dialect"
@@ -18,14 +19,26 @@ import (
 )
 
 // mountDialects builds each vendor dialect over the core and mounts its
-// routes beside the native API's.
+// routes beside the native API's. A mirrored Hue bridge's writes go to the
+// bridge through the hue connector's definition, which the connectors'
+// service (made after the dialects) gives: ds.conns is set then.
 func mountDialects(mux *http.ServeMux, core *dialect.Core) (*dialects, error) {
+	ds := &dialects{}
+	forward := &hueconn.Forwarders{
+		Lookup: func(ctx context.Context, name string) (connector.Spec, error) {
+			if ds.conns == nil {
+				return connector.Spec{}, connector.ErrNotFound
+			}
+			return ds.conns.Spec(ctx, name)
+		},
+		HTTP: connector.HTTPClient,
+	}
 	js, err := terso.New(core, terso.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream dialect: %w", err)
 	}
 	js.Mount(mux)
-	h, err := hue.New(core, hue.Config{})
+	h, err := hue.New(core, hue.Config{Upstream: forward.Upstream})
 	if err != nil {
 		return nil, fmt.Errorf("hue dialect: %w", err)
 	}
@@ -40,12 +53,16 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) (*dialects, error) {
 		return nil, fmt.Errorf("plex dialect: %w", err)
 	}
 	p.Mount(mux)
-	return &dialects{plex: p}, nil
+	ds.hue, ds.plex = h, p
+	return ds, nil
 }
 
-// dialects are the built dialects the connectors need.
+// dialects are the built dialects the connectors need, and the connectors'
+// service once it is made.
 type dialects struct {
-	plex *plex.API
+	hue   *hue.API
+	plex  *plex.API
+	conns *connector.Service
 }
 
 // connectorKinds are the kinds of connector this server runs.
@@ -53,6 +70,7 @@ func connectorKinds(cfg Config, ds *dialects) map[string]connector.Kind {
 	return map[string]connector.Kind{
 		"jetstream": &jetstream.Kind{Poll: cfg.ConnectorPoll},
 		"plex":      plexconn.New(ds.plex),
+		"hue":       hueconn.New(ds.hue),
 	}
 }
 

@@ -218,6 +218,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ds.conns = conns
 	conns.Mount(mux)
 	if err := mountRoutes(ctx, mux, core); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package hueconn
+package hueconn_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/connector"
+	"github.com/herald-io/herald/internal/connector/hueconn"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -148,7 +149,7 @@ type downstream struct {
 	spec connector.Spec
 	pos  *positions
 	rep  *reporter
-	kind *Kind
+	kind *hueconn.Kind
 
 	stop func() error // ends the running connector, returning Run's error
 }
@@ -156,7 +157,7 @@ type downstream struct {
 func newDownstream(t *testing.T, spec connector.Spec) *downstream {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
 	d := &downstream{t: t, core: c, spec: spec, pos: &positions{}, rep: &reporter{}}
-	fw := &Forwarders{Lookup: func(context.Context, string) (connector.Spec, error) { return d.spec, nil }}
+	fw := &hueconn.Forwarders{Lookup: func(context.Context, string) (connector.Spec, error) { return d.spec, nil }}
 	api, err := hue.New(c.Core, hue.Config{BatchWindow: -1, Upstream: fw.Upstream})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ func newDownstream(t *testing.T, spec connector.Spec) *downstream {
 		d.srv.Close()
 	})
 	d.app = c.Key(t, auth.Spec{Name: "app", Dialect: "hue", Publish: []string{"hue.>"}, Subscribe: []string{"hue.>"}})
-	d.kind = New(api)
+	d.kind = hueconn.New(api)
 	return d
 }
 

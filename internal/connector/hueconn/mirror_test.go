@@ -1,4 +1,4 @@
-package hueconn
+package hueconn_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/connector"
+	"github.com/herald-io/herald/internal/connector/hueconn"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -112,7 +113,7 @@ func TestMirrorUpstreamRestartedDiffsTheGap(t *testing.T) {
 
 	gate := make(chan struct{})
 	waiting := make(chan time.Duration, 16)
-	down.kind.sleep = func(ctx context.Context, d time.Duration) error {
+	down.kind.SetSleep(func(ctx context.Context, d time.Duration) error {
 		waiting <- d
 		select {
 		case <-gate:
@@ -120,7 +121,7 @@ func TestMirrorUpstreamRestartedDiffsTheGap(t *testing.T) {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
+	})
 	up.srv.Stop()
 	<-waiting // the session ended; the connector waits for the test
 	up.srv.Start()
@@ -249,10 +250,10 @@ func TestMirrorHonoursRetryAfter(t *testing.T) {
 	defer srv.Close()
 	down := newDownstream(t, connector.Spec{Name: "home", Kind: "hue", URL: srv.URL, Key: "k"})
 	var waits []time.Duration
-	down.kind.sleep = func(_ context.Context, d time.Duration) error {
+	down.kind.SetSleep(func(_ context.Context, d time.Duration) error {
 		waits = append(waits, d)
 		return nil
-	}
+	})
 	err := down.kind.Run(context.Background(), connector.Env{Core: down.core.Core, Spec: down.spec, Report: down.rep, Positions: down.pos})
 	if !errors.Is(err, connector.ErrStopped) {
 		t.Fatalf("Run: %v", err)
@@ -266,7 +267,7 @@ func TestMirrorHonoursRetryAfter(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	k := New(nil)
+	k := hueconn.New(nil)
 	for _, tc := range []struct {
 		spec connector.Spec
 		ok   bool

@@ -1,4 +1,4 @@
-package hueconn
+package hueconn_test
 
 import (
 	"encoding/json"
