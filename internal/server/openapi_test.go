@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -23,14 +25,19 @@ import (
 )
 
 // apiCall is one request of TestOpenAPI: what it sends, the status it must
-// get, and the answer's fields kept for later calls (name → field).
+// get, and the answer's fields kept for later calls (name → field, a dotted
+// path such as events.0.seq).
 type apiCall struct {
 	method, path string
 	body         string
 	key          string // "admin" (default), "none", or a var holding a token
+	basic        string // user:password for HTTP Basic instead of key (vars expanded)
 	hdr          http.Header
 	status       int
 	keep         map[string]string
+	// vendor marks a vendor's own path, outside the document: sent to make
+	// state an operation answers (a Zulip event queue), only its status checked.
+	vendor bool
 }
 
 // openAPICalls exercise every operation of the document, in an order in
@@ -40,8 +47,9 @@ var openAPICalls = []apiCall{
 	{method: "GET", path: "/readyz", key: "none", status: 200},
 	{method: "GET", path: "/v1/openapi.json", key: "none", status: 200},
 	{method: "GET", path: "/v1/cluster", status: 200},
+	{method: "GET", path: "/v1/backup", status: 200},
 
-	{method: "POST", path: "/v1/events", body: `{"topic":"app.door.front","type":"opened","data":{"by":"alice"},"id":"door-1"}`, status: 201},
+	{method: "POST", path: "/v1/events", body: `{"topic":"app.door.front","type":"opened","data":{"by":"alice"},"id":"door-1"}`, status: 201, keep: map[string]string{"opened": "events.0.seq"}},
 	{method: "POST", path: "/v1/events", body: `[{"topic":"app.door.back"},{"topic":"app.door.front","id":"door-1"}]`, status: 201},
 	{method: "POST", path: "/v1/events", body: `{"topic":"a b"}`, status: 400},
 	{method: "POST", path: "/v1/events", body: `{"topic":"app.x"}`, key: "none", status: 401},
@@ -65,8 +73,8 @@ var openAPICalls = []apiCall{
 	{method: "GET", path: "/v1/subscriptions/billing", status: 404},
 
 	{method: "POST", path: "/v1/keys", body: `{"name":"door-sensor","publish":["app.door.>"],"subscribe":[]}`, status: 201, keep: map[string]string{"key": "id", "token": "token"}},
+	{method: "GET", path: "/v1/keys", key: "token", status: 403}, // the key is used: it has a last_used
 	{method: "GET", path: "/v1/keys", status: 200},
-	{method: "GET", path: "/v1/keys", key: "token", status: 403},
 	{method: "DELETE", path: "/v1/keys/${key}", status: 204},
 
 	{method: "POST", path: "/v1/faults", body: `{"action":"delay","delay":"1ms","key":"0000000000000000","ttl":"1m"}`, status: 201, keep: map[string]string{"fault": "id"}},
@@ -79,6 +87,7 @@ var openAPICalls = []apiCall{
 	{method: "DELETE", path: "/v1/faults", status: 200},
 
 	{method: "GET", path: "/v1/hue/products", status: 200},
+	{method: "GET", path: "/v1/hue/resources", status: 200},
 	{method: "POST", path: "/v1/hue/devices", body: `{"product":"dimmer_switch","name":"Hall"}`, status: 201},
 	{method: "POST", path: "/v1/hue/devices", body: `{"product":"tap_dial","name":"Dial"}`, status: 201},
 	{method: "POST", path: "/v1/hue/devices", body: `{"product":"motion_sensor","name":"Porch"}`, status: 201},
@@ -88,14 +97,20 @@ var openAPICalls = []apiCall{
 	{method: "POST", path: "/v1/hue/rotate", body: `{"device":"Dial","steps":30,"repeats":1}`, status: 200},
 	{method: "POST", path: "/v1/hue/rotate", body: `{"device":"Nowhere","steps":1}`, status: 404},
 	{method: "POST", path: "/v1/hue/link", body: `{}`, status: 200},
+	{method: "GET", path: "/v1/hue/resources", status: 200},
 
-	{method: "POST", path: "/v1/zulip/users", body: `{"email":"bot@example.com","full_name":"Bot","bot":true}`, status: 201},
+	{method: "POST", path: "/v1/zulip/users", body: `{"email":"bot@example.com","full_name":"Bot","bot":true}`, status: 201, keep: map[string]string{"zulip": "api_key"}},
 	{method: "POST", path: "/v1/zulip/users", body: `{"email":"doomed@example.com","full_name":"Doomed"}`, status: 201},
 	{method: "GET", path: "/v1/zulip/users", status: 200},
 	{method: "DELETE", path: "/v1/zulip/users/doomed@example.com", status: 204},
 	{method: "POST", path: "/v1/zulip/streams", body: `{"name":"general","description":"All"}`, status: 201},
 	{method: "GET", path: "/v1/zulip/streams", status: 200},
+	{method: "GET", path: "/v1/zulip/queues", status: 200},
+	{method: "POST", path: "/api/v1/register", body: `event_types=["message"]`, basic: "bot@example.com:${zulip}", hdr: formBody, status: 200, vendor: true},
+	{method: "POST", path: "/api/v1/register", basic: "bot@example.com:${zulip}", status: 200, vendor: true},
+	{method: "GET", path: "/v1/zulip/queues", status: 200},
 
+	{method: "GET", path: "/v1/jetstream/users", status: 200}, // none yet
 	{method: "POST", path: "/v1/jetstream/users", body: `{"name":"dock","devices":["reader-1"]}`, status: 201, keep: map[string]string{"jsuser": "id"}},
 	{method: "GET", path: "/v1/jetstream/users", status: 200},
 	{method: "POST", path: "/v1/jetstream/simulate", body: `{"device":"reader-1","heartbeat":true,"sensors":["temperature"],"objects":2,"aggregate":true}`, status: 201},
@@ -107,6 +122,29 @@ var openAPICalls = []apiCall{
 	{method: "POST", path: "/v1/plex/simulate/scan", body: `{"section":"Movies","items":3}`, status: 200},
 	{method: "POST", path: "/v1/plex/simulate/play", body: `{"title":"Arrival","updates":2,"pause":true}`, status: 200},
 	{method: "POST", path: "/v1/plex/simulate/preference", body: `{"id":"FriendlyName","value":"den"}`, status: 200},
+
+	{method: "GET", path: "/v1/routes", status: 200}, // none yet
+	{method: "POST", path: "/v1/routes", body: `{"name":"echo","topics":["app.door.>"],"when":"event.type == 'opened'","action":{"kind":"native.publish","params":"{'topic': 'app.echo', 'data': data}"}}`, status: 201},
+	{method: "POST", path: "/v1/routes", body: `{"name":"echo","topics":["app.door.>"],"action":{"kind":"native.publish","params":"{'topic': 'app.echo'}"}}`, status: 409},
+	{method: "POST", path: "/v1/routes", body: `{"name":"bad","topics":["app.>"],"action":{"kind":"zulip.message","params":"{'to': 'general'}"}}`, status: 400},
+	{method: "GET", path: "/v1/routes", status: 200},
+	{method: "GET", path: "/v1/routes/echo", status: 200},
+	{method: "PUT", path: "/v1/routes/echo", body: `{"topics":["app.door.>"],"action":{"kind":"native.publish","params":"{'topic': 'app.echo', 'type': event.type, 'data': data}"}}`, status: 200},
+	{method: "PUT", path: "/v1/routes/echo", body: `{"name":"other","topics":["app.>"],"action":{"kind":"native.publish","params":"{}"}}`, status: 400},
+	{method: "PUT", path: "/v1/routes/nowhere", body: `{"topics":["app.>"],"action":{"kind":"native.publish","params":"{'topic': 'app.x'}"}}`, status: 404},
+	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":${opened}}`, status: 200},
+	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":${opened},"route":{"name":"draft","topics":["app.>"],"when":"data.by == 'bob'","action":{"kind":"native.publish","params":"{'topic': 'app.x'}"}}}`, status: 200},
+	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":${opened},"route":{"name":"draft","topics":["hue.>"],"action":{"kind":"native.publish","params":"{'topic': 'app.x'}"}}}`, status: 200},
+	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":0}`, status: 400},
+	{method: "DELETE", path: "/v1/routes/echo", status: 204},
+	{method: "GET", path: "/v1/routes/echo", status: 404},
+	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":${opened}}`, status: 404},
+
+	{method: "GET", path: "/v1/stats/history", status: 200},
+	{method: "GET", path: "/v1/stats/history?since=0", status: 200},
+	{method: "GET", path: "/v1/stats/history?since=yesterday", status: 400},
+	{method: "GET", path: "/v1/keys", status: 200},   // with the keys the dialects made
+	{method: "GET", path: "/v1/backup", status: 200}, // with all of the above
 }
 
 // TestOpenAPI keeps /v1/openapi.json true: the served document is valid
@@ -114,7 +152,7 @@ var openAPICalls = []apiCall{
 // operation in it is called on a real server with its request and answer
 // (status, headers, body) validated against it.
 func TestOpenAPI(t *testing.T) {
-	s := servertest.Start(t, server.Config{})
+	s := servertest.Start(t, server.Config{StatsEvery: 10 * time.Millisecond}) // samples for /v1/stats/history
 	ctx := context.Background()
 	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -169,15 +207,30 @@ func TestOpenAPI(t *testing.T) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		switch c.key {
-		case "none":
-		case "":
+		switch {
+		case c.basic != "":
+			user, pass, _ := strings.Cut(os.Expand(c.basic, func(n string) string { return vars[n] }), ":")
+			req.SetBasicAuth(user, pass)
+		case c.key == "none":
+		case c.key == "":
 			req.Header.Set("Authorization", "Bearer "+s.Admin)
 		default:
 			req.Header.Set("Authorization", "Bearer "+vars[c.key])
 		}
 		for k, v := range c.hdr {
 			req.Header[k] = v
+		}
+		if c.vendor {
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Fatalf("%s: %d, want %d: %.300s", name, resp.StatusCode, c.status, got)
+			}
+			continue
 		}
 		route, params, err := router.FindRoute(req)
 		if err != nil {
@@ -219,10 +272,12 @@ func TestOpenAPI(t *testing.T) {
 		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 			t.Errorf("%s: the answer does not match the document: %v\n%.500s", name, err, got)
 		}
-		var fields map[string]any
-		json.Unmarshal(got, &fields)
+		var answer any
+		dec := json.NewDecoder(bytes.NewReader(got))
+		dec.UseNumber()
+		dec.Decode(&answer)
 		for v, field := range c.keep {
-			s, _ := fields[field].(string)
+			s := fieldAt(answer, field)
 			if s == "" {
 				t.Fatalf("%s: no %q in %s", name, field, got)
 			}
@@ -236,6 +291,32 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fieldAt returns the string or number at a dotted path (events.0.seq) of
+// a decoded answer, or "".
+func fieldAt(v any, path string) string {
+	for _, step := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[step]
+		case []any:
+			i, err := strconv.Atoi(step)
+			if err != nil || i < 0 || i >= len(x) {
+				return ""
+			}
+			v = x[i]
+		default:
+			return ""
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
 }
 
 // presented checks that the request carries the credential a security
