@@ -106,7 +106,7 @@ export interface HeraldOptions {
 
 /** A failed request or stream, in herald's native error shape. */
 export class HeraldError extends Error {
-  name: 'HeraldError';
+  name: string;
   /** HTTP status; 0 when no answer came (a network failure). */
   status: number;
   /** herald's code: "bad_request", "unauthorized", "rate_limited", "position_expired", "network", "protocol", … */
@@ -187,7 +187,12 @@ export class Herald {
   readonly key: string;
   url(path: string, query?: Record<string, unknown>): string;
   /** Any endpoint: decoded JSON, or a HeraldError for a status of 400 or more. */
-  request<T = unknown>(method: string, path: string, options?: {
+  /** One request, whatever its answer's status; no answer rejects with a HeraldError of status 0. */
+  fetchRaw(path: string, options?: {
+    method?: string; query?: Record<string, unknown>; body?: unknown; headers?: Record<string, string>;
+    signal?: AbortSignal; bearer?: boolean;
+  }): Promise<Response>;
+  request<T = any>(method: string, path: string, options?: {
     query?: Record<string, unknown>; body?: unknown; signal?: AbortSignal; retry?: boolean;
   }): Promise<T>;
   publish(event: Draft, options?: { signal?: AbortSignal }): Promise<Ack>;

@@ -51,6 +51,9 @@ export class Herald {
   constructor(o = {}) {
     const base = o.url ?? globalThis.location?.origin;
     if (!base) throw new TypeError('url is required outside a browser page');
+    // Caught here: a stream would otherwise retry a URL fetch cannot use
+    // for ever, as if the server were down.
+    if (!/^https?:\/\/[^/]/i.test(String(base))) throw new TypeError(`url ${base}: not http:// or https://`);
     /** The base URL, without a trailing slash. */
     this.base = String(base).replace(/\/+$/, '');
     /** The key sent as Authorization: Bearer (or access_token where asked). */
@@ -87,6 +90,7 @@ export class Herald {
    *   signal?: AbortSignal, bearer?: boolean}} [o]
    */
   async fetchRaw(path, o = {}) {
+    /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json', ...o.headers };
     if (this.key && o.bearer !== false) headers.Authorization = 'Bearer ' + this.key;
     let body;

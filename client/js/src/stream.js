@@ -56,7 +56,7 @@ export class Stream {
   #delay = 0; // the current backoff step
   #wait = 0; // sleep before the next connection attempt
   /** @type {unknown} */ #err = null; // sticky: a reset, or a failure retrying cannot cure
-  #turn = Promise.resolve();
+  /** @type {Promise<unknown>} */ #turn = Promise.resolve();
   /** @type {Promise<void> | undefined} */ #done;
 
   /**

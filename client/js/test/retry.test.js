@@ -184,3 +184,8 @@ test('accessToken sends the key in the query, not as a header', async (t) => {
   assert.equal(srv.seen[0].url, '/v1/stream?after=0&access_token=k+y');
   assert.equal(srv.seen[0].headers.authorization, undefined);
 });
+
+test('a base URL that is not http or https is refused at once', () => {
+  assert.throws(() => new Herald({ url: 'localhost:8080', key: 'k' }), /not http:\/\/ or https:\/\//);
+  assert.equal(new Herald({ url: 'HTTP://h:1/', key: 'k' }).base, 'HTTP://h:1');
+});
