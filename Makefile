@@ -8,19 +8,20 @@ PKGS := ./...
 test: deps fmt-check vet
 	$(GO) test -race -timeout 20m $(PKGS)
 
-## deps: a C compiler for the race detector; Node.js and the vendors' real
-## client libraries (interop/js) that the tests run against herald; Chromium
-## for the web console's browser test.
+## deps: a C compiler for the race detector; Node.js (the JavaScript
+## client's tests, client/js) and the vendors' real client libraries
+## (interop/js) that the tests run against herald; Chromium for the browser
+## tests (the web console, the JavaScript client).
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
 	@command -v gcc >/dev/null || { \
 		echo "installing gcc (needed by go test -race)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
-		echo "installing Node.js and npm (the real-client tests run them)"; \
+		echo "installing Node.js and npm (the JavaScript client's and the real-client tests run them)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@command -v chromium >/dev/null || { \
-		echo "installing Chromium (the web console's browser test runs it headless)"; \
+		echo "installing Chromium (the browser tests run it headless)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@[ interop/js/node_modules/.package-lock.json -nt interop/js/package-lock.json ] || \
 		(cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
