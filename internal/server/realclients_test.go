@@ -131,6 +131,47 @@ func TestRealClients(t *testing.T) {
 		}
 		run(t, "hue.mjs", "HUE_KEY="+key, "HUE_BUTTON="+button)
 	})
+	// Routes, seen by the vendors' clients: a Hue press becomes a Zulip
+	// message zulip-js receives; an RFID read becomes a Hue light PUT whose
+	// update the Hue event stream (npm eventsource) carries.
+	t.Run("routes-zulip-js-and-eventsource", func(t *testing.T) {
+		var bell, listener struct {
+			APIKey string `json:"api_key"`
+			KeyID  string `json:"key_id"`
+		}
+		admin("/v1/zulip/users", map[string]any{"email": "bell@example.com", "full_name": "Door Bell"}, &bell)
+		admin("/v1/zulip/users", map[string]any{"email": "me@example.com", "full_name": "Me"}, &listener)
+		admin("/v1/zulip/streams", map[string]any{"name": "home"}, nil)
+		var dev, lamp struct {
+			Data []struct{ RID, RType string }
+		}
+		admin("/v1/hue/devices", map[string]any{"product": "dimmer_switch", "name": "Front door"}, &dev)
+		admin("/v1/hue/devices", map[string]any{"product": "color_lamp", "name": "Porch lamp"}, &lamp)
+		first := func(d struct{ Data []struct{ RID, RType string } }, rtype string) string {
+			for _, svc := range d.Data {
+				if svc.RType == rtype {
+					return svc.RID
+				}
+			}
+			t.Fatalf("no %s in %+v", rtype, d)
+			return ""
+		}
+		button, light := first(dev, "button"), first(lamp, "light")
+		hueKey := pairHue(t)
+		hueID, _, _ := strings.Cut(strings.TrimPrefix(hueKey, "hk_"), "_")
+		admin("/v1/routes", map[string]any{
+			"name": "doorbell", "topics": []string{"hue.button." + button},
+			"when":   "data.button.button_report.event == 'initial_press'",
+			"action": map[string]any{"kind": "zulip.message", "as": bell.KeyID, "params": "{'to': 'home', 'topic': 'doorbell', 'content': 'Someone is at the door'}"},
+		}, nil)
+		admin("/v1/routes", map[string]any{
+			"name": "tag-light", "topics": []string{"jetstream.door-reader.objectevent"},
+			"when":   "size(data.Observe) > 0",
+			"action": map[string]any{"kind": "hue.put", "as": hueID, "params": "{'resource': 'light/" + light + "', 'body': {'on': {'on': true}}}"},
+		}, nil)
+		run(t, "route-doorbell.mjs", "ZULIP_EMAIL=me@example.com", "ZULIP_KEY="+listener.APIKey, "HUE_BUTTON="+button)
+		run(t, "route-light.mjs", "HUE_KEY="+hueKey, "HUE_LIGHT="+light)
+	})
 	t.Run("plexjs-and-ws", func(t *testing.T) {
 		var tok struct{ Token string }
 		admin("/v1/plex/tokens", map[string]any{"name": "plexjs"}, &tok)
