@@ -22,6 +22,7 @@ type Writer struct {
 	timeout time.Duration
 	buf     []byte
 	frames  net.Buffers // detached: frames to write, referenced, not copied
+	pace    Pacer       // nil: write as fast as the client takes it
 }
 
 // SSEOptions configures StartSSE.
@@ -95,9 +96,20 @@ func (s *Writer) Flush() error {
 	}
 	for b := s.buf; len(b) > 0; {
 		n := min(len(b), flushChunk)
+		if s.pace != nil {
+			var err error
+			if n, err = s.pace.Take(n); err != nil {
+				return err
+			}
+		}
 		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
 		if _, err := s.w.Write(b[:n]); err != nil {
 			return err
+		}
+		if s.pace != nil { // each piece leaves when it may, not at the end
+			if err := s.rc.Flush(); err != nil {
+				return err
+			}
 		}
 		b = b[n:]
 	}
