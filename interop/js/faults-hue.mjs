@@ -3,22 +3,10 @@
 // and the client's own reconnection (with Last-Event-ID) must resume
 // exactly: every button report once, in order, none lost or repeated.
 import { EventSource } from "eventsource";
+import { admin, deadline, fail } from "./faults-lib.mjs";
 
-const { HERALD_URL, HUE_KEY, ADMIN_KEY, HUE_BUTTON } = process.env;
-const fail = (msg) => {
-  console.error(msg);
-  process.exit(1);
-};
-setTimeout(() => fail("timeout"), 50000).unref();
-const admin = async (method, path, body) => {
-  const res = await fetch(HERALD_URL + path, {
-    method,
-    headers: { Authorization: "Bearer " + ADMIN_KEY, "Content-Type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  if (!res.ok) fail(method + " " + path + ": " + res.status + " " + (await res.text()));
-  return res.status === 204 ? null : res.json();
-};
+const { HERALD_URL, HUE_KEY, HUE_BUTTON } = process.env;
+deadline(50000);
 
 const PRESSES = 5; // each a short press: initial_press, then short_release
 const rule = await admin("POST", "/v1/faults", { dialect: "hue", action: "cut_stream", after_events: 3 });

@@ -5,23 +5,10 @@
 // reconnect with the same token and get a library scan's notifications.
 import { PlexAPI } from "@lukehagar/plexjs";
 import WebSocket from "ws";
+import { admin, deadline, fail, sleep } from "./faults-lib.mjs";
 
-const { HERALD_URL, PLEX_TOKEN, ADMIN_KEY } = process.env;
-const fail = (msg) => {
-  console.error(msg);
-  process.exit(1);
-};
-setTimeout(() => fail("timeout"), 40000).unref();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const admin = async (method, path, body) => {
-  const res = await fetch(HERALD_URL + path, {
-    method,
-    headers: { Authorization: "Bearer " + ADMIN_KEY, "Content-Type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  if (!res.ok) fail(method + " " + path + ": " + res.status + " " + (await res.text()));
-  return res.status === 204 ? null : res.json();
-};
+const { HERALD_URL, PLEX_TOKEN } = process.env;
+deadline(40000);
 const wsURL = HERALD_URL.replace(/^http/, "ws") + "/:/websocket/notifications?X-Plex-Token=" + PLEX_TOKEN;
 
 // connect opens the WebSocket, waiting Retry-After after each 503.

@@ -5,25 +5,13 @@
 // The poll waiting when the rule is made must get the error at once, the
 // old queue must be gone for good, and the new one must go on.
 import { createRequire } from "node:module";
+import { admin, deadline, fail } from "./faults-lib.mjs";
 
 const require = createRequire(import.meta.url);
 const zulipInit = require("zulip-js");
 
-const { HERALD_URL, ZULIP_EMAIL, ZULIP_KEY, ADMIN_KEY } = process.env;
-const fail = (msg) => {
-  console.error(msg);
-  process.exit(1);
-};
-setTimeout(() => fail("timeout"), 30000).unref();
-const admin = async (method, path, body) => {
-  const res = await fetch(HERALD_URL + path, {
-    method,
-    headers: { Authorization: "Bearer " + ADMIN_KEY, "Content-Type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  if (!res.ok) fail(method + " " + path + ": " + res.status + " " + (await res.text()));
-  return res.status === 204 ? null : res.json();
-};
+const { HERALD_URL, ZULIP_EMAIL, ZULIP_KEY } = process.env;
+deadline(30000);
 
 const zulip = await zulipInit({ username: ZULIP_EMAIL, apiKey: ZULIP_KEY, realm: HERALD_URL });
 const send = async (content) => {

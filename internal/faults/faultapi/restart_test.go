@@ -15,7 +15,6 @@ import (
 
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
-	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/plex"
 )
 
@@ -43,13 +42,7 @@ func retryAfter(a answer) int {
 // 503 in the bridge's shape with the seconds left as Retry-After, other
 // dialects go on, and then the bridge is back with the same devices.
 func TestRestartAHueBridge(t *testing.T) {
-	s := newServer(t, func(mux *http.ServeMux, c *dialecttest.Core) {
-		h, err := hue.New(c.Core, hue.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Mount(mux)
-	})
+	s := newServer(t, withHue(t))
 	appKey := http.Header{"Hue-Application-Key": {s.admin}}
 	if a := s.call(t, "POST", "/v1/hue/devices", bearer(s.admin), `{"product":"color_lamp","name":"Desk"}`); a.status >= 300 {
 		t.Fatalf("add a lamp: %d %s", a.status, a.raw)
