@@ -15,14 +15,14 @@ import (
 // FaultsCmd manages fault rules, for testing clients against a bad day
 // (an admin key is required).
 type FaultsCmd struct {
-	Add   FaultsAddCmd   `cmd:"" help:"Add a fault rule: status (429/503), delay, reject_key or cut_stream."`
+	Add   FaultsAddCmd   `cmd:"" help:"Add a fault rule: status (429/503), delay, reject_key, cut_stream, expire_queue, restart or slow_read."`
 	List  FaultsListCmd  `cmd:"" help:"List the fault rules in effect."`
 	Clear FaultsClearCmd `cmd:"" help:"Delete the fault rules named, or all of them."`
 }
 
 // FaultsAddCmd adds a rule.
 type FaultsAddCmd struct {
-	Action      string        `arg:"" help:"status, delay, reject_key or cut_stream."`
+	Action      string        `arg:"" help:"status, delay, reject_key, cut_stream, expire_queue, restart or slow_read."`
 	Dialect     string        `default:"any" help:"native, hue, zulip, jetstream, plex or any."`
 	KeyID       string        `name:"key-id" help:"Only the requests and streams of the key with this id (see keys list)." placeholder:"ID"`
 	Topic       string        `help:"Only streams whose filter may deliver this topic pattern (cut_stream, delay)." placeholder:"PATTERN"`
@@ -34,6 +34,9 @@ type FaultsAddCmd struct {
 	AfterEvents int           `name:"after-events" help:"cut_stream: end each stream after this many events."`
 	Every       time.Duration `help:"cut_stream: end each stream this long after it opened."`
 	Now         bool          `help:"cut_stream: end the streams open now."`
+	QueueID     string        `name:"queue-id" help:"expire_queue: only this Zulip queue (default: every queue of the key, or of all keys, registered before the rule)." placeholder:"ID"`
+	Down        time.Duration `help:"restart: how long every request of the dialect answers 503 (default 5s)."`
+	Rate        int           `help:"slow_read: bytes a second at which request bodies are read and streams written." placeholder:"BYTES"`
 
 	IO cmdIO `kong:"-"`
 }
@@ -46,6 +49,10 @@ func (c *FaultsAddCmd) Run(ctx context.Context, g *Globals) error {
 		Action: faults.Action(strings.ReplaceAll(c.Action, "-", "_")), Status: c.Status,
 		RetryAfter: durationText(c.RetryAfter), Delay: durationText(c.Delay),
 		AfterEvents: c.AfterEvents, Every: durationText(c.Every), Now: c.Now,
+		QueueID: c.QueueID, Down: durationText(c.Down), Rate: c.Rate,
+	}
+	if spec.Action == faults.Restart && p == 1 {
+		spec.Probability = nil // a restart has none; the flag's default is not a choice
 	}
 	var r faults.Rule
 	if err := adminCall(ctx, g, "POST", "/v1/faults", spec, &r); err != nil {
@@ -106,6 +113,14 @@ func describe(r faults.Rule) string {
 		return "cut_stream every " + time.Duration(r.Every).String()
 	case r.Now:
 		return "cut_stream now"
+	case r.Action == faults.ExpireQueue && r.QueueID != "":
+		return "expire_queue " + r.QueueID
+	case r.Action == faults.ExpireQueue:
+		return "expire_queue registered before it"
+	case r.Action == faults.Restart:
+		return "restart, down " + time.Duration(r.Down).String()
+	case r.Action == faults.SlowRead:
+		return fmt.Sprintf("slow_read %d bytes/s", r.Rate)
 	}
 	return string(r.Action)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-io/herald/client"
 	"github.com/herald-io/herald/internal/server"
@@ -80,5 +81,32 @@ func TestFaultsCommands(t *testing.T) {
 	}
 	if _, _, err := ts.admin().Poll(ctx, client.PollOptions{}); err != nil {
 		t.Fatalf("poll after clear: %v", err)
+	}
+}
+
+// The newer actions are added from their flags, and listed as they are.
+func TestFaultsAddNewerActions(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	g := ts.globals()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		cmd  FaultsAddCmd
+		want string
+	}{
+		{FaultsAddCmd{Action: "expire-queue", Dialect: "zulip", QueueID: "1700000000:1"}, "expire_queue 1700000000:1"},
+		{FaultsAddCmd{Action: "expire_queue", Dialect: "any"}, "expire_queue registered before it"},
+		{FaultsAddCmd{Action: "restart", Dialect: "hue", Down: 3 * time.Second}, "restart, down 3s"},
+		{FaultsAddCmd{Action: "slow_read", Dialect: "native", Rate: 512}, "slow_read 512 bytes/s"},
+	} {
+		var out bytes.Buffer
+		c := tc.cmd
+		c.Probability, c.IO = 1, cmdIO{Stdout: &out}
+		if err := c.Run(ctx, g); err != nil || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%+v: %q %v, want %q", tc.cmd, out.String(), err, tc.want)
+		}
+	}
+	c := FaultsAddCmd{Action: "restart", Dialect: "plex", Probability: 0.5}
+	if err := c.Run(ctx, g); err == nil || !strings.Contains(err.Error(), "probability") {
+		t.Errorf("a restart with a chance: %v", err)
 	}
 }

@@ -52,6 +52,7 @@ type Engine struct {
 	peerFrame    time.Duration // Config.PeerFrameTimeout
 	keys         *keyStreams
 	faults       *faults.Store
+	wake         atomic.Pointer[faultWake] // cancelled when the rules change
 
 	mu       sync.Mutex
 	stopping bool           // Wait was called: no new detached streams
@@ -73,11 +74,13 @@ func New(cfg Config) *Engine {
 	if cfg.PeerFrameTimeout <= 0 {
 		cfg.PeerFrameTimeout = defaultPeerFrameTimeout
 	}
-	return &Engine{
+	e := &Engine{
 		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
 		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
 		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey), faults: cfg.Faults,
 	}
+	e.wake.Store(newFaultWake())
+	return e
 }
 
 // Go runs f, work that outlives its HTTP handler (a detached stream, a

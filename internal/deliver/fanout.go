@@ -173,6 +173,10 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			if sf := st.fault; sf != nil && sf.cutAt != 0 && (nextHold == 0 || sf.cutAt < nextHold) {
 				nextHold = sf.cutAt // the timer that wakes holds wakes timed cuts too
 			}
+			if st.paced() {
+				w.release(st, nil) // its writes wait: a goroutine of its own writes them
+				continue
+			}
 		}
 		sub := st.spec.Sub
 		switch {

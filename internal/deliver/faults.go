@@ -1,9 +1,12 @@
 package deliver
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-io/herald/internal/framing"
 
 	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
@@ -15,7 +18,10 @@ import (
 // decided when it opens and again when its owner sees that the rules in
 // effect changed (one pointer compare per write or worker round), so a
 // stream no rule matches pays nothing per event. The decision is part of
-// the stream, like the rest of it its owner's alone.
+// the stream, like the rest of it its owner's alone. A restart's cut says
+// goodbye as a shutdown does (a WebSocket's close 1001); a slow stream
+// (slow_read) is written by a goroutine of its own at the rule's rate, as
+// the fan-out workers' writes never wait.
 
 // streamFaults is what the rules do to one stream.
 type streamFaults struct {
@@ -25,10 +31,13 @@ type streamFaults struct {
 	delayed prometheus.Counter
 }
 
-// FaultsChanged wakes the fan-out workers to look at their streams again:
-// the rules in effect changed (a "now" cut then happens at once). A stream
-// with a goroutine of its own looks at its next write or keep-alive.
+// FaultsChanged wakes the fan-out workers, and the streams' goroutines
+// waiting for events, to look at their streams again: the rules in effect
+// changed (a "now" cut or a restart then happens at once).
 func (e *Engine) FaultsChanged() {
+	if old := e.wake.Swap(newFaultWake()); old != nil {
+		old.cancel()
+	}
 	f := e.fan.Load()
 	if f == nil {
 		return
@@ -41,9 +50,47 @@ func (e *Engine) FaultsChanged() {
 	}
 }
 
-// openFaults decides, as a stream opens, what the rules in effect do to it.
-func (e *Engine) openFaults(st *stream) {
-	st.opened = time.Now()
+// faultWake is a context cancelled at the next change of the rules (and
+// then replaced): a stream's goroutine waits for events under it too, so
+// a change reaches the streams no worker owns without their keep-alive.
+type faultWake struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newFaultWake() *faultWake {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &faultWake{ctx: ctx, cancel: cancel}
+}
+
+// waitCtx is what a stream's goroutine waits for events under: its own
+// context, also cancelled when the rules change. One per run, renewed
+// after a change, not one per wait.
+type waitCtx struct {
+	context.Context
+	cancel context.CancelFunc
+	stop   func() bool
+}
+
+func (e *Engine) waitUnder(ctx context.Context) *waitCtx {
+	w := &waitCtx{}
+	w.Context, w.cancel = context.WithCancel(ctx)
+	// A wake already cancelled (a change since the Load) runs at once:
+	// the change is seen either way.
+	w.stop = context.AfterFunc(e.wake.Load().ctx, w.cancel)
+	return w
+}
+
+func (w *waitCtx) release() {
+	w.stop()
+	w.cancel()
+}
+
+// openFaults decides, as a stream opens, what the rules in effect do to it;
+// it opened before its client could see it had (a rule made once the
+// client saw the head is for streams open then).
+func (e *Engine) openFaults(st *stream, opened time.Time) {
+	st.opened = opened
 	st.gather = st.spec.Gather
 	e.decideFaults(st, e.faults.Rules())
 }
@@ -53,6 +100,16 @@ func (e *Engine) openFaults(st *stream) {
 func (e *Engine) decideFaults(st *stream, rs *faults.Rules) {
 	old := st.fault
 	st.rules, st.fault, st.gather = rs, nil, st.spec.Gather
+	defer func() {
+		if sf := st.fault; sf != nil && sf.f.Rate > 0 {
+			if old == nil || old.f.Rate != sf.f.Rate {
+				st.out.SetPacer(faults.NewPacer(e.shutdown, sf.f.Rate))
+				e.metrics.FaultsInjected.WithLabelValues(st.spec.Dialect, string(faults.SlowRead)).Inc()
+			}
+		} else if st.out.Paced() {
+			st.out.SetPacer(nil)
+		}
+	}()
 	if rs == nil {
 		return
 	}
@@ -84,12 +141,28 @@ func (e *Engine) cutDue(st *stream, rs *faults.Rules, nowNs int64) bool {
 	return sf != nil && ((sf.f.CutAfter > 0 && sf.left <= 0) || (sf.cutAt != 0 && nowNs >= sf.cutAt))
 }
 
-// cut ends a stream for a fault rule, through the one end path.
+// wsRestarting is what a WebSocket gets when a restart rule cuts it: what
+// it gets when the server really shuts down, but for the reason.
+var wsRestarting = framing.WSClose(framing.WSGoingAway, "server restarting")
+
+// cut ends a stream for a fault rule, through the one end path; a
+// restart's cut says goodbye first, if the stream has a way to.
 func (e *Engine) cut(st *stream) {
+	action := faults.CutStream
+	if sf := st.fault; sf != nil && sf.f.Restart && sf.cutAt != 0 && time.Now().UnixNano() >= sf.cutAt {
+		action = faults.Restart
+		if st.bye != nil {
+			st.bye, st.sayBye = wsRestarting, true
+		}
+	}
 	e.metrics.StreamsCut.WithLabelValues(st.spec.Transport, "fault").Inc()
-	e.metrics.FaultsInjected.WithLabelValues(st.spec.Dialect, string(faults.CutStream)).Inc()
+	e.metrics.FaultsInjected.WithLabelValues(st.spec.Dialect, string(action)).Inc()
 	e.end(st)
 }
+
+// paced reports whether the stream is written at a slow_read rule's rate:
+// by a goroutine of its own, never by a fan-out worker.
+func (st *stream) paced() bool { return st.fault != nil && st.fault.f.Rate > 0 }
 
 // clip keeps of evs the events still to write before an after_events cut;
 // the subscription goes back to just after the last kept, so that what

@@ -58,6 +58,9 @@ type stream struct {
 	// (nil: none); status is what its head said.
 	logged func(status int, bytes int64)
 	status int
+	// sayBye writes bye when the stream ends before a shutdown too (a
+	// restart rule's cut).
+	sayBye bool
 
 	// A WebSocket's reader (see peerPoller) also writes — pongs, the
 	// closing handshake: wmu serialises it with the owner's writes, and
@@ -94,6 +97,7 @@ type stream struct {
 // own until it has caught up again. TLS and HTTP/2 streams keep their
 // goroutine.
 func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream) error {
+	opened := time.Now()
 	if err := e.admit(spec.Key, spec.Sub); err != nil {
 		return err
 	}
@@ -107,7 +111,7 @@ func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream
 		return nil // the head could not be written: nothing to serve
 	}
 	st := &stream{spec: spec, out: s, fd: -1}
-	e.openFaults(st)
+	e.openFaults(st, opened)
 	e.metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {
 		ctx, cancel := e.StreamContext(r)
@@ -129,6 +133,8 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 	sub := st.spec.Sub
 	var evs []*hub.Event
 	var frames [][]byte
+	wait := e.waitUnder(ctx)
+	defer func() { wait.release() }()
 	for {
 		if st.gone.Load() {
 			break // a WebSocket client closed
@@ -143,7 +149,7 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 				return
 			}
 		}
-		if st.fd >= 0 && ctx.Err() == nil {
+		if st.fd >= 0 && ctx.Err() == nil && !st.paced() {
 			var ok bool
 			if evs, ok = sub.PollWindow(evs[:0], maxFrameEvents); ok && len(evs) == 0 {
 				// Caught up: a worker serves it from now on. Its writes
@@ -165,7 +171,12 @@ func (e *Engine) run(ctx context.Context, st *stream) {
 			}
 		}
 		var err error
-		evs, err = sub.NextWithin(ctx, maxFrameEvents, st.idleWait())
+		evs, err = sub.NextWithin(wait, maxFrameEvents, st.idleWait())
+		if err != nil && ctx.Err() == nil && wait.Err() != nil {
+			wait.release() // the rules changed: look at them again
+			wait = e.waitUnder(ctx)
+			continue
+		}
 		if err == nil && len(evs) > 0 && st.gather > 0 {
 			st.held()
 			evs = sub.Gather(ctx, evs, maxFrameEvents, st.gather)
@@ -227,7 +238,7 @@ func (e *Engine) end(st *stream) {
 	if st.wmu != nil {
 		st.wmu.Lock()
 	}
-	if st.bye != nil && e.shutdown.Err() != nil && !st.gone.Load() {
+	if st.bye != nil && (st.sayBye || e.shutdown.Err() != nil) && !st.gone.Load() {
 		st.out.WriteNow(st.bye, byeTimeout)
 	}
 	st.closed = true

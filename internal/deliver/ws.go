@@ -48,6 +48,7 @@ var wsGoingAway = framing.WSClose(framing.WSGoingAway, "server shutting down")
 // peerPoller), which answers pings and the closing handshake under the
 // stream's write lock, so its frames never split the server's.
 func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) error {
+	opened := time.Now()
 	if err := e.admit(s.Key, s.Sub); err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) err
 		logged: reqlog.From(r.Context()).Detach(),
 		status: http.StatusSwitchingProtocols,
 	}
-	e.openFaults(st)
+	e.openFaults(st, opened)
 	e.metrics.Subscribers.WithLabelValues(s.Transport).Inc()
 	// Bytes the client sent right behind its handshake are read first, by
 	// a goroutine of the socket's own; otherwise the poller watches it.

@@ -14,8 +14,9 @@ const FaultHeader = "Herald-Fault"
 
 // inject applies the fault rules to a request whose key is known: it holds
 // the request for a delay rule (as long as the client waits), then answers
-// for a status or reject_key rule in the dialect's own shape. It reports
-// whether the request is over.
+// for a status, restart or reject_key rule in the dialect's own shape, or
+// paces its body for a slow_read rule. It reports whether the request is
+// over.
 func (g *Guard) inject(w http.ResponseWriter, r *http.Request, rs *faults.Rules, key *auth.Key) bool {
 	f, ok := rs.Request(g.faultDialect, key.ID)
 	if !ok {
@@ -34,14 +35,19 @@ func (g *Guard) inject(w http.ResponseWriter, r *http.Request, rs *faults.Rules,
 			return true // the client left: nobody to answer
 		}
 	}
+	if f.Rate > 0 && r.Body != nil && r.Body != http.NoBody {
+		g.injected(faults.SlowRead)
+		w.Header().Set(FaultHeader, f.RateRule)
+		r.Body = faults.NewPacer(r.Context(), f.Rate).Reader(r.Body)
+	}
 	switch f.Action {
 	case faults.RejectKey:
 		g.injected(faults.RejectKey)
 		w.Header().Set(FaultHeader, f.Rule)
 		g.Fail(w, r, auth.ErrUnauthorized) // exactly what a wrong key gets
 		return true
-	case faults.Status:
-		g.injected(faults.Status)
+	case faults.Status, faults.Restart:
+		g.injected(f.Action)
 		w.Header().Set(FaultHeader, f.Rule)
 		p := &Problem{Kind: Unavailable, Message: "unavailable (fault injected by rule " + f.Rule + ")", RetryAfter: f.Retry}
 		if f.Status == http.StatusTooManyRequests {

@@ -1,6 +1,7 @@
 // Package faults injects faults into delivery on purpose, for the
 // developers of clients: answer 429 or 503, hold requests or stream
-// writes, reject a key, cut streams. Rules live in an engine KV bucket
+// writes, reject a key, cut streams, expire Zulip queues, restart a
+// dialect's simulated server, read and write slowly. Rules live in an engine KV bucket
 // that every node follows (Store), are matched by dialect, key and topic,
 // and are applied by the request pipeline (dialect.Guard) and the delivery
 // engine (internal/deliver). Faults change delivery, never what is stored,
@@ -58,6 +59,21 @@ const (
 	// CutStream ends streams after a number of events, every so often, or
 	// at once, after a whole event, so clients resume exactly.
 	CutStream Action = "cut_stream"
+	// ExpireQueue expires Zulip event queues: each matching queue
+	// registered before the rule was made is deleted at its next poll
+	// (or at once if a poll is waiting on it), which answers
+	// BAD_EVENT_QUEUE_ID; queues registered later are left alone, so a
+	// client that registers again goes on.
+	ExpireQueue Action = "expire_queue"
+	// Restart restarts a dialect's simulated server: the streams open
+	// when the rule is made are cut at once (a WebSocket is closed with
+	// 1001, going away), and every request answers 503 with Retry-After
+	// until Down has passed; then the rule is over and the same state
+	// serves again (it lives in the engine: nothing is lost or restored).
+	Restart Action = "restart"
+	// SlowRead reads request bodies and writes streams at Rate bytes a
+	// second.
+	SlowRead Action = "slow_read"
 )
 
 // Dialects are the names a rule's dialect may take; "any" (or none)
@@ -73,6 +89,8 @@ const (
 	MaxRetryAfter     = time.Hour
 	DefaultRetryAfter = time.Second
 	DefaultStatus     = 503
+	DefaultDown       = 5 * time.Second
+	MaxDown           = time.Hour
 )
 
 // Rule is a fault in effect (or expired), as stored and listed.
@@ -90,6 +108,9 @@ type Rule struct {
 	AfterEvents int      `json:"after_events,omitempty"`
 	Every       Duration `json:"every,omitempty"`
 	Now         bool     `json:"now,omitempty"`
+	QueueID     string   `json:"queue_id,omitempty"`
+	Down        Duration `json:"down,omitempty"`
+	Rate        int      `json:"rate,omitempty"` // bytes a second
 
 	Created time.Time  `json:"created"`
 	Expires *time.Time `json:"expires,omitempty"`
@@ -118,6 +139,9 @@ type Spec struct {
 	AfterEvents int    `json:"after_events,omitempty"`
 	Every       string `json:"every,omitempty"`
 	Now         bool   `json:"now,omitempty"`
+	QueueID     string `json:"queue_id,omitempty"` // expire_queue: only this Zulip queue
+	Down        string `json:"down,omitempty"`     // restart: how long it answers 503 (default 5s)
+	Rate        int    `json:"rate,omitempty"`     // slow_read: bytes a second
 }
 
 // ParseSpec decodes a request body into a Spec, refusing unknown fields,
@@ -186,6 +210,9 @@ func (s Spec) rule(id string, now time.Time) (Rule, error) {
 		r.Probability = p
 	}
 	if s.TTL != "" {
+		if s.Action == Restart {
+			return Rule{}, fieldErr("ttl", "does not apply to action restart: it ends after down")
+		}
 		ttl, err := parseDuration("ttl", s.TTL, 0)
 		if err != nil {
 			return Rule{}, err
@@ -205,6 +232,7 @@ func (s Spec) action(r *Rule) error {
 	set := map[string]bool{
 		"status": s.Status != 0, "retry_after": s.RetryAfter != "", "delay": s.Delay != "",
 		"after_events": s.AfterEvents != 0, "every": s.Every != "", "now": s.Now, "topic": s.Topic != "",
+		"queue_id": s.QueueID != "", "down": s.Down != "", "rate": s.Rate != 0,
 	}
 	var own []string
 	switch s.Action {
@@ -257,12 +285,28 @@ func (s Spec) action(r *Rule) error {
 		if n != 1 {
 			return fieldErr("action", "cut_stream needs exactly one of after_events, every or now")
 		}
+	case ExpireQueue:
+		own = []string{"queue_id"}
+		if err := expireQueue(s, r); err != nil {
+			return err
+		}
+	case Restart:
+		own = []string{"down", "retry_after"}
+		if err := restart(s, r); err != nil {
+			return err
+		}
+	case SlowRead:
+		own = []string{"rate", "topic"}
+		if s.Rate < 1 {
+			return fieldErr("rate", "is required with action slow_read: bytes a second, at least 1")
+		}
+		r.Rate = s.Rate
 	case "":
-		return fieldErr("action", "is required: status, delay, reject_key or cut_stream")
+		return fieldErr("action", "is required: "+actionNames)
 	default:
-		return fieldErr("action", "must be status, delay, reject_key or cut_stream, not %q", s.Action)
+		return fieldErr("action", "must be %s, not %q", actionNames, s.Action)
 	}
-	for _, f := range []string{"status", "retry_after", "delay", "after_events", "every", "now", "topic"} {
+	for _, f := range []string{"status", "retry_after", "delay", "after_events", "every", "now", "topic", "queue_id", "down", "rate"} {
 		if set[f] && !slices.Contains(own, f) {
 			return fieldErr(f, "does not apply to action %s", s.Action)
 		}
@@ -272,6 +316,57 @@ func (s Spec) action(r *Rule) error {
 			return fieldErr("topic", "%v", err)
 		}
 	}
+	return nil
+}
+
+// actionNames lists the actions for an error message.
+const actionNames = "status, delay, reject_key, cut_stream, expire_queue, restart or slow_read"
+
+// expireQueue checks an expire_queue rule: Zulip's alone.
+func expireQueue(s Spec, r *Rule) error {
+	switch r.Dialect {
+	case AnyDialect:
+		r.Dialect = "zulip"
+	case "zulip":
+	default:
+		return fieldErr("dialect", "expire_queue is for zulip queues")
+	}
+	if s.QueueID != "" {
+		if len(s.QueueID) > 128 || strings.ContainsFunc(s.QueueID, func(c rune) bool { return c <= ' ' || c > '~' }) {
+			return fieldErr("queue_id", "must be a Zulip queue id")
+		}
+		r.QueueID = s.QueueID
+	}
+	return nil
+}
+
+// restart checks a restart rule: a whole dialect's server, for a time
+// that is its expiry.
+func restart(s Spec, r *Rule) error {
+	if r.Key != "" {
+		return fieldErr("key", "does not apply to action restart: a server restarts for every key")
+	}
+	if r.Probability != 1 {
+		return fieldErr("probability", "does not apply to action restart")
+	}
+	down := DefaultDown
+	if s.Down != "" {
+		d, err := parseDuration("down", s.Down, MaxDown)
+		if err != nil {
+			return err
+		}
+		down = d
+	}
+	if s.RetryAfter != "" {
+		d, err := parseDuration("retry_after", s.RetryAfter, MaxRetryAfter)
+		if err != nil {
+			return err
+		}
+		r.RetryAfter = Duration(d)
+	}
+	r.Down = Duration(down)
+	end := r.Created.Add(down)
+	r.Expires = &end
 	return nil
 }
 

@@ -34,6 +34,19 @@ func TestParseSpecNamesTheField(t *testing.T) {
 		{`{"action":"reject_key","probability":"half"}`, "probability"},
 		{`{"action":"reject_key","ttl":"0s"}`, "ttl"},
 		{`{"action":"reject_key","colour":"red"}`, "colour"},
+		{`{"action":"expire_queue","dialect":"hue"}`, "dialect"},
+		{`{"action":"expire_queue","queue_id":"a b"}`, "queue_id"},
+		{`{"action":"expire_queue","rate":10}`, "rate"},
+		{`{"action":"restart","down":"2h"}`, "down"},
+		{`{"action":"restart","down":"0s"}`, "down"},
+		{`{"action":"restart","key":"k1"}`, "key"},
+		{`{"action":"restart","probability":0.5}`, "probability"},
+		{`{"action":"restart","ttl":"1m"}`, "ttl"},
+		{`{"action":"restart","topic":"app.>"}`, "topic"},
+		{`{"action":"slow_read"}`, "rate"},
+		{`{"action":"slow_read","rate":-5}`, "rate"},
+		{`{"action":"slow_read","rate":10,"down":"1s"}`, "down"},
+		{`{"action":"cut_stream","now":true,"queue_id":"q"}`, "queue_id"},
 		{`{"action":"reject_key"} {}`, "body"},
 		{`[1]`, "body"},
 		{`not json`, "body"},
@@ -68,6 +81,18 @@ func TestSpecDefaults(t *testing.T) {
 		{`{"action":"delay","delay":"250ms","ttl":"1m","topic":"app.>"}`, func(r Rule) bool {
 			return r.Delay == Duration(250*time.Millisecond) && r.Expires != nil && r.Expires.Equal(now.Add(time.Minute))
 		}},
+		{`{"action":"expire_queue"}`, func(r Rule) bool { return r.Dialect == "zulip" && r.QueueID == "" && r.Expires == nil }},
+		{`{"action":"expire_queue","queue_id":"1700000000:12","dialect":"zulip","ttl":"1m"}`, func(r Rule) bool {
+			return r.QueueID == "1700000000:12" && r.Expires.Equal(now.Add(time.Minute))
+		}},
+		// A restart ends by itself once it is back up.
+		{`{"action":"restart","dialect":"hue"}`, func(r Rule) bool {
+			return r.Down == Duration(DefaultDown) && r.RetryAfter == 0 && r.Expires != nil && r.Expires.Equal(now.Add(DefaultDown))
+		}},
+		{`{"action":"restart","down":"30s","retry_after":"2s"}`, func(r Rule) bool {
+			return r.Down == Duration(30*time.Second) && r.RetryAfter == Duration(2*time.Second) && r.Expires.Equal(now.Add(30*time.Second))
+		}},
+		{`{"action":"slow_read","rate":512,"topic":"hue.>"}`, func(r Rule) bool { return r.Rate == 512 && r.Topic == "hue.>" }},
 	} {
 		s, err := ParseSpec([]byte(tc.body))
 		if err != nil {
@@ -90,6 +115,8 @@ func FuzzParseSpec(f *testing.F) {
 		`{"action":"delay","delay":"1s","topic":"app.>","ttl":"1h"}`,
 		`{"action":"reject_key","key":"0123456789abcdef"}`,
 		`{"action":"cut_stream","every":"30s"}`, `{"action":"cut_stream","now":true}`, `{}`, `null`, `[]`,
+		`{"action":"expire_queue","queue_id":"1700000000:1"}`, `{"action":"restart","dialect":"plex","down":"3s"}`,
+		`{"action":"slow_read","rate":100}`,
 	} {
 		f.Add([]byte(s))
 	}

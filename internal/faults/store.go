@@ -61,6 +61,7 @@ type Store struct {
 	all     map[string]Rule // as the watch last showed them, expired ones too
 	lastRev uint64          // the highest revision the watch showed
 	changed chan struct{}   // closed and replaced whenever all changes
+	hooks   []func()        // OnChange's, called after Config.OnChange
 	expiry  *time.Timer     // publishes again when the next rule expires
 	closed  bool
 
@@ -341,9 +342,27 @@ func (s *Store) expire() {
 	s.notify()
 }
 
+// OnChange adds fn to what is called, on the store's goroutine, each time
+// the rules in effect change (a dialect looks at its waiting polls). A nil
+// store never calls it.
+func (s *Store) OnChange(fn func()) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.hooks = append(s.hooks, fn)
+	s.mu.Unlock()
+}
+
 func (s *Store) notify() {
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange()
+	}
+	s.mu.Lock()
+	hooks := s.hooks
+	s.mu.Unlock()
+	for _, fn := range hooks {
+		fn()
 	}
 }
 
@@ -374,7 +393,7 @@ func (s *Store) publishLocked() {
 	if !next.IsZero() {
 		s.expiry = time.AfterFunc(next.Sub(now), s.expire)
 	}
-	s.rules.Store(newRules(live, s.cfg.Rand))
+	s.rules.Store(newRules(live, s.cfg.Rand, s.cfg.Now))
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.FaultRules.Set(float64(len(live)))
 	}

@@ -144,6 +144,9 @@ func (s *Writer) writeFrames() error {
 		s.frames = append(net.Buffers{s.buf}, s.frames...)
 		s.buf = nil
 	}
+	if s.pace != nil {
+		return s.writePaced()
+	}
 	frames := s.frames
 	var err error
 	for len(frames) > 0 && err == nil {

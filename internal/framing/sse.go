@@ -26,6 +26,7 @@ type Writer struct {
 	// sent counts the bytes written to a detached connection, by the
 	// Writer or by a caller of TryWrite (AddSent), for the access log.
 	sent atomic.Int64
+	pace Pacer // nil: write as fast as the client takes it
 }
 
 // SSEOptions configures StartSSE.
@@ -99,9 +100,20 @@ func (s *Writer) Flush() error {
 	}
 	for b := s.buf; len(b) > 0; {
 		n := min(len(b), flushChunk)
+		if s.pace != nil {
+			var err error
+			if n, err = s.pace.Take(n); err != nil {
+				return err
+			}
+		}
 		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
 		if _, err := s.w.Write(b[:n]); err != nil {
 			return err
+		}
+		if s.pace != nil { // each piece leaves when it may, not at the end
+			if err := s.rc.Flush(); err != nil {
+				return err
+			}
 		}
 		b = b[n:]
 	}

@@ -21,59 +21,8 @@ import (
 // event stream, @lukehagar/plexjs 0.43.0 and the npm ws client on Plex
 // notifications.
 func TestRealClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs node")
-	}
-	dir, _ := filepath.Abs("../../interop/js")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("the real clients are not installed: run `make deps` (npm ci in interop/js): %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required: run `make deps`")
-	}
-	s := servertest.Start(t, server.Config{HTTPSAddr: "127.0.0.1:0"})
-	admin := func(path string, body any, out any) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", s.URL()+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+s.Admin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s: %d", path, resp.StatusCode)
-		}
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		}
-	}
-	run := func(t *testing.T, script string, env ...string) {
-		cmd := exec.Command(node, script)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), append(env, "HERALD_URL="+s.URL(), "ADMIN_KEY="+s.Admin)...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		done := make(chan error, 1)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil || !strings.Contains(out.String(), `"ok":true`) {
-				t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", script, err, out.String(), errb.String())
-			}
-			t.Logf("%s: %s", script, strings.TrimSpace(out.String()))
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Fatalf("%s did not finish: %s %s", script, out.String(), errb.String())
-		}
-	}
+	rc := startRealClients(t)
+	s, admin, run, pairHue := rc.s, rc.admin, rc.run, rc.pairHue
 
 	t.Run("zulip-js", func(t *testing.T) {
 		var u struct {
@@ -83,21 +32,6 @@ func TestRealClients(t *testing.T) {
 		admin("/v1/zulip/streams", map[string]any{"name": "general"}, nil)
 		run(t, "zulip.mjs", "ZULIP_EMAIL=bot@example.com", "ZULIP_KEY="+u.APIKey)
 	})
-	pairHue := func(t *testing.T) string {
-		t.Helper()
-		admin("/v1/hue/link", map[string]any{}, nil)
-		resp, err := http.Post(s.URL()+"/api", "application/json", strings.NewReader(`{"devicetype":"herald#test"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var pair []struct{ Success struct{ Username string } }
-		json.NewDecoder(resp.Body).Decode(&pair)
-		if len(pair) != 1 || pair[0].Success.Username == "" {
-			t.Fatalf("pairing: %+v", pair)
-		}
-		return pair[0].Success.Username
-	}
 	t.Run("openhue-go", func(t *testing.T) {
 		key := pairHue(t)
 		admin("/v1/hue/devices", map[string]any{"product": "color_lamp", "name": "Desk"}, nil)
@@ -188,4 +122,87 @@ func TestRealClients(t *testing.T) {
 		admin("/v1/plex/tokens", map[string]any{"name": "plexjs-down"}, &tok)
 		run(t, "plex.mjs", "PLEX_TOKEN="+tok.Token, "SCAN_URL="+up.URL(), "SCAN_ADMIN_KEY="+up.Admin)
 	})
+}
+
+// realClients is a herald for the real clients' scripts (interop/js),
+// with what the scripts need: admin calls, a run of a script that must
+// print {"ok":true}, and a paired Hue application key.
+type realClients struct {
+	s       *servertest.Server
+	admin   func(path string, body any, out any)
+	run     func(t *testing.T, script string, env ...string)
+	pairHue func(t *testing.T) string
+}
+
+func startRealClients(t *testing.T) *realClients {
+	if testing.Short() {
+		t.Skip("runs node")
+	}
+	dir, _ := filepath.Abs("../../interop/js")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("the real clients are not installed: run `make deps` (npm ci in interop/js): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required: run `make deps`")
+	}
+	s := servertest.Start(t, server.Config{HTTPSAddr: "127.0.0.1:0"})
+	rc := &realClients{s: s}
+	rc.admin = func(path string, body any, out any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", s.URL()+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+s.Admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+	}
+	rc.run = func(t *testing.T, script string, env ...string) {
+		cmd := exec.Command(node, script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), append(env, "HERALD_URL="+s.URL(), "ADMIN_KEY="+s.Admin)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil || !strings.Contains(out.String(), `"ok":true`) {
+				t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", script, err, out.String(), errb.String())
+			}
+			t.Logf("%s: %s", script, strings.TrimSpace(out.String()))
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%s did not finish: %s %s", script, out.String(), errb.String())
+		}
+	}
+	rc.pairHue = func(t *testing.T) string {
+		t.Helper()
+		rc.admin("/v1/hue/link", map[string]any{}, nil)
+		resp, err := http.Post(s.URL()+"/api", "application/json", strings.NewReader(`{"devicetype":"herald#test"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var pair []struct{ Success struct{ Username string } }
+		json.NewDecoder(resp.Body).Decode(&pair)
+		if len(pair) != 1 || pair[0].Success.Username == "" {
+			t.Fatalf("pairing: %+v", pair)
+		}
+		return pair[0].Success.Username
+	}
+	return rc
 }

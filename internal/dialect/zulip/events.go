@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
 )
@@ -22,15 +23,21 @@ type polls struct {
 	m  map[string]*pollSlot
 }
 
-type pollSlot struct{ cancel context.CancelCauseFunc }
+type pollSlot struct {
+	cancel context.CancelCauseFunc
+	// The queue's owner, id and registration, for expire_queue rules.
+	owner, qid string
+	created    time.Time
+}
 
 func newPolls() *polls { return &polls{m: map[string]*pollSlot{}} }
 
-// begin registers a poll on queue id, releasing the previous one; end
-// unregisters it.
-func (p *polls) begin(parent context.Context, id string) (ctx context.Context, end func()) {
+// begin registers a poll on the queue of cursor st, releasing the
+// previous one; end unregisters it.
+func (p *polls) begin(parent context.Context, st cursor.State, qid string) (ctx context.Context, end func()) {
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &pollSlot{cancel: cancel}
+	id := st.ID
+	s := &pollSlot{cancel: cancel, owner: st.Owner, qid: qid, created: st.Created}
 	p.mu.Lock()
 	if old := p.m[id]; old != nil {
 		old.cancel(errReleased)
@@ -217,8 +224,11 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, from mark, dontBlock bool) ([]json.RawMessage, error) {
 	sctx, scancel := a.core.Deliver.StreamContext(r)
 	defer scancel()
-	ctx, end := a.polls.begin(sctx, st.ID)
+	ctx, end := a.polls.begin(sctx, st, qid)
 	defer end()
+	if err := a.expireFault(r.Context(), st, qid); err != nil {
+		return nil, err // checked once the poll is registered: expireWaiting sees those after
+	}
 	req := cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Keep: d.keep}
 	if !dontBlock {
 		req.Wait = a.heartbeatAfter()
@@ -227,6 +237,9 @@ func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, fr
 	if err != nil && ctx.Err() != nil {
 		// Finished by a newer poll, a DELETE or a shutdown: no events
 		// now (the client polls again), unless the queue is gone.
+		if errors.Is(context.Cause(ctx), errFaultExpired) {
+			return nil, a.expired(r.Context(), st.ID, qid)
+		}
 		if errors.Is(context.Cause(ctx), errReleased) {
 			if _, gerr := a.core.Cursors.Get(r.Context(), st.ID); errors.Is(gerr, cursor.ErrNotFound) {
 				return nil, badQueue(qid)

@@ -117,6 +117,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
 		events: newEventCache(eventCacheBytes)}
 	a.guard = core.Guard(a.guardSpec())
+	core.Faults.OnChange(a.expireWaiting)
 	return a, nil
 }
 

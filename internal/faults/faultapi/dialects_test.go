@@ -3,21 +3,12 @@ package faultapi_test
 import (
 	"net/http"
 	"testing"
-
-	"github.com/herald-io/herald/internal/dialect/dialecttest"
-	"github.com/herald-io/herald/internal/dialect/hue"
 )
 
 // A fault answers in the dialect's own shape: a Hue client gets the CLIP
 // v2 error body and status a bridge sends, and the native API goes on.
 func TestFaultsInHuesShape(t *testing.T) {
-	s := newServer(t, func(mux *http.ServeMux, c *dialecttest.Core) {
-		h, err := hue.New(c.Core, hue.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Mount(mux)
-	})
+	s := newServer(t, withHue(t))
 	appKey := http.Header{"Hue-Application-Key": {s.admin}}
 	if a := s.call(t, "GET", "/clip/v2/resource/light", appKey, ""); a.status != 200 {
 		t.Fatalf("no rules: %d %s", a.status, a.raw)

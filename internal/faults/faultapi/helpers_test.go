@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
+	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/native"
 	"github.com/herald-io/herald/internal/faults/faultapi"
 )
@@ -114,4 +115,15 @@ func counter(c prometheus.Counter) float64 {
 	var m dto.Metric
 	c.Write(&m)
 	return m.GetCounter().GetValue()
+}
+
+// withHue mounts the Hue dialect too.
+func withHue(t *testing.T) func(*http.ServeMux, *dialecttest.Core) {
+	return func(mux *http.ServeMux, c *dialecttest.Core) {
+		h, err := hue.New(c.Core, hue.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Mount(mux)
+	}
 }

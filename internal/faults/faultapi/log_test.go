@@ -29,6 +29,7 @@ func scenario(t *testing.T, faulty bool) run {
 		s.addFault(t, `{"dialect":"native","action":"status","status":503,"probability":0.5,"key":"`+s.appID+`"}`)
 		s.addFault(t, `{"dialect":"native","action":"delay","delay":"2ms"}`)
 		s.addFault(t, `{"dialect":"native","action":"cut_stream","after_events":4}`)
+		s.addFault(t, `{"dialect":"native","action":"slow_read","rate":50000}`)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -72,7 +73,7 @@ func scenario(t *testing.T, faulty bool) run {
 	for _, e := range evs {
 		out.stored = append(out.stored, fmt.Sprintf("%d %s %s %s", e.Seq, e.Topic, e.Type, e.Data))
 	}
-	for _, action := range []string{"status", "delay", "reject_key", "cut_stream"} {
+	for _, action := range []string{"status", "delay", "reject_key", "cut_stream", "slow_read"} {
 		out.injected += counter(s.c.Metrics.FaultsInjected.WithLabelValues("native", action))
 	}
 	return out
