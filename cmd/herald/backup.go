@@ -33,7 +33,11 @@ func (c *BackupCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc, err := httpClient(g)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

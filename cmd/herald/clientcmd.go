@@ -57,7 +57,11 @@ func newClient(g *Globals) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(base, key, client.WithUserAgent(userAgent())), nil
+	hc, err := httpClient(g)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(base, key, client.WithUserAgent(userAgent()), client.WithHTTPClient(hc)), nil
 }
 
 // serverAndKey are the base URL and the key (adminKey) the flags name.

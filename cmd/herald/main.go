@@ -23,6 +23,9 @@ type Globals struct {
 	Data string `name:"data" env:"HERALD_DATA" default:"./herald-data" help:"Data directory (engine files, admin.key, TLS certificate)."`
 	URL  string `name:"url" env:"HERALD_URL" default:"http://localhost:8080" help:"Base URL of the herald server (client commands)."`
 	Key  string `name:"key" env:"HERALD_KEY" secret:"" help:"API key (client commands); default: the admin key in <data>/admin.key."`
+	// CA and Insecure set how client commands check an https:// --url.
+	CA       string `name:"ca" env:"HERALD_CA" type:"path" help:"PEM certificates to trust besides the system's (client commands), such as herald's self-signed <data>/tls/cert.pem."`
+	Insecure bool   `name:"insecure" env:"HERALD_INSECURE" help:"Do not check the server's certificate (client commands; for a test only)."`
 	// Config is read by CLI.BeforeResolve (config.go).
 	Config string `name:"config" env:"HERALD_CONFIG" help:"YAML file of flag values, the flags' names as keys (retention-age: 24h); command-line flags and HERALD_* variables override it."`
 }
@@ -64,7 +67,7 @@ func main() {
 	args := os.Args[1:]
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fail(parser, args, "", "", err)
+		fail(parser, args, "", nil, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,13 +85,13 @@ func main() {
 		return again.Serve, settings(kc), nil
 	}))
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fail(parser, args, commandName(kctx), cli.URL, err)
+		fail(parser, args, commandName(kctx), &cli.Globals, err)
 	}
 }
 
 // fail prints err as one line and exits: 1 for a command that failed, the
 // parser's usage-error status for a command line that does not parse.
-func fail(k *kong.Kong, args []string, command, url string, err error) {
+func fail(k *kong.Kong, args []string, command string, g *Globals, err error) {
 	var pe *kong.ParseError
 	if errors.As(err, &pe) {
 		fmt.Fprintln(k.Stderr, parseErrorLine(k, args, err))
@@ -100,8 +103,8 @@ func fail(k *kong.Kong, args []string, command, url string, err error) {
 		return
 	}
 	line := "herald: " + command + ": " + err.Error()
-	if command != "serve" && command != "dev cluster" { // these run a server, not talk to one
-		line += hint(err, url)
+	if command != "serve" && command != "dev cluster" && g != nil { // these run a server, not talk to one
+		line += hint(err, g)
 	}
 	fmt.Fprintln(k.Stderr, line)
 	k.Exit(1)
@@ -109,12 +112,12 @@ func fail(k *kong.Kong, args []string, command, url string, err error) {
 
 // hint is what to add to err's line when the cause is likely the setup,
 // not the command.
-func hint(err error, url string) string {
+func hint(err error, g *Globals) string {
 	var dns *net.DNSError
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) {
-		return "; is herald running at " + url + "?"
+		return "; is herald running at " + g.URL + "?"
 	}
-	return ""
+	return untrustedHint(err, g.Data)
 }
 
 // cliOptions build herald's parser (main and the tests).
