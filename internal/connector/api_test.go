@@ -21,6 +21,11 @@ func TestConnectorsEndpoints(t *testing.T) {
 	if v.Name != "home" || v.Kind != "fake" || !v.InsecureTLS || !v.KeySet || strings.Contains(r.body, "s3cret") {
 		t.Fatalf("POST answer: %s", r.body)
 	}
+	// Until the connector has said something its state has no time, not
+	// the zero one (year 1).
+	if strings.Contains(r.body, `"0001-01-01T`) {
+		t.Errorf("POST answer with a zero time: %s", r.body)
+	}
 	for _, path := range []string{"/v1/connectors", "/v1/connectors/home"} {
 		if r := e.do(t, "GET", path, e.admin, ""); r.status != 200 || strings.Contains(r.body, "s3cret") || !strings.Contains(r.body, `"home"`) {
 			t.Fatalf("GET %s: %d %s", path, r.status, r.body)

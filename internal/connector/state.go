@@ -26,7 +26,7 @@ type State struct {
 	Stopped     bool      `json:"stopped,omitempty"`
 	StoppedSpec string    `json:"stopped_spec,omitempty"`
 	Node        string    `json:"reported_by,omitempty"` // the node that wrote this
-	Updated     time.Time `json:"updated"`
+	Updated     time.Time `json:"updated,omitzero"`      // absent until the connector first reports
 }
 
 // DefaultStateEvery bounds how often a running connector writes its state.

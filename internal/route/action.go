@@ -37,7 +37,7 @@ type Event struct {
 }
 
 // ErrParams wraps parameters an action cannot use.
-var ErrParams = errors.New("route: bad params")
+var ErrParams = errors.New("bad params")
 
 // plan turns an action's parameters into what it does.
 func plan(kind string, p map[string]any) (Plan, error) {
@@ -104,7 +104,7 @@ func plan(kind string, p map[string]any) (Plan, error) {
 
 // ErrRefused wraps a target's refusal of an action: the dialect's status
 // and answer.
-var ErrRefused = errors.New("route: target refused")
+var ErrRefused = errors.New("target refused")
 
 // maxAnswer bounds what is kept of a refusing dialect's answer.
 const maxAnswer = 512

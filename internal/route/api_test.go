@@ -13,33 +13,37 @@ func TestRouteRefusals(t *testing.T) {
 	e := start(t)
 	_, zulipID := e.zulipUser("bad@example.org")
 	ok := `"topics":["app.x"],"action":{"kind":"native.publish","params":"{'topic': 'app.y'}"}`
+	// Each message starts as the client reads it: what is wrong, no package prefix.
 	for _, tc := range []struct{ body, msg string }{
-		{`{"name":"a b",` + ok + `}`, "name must be"},
-		{`{"name":"r","topics":[],"action":{"kind":"native.publish","params":"{}"}}`, "topics: at least one"},
-		{`{"name":"r","topics":["app..x"],"action":{"kind":"native.publish","params":"{}"}}`, "topics:"},
-		{`{"name":"r","topics":["app.x"],"action":{"kind":"email","params":"{}"}}`, `action.kind "email"`},
-		{`{"name":"r","topics":["app.x"],"action":{"kind":"native.publish"}}`, "action.params"},
-		{`{"name":"r","topics":["app.x"],"action":{"kind":"zulip.message","params":"{}"}}`, "action.as"},
-		{`{"name":"r","topics":["app.x"],"action":{"kind":"hue.put","as":"` + zulipID + `","params":"{}"}}`, "is a key for the zulip API, not hue"},
+		{`{"name":"a b",` + ok + `}`, "invalid route: name must be"},
+		{`{"name":"r","topics":[],"action":{"kind":"native.publish","params":"{}"}}`, "invalid route: topics: at least one"},
+		{`{"name":"r","topics":["app..x"],"action":{"kind":"native.publish","params":"{}"}}`, "invalid route: topics:"},
+		{`{"name":"r","topics":["app.x"],"action":{"kind":"email","params":"{}"}}`, `invalid route: action.kind "email"`},
+		{`{"name":"r","topics":["app.x"],"action":{"kind":"native.publish"}}`, "invalid route: action.params"},
+		{`{"name":"r","topics":["app.x"],"action":{"kind":"zulip.message","params":"{}"}}`, "invalid route: action.as"},
+		{`{"name":"r","topics":["app.x"],"action":{"kind":"hue.put","as":"` + zulipID + `","params":"{}"}}`, "invalid route: action.as " + zulipID + " is a key for the zulip API, not hue"},
 		{`{"name":"r","topics":["app.x"],"when":"data.n +","action":{"kind":"native.publish","params":"{}"}}`, "bad expression: when"},
-		{`{"name":"r","topics":["app.x"],"when":"'yes'","action":{"kind":"native.publish","params":"{}"}}`, "when must be bool"},
-		{`{"name":"r","topics":["app.x"],"action":{"kind":"native.publish","params":"[1]"}}`, "params must be a map"},
-		{`{"name":"r","topics":["app.x"],"wen":"true","action":{"kind":"native.publish","params":"{}"}}`, `unknown field "wen"`},
-		{`{"name":"r",` + ok + `,"start":"yesterday"}`, "start:"},
-		{`{"name":"r",` + ok + `} {}`, "nothing after it"},
+		{`{"name":"r","topics":["app.x"],"when":"'yes'","action":{"kind":"native.publish","params":"{}"}}`, "bad expression: when must be bool"},
+		{`{"name":"r","topics":["app.x"],"action":{"kind":"native.publish","params":"[1]"}}`, "bad expression: params must be a map"},
+		{`{"name":"r","topics":["app.x"],"wen":"true","action":{"kind":"native.publish","params":"{}"}}`, `invalid route: unknown field "wen"`},
+		{`{"name":"r",` + ok + `,"start":"yesterday"}`, "invalid route: start:"},
+		{`{"name":"r",` + ok + `} {}`, "invalid route: one JSON object, nothing after it"},
 	} {
 		a := e.admin("POST", "/v1/routes", tc.body)
-		errObj, _ := a.json["error"].(map[string]any)
-		if msg, _ := errObj["message"].(string); a.status != 400 || !strings.Contains(msg, tc.msg) {
-			t.Errorf("%s: %d %s, want 400 with %q", tc.body, a.status, a.raw, tc.msg)
+		if msg := errMessage(a); a.status != 400 || !strings.HasPrefix(msg, tc.msg) {
+			t.Errorf("%s: %d %s, want 400 starting %q", tc.body, a.status, a.raw, tc.msg)
 		}
 	}
 	if a := e.must(e.admin("GET", "/v1/routes", ""), 200); len(a.json["routes"].([]any)) != 0 {
 		t.Fatalf("a refused route was stored: %s", a.raw)
 	}
 	e.must(e.admin("POST", "/v1/routes", `{"name":"r",`+ok+`}`), 201)
-	e.must(e.admin("POST", "/v1/routes", `{"name":"r",`+ok+`}`), 409)
-	e.must(e.admin("GET", "/v1/routes/nope", ""), 404)
+	if a := e.must(e.admin("POST", "/v1/routes", `{"name":"r",`+ok+`}`), 409); errMessage(a) != "a route of that name exists" {
+		t.Errorf("409: %s", a.raw)
+	}
+	if a := e.must(e.admin("GET", "/v1/routes/nope", ""), 404); errMessage(a) != "no such route" {
+		t.Errorf("404: %s", a.raw)
+	}
 	e.must(e.admin("DELETE", "/v1/routes/nope", ""), 404)
 	e.must(e.admin("PUT", "/v1/routes/nope", `{`+ok+`}`), 404)
 	e.must(e.admin("PUT", "/v1/routes/r", `{"name":"other",`+ok+`}`), 400)
@@ -92,4 +96,11 @@ func FuzzParseSpec(f *testing.F) {
 			t.Fatalf("name lost from %q", body)
 		}
 	})
+}
+
+// errMessage is the message of a native error answer.
+func errMessage(a answer) string {
+	errObj, _ := a.json["error"].(map[string]any)
+	msg, _ := errObj["message"].(string)
+	return msg
 }

@@ -38,7 +38,7 @@ func newEnv() (*cel.Env, error) {
 
 // ErrExpression wraps a route expression that does not compile or does not
 // have the type its place needs.
-var ErrExpression = errors.New("route: bad expression")
+var ErrExpression = errors.New("bad expression")
 
 func compile(env *cel.Env, when, params string) (programs, error) {
 	var p programs
@@ -91,7 +91,7 @@ func activation(ev *eventlog.Event) (map[string]any, error) {
 
 // ErrEval wraps an expression that failed on an event (a missing field, a
 // wrong type, over its cost limit).
-var ErrEval = errors.New("route: expression failed")
+var ErrEval = errors.New("expression failed")
 
 // match says whether the route acts on ev.
 func (p programs) match(vars map[string]any) (bool, error) {

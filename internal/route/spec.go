@@ -54,7 +54,7 @@ var Kinds = map[string]string{
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // ErrInvalid wraps what is wrong with a spec.
-var ErrInvalid = errors.New("route: invalid")
+var ErrInvalid = errors.New("invalid route")
 
 // check validates everything but the expressions (compile does those).
 func (s *Spec) check() error {

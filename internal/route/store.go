@@ -18,8 +18,8 @@ import (
 
 // Sentinel errors callers branch on (the API maps them to 404 and 409).
 var (
-	ErrNotFound = dialect.Sentinel(dialect.NotFound, "route: no such route")
-	ErrExists   = dialect.Sentinel(dialect.Conflict, "route: a route of that name exists")
+	ErrNotFound = dialect.Sentinel(dialect.NotFound, "no such route")
+	ErrExists   = dialect.Sentinel(dialect.Conflict, "a route of that name exists")
 )
 
 // Status is a route with its progress, as the API shows it.
@@ -262,7 +262,7 @@ func ParseSpec(body []byte) (Spec, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return Spec{}, badRequest(fmt.Errorf("%w: %v", ErrInvalid, err))
+		return Spec{}, badRequest(fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	if dec.More() {
 		return Spec{}, badRequest(fmt.Errorf("%w: one JSON object, nothing after it", ErrInvalid))

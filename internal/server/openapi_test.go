@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/herald-io/herald/internal/openapi"
 	"github.com/herald-io/herald/internal/server"
 	"github.com/herald-io/herald/internal/server/servertest"
+	"github.com/herald-io/herald/internal/webhook"
 )
 
 // apiCall is one request of TestOpenAPI: what it sends, the status it must
@@ -38,6 +40,10 @@ type apiCall struct {
 	// vendor marks a vendor's own path, outside the document: sent to make
 	// state an operation answers (a Zulip event queue), only its status checked.
 	vendor bool
+	// until is a field (a dotted path) the answer must have: the request is
+	// sent again until it has (what a background job does, such as a
+	// webhook's delivery), then validated.
+	until string
 }
 
 // openAPICalls exercise every operation of the document, in an order in
@@ -140,6 +146,70 @@ var openAPICalls = []apiCall{
 	{method: "GET", path: "/v1/routes/echo", status: 404},
 	{method: "POST", path: "/v1/routes/echo/test", body: `{"seq":${opened}}`, status: 404},
 
+	// ${receiver} is a loopback server that answers 204; the server's webhook
+	// policy lets webhooks reach it.
+	{method: "POST", path: "/v1/keys", body: `{"name":"door-reader","publish":[],"subscribe":["app.door.>"]}`, status: 201, keep: map[string]string{"reader": "token", "readerkey": "id"}},
+	{method: "POST", path: "/v1/webhooks", body: `{"url":"${receiver}/in","topics":["app.door.>"],"types":["opened"],"headers":{"X-Env":"test"},"rate":50,"after":0}`, status: 201, keep: map[string]string{"wh": "id"}},
+	{method: "POST", path: "/v1/webhooks", body: `{"url":"${receiver}/in","topics":["app.door.>"],"ordered":true,"secret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}`, key: "reader", status: 201, keep: map[string]string{"whreader": "id"}},
+	{method: "POST", path: "/v1/webhooks", body: `{"url":"${receiver}/in","topics":["app.>"]}`, key: "reader", status: 403},
+	{method: "POST", path: "/v1/webhooks", body: `{"url":"ftp://example.org","topics":["app.>"]}`, status: 400},
+	{method: "POST", path: "/v1/webhooks", body: `{"url":"${receiver}/in","topics":["app.>"],"rotate":true}`, status: 400},
+	{method: "GET", path: "/v1/webhooks", status: 200},
+	{method: "GET", path: "/v1/webhooks", key: "reader", status: 200},
+	{method: "GET", path: "/v1/webhooks/${wh}", status: 200},
+	{method: "GET", path: "/v1/webhooks/${wh}", key: "reader", status: 404}, // another key's
+	{method: "GET", path: "/v1/webhooks/wh_aaaaaaaaaaaaaaaa", status: 404},
+	{method: "PATCH", path: "/v1/webhooks/${wh}", body: `{"rotate":true,"grace":"1h","types":[],"headers":{}}`, status: 200},
+	{method: "PATCH", path: "/v1/webhooks/${wh}", body: `{"ordered":true}`, status: 200},
+	{method: "PATCH", path: "/v1/webhooks/${wh}", body: `{"after":1}`, status: 400},
+	{method: "PATCH", path: "/v1/webhooks/${wh}", body: `{"topics":"app.>"}`, status: 400},
+	{method: "PATCH", path: "/v1/webhooks/wh_aaaaaaaaaaaaaaaa", body: `{"ordered":true}`, status: 404},
+	{method: "GET", path: "/v1/webhooks/${wh}/attempts", status: 200, until: "attempts.0.seq"},
+	{method: "GET", path: "/v1/webhooks/wh_aaaaaaaaaaaaaaaa/attempts", status: 404},
+	{method: "POST", path: "/v1/webhooks/${wh}/replay", body: `{"after":0}`, status: 200},
+	{method: "POST", path: "/v1/webhooks/${wh}/replay", body: `{"after":1000000}`, status: 409}, // position_ahead
+	{method: "POST", path: "/v1/webhooks/${wh}/replay", body: `{}`, status: 400},
+	{method: "POST", path: "/v1/webhooks/wh_aaaaaaaaaaaaaaaa/replay", body: `{"after":0}`, status: 404},
+	{method: "DELETE", path: "/v1/webhooks/${whreader}", key: "reader", status: 204},
+	{method: "DELETE", path: "/v1/webhooks/${whreader}", key: "reader", status: 404},
+	{method: "DELETE", path: "/v1/webhooks/${wh}", status: 204},
+	{method: "DELETE", path: "/v1/keys/${readerkey}", status: 204},
+
+	{method: "GET", path: "/v1/hooks", status: 200}, // none yet
+	{method: "POST", path: "/v1/hooks", body: `{"name":"ci","topic":"app.ci","scheme":"bearer","secret":"0123456789abcdef-ci","rate":100}`, status: 201, keep: map[string]string{"hook": "secret"}},
+	{method: "POST", path: "/v1/hooks", body: `{"name":"gh","topic":"app.gh","scheme":"github"}`, status: 201},
+	{method: "POST", path: "/v1/hooks", body: `{"name":"std","topic":"app.std","scheme":"standard","type":"std.event"}`, status: 201},
+	{method: "POST", path: "/v1/hooks", body: `{"name":"ci","topic":"app.ci","scheme":"bearer"}`, status: 409},
+	{method: "POST", path: "/v1/hooks", body: `{"name":"x","topic":"app.x","scheme":"carrier-pigeon"}`, status: 400},
+	{method: "POST", path: "/v1/hooks", body: `{"name":"x","topic":"hue.x","scheme":"bearer"}`, status: 400},
+	{method: "GET", path: "/v1/hooks", status: 200},
+	{method: "GET", path: "/v1/hooks/ci", status: 200},
+	{method: "GET", path: "/v1/hooks/nowhere", status: 404},
+	{method: "POST", path: "/v1/hooks/ci", body: `{"build":7,"ok":true}`, key: "hook", hdr: http.Header{"Idempotency-Key": {"build-7"}}, status: 200},
+	{method: "POST", path: "/v1/hooks/ci", body: `{"build":7,"ok":true}`, key: "hook", hdr: http.Header{"Idempotency-Key": {"build-7"}}, status: 200}, // duplicate
+	{method: "POST", path: "/v1/hooks/ci", body: `["no","delivery","id"]`, key: "hook", status: 200},
+	{method: "POST", path: "/v1/hooks/ci", body: `{"build":8}`, key: "none", status: 401},
+	{method: "POST", path: "/v1/hooks/gh", body: `{"build":8}`, hdr: http.Header{"X-Hub-Signature-256": {"sha256=00"}}, key: "none", status: 401},
+	{method: "POST", path: "/v1/hooks/ci", body: `not JSON`, key: "hook", status: 400},
+	{method: "POST", path: "/v1/hooks/nowhere", body: `{}`, key: "none", status: 404},
+	{method: "DELETE", path: "/v1/hooks/ci", status: 204},
+	{method: "DELETE", path: "/v1/hooks/ci", status: 404},
+	{method: "POST", path: "/v1/hooks/ci", body: `{}`, key: "hook", status: 404},
+
+	// The connectors' upstreams are on a loopback port nothing listens on:
+	// they run, fail and retry, which their state shows.
+	{method: "GET", path: "/v1/connectors", status: 200}, // none yet
+	{method: "POST", path: "/v1/connectors", body: `{"name":"hall","kind":"hue","url":"https://127.0.0.1:1","key":"bridge-key","insecure_tls":true}`, status: 201},
+	{method: "POST", path: "/v1/connectors", body: `{"name":"hall","kind":"hue","url":"https://127.0.0.1:2"}`, status: 200}, // replaced, the key kept
+	{method: "POST", path: "/v1/connectors", body: `{"name":"den","kind":"hue","url":"https://127.0.0.1:1"}`, status: 400},  // no key
+	{method: "POST", path: "/v1/connectors", body: `{"name":"den","kind":"sonos","url":"https://127.0.0.1:1","key":"k"}`, status: 400},
+	{method: "POST", path: "/v1/connectors", body: `{"name":"den","kind":"hue","url":"https://127.0.0.1:1","key":"k","colour":"red"}`, status: 400},
+	{method: "GET", path: "/v1/connectors", status: 200},
+	{method: "GET", path: "/v1/connectors/hall", status: 200},
+	{method: "GET", path: "/v1/connectors/nowhere", status: 404},
+	{method: "DELETE", path: "/v1/connectors/hall", status: 204},
+	{method: "DELETE", path: "/v1/connectors/hall", status: 404},
+
 	{method: "GET", path: "/v1/stats/history", status: 200},
 	{method: "GET", path: "/v1/stats/history?since=0", status: 200},
 	{method: "GET", path: "/v1/stats/history?since=yesterday", status: 400},
@@ -152,7 +222,14 @@ var openAPICalls = []apiCall{
 // operation in it is called on a real server with its request and answer
 // (status, headers, body) validated against it.
 func TestOpenAPI(t *testing.T) {
-	s := servertest.Start(t, server.Config{StatsEvery: 10 * time.Millisecond}) // samples for /v1/stats/history
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	s := servertest.Start(t, server.Config{
+		StatsEvery: 10 * time.Millisecond, // samples for /v1/stats/history
+		Webhooks:   webhook.Config{Policy: webhook.Policy{AllowPrivate: true}},
+	})
 	ctx := context.Background()
 	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -193,7 +270,7 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 
-	vars := map[string]string{"admin": s.Admin}
+	vars := map[string]string{"admin": s.Admin, "receiver": receiver.URL}
 	exercised := map[string]bool{}
 	opts := &openapi3filter.Options{AuthenticationFunc: presented, IncludeResponseStatus: true}
 	for _, c := range openAPICalls {
@@ -231,6 +308,9 @@ func TestOpenAPI(t *testing.T) {
 				t.Fatalf("%s: %d, want %d: %.300s", name, resp.StatusCode, c.status, got)
 			}
 			continue
+		}
+		if c.until != "" {
+			awaitField(t, client, req, body, c.until)
 		}
 		route, params, err := router.FindRoute(req)
 		if err != nil {
@@ -290,6 +370,33 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("%s %s is in the document but no call exercises it", method, path)
 			}
 		}
+	}
+}
+
+// awaitField sends req (with body) until its answer has field, or fails
+// the test after a generous bound.
+func awaitField(t *testing.T, client *http.Client, req *http.Request, body, field string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(strings.NewReader(body))
+		resp, err := client.Do(r)
+		if err != nil {
+			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var answer any
+		dec := json.NewDecoder(bytes.NewReader(got))
+		dec.UseNumber()
+		if dec.Decode(&answer) == nil && fieldAt(answer, field) != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s: no %s in %.300s", req.Method, req.URL.Path, field, got)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
