@@ -7,4 +7,4 @@ import (
 
 // SetSleep replaces the pauses of k's backoff, for the tests outside the
 // package (they run a whole server, which imports this package).
-func (k *Kind) SetSleep(f func(ctx context.Context, d time.Duration) error) { k.sleep = f }
+func (k *Kind) SetSleep(f func(ctx context.Context, d time.Duration) error) { k.sleep.Store(&f) }

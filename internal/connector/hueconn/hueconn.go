@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/connector"
@@ -41,14 +42,20 @@ const (
 // Kind follows Hue bridges into one herald Hue dialect.
 type Kind struct {
 	hue *hue.API
-	// sleep waits between sessions (tests record the waits instead).
-	sleep func(ctx context.Context, d time.Duration) error
+	// sleep waits between sessions (tests record the waits instead, and
+	// may replace it while Run goes on).
+	sleep atomic.Pointer[func(ctx context.Context, d time.Duration) error]
 }
 
 var _ connector.Kind = (*Kind)(nil)
 
 // New returns the kind for the node's Hue dialect.
-func New(h *hue.API) *Kind { return &Kind{hue: h, sleep: sleep} }
+func New(h *hue.API) *Kind {
+	k := &Kind{hue: h}
+	f := sleep
+	k.sleep.Store(&f)
+	return k
+}
 
 // Check needs an http(s) URL and an application key.
 func (k *Kind) Check(spec connector.Spec) error {
@@ -97,7 +104,7 @@ func (k *Kind) Run(ctx context.Context, env connector.Env) error {
 			backoff = min(2*backoff, maxBackoff)
 		}
 		logger.Info("hue connector reconnecting", "connector", env.Spec.Name, "err", err, "in", wait)
-		if err := k.sleep(ctx, wait); err != nil {
+		if err := (*k.sleep.Load())(ctx, wait); err != nil {
 			return err
 		}
 	}
