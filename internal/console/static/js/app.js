@@ -3,7 +3,7 @@
 // badge (health.js) and the fault banner (faults.js).
 
 import { $ } from './dom.js';
-import { ApiError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
+import { HeraldError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
 import { start as startHealth } from './health.js';
 import { start as startFaults } from './faults.js';
 import { panel as overview } from './overview.js';
@@ -32,7 +32,7 @@ function keyFromFragment() {
   history.replaceState(null, '', `${location.pathname}#${params.get('panel') ?? ''}`);
 }
 
-/** check asks the API what a key is: {admin} or an ApiError. */
+/** check asks the API what a key is: {admin} or a HeraldError. */
 async function check(token) {
   // Any native key may list its own subscriptions; a key of another
   // dialect gets 403 here, which is right: the console speaks native.
@@ -41,7 +41,7 @@ async function check(token) {
     await listKeys({ token, noAuthEvent: true });
     return { admin: true };
   } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return { admin: false };
+    if (e instanceof HeraldError && e.status === 403) return { admin: false };
     throw e;
   }
 }
@@ -67,7 +67,7 @@ async function login(ev) {
     start(who);
   } catch (e) {
     let message = `Could not sign in: ${e.message}`;
-    if (e instanceof ApiError && e.status === 401) {
+    if (e instanceof HeraldError && e.status === 401) {
       message = e.code === 'token_expired'
         ? 'This token has expired: get a new one from your application.'
         : 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.';
@@ -142,9 +142,9 @@ async function boot() {
   try {
     start(await check(key()));
   } catch (e) {
-    const rejected = e instanceof ApiError && (e.status === 401 || e.status === 403);
+    const rejected = e instanceof HeraldError && (e.status === 401 || e.status === 403);
     if (rejected) clearKey(); // else herald is unreachable: keep the key for a retry
-    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.' : `Could not sign in: ${e.message}`);
+    showLogin(e instanceof HeraldError && e.status === 401 ? 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.' : `Could not sign in: ${e.message}`);
   }
 }
 
