@@ -191,7 +191,21 @@ export const revokeKey = (id) => api(`/v1/keys/${enc(id)}`, { method: 'DELETE' }
 export const cluster = (signal) => api('/v1/cluster', { signal });
 export const statsHistory = (since, signal) => api(`/v1/stats/history${since ? `?since=${since}` : ''}`, { signal });
 export const listFaults = (signal) => api('/v1/faults', { signal });
+export const addFault = (spec) => api('/v1/faults', { method: 'POST', body: spec });
+export const deleteFault = (id) => api(`/v1/faults/${enc(id)}`, { method: 'DELETE' });
 export const clearFaults = () => api('/v1/faults', { method: 'DELETE' });
+export const listRoutes = (signal) => api('/v1/routes', { signal });
+export const addRoute = (spec) => api('/v1/routes', { method: 'POST', body: spec });
+export const removeRoute = (name) => api(`/v1/routes/${enc(name)}`, { method: 'DELETE' });
+export const testRoute = (name, seq) => api(`/v1/routes/${enc(name)}/test`, { method: 'POST', body: { seq } });
+export const listWebhooks = (signal) => api('/v1/webhooks', { signal });
+export const createWebhook = (spec) => api('/v1/webhooks', { method: 'POST', body: spec });
+export const deleteWebhook = (id) => api(`/v1/webhooks/${enc(id)}`, { method: 'DELETE' });
+export const webhookAttempts = (id, signal) => api(`/v1/webhooks/${enc(id)}/attempts`, { signal });
+export const replayWebhook = (id, after) => api(`/v1/webhooks/${enc(id)}/replay`, { method: 'POST', body: { after } });
+export const listConnectors = (signal) => api('/v1/connectors', { signal });
+export const putConnector = (spec) => api('/v1/connectors', { method: 'POST', body: spec });
+export const deleteConnector = (name) => api(`/v1/connectors/${enc(name)}`, { method: 'DELETE' });
 
 // The dialects' admin endpoints.
 export const hueResources = (signal) => api('/v1/hue/resources', { signal });

@@ -1,11 +1,11 @@
 // The console's entry point: signing in and out, the panels and the
-// navigation between them (#overview, #tail, #publish, …), the header
-// badge (health.js) and the fault banner (faults.js).
+// navigation between them (#overview, #tail, #publish, #routes, …), the
+// header badge (health.js) and the fault banner (faults.js).
 
 import { $ } from './dom.js';
 import { HeraldError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
 import { start as startHealth } from './health.js';
-import { start as startFaults } from './faults.js';
+import { panel as faults, start as startFaults } from './faults.js';
 import { panel as overview } from './overview.js';
 import { panel as tail } from './tail.js';
 import { panel as publish } from './publish.js';
@@ -16,8 +16,11 @@ import { panel as hue } from './hue.js';
 import { panel as zulip } from './zulip.js';
 import { panel as jetstream } from './jetstream.js';
 import { panel as plex } from './plex.js';
+import { panel as routes } from './routes.js';
+import { panel as webhooks } from './webhooks.js';
+import { panel as connectors } from './connectors.js';
 
-const panels = [overview, tail, publish, subscriptions, keys, cluster, hue, zulip, jetstream, plex];
+const panels = [overview, tail, publish, subscriptions, keys, cluster, routes, webhooks, connectors, faults, hue, zulip, jetstream, plex];
 let admin = false;
 let current = null;
 
