@@ -253,6 +253,17 @@ func (c *apiClient) do(method, path, key, body string) (int, []byte) {
 	return res.StatusCode, b
 }
 
+// must calls the API with the test's key and fails the test unless it
+// answers want.
+func (c *apiClient) must(method, path, body string, want int) []byte {
+	c.t.Helper()
+	code, out := c.do(method, path, c.key, body)
+	if code != want {
+		c.t.Fatalf("%s %s: %d %s", method, path, code, out)
+	}
+	return out
+}
+
 func (c *apiClient) status(method, path, key string) int {
 	c.t.Helper()
 	code, _ := c.do(method, path, key, "")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,18 +48,8 @@ func TestConsoleDeliveryPanels(t *testing.T) {
 		Schedule: []time.Duration{0, 10 * time.Millisecond},
 	}})
 	api := &apiClient{t: t, base: srv.URL(), key: srv.Admin}
-	shots := os.Getenv("HERALD_CONSOLE_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	mustDo := func(method, path, body string, want int) []byte {
-		t.Helper()
-		code, out := api.do(method, path, srv.Admin, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %s", method, path, code, out)
-		}
-		return out
-	}
+	shots := layoutDir(t)
+	mustDo := api.must
 	mustDo("POST", "/v1/routes", `{"name":"copy","topics":["app.in.>"],"action":{"kind":"native.publish","params":"{'topic': 'app.copy', 'data': data}"}}`, http.StatusCreated)
 	var hook struct{ ID string }
 	json.Unmarshal(mustDo("POST", "/v1/webhooks", fmt.Sprintf(`{"url":%q,"topics":["app.in.>"]}`, recv.URL+"/hook"), http.StatusCreated), &hook)
