@@ -73,6 +73,8 @@ export type StreamOptions = ReadOptions & {
   onError?: (err: unknown) => void;
   /** A connection failed or ended; the Stream tries again after waitMs. */
   onRetry?: (err: unknown, waitMs: number) => void;
+  /** A connection opened, reading after `after`: the Stream is live (again). */
+  onOpen?: (after: number | 'earliest') => void;
   /** Aborting it closes the Stream. */
   signal?: AbortSignal;
   /**
@@ -189,11 +191,12 @@ export class Herald {
   /** Any endpoint: decoded JSON, or a HeraldError for a status of 400 or more. */
   /** One request, whatever its answer's status; no answer rejects with a HeraldError of status 0. */
   fetchRaw(path: string, options?: {
-    method?: string; query?: Record<string, unknown>; body?: unknown; headers?: Record<string, string>;
-    signal?: AbortSignal; bearer?: boolean;
+    method?: string; query?: Record<string, unknown>; body?: unknown;
+    /** JSON text sent as it is instead of body (numbers a double cannot hold). */
+    rawBody?: string; headers?: Record<string, string>; signal?: AbortSignal; bearer?: boolean;
   }): Promise<Response>;
   request<T = any>(method: string, path: string, options?: {
-    query?: Record<string, unknown>; body?: unknown; signal?: AbortSignal; retry?: boolean;
+    query?: Record<string, unknown>; body?: unknown; rawBody?: string; signal?: AbortSignal; retry?: boolean;
   }): Promise<T>;
   publish(event: Draft, options?: { signal?: AbortSignal }): Promise<Ack>;
   publish(events: Draft[], options?: { signal?: AbortSignal }): Promise<Ack[]>;

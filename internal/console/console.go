@@ -1,12 +1,15 @@
 // Package console is herald's embedded web console: a handful of static
 // files (one HTML page, a style sheet, JavaScript modules and an icon)
-// compiled into the binary and served at /console/.
+// compiled into the binary and served at /console/, with herald's
+// JavaScript client (client/js) below /console/lib/herald/: every call the
+// page makes goes through that client.
 //
 // The files hold no data and need no credential. The operator signs in in
 // the browser with a herald key, which the page keeps in sessionStorage and
 // sends as "Authorization: Bearer" on every call it makes to herald's own
 // authenticated API (/v1/events, /v1/stream, /v1/subscriptions, /v1/keys,
-// /v1/cluster, /v1/stats/history, the dialects' /v1/… admin endpoints,
+// /v1/cluster, /v1/stats/history, /v1/routes, /v1/webhooks, /v1/connectors,
+// /v1/faults, the dialects' /v1/… admin endpoints,
 // /readyz). The console therefore adds no endpoint and no way around a
 // key's scopes: what a key may not do through the API, it may not do
 // through the console. The one file made at run time, config.json, says
@@ -25,10 +28,16 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	jsclient "github.com/herald-io/herald/client/js"
 )
 
 // Path is where the console is served; "/console" redirects here.
 const Path = "/console/"
+
+// ClientPath is where below Path the JavaScript client's modules
+// (client/js) are served: the console's own modules import it from there.
+const ClientPath = "lib/herald/"
 
 // static holds the console's files; static/index.html is the page.
 //
@@ -54,12 +63,16 @@ type file struct {
 	etag        string
 }
 
-// files maps a path below Path ("index.html", "js/app.js") to its file.
-var files = mustLoad(static)
+// files maps a path below Path ("index.html", "js/app.js",
+// "lib/herald/index.js") to its file.
+var files = mustLoad(static, jsclient.Files)
 
-func mustLoad(fsys fs.FS) map[string]file {
+func mustLoad(fsys, client fs.FS) map[string]file {
 	m, err := load(fsys)
 	if err != nil {
+		panic(err)
+	}
+	if err := loadClient(m, client); err != nil {
 		panic(err)
 	}
 	return m
@@ -97,6 +110,22 @@ func load(fsys fs.FS) (map[string]file, error) {
 		return nil, fmt.Errorf("console: static/index.html is missing")
 	}
 	return m, nil
+}
+
+// loadClient adds the client's modules below ClientPath. Only its .js
+// files: its index.d.ts is for editors, not for a page.
+func loadClient(m map[string]file, client fs.FS) error {
+	return fs.WalkDir(client, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".js" {
+			return err
+		}
+		b, err := fs.ReadFile(client, p)
+		if err != nil {
+			return err
+		}
+		m[ClientPath+p] = newFile(b, contentTypes[".js"])
+		return nil
+	})
 }
 
 // Config is what the server tells the page about itself, served as

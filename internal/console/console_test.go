@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	jsclient "github.com/herald-io/herald/client/js"
 	"github.com/herald-io/herald/internal/console"
 )
 
@@ -63,7 +64,7 @@ func TestFilesAndContentTypes(t *testing.T) {
 		"/console/index.html":    "text/html; charset=utf-8",
 		"/console/console.css":   "text/css; charset=utf-8",
 		"/console/js/app.js":     "text/javascript; charset=utf-8",
-		"/console/js/sse.js":     "text/javascript; charset=utf-8",
+		"/console/js/follow.js":  "text/javascript; charset=utf-8",
 		"/console/icon.svg":      "image/svg+xml",
 		"/console/js/tail.js":    "text/javascript; charset=utf-8",
 		"/console/js/cluster.js": "text/javascript; charset=utf-8",
@@ -174,7 +175,7 @@ func TestRevalidation(t *testing.T) {
 	if rec := get(t, mux, "GET", "/console/js/app.js", "If-None-Match", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d, want 304", rec.Code)
 	}
-	if other := get(t, mux, "GET", "/console/js/sse.js").Header().Get("ETag"); other == etag {
+	if other := get(t, mux, "GET", "/console/js/tail.js").Header().Get("ETag"); other == etag {
 		t.Errorf("two files share ETag %s", etag)
 	}
 }
@@ -227,9 +228,17 @@ func TestReferencesResolve(t *testing.T) {
 		src, _ := fs.ReadFile(fsys, mod)
 		for _, m := range importRef.FindAllStringSubmatch(string(src), -1) {
 			target := path.Join("js", m[1])
-			if !strings.HasPrefix(m[1], "./") && !strings.HasPrefix(m[1], "../vendor/") {
-				t.Errorf("%s imports %q: only ./relative modules and ../vendor/ exist", mod, m[1])
-			} else if _, err := fs.Stat(fsys, target); err != nil {
+			var err error
+			switch {
+			case strings.HasPrefix(m[1], "./"), strings.HasPrefix(m[1], "../vendor/"):
+				_, err = fs.Stat(fsys, target)
+			case strings.HasPrefix(m[1], "../"+console.ClientPath):
+				_, err = fs.Stat(jsclient.Files, strings.TrimPrefix(target, console.ClientPath))
+			default:
+				t.Errorf("%s imports %q: only ./relative modules, ../vendor/ and ../%s exist", mod, m[1], console.ClientPath)
+				continue
+			}
+			if err != nil {
 				t.Errorf("%s imports %s, which is not embedded", mod, m[1])
 			}
 		}
@@ -273,5 +282,29 @@ func TestVendoredUPlot(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from interop/js/node_modules/uplot/%s: run make console-vendor", vendored, upstream)
 		}
+	}
+}
+
+// The JavaScript client's modules are served below lib/herald/, as
+// client/js has them, so the console runs on the client applications use.
+func TestClientLibraryServed(t *testing.T) {
+	mux := newMux()
+	n := 0
+	err := fs.WalkDir(jsclient.Files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".js" {
+			return err
+		}
+		n++
+		want, _ := fs.ReadFile(jsclient.Files, p)
+		rec := get(t, mux, "GET", console.Path+console.ClientPath+p)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/javascript; charset=utf-8" || !bytes.Equal(rec.Body.Bytes(), want) {
+			t.Errorf("GET %s%s%s: %d %q, %d bytes; want 200, the module's %d bytes", console.Path, console.ClientPath, p,
+				rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len(), len(want))
+		}
+		checkSecurityHeaders(t, p, rec.Header())
+		return nil
+	})
+	if err != nil || n < 2 {
+		t.Fatalf("%d client modules: %v", n, err)
 	}
 }

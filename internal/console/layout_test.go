@@ -3,6 +3,7 @@
 package console_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,6 +65,15 @@ const outsideViewport = `(() => {
 	if (document.documentElement.scrollWidth > W) bad.unshift('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + W);
 	return bad.slice(0, 15);
 })()`
+
+// layoutDir is where checkLayout saves its screenshots:
+// HERALD_CONSOLE_SCREENSHOTS, or a directory removed after the test.
+func layoutDir(t *testing.T) string {
+	if dir := os.Getenv("HERALD_CONSOLE_SCREENSHOTS"); dir != "" {
+		return dir
+	}
+	return t.TempDir()
+}
 
 // checkLayout fails the test for anything outside the viewport and saves a
 // screenshot named name in dir.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,18 +31,8 @@ func TestConsolePanels(t *testing.T) {
 	b := startBrowser(t)
 	srv := servertest.Start(t, server.Config{StatsEvery: 200 * time.Millisecond})
 	api := &apiClient{t: t, base: srv.URL(), key: srv.Admin}
-	shots := os.Getenv("HERALD_CONSOLE_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	mustDo := func(method, path, body string, want int) []byte {
-		t.Helper()
-		code, out := api.do(method, path, srv.Admin, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %s", method, path, code, out)
-		}
-		return out
-	}
+	shots := layoutDir(t)
+	mustDo := api.must
 	for _, d := range [][2]string{{"dimmer_switch", "Hall"}, {"motion_sensor", "Porch"}, {"tap_dial", "Dial"}, {"color_lamp", "Desk"}} {
 		mustDo("POST", "/v1/hue/devices", fmt.Sprintf(`{"product":%q,"name":%q}`, d[0], d[1]), http.StatusCreated)
 	}

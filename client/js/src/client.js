@@ -86,18 +86,18 @@ export class Herald {
    * status; a request that got no answer rejects with a HeraldError of
    * status 0.
    * @param {string} path
-   * @param {{method?: string, query?: Record<string, unknown>, body?: unknown, headers?: Record<string, string>,
-   *   signal?: AbortSignal, bearer?: boolean}} [o]
+   * rawBody is JSON text sent as it is, instead of body: for numbers a
+   * JavaScript number cannot hold, which JSON.stringify would round.
+   * @param {{method?: string, query?: Record<string, unknown>, body?: unknown, rawBody?: string,
+   *   headers?: Record<string, string>, signal?: AbortSignal, bearer?: boolean}} [o]
    */
   async fetchRaw(path, o = {}) {
     /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json', ...o.headers };
     if (this.key && o.bearer !== false) headers.Authorization = 'Bearer ' + this.key;
-    let body;
-    if (o.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(o.body);
-    }
+    let body = o.rawBody;
+    if (body === undefined && o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     const method = o.method ?? 'GET';
     try {
       return await this.#fetch(this.url(path, o.query), { method, headers, body, signal: o.signal, cache: 'no-store' });
@@ -115,14 +115,14 @@ export class Herald {
    * maxRetryDelay is not waited for.
    * @param {string} method
    * @param {string} path
-   * @param {{query?: Record<string, unknown>, body?: unknown, signal?: AbortSignal, retry?: boolean}} [o]
+   * @param {{query?: Record<string, unknown>, body?: unknown, rawBody?: string, signal?: AbortSignal, retry?: boolean}} [o]
    */
   async request(method, path, o = {}) {
     let delay = 0;
     for (let attempt = 0; ; attempt++) {
       let err;
       try {
-        const resp = await this.fetchRaw(path, { method, query: o.query, body: o.body, signal: o.signal });
+        const resp = await this.fetchRaw(path, { method, query: o.query, body: o.body, rawBody: o.rawBody, signal: o.signal });
         if (resp.ok) {
           if (resp.status === 204) return undefined;
           const text = await resp.text();
@@ -205,6 +205,7 @@ export class Herald {
       now: async (signal) => (await this.poll({ topics: o.topics, limit: 1, signal })).next,
       after: afterParam(o),
       onRetry: o.onRetry,
+      onOpen: o.onOpen,
       signal: o.signal,
     });
     if (o.onEvent) {

@@ -47,6 +47,7 @@ export class Stream {
   #open;
   #now;
   #onRetry;
+  #onOpen;
   #ctrl = new AbortController(); // the Stream's lifetime
   #external; // the caller's signal, and our listener on it
   #onAbort = () => this.close();
@@ -61,12 +62,14 @@ export class Stream {
 
   /**
    * @param {{open: Open, now: (signal: AbortSignal) => Promise<number>, after?: number | 'earliest',
-   *   onRetry?: (err: unknown, waitMs: number) => void, signal?: AbortSignal}} o
+   *   onRetry?: (err: unknown, waitMs: number) => void, onOpen?: (after: number | 'earliest') => void,
+   *   signal?: AbortSignal}} o
    */
   constructor(o) {
     this.#open = o.open;
     this.#now = o.now;
     this.#onRetry = o.onRetry;
+    this.#onOpen = o.onOpen;
     if (typeof o.after === 'number') this.#position = o.after;
     else this.#from = o.after ?? 'now';
     this.#external = o.signal;
@@ -244,13 +247,15 @@ export class Stream {
           this.#position = await this.#now(signal);
           this.#from = undefined;
         }
-        const conn = await this.#open(this.#position ?? 'earliest', signal);
+        const after = this.#position ?? 'earliest';
+        const conn = await this.#open(after, signal);
         if (signal.aborted) {
           conn.close();
           return;
         }
         this.#conn = conn;
         this.#delay = minBackoff; // the next reconnection starts over
+        this.#notify(this.#onOpen, after);
         return;
       } catch (err) {
         if (signal.aborted) return;
@@ -266,8 +271,12 @@ export class Stream {
   }
 
   #retrying(err, wait) {
+    this.#notify(this.#onRetry, err, wait);
+  }
+
+  #notify(fn, ...args) {
     try {
-      this.#onRetry?.(err, wait);
+      fn?.(...args);
     } catch {
       // A logging callback that throws must not stop the Stream.
     }

@@ -189,3 +189,28 @@ test('a base URL that is not http or https is refused at once', () => {
   assert.throws(() => new Herald({ url: 'localhost:8080', key: 'k' }), /not http:\/\/ or https:\/\//);
   assert.equal(new Herald({ url: 'HTTP://h:1/', key: 'k' }).base, 'HTTP://h:1');
 });
+
+test('onOpen is told of each connection and the position it reads after', async (t) => {
+  const srv = await scripted([
+    { status: 200, body: { events: [], next: 6 } },
+    { status: 503 },
+    { status: 200, sse: sseEvent(7) },
+    { status: 200, sse: sseEvent(8), hold: true },
+  ]);
+  t.after(() => srv.close());
+  const opened = [];
+  const s = new Herald({ url: srv.url, key: 'k' }).stream({ onOpen: (after) => opened.push(after) });
+  assert.equal((await s.next()).value.seq, 7);
+  assert.equal((await s.next()).value.seq, 8);
+  s.close();
+  assert.deepEqual(opened, [6, 7], 'not for the refused attempt; once per connection that opened');
+});
+
+test('request sends a rawBody as it is', async (t) => {
+  const srv = await scripted([{ status: 201, body: { events: [ack(1, 'x')] } }]);
+  t.after(() => srv.close());
+  const text = '{"topic":"app.a","data":{"big":12345678901234567890}}';
+  await new Herald({ url: srv.url, key: 'k' }).request('POST', '/v1/events', { rawBody: text });
+  assert.equal(srv.seen[0].body, text, 'a number no double holds is sent digit for digit');
+  assert.equal(srv.seen[0].headers['content-type'], 'application/json');
+});

@@ -5,10 +5,14 @@
 // so no cross-site request can use it), and is sent only as an
 // Authorization header, so it never appears in a URL, a log or a Referer.
 //
-// Panels call the named functions below, never fetch() themselves, so that
-// the console can later move onto herald's JavaScript client in one place.
-// (The live tail's stream is read by sse.js, which takes its headers from
-// here.)
+// Panels call the named functions below, never fetch() themselves. They
+// are a thin layer over herald's JavaScript client (lib/herald, the same
+// modules applications import from client/js): requests, errors
+// (HeraldError) and the live tail's stream, with its exact resume, are the
+// client's; this layer adds the signed-in key, messages that say what to
+// do, and the events the header badge and sign-out follow.
+
+import { Herald, HeraldError } from '../lib/herald/index.js';
 
 const storageKey = 'herald.key';
 
@@ -53,25 +57,30 @@ export function signedInAs(token = key()) {
   return sub ? `token ${sub}` : `key ${keyID(token) || '(unknown id)'}`;
 }
 
-/** ApiError is a non-2xx answer: status plus herald's {"error":{code,message}}. */
-export class ApiError extends Error {
-  constructor(status, code, message, body) {
-    super(message || `HTTP ${status}`);
-    this.status = status;
-    this.code = code || '';
-    this.body = body;
+export { HeraldError };
+
+/**
+ * watched is the fetch the client uses: each request that got no answer,
+ * or any answer, tells the header badge whether herald is reachable.
+ */
+async function watched(input, init) {
+  try {
+    const res = await fetch(input, init);
+    reachability(true);
+    return res;
+  } catch (e) {
+    if (!init?.signal?.aborted) reachability(false);
+    throw e;
   }
 }
 
-/** NetworkError is a request that got no answer: herald is down or unreachable. */
-export class NetworkError extends Error {}
+let client = null; // the Herald of the signed-in key
 
-/**
- * authHeaders are the headers every call carries; token defaults to the
- * signed-in key (login checks a candidate key before storing it).
- */
-export function authHeaders(token = key()) {
-  return { Authorization: `Bearer ${token}` };
+/** herald is the client for token (by default the signed-in key). */
+export function herald(token) {
+  if (token !== undefined) return new Herald({ key: token, fetch: watched, retries: 0 });
+  if (client?.key !== key()) client = new Herald({ key: key(), fetch: watched, retries: 0 });
+  return client;
 }
 
 // advice says what to do about an error status, appended to its message.
@@ -85,22 +94,23 @@ const advice = {
   503: 'herald or its engine is unavailable: it retries by itself; try again shortly.',
 };
 
-/** errorFrom turns a failed response into an ApiError whose message says what to do. */
-export async function errorFrom(res) {
-  let body = null;
-  try {
-    body = await res.json();
-  } catch {
-    // not JSON (a proxy's page, say): the status says enough
+/**
+ * explain makes a HeraldError's message say what to do (the client's
+ * message says what happened) and tells the app when the key stopped
+ * working. It returns err.
+ */
+export function explain(err, { noAuthEvent = false } = {}) {
+  if (!(err instanceof HeraldError) || err.explained) return err;
+  err.explained = true;
+  if (err.status === 0) {
+    err.message = 'herald did not answer: it may be down or restarting. The console retries by itself; check the server if this lasts.';
+    return err;
   }
-  const err = body?.error ?? {};
-  let message = err.message || `${res.status} ${res.statusText}`;
-  if (res.status === 429 && res.headers.get('Retry-After')) {
-    message += ` (retry after ${res.headers.get('Retry-After')} s)`;
-  }
-  const hint = advice[res.status] ?? (res.status >= 500 ? advice[503] : '');
-  if (hint) message += `. ${hint}`;
-  return new ApiError(res.status, err.code, message, body);
+  if (err.status === 401 && !noAuthEvent) unauthorized();
+  if (err.status === 429 && err.retryAfter !== undefined) err.message += ` (retry after ${Math.ceil(err.retryAfter / 1000)} s)`;
+  const hint = advice[err.status] ?? (err.status >= 500 ? advice[503] : '');
+  if (hint) err.message += `. ${hint}`;
+  return err;
 }
 
 /**
@@ -118,44 +128,42 @@ function reachability(ok) {
 
 /**
  * api calls path and returns the parsed JSON answer (null for 204).
- * options: method, body (an object, sent as JSON, or a string sent as is),
- * signal, token (instead of the signed-in key), noAuthEvent (do not sign out
- * on 401: login uses it to check a key).
+ * options: method, body (an object, sent as JSON, or a string of JSON sent
+ * as is), signal, token (instead of the signed-in key), noAuthEvent (do
+ * not sign out on 401: login uses it to check a key).
  */
 export async function api(path, { method = 'GET', body, signal, token, noAuthEvent = false } = {}) {
-  const headers = authHeaders(token);
-  let payload;
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  let res;
+  const raw = typeof body === 'string';
   try {
-    res = await fetch(path, { method, headers, body: payload, signal, cache: 'no-store' });
+    const out = await herald(token).request(method, path, { body: raw ? undefined : body, rawBody: raw ? body : undefined, signal });
+    return out ?? null;
   } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    reachability(false);
-    throw new NetworkError('herald did not answer: it may be down or restarting. The console retries by itself; check the server if this lasts.');
+    throw explain(e, { noAuthEvent });
   }
-  reachability(true);
-  if (!res.ok) {
-    if (res.status === 401 && !noAuthEvent) unauthorized();
-    throw await errorFrom(res);
-  }
-  if (res.status === 204) return null;
-  return res.json();
+}
+
+/**
+ * stream follows the log with the client's Stream (exact resume across
+ * reconnections); o are the client's StreamOptions.
+ */
+export function stream(o) {
+  return herald().stream(o);
 }
 
 const enc = encodeURIComponent;
 
-/** readiness asks GET /readyz (no key needed) and returns {ok, reachable, text, error}. */
+/**
+ * readiness asks GET /readyz (no key needed) and returns {ok, reachable,
+ * text, error}. A plain fetch: the badge asks it, so it must not also be
+ * one of the requests that tell the badge.
+ */
 export async function readiness(signal) {
   try {
     const res = await fetch('/readyz', { signal, cache: 'no-store' });
     const body = await res.json().catch(() => ({}));
     return { ok: res.ok, reachable: true, text: body.status ?? `HTTP ${res.status}`, error: body.error ?? '' };
   } catch (e) {
-    if (e.name === 'AbortError') throw e;
+    if (signal?.aborted) throw e;
     return { ok: false, reachable: false, text: 'unreachable', error: String(e.message ?? e) };
   }
 }
@@ -183,7 +191,21 @@ export const revokeKey = (id) => api(`/v1/keys/${enc(id)}`, { method: 'DELETE' }
 export const cluster = (signal) => api('/v1/cluster', { signal });
 export const statsHistory = (since, signal) => api(`/v1/stats/history${since ? `?since=${since}` : ''}`, { signal });
 export const listFaults = (signal) => api('/v1/faults', { signal });
+export const addFault = (spec) => api('/v1/faults', { method: 'POST', body: spec });
+export const deleteFault = (id) => api(`/v1/faults/${enc(id)}`, { method: 'DELETE' });
 export const clearFaults = () => api('/v1/faults', { method: 'DELETE' });
+export const listRoutes = (signal) => api('/v1/routes', { signal });
+export const addRoute = (spec) => api('/v1/routes', { method: 'POST', body: spec });
+export const removeRoute = (name) => api(`/v1/routes/${enc(name)}`, { method: 'DELETE' });
+export const testRoute = (name, seq) => api(`/v1/routes/${enc(name)}/test`, { method: 'POST', body: { seq } });
+export const listWebhooks = (signal) => api('/v1/webhooks', { signal });
+export const createWebhook = (spec) => api('/v1/webhooks', { method: 'POST', body: spec });
+export const deleteWebhook = (id) => api(`/v1/webhooks/${enc(id)}`, { method: 'DELETE' });
+export const webhookAttempts = (id, signal) => api(`/v1/webhooks/${enc(id)}/attempts`, { signal });
+export const replayWebhook = (id, after) => api(`/v1/webhooks/${enc(id)}/replay`, { method: 'POST', body: { after } });
+export const listConnectors = (signal) => api('/v1/connectors', { signal });
+export const putConnector = (spec) => api('/v1/connectors', { method: 'POST', body: spec });
+export const deleteConnector = (name) => api(`/v1/connectors/${enc(name)}`, { method: 'DELETE' });
 
 // The dialects' admin endpoints.
 export const hueResources = (signal) => api('/v1/hue/resources', { signal });
@@ -205,4 +227,3 @@ export const plexCreateToken = (name) => api('/v1/plex/tokens', { method: 'POST'
 export const plexScan = (req) => api('/v1/plex/simulate/scan', { method: 'POST', body: req });
 export const plexPlay = (req) => api('/v1/plex/simulate/play', { method: 'POST', body: req });
 
-export { unauthorized as signalUnauthorized, reachability as signalReachability };

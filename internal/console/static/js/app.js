@@ -1,11 +1,11 @@
 // The console's entry point: signing in and out, the panels and the
-// navigation between them (#overview, #tail, #publish, …), the header
-// badge (health.js) and the fault banner (faults.js).
+// navigation between them (#overview, #tail, #publish, #routes, …), the
+// header badge (health.js) and the fault banner (faults.js).
 
 import { $ } from './dom.js';
-import { ApiError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
+import { HeraldError, clearKey, config, key, listKeys, listSubscriptions, setKey, signedInAs } from './api.js';
 import { start as startHealth } from './health.js';
-import { start as startFaults } from './faults.js';
+import { panel as faults, start as startFaults } from './faults.js';
 import { panel as overview } from './overview.js';
 import { panel as tail } from './tail.js';
 import { panel as publish } from './publish.js';
@@ -16,8 +16,11 @@ import { panel as hue } from './hue.js';
 import { panel as zulip } from './zulip.js';
 import { panel as jetstream } from './jetstream.js';
 import { panel as plex } from './plex.js';
+import { panel as routes } from './routes.js';
+import { panel as webhooks } from './webhooks.js';
+import { panel as connectors } from './connectors.js';
 
-const panels = [overview, tail, publish, subscriptions, keys, cluster, hue, zulip, jetstream, plex];
+const panels = [overview, tail, publish, subscriptions, keys, cluster, routes, webhooks, connectors, faults, hue, zulip, jetstream, plex];
 let admin = false;
 let current = null;
 
@@ -32,7 +35,7 @@ function keyFromFragment() {
   history.replaceState(null, '', `${location.pathname}#${params.get('panel') ?? ''}`);
 }
 
-/** check asks the API what a key is: {admin} or an ApiError. */
+/** check asks the API what a key is: {admin} or a HeraldError. */
 async function check(token) {
   // Any native key may list its own subscriptions; a key of another
   // dialect gets 403 here, which is right: the console speaks native.
@@ -41,7 +44,7 @@ async function check(token) {
     await listKeys({ token, noAuthEvent: true });
     return { admin: true };
   } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return { admin: false };
+    if (e instanceof HeraldError && e.status === 403) return { admin: false };
     throw e;
   }
 }
@@ -67,7 +70,7 @@ async function login(ev) {
     start(who);
   } catch (e) {
     let message = `Could not sign in: ${e.message}`;
-    if (e instanceof ApiError && e.status === 401) {
+    if (e instanceof HeraldError && e.status === 401) {
       message = e.code === 'token_expired'
         ? 'This token has expired: get a new one from your application.'
         : 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.';
@@ -142,9 +145,9 @@ async function boot() {
   try {
     start(await check(key()));
   } catch (e) {
-    const rejected = e instanceof ApiError && (e.status === 401 || e.status === 403);
+    const rejected = e instanceof HeraldError && (e.status === 401 || e.status === 403);
     if (rejected) clearKey(); // else herald is unreachable: keep the key for a retry
-    showLogin(e instanceof ApiError && e.status === 401 ? 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.' : `Could not sign in: ${e.message}`);
+    showLogin(e instanceof HeraldError && e.status === 401 ? 'This key is not valid: check that it was copied whole (hk_…), or use the admin key from the file named below.' : `Could not sign in: ${e.message}`);
   }
 }
 

@@ -1,4 +1,4 @@
-// Live tail: GET /v1/stream (read with fetch, see sse.js) from now or from a
+// Live tail: GET /v1/stream (the JavaScript client's stream, see follow.js) from now or from a
 // sequence number, one dense line per event as `herald tail` prints it
 // (time, seq, topic, type, the data cut short), newest first, in a virtual
 // list (vlist.js) that holds up to tens of thousands of rows.
@@ -9,8 +9,8 @@
 // reconnects after it, so herald replays exactly what came meanwhile from
 // the log instead of the page buffering it.
 
-import { $, clock, el, prettyJSON, setStatus } from './dom.js';
-import { EventStream } from './sse.js';
+import { $, clock, duration, el, prettyJSON, setStatus } from './dom.js';
+import { EventStream } from './follow.js';
 import { VirtualList } from './vlist.js';
 
 export const panel = { id: 'tail', init, shown: () => list?.refresh() };
@@ -65,9 +65,8 @@ function init() {
     }
   });
   $('#tail-reset-skip').addEventListener('click', () => {
-    const earliest = Number($('#tail-reset').dataset.earliest);
     $('#tail-reset').hidden = true;
-    stream.start(Math.max(earliest, 1) - 1);
+    stream.start(Number($('#tail-reset').dataset.resume));
   });
   $('#tail-reset-now').addEventListener('click', () => {
     $('#tail-reset').hidden = true;
@@ -217,13 +216,22 @@ function renderRow(r, { expanded }) {
   return li;
 }
 
-function reset(info) {
+/** reset: the position is not in the log (err: the client's HeraldError). */
+function reset(err) {
   state = 'stopped';
   const box = $('#tail-reset');
-  box.dataset.earliest = info.earliest;
-  $('#tail-reset-text').textContent =
-    `The tail was at seq ${info.after}, but the log now starts at seq ${info.earliest}: ` +
-    `events ${info.after + 1}–${info.earliest - 1} are past retention. Nothing was skipped silently; choose how to go on.`;
+  if (err.code === 'position_ahead') {
+    box.dataset.resume = String(err.last);
+    $('#tail-reset-skip').textContent = 'Continue after the log’s last event';
+    $('#tail-reset-text').textContent =
+      `The tail was at seq ${err.after}, but the log ends at seq ${err.last}: it was replaced (a new data directory?). Choose how to go on.`;
+  } else {
+    box.dataset.resume = String(Math.max(err.earliest, 1) - 1);
+    $('#tail-reset-skip').textContent = 'Continue from the earliest event';
+    $('#tail-reset-text').textContent =
+      `The tail was at seq ${err.after}, but the log now starts at seq ${err.earliest}: ` +
+      `events ${err.after + 1}–${err.earliest - 1} are past retention. Nothing was skipped silently; choose how to go on.`;
+  }
   box.hidden = false;
   status();
 }
@@ -239,7 +247,7 @@ function status() {
     case 'connecting': text = 'Connecting…'; break;
     case 'live': text = '● Live'; kind = 'ok'; break;
     case 'reconnecting':
-      text = `Reconnecting in ${Math.round(detail.delay / 1000)} s${detail.error ? ` (${detail.error.message})` : ''}; resumes after the last event shown`;
+      text = `Reconnecting in ${duration(detail.delay)}${detail.error ? ` (${detail.error.message})` : ''}; resumes after the last event shown`;
       kind = 'error';
       break;
     case 'failed': text = `Stopped: ${detail?.message ?? detail}. Fix the filter and press Apply.`; kind = 'error'; break;
