@@ -26,6 +26,9 @@ type Sample struct {
 	// SubscriptionLag is the most events any durable subscription had
 	// pending when last observed (herald_subscription_pending_events).
 	SubscriptionLag float64 `json:"subscription_lag"`
+	// WebhookLag is the most events any webhook endpoint run by this node
+	// was behind the log (herald_webhook_lag_events).
+	WebhookLag float64 `json:"webhook_lag"`
 	// PublishP99 is the 99th percentile of the appends of the interval,
 	// in milliseconds, interpolated in its histogram bucket as Prometheus'
 	// histogram_quantile does; nil when there were none.
@@ -119,6 +122,7 @@ func (h *History) Sample() {
 		Subscribers:     map[string]float64{},
 		TailLag:         gaugeValue(h.m.TailLag),
 		SubscriptionLag: maxGauge(h.m.SubscriptionLag),
+		WebhookLag:      maxGauge(h.m.WebhookLag),
 		FaultRules:      gaugeValue(h.m.FaultRules),
 	}
 	for t, n := range h.m.LiveSubscribers() {

@@ -28,6 +28,8 @@ func TestHistorySample(t *testing.T) {
 	m.TailLag.Set(7)
 	m.SubscriptionLag.WithLabelValues("a").Set(5)
 	m.SubscriptionLag.WithLabelValues("b").Set(12)
+	m.WebhookLag.WithLabelValues("w1").Set(3)
+	m.WebhookLag.WithLabelValues("w2").Set(9)
 	m.StreamsCut.WithLabelValues("sse", "fault").Add(2)
 	m.FaultsInjected.WithLabelValues("native", "status").Add(4)
 	m.FaultRules.Set(1)
@@ -55,9 +57,9 @@ func TestHistorySample(t *testing.T) {
 	if s.Subscribers["sse"] != 3 || len(s.Subscribers) != 1 {
 		t.Errorf("subscribers %v, want sse 3 (transports with none left out)", s.Subscribers)
 	}
-	if s.TailLag != 7 || s.SubscriptionLag != 12 || s.StreamsCut != 1 || s.Faults != 2 || s.FaultRules != 1 {
-		t.Errorf("tail lag %v, subscription lag %v, cut %v/s, faults %v/s, rules %v; want 7, 12, 1, 2, 1",
-			s.TailLag, s.SubscriptionLag, s.StreamsCut, s.Faults, s.FaultRules)
+	if s.TailLag != 7 || s.SubscriptionLag != 12 || s.WebhookLag != 9 || s.StreamsCut != 1 || s.Faults != 2 || s.FaultRules != 1 {
+		t.Errorf("tail lag %v, subscription lag %v, webhook lag %v, cut %v/s, faults %v/s, rules %v; want 7, 12, 9, 1, 2, 1",
+			s.TailLag, s.SubscriptionLag, s.WebhookLag, s.StreamsCut, s.Faults, s.FaultRules)
 	}
 	// The 100th of 100 appends is in the 0.0256–0.0512 s bucket; the p99
 	// (the 99th) is the top of the 0.0004–0.0008 s one.

@@ -24,6 +24,7 @@ const plots = [
   { id: 'p99', title: 'Publish latency p99', unit: ' ms', decimals: 2, series: () => ['p99'], value: (s) => [s.publish_p99_ms] },
   { id: 'taillag', title: 'Tail lag (events)', series: () => ['tail lag'], value: (s) => [s.tail_lag] },
   { id: 'sublag', title: 'Subscription lag (most pending)', series: () => ['pending'], value: (s) => [s.subscription_lag] },
+  { id: 'whlag', title: 'Webhook lag (most behind)', series: () => ['events behind'], value: (s) => [s.webhook_lag ?? 0] },
 ];
 
 function init() {
