@@ -131,3 +131,76 @@ func TestReadLargeEventsPageByPage(t *testing.T) {
 		}
 	}
 }
+
+// An event acknowledged to its publisher is in the next read through the
+// same node, even when that node's replica is a follower that has not
+// stored it yet: read your writes. (The follower answers direct gets; the
+// leader acknowledges once a quorum holds the event, which need not
+// include it.)
+func TestReadYourWritesThroughAFollower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	c, err := devcluster.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	urls := c.URLs()
+	probe, err := eventlog.Open(ctx, eventlog.Config{URLs: urls, Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	info, err := probe.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Index(info.Leader)
+	follower := (leader + 1) % c.Size()
+	w, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[leader : leader+1], Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// Behind by many events, it catches up while it already answers.
+	c.Stop(follower)
+	pad := make([]eventlog.Draft, 100)
+	for i := range pad {
+		pad[i] = eventlog.Draft{Topic: "pad.t", Type: "t", Data: json.RawMessage(`{"x":"padding padding padding padding"}`)}
+	}
+	for range 100 {
+		if _, err := w.Append(ctx, pad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Restart(follower); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	l, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[follower : follower+1], Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := []eventlog.Draft{{Topic: "ryw.t", Type: "t", Data: json.RawMessage(`{"x":1}`)}}
+	for i := range 500 {
+		acks, err := l.Append(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := acks[0].Seq
+		f := []topic.Filter{nil, {"ryw.>"}}[i%2]
+		evs, next, err := l.Read(ctx, seq-1, f, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || evs[0].Seq != seq || next != seq {
+			t.Fatalf("append %d acknowledged event %d; read after %d (filter %v): %d events, next %d", i, seq, seq-1, f, len(evs), next)
+		}
+	}
+}
