@@ -94,28 +94,11 @@ func benchLog(b *testing.B, cfg eventlog.Config) {
 // the replica holds them), "own-write" appends one event and reads it
 // back at once (the replica may not hold it yet; the leader fills in).
 func BenchmarkReplicaRead(b *testing.B) {
-	c, err := devcluster.Start(b.TempDir(), 3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Shutdown()
+	c := startCluster(b)
 	ctx := context.Background()
 	urls := c.URLs()
-	w, err := eventlog.Open(ctx, eventlog.Config{URLs: urls, Replicas: 3})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	info, err := w.Cluster(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	follower := (c.Index(info.Leader) + 1) % c.Size()
-	l, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[follower : follower+1], Replicas: 3})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	w := openOn(ctx, b, urls...)
+	l := openOn(ctx, b, urls[(leaderOf(ctx, b, c, w)+1)%c.Size()])
 	ds := make([]eventlog.Draft, 100)
 	for i := range ds {
 		ds[i] = eventlog.Draft{Topic: "bench.r", Type: "t", Data: json.RawMessage(`{"x":1}`)}

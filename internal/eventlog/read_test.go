@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-io/herald/internal/devcluster"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -18,22 +17,11 @@ import (
 // event, in order, none skipped. (Direct gets are served by followers; one
 // that lacks the newest events answers as if nothing matched.)
 func TestReadThroughALaggingReplica(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-server cluster")
-	}
-	c, err := devcluster.Start(t.TempDir(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
+	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	urls := c.URLs()
-	w, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[:2], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openOn(ctx, t, urls[:2]...)
 	batch := make([]eventlog.Draft, 50)
 	for i := range batch {
 		batch[i] = eventlog.Draft{Topic: "replica.t", Type: "t", Data: json.RawMessage(`{"x":"padding padding padding padding"}`)}
@@ -58,11 +46,7 @@ func TestReadThroughALaggingReplica(t *testing.T) {
 	if err := c.WaitReady(time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	r, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[2:], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openOn(ctx, t, urls[2:]...)
 
 	// Each event is read through the other node right after its append
 	// was acknowledged: the leader's bounds already include it, the
@@ -138,33 +122,13 @@ func TestReadLargeEventsPageByPage(t *testing.T) {
 // leader acknowledges once a quorum holds the event, which need not
 // include it.)
 func TestReadYourWritesThroughAFollower(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-server cluster")
-	}
-	c, err := devcluster.Start(t.TempDir(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
+	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	urls := c.URLs()
-	probe, err := eventlog.Open(ctx, eventlog.Config{URLs: urls, Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer probe.Close()
-	info, err := probe.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := c.Index(info.Leader)
+	leader := leaderOf(ctx, t, c, openOn(ctx, t, urls...))
 	follower := (leader + 1) % c.Size()
-	w, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[leader : leader+1], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openOn(ctx, t, urls[leader])
 	// Behind by many events, it catches up while it already answers.
 	c.Stop(follower)
 	pad := make([]eventlog.Draft, 100)
@@ -182,11 +146,7 @@ func TestReadYourWritesThroughAFollower(t *testing.T) {
 	if err := c.WaitReady(time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	l, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[follower : follower+1], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openOn(ctx, t, urls[follower])
 	d := []eventlog.Draft{{Topic: "ryw.t", Type: "t", Data: json.RawMessage(`{"x":1}`)}}
 	for i := range 500 {
 		acks, err := l.Append(ctx, d)
