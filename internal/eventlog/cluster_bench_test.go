@@ -88,3 +88,47 @@ func benchLog(b *testing.B, cfg eventlog.Config) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkReplicaRead reads through a node whose replica is a follower of
+// a three-server cluster: "page" reads 100 stored events (the common case:
+// the replica holds them), "own-write" appends one event and reads it
+// back at once (the replica may not hold it yet; the leader fills in).
+func BenchmarkReplicaRead(b *testing.B) {
+	c := startCluster(b)
+	ctx := context.Background()
+	urls := c.URLs()
+	w := openOn(ctx, b, urls...)
+	l := openOn(ctx, b, urls[(leaderOf(ctx, b, c, w)+1)%c.Size()])
+	ds := make([]eventlog.Draft, 100)
+	for i := range ds {
+		ds[i] = eventlog.Draft{Topic: "bench.r", Type: "t", Data: json.RawMessage(`{"x":1}`)}
+	}
+	if _, err := w.Append(ctx, ds); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("page", func(b *testing.B) {
+		for b.Loop() {
+			evs, _, err := l.Read(ctx, 0, nil, 100)
+			if err != nil || len(evs) != 100 {
+				b.Fatalf("%d events, %v", len(evs), err)
+			}
+		}
+	})
+	b.Run("own-write", func(b *testing.B) {
+		missed := 0
+		for b.Loop() {
+			acks, err := l.Append(ctx, ds[:1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			evs, _, err := l.Read(ctx, acks[0].Seq-1, nil, 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(evs) == 0 {
+				missed++
+			}
+		}
+		b.ReportMetric(float64(missed)/float64(b.N), "missed/op")
+	})
+}

@@ -47,7 +47,7 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 	// early (full, or cut at the byte limit) are complete for every pattern.
 	cutoff := last
 	for _, p := range patterns {
-		evs, through, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
+		evs, through, _, err := l.batch(ctx, after+1, subjectPrefix+p, max, last)
 		if err != nil {
 			return nil, after, err
 		}
@@ -89,11 +89,23 @@ func (l *Log) Read(ctx context.Context, after uint64, f topic.Filter, max int) (
 // — every event, filtered here — shows how far the answering replica got,
 // so the position never passes an event the reader has not seen: it reads
 // the rest on its next call. (Per-pattern reads cannot tell a replica that
-// is behind from a pattern with no more matches.)
+// is behind from a pattern with no more matches.) What it lacks, up to
+// last, is read from the leader at once (a few events of it, bounded by
+// maxLeaderRead): last is the leader's, so it includes every event already
+// acknowledged to its publisher, and a client reads its own writes through
+// any node.
 func (l *Log) readWhole(ctx context.Context, after uint64, f topic.Filter, max int, last uint64) ([]Event, uint64, error) {
-	evs, through, err := l.batch(ctx, after+1, subjectPrefix+">", max, last)
+	evs, through, lagged, err := l.batch(ctx, after+1, subjectPrefix+">", max, last)
 	if err != nil {
 		return nil, after, err
+	}
+	if lagged {
+		upTo := min(last, through+uint64(min(max-len(evs), maxLeaderRead)))
+		more, err := l.fromLeader(ctx, through+1, upTo)
+		if err != nil {
+			return nil, after, err
+		}
+		evs, through = append(evs, more...), upTo
 	}
 	kept := evs[:0]
 	for _, e := range evs {
@@ -133,8 +145,9 @@ const maxReadBytes = 8 << 20
 // upTo is the log's last sequence as the caller saw it. through is how far
 // the answer is complete: upTo, or less if it stopped early — max reached,
 // the byte limit (the engine says more match), or a replica that does not
-// hold the newest events yet.
-func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) (events []Event, through uint64, err error) {
+// hold the newest events yet (then lagged is set; only a whole-stream
+// answer on a replicated log can tell).
+func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo uint64) (events []Event, through uint64, lagged bool, err error) {
 	whole := subj == subjectPrefix+">"
 	if whole {
 		// The whole stream: without a subject the engine counts pending
@@ -145,12 +158,12 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 	inbox := l.nc.NewRespInbox()
 	sub, err := l.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
 	}
 	defer sub.Unsubscribe()
 	_ = sub.SetPendingLimits(-1, -1)
 	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
-		return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -162,7 +175,7 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return nil, 0, fmt.Errorf("eventlog: read: %w", engineErr(err))
+			return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
 		}
 		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
 			switch st := m.Header.Get("Status"); st {
@@ -170,18 +183,20 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
 				// A replica's whole-stream answer that ends before upTo
 				// shows it lacks the newest events (see readWhole).
-				lagging := whole && l.cfg.Replicas > 1 && seen < upTo
-				if got == max || pending > 0 || lagging {
-					return events, min(seen, upTo), nil
+				if got == max || pending > 0 {
+					return events, min(seen, upTo), false, nil
 				}
-				return events, upTo, nil
+				if whole && l.cfg.Replicas > 1 && seen < upTo {
+					return events, seen, true, nil
+				}
+				return events, upTo, false, nil
 			default:
-				return nil, 0, fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
+				return nil, 0, false, fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
 			}
 		}
 		ev, err := fromDirect(m)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		got, seen = got+1, ev.Seq
 		// The engine ignores up_to_seq on batched gets: drop what lies
@@ -195,7 +210,10 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 
 // get returns the event at seq.
 func (l *Log) get(ctx context.Context, seq uint64) (Event, error) {
-	evs, _, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
+	evs, _, lagged, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
+	if lagged {
+		evs, err = l.fromLeader(ctx, seq, seq)
+	}
 	if err != nil {
 		return Event{}, err
 	}

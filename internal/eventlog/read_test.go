@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-io/herald/internal/devcluster"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
 )
@@ -18,22 +17,11 @@ import (
 // event, in order, none skipped. (Direct gets are served by followers; one
 // that lacks the newest events answers as if nothing matched.)
 func TestReadThroughALaggingReplica(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-server cluster")
-	}
-	c, err := devcluster.Start(t.TempDir(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
+	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	urls := c.URLs()
-	w, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[:2], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openOn(ctx, t, urls[:2]...)
 	batch := make([]eventlog.Draft, 50)
 	for i := range batch {
 		batch[i] = eventlog.Draft{Topic: "replica.t", Type: "t", Data: json.RawMessage(`{"x":"padding padding padding padding"}`)}
@@ -58,11 +46,7 @@ func TestReadThroughALaggingReplica(t *testing.T) {
 	if err := c.WaitReady(time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	r, err := eventlog.Open(ctx, eventlog.Config{URLs: urls[2:], Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openOn(ctx, t, urls[2:]...)
 
 	// Each event is read through the other node right after its append
 	// was acknowledged: the leader's bounds already include it, the
@@ -128,6 +112,55 @@ func TestReadLargeEventsPageByPage(t *testing.T) {
 		}
 		if pages < 2 {
 			t.Fatalf("filter %v: %d page(s) for %d large events: the byte limit did not apply", filter, pages, total)
+		}
+	}
+}
+
+// An event acknowledged to its publisher is in the next read through the
+// same node, even when that node's replica is a follower that has not
+// stored it yet: read your writes. (The follower answers direct gets; the
+// leader acknowledges once a quorum holds the event, which need not
+// include it.)
+func TestReadYourWritesThroughAFollower(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	urls := c.URLs()
+	leader := leaderOf(ctx, t, c, openOn(ctx, t, urls...))
+	follower := (leader + 1) % c.Size()
+	w := openOn(ctx, t, urls[leader])
+	// Behind by many events, it catches up while it already answers.
+	c.Stop(follower)
+	pad := make([]eventlog.Draft, 100)
+	for i := range pad {
+		pad[i] = eventlog.Draft{Topic: "pad.t", Type: "t", Data: json.RawMessage(`{"x":"padding padding padding padding"}`)}
+	}
+	for range 100 {
+		if _, err := w.Append(ctx, pad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Restart(follower); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	l := openOn(ctx, t, urls[follower])
+	d := []eventlog.Draft{{Topic: "ryw.t", Type: "t", Data: json.RawMessage(`{"x":1}`)}}
+	for i := range 500 {
+		acks, err := l.Append(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := acks[0].Seq
+		f := []topic.Filter{nil, {"ryw.>"}}[i%2]
+		evs, next, err := l.Read(ctx, seq-1, f, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || evs[0].Seq != seq || next != seq {
+			t.Fatalf("append %d acknowledged event %d; read after %d (filter %v): %d events, next %d", i, seq, seq-1, f, len(evs), next)
 		}
 	}
 }
