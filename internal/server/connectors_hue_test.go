@@ -308,3 +308,81 @@ func TestHueConnectorAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// Removing the connector ends the mirror on every node: a client on the
+// event stream sees each of the upstream's resources deleted and herald's
+// own bridge come back; the public config names herald's own bridge again,
+// the simulator is on again, and the upstream's changes no longer arrive.
+func TestHueConnectorRemoved(t *testing.T) {
+	p := startHuePair(t, nil)
+	up, down := p.up, p.down
+	downKey := down.huePair()
+	own := down.hueBridgeID() // the upstream's while mirrored
+	mirrored := down.hueResources(downKey)
+	evs := down.hueStream(downKey)
+
+	st, _, b := request(t, nil, "DELETE", down.URL()+"/v1/connectors/home", http.Header{"Authorization": {"Bearer " + down.Admin}}, "", nil)
+	if st != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", st, b)
+	}
+	gone := map[string]bool{}
+	for len(gone) < len(mirrored) {
+		ev := nextHue(t, evs, func(ev hueEvent) bool { return ev.Type == "delete" })
+		k := fmt.Sprint(ev.Item["type"], "/", ev.Item["id"])
+		if mirrored[k] == nil || gone[k] {
+			t.Fatalf("delete event for %s: not one of the mirrored resources, or twice", k)
+		}
+		gone[k] = true
+	}
+	bridge := nextHue(t, evs, func(ev hueEvent) bool { return ev.Type == "add" && ev.Item["type"] == "bridge" })
+	eventually(t, 10*time.Second, func() string {
+		if id := down.hueBridgeID(); id == own || !strings.EqualFold(id, fmt.Sprint(bridge.Item["bridge_id"])) {
+			return fmt.Sprintf("bridge id %q after the removal; the mirrored one was %q, herald's own bridge resource says %v", id, own, bridge.Item["bridge_id"])
+		}
+		return ""
+	})
+	res := down.hueResources(downKey)
+	for k := range res {
+		if mirrored[k] != nil {
+			t.Fatalf("%s is still served after the removal", k)
+		}
+	}
+	if res[fmt.Sprint("bridge/", bridge.Item["id"])] == nil {
+		t.Fatalf("herald's own bridge is not served: %v", res)
+	}
+	// The simulator is on again; the upstream is not followed any more.
+	lamp := down.hueDevice("color_lamp", "Own", "light")
+	up.admin("POST", "/v1/hue/press", `{"button":"`+p.button+`"}`, nil)
+	if st, _ := down.hueCall(downKey, "PUT", "/clip/v2/resource/light/"+lamp, `{"dimming":{"brightness":7}}`); st != 200 {
+		t.Fatalf("PUT to herald's own light: %d", st)
+	}
+	nextHue(t, evs, func(ev hueEvent) bool {
+		if ev.Item["id"] == p.button {
+			t.Fatalf("the upstream's press arrived after the removal: %v", ev.Item)
+		}
+		return ev.Type == "update" && ev.Item["id"] == lamp
+	})
+	if st, _ := down.hueCall(downKey, "GET", "/clip/v2/resource/button/"+p.button, ""); st != http.StatusNotFound {
+		t.Fatalf("the upstream's button after the removal: %d", st)
+	}
+}
+
+// One herald is one bridge: a second hue connector is refused while the
+// first is defined, and accepted once it is removed.
+func TestHueConnectorOnlyOne(t *testing.T) {
+	p := startHuePair(t, nil)
+	body := `{"name":"other","kind":"hue","url":"` + p.up.URL() + `","key":"` + p.upKey + `"}`
+	hdr := http.Header{"Authorization": {"Bearer " + p.down.Admin}, "Content-Type": {"application/json"}}
+	st, _, b := request(t, nil, "POST", p.down.URL()+"/v1/connectors", hdr, body, nil)
+	if st != http.StatusConflict || !strings.Contains(string(b), `connector \"home\" is the hue connector`) {
+		t.Fatalf("a second hue connector: %d %s", st, b)
+	}
+	// Replacing the first is no second one.
+	p.down.admin("POST", "/v1/connectors", `{"name":"home","kind":"hue","url":"`+p.up.URL()+`"}`, nil)
+	p.down.admin("DELETE", "/v1/connectors/home", "", nil)
+	p.down.admin("POST", "/v1/connectors", body, nil)
+	waitConnected(t, p.down, "other", 0)
+	if id := p.down.hueBridgeID(); id != p.up.hueBridgeID() {
+		t.Fatalf("bridge id %q through the second connector, upstream's %q", id, p.up.hueBridgeID())
+	}
+}
