@@ -39,15 +39,16 @@ func (c *ConnectorsAddCmd) Run(ctx context.Context, g *Globals) error {
 	if c.UpstreamKeyFile != "" {
 		b, err := os.ReadFile(c.UpstreamKeyFile)
 		if err != nil {
-			return fmt.Errorf("connectors add: %w", err)
+			return err // names the file
 		}
 		key = string(b)
 	}
 	spec := connector.Spec{Name: c.Name, Kind: c.Kind, URL: c.UpstreamURL, Key: strings.TrimSpace(key),
 		Email: c.Email, InsecureTLS: c.InsecureTLS}
 	var v connector.View
+	// main prefixes the command's name.
 	if err := adminCall(ctx, g, "POST", "/v1/connectors", spec, &v); err != nil {
-		return fmt.Errorf("connectors add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "connector %s: %s %s\n", v.Name, v.Kind, v.URL)
 	return nil
@@ -62,7 +63,7 @@ type ConnectorsListCmd struct {
 func (c *ConnectorsListCmd) Run(ctx context.Context, g *Globals) error {
 	var list connector.List
 	if err := adminCall(ctx, g, "GET", "/v1/connectors", nil, &list); err != nil {
-		return fmt.Errorf("connectors list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tURL\tNODE\tSTATE\tEVENTS\tRECONNECTS\tLAST ERROR")
@@ -98,7 +99,7 @@ type ConnectorsRemoveCmd struct {
 func (c *ConnectorsRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	for _, name := range c.Names {
 		if err := adminCall(ctx, g, "DELETE", "/v1/connectors/"+url.PathEscape(name), nil, nil); err != nil {
-			return fmt.Errorf("connectors remove %s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintf(c.IO.stdout(), "removed %s\n", name)
 	}

@@ -91,6 +91,9 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request, _ *dialect.Reques
 	if err := check(spec, s.kinds); err != nil {
 		return err
 	}
+	if err := s.single(ctx, spec); err != nil {
+		return err
+	}
 	if rev != 0 && old.Kind != spec.Kind { // another kind's position means nothing to this one
 		if err := s.st.remove(ctx, spec.Name); err != nil {
 			return err

@@ -41,9 +41,10 @@ type Config struct {
 // /v1/connectors, runs each connector on the one node holding its lease,
 // and tells Observers about every change.
 //
-// Ownership: Start's goroutines (the supervisor, the observer watch) run
-// until Close, which cancels and waits for them; each connector's job, its
-// reporter's flush goroutine and its HTTP client belong to the job.
+// Ownership: Start's goroutines (the supervisor, the observer watch, the
+// sweeps of removed connectors it starts) run until Close, which cancels
+// and waits for them; each connector's job, its reporter's flush goroutine
+// and its HTTP client belong to the job. mu guards running and sweeping.
 type Service struct {
 	core   *dialect.Core
 	kinds  map[string]Kind
@@ -52,6 +53,10 @@ type Service struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	running  map[string]bool // connectors whose job runs on this node
+	sweeping map[string]bool // removed connectors whose leftovers a sweep undoes
 }
 
 // New opens the connectors' bucket.
@@ -64,7 +69,7 @@ func New(ctx context.Context, core *dialect.Core, cfg Config) (*Service, error) 
 		cfg.StateEvery = DefaultStateEvery
 	}
 	return &Service{core: core, kinds: cfg.Kinds, st: store{kv: kv}, every: cfg.StateEvery,
-		log: core.Logger.With("component", "connector")}, nil
+		log: core.Logger.With("component", "connector"), running: map[string]bool{}, sweeping: map[string]bool{}}, nil
 }
 
 // Start runs the connectors this node is elected for, and the observers,
@@ -113,6 +118,15 @@ func (s *Service) job(ctx context.Context, def eventlog.Entry) {
 		<-ctx.Done()
 		return
 	}
+	s.mu.Lock()
+	s.running[spec.Name] = true
+	s.mu.Unlock()
+	defer func() {
+		s.afterRun(spec, kind, log)
+		s.mu.Lock()
+		delete(s.running, spec.Name)
+		s.mu.Unlock()
+	}()
 	rep := newReporter(s.st.kv, spec.Name, spec.Kind, s.core.Node, s.every, s.core.Metrics)
 	defer rep.forget()
 	if err := rep.load(ctx); err != nil {
@@ -170,15 +184,20 @@ func HTTPClient(spec Spec) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// observe follows the definitions and hands each Observer kind its specs.
+// observe follows the definitions, hands each Observer kind its specs and
+// sweeps what removed connectors of Remover kinds left.
 func (s *Service) observe(ctx context.Context) {
 	var observers []string
+	removers := false
 	for name, k := range s.kinds {
 		if _, ok := k.(Observer); ok {
 			observers = append(observers, name)
 		}
+		if _, ok := k.(Remover); ok {
+			removers = true
+		}
 	}
-	if len(observers) == 0 {
+	if len(observers) == 0 && !removers {
 		return
 	}
 	eventlog.Follow(ctx, s.log, "connector definitions", func(ctx context.Context) error {
@@ -195,6 +214,7 @@ func (s *Service) observe(ctx context.Context) {
 				slices.SortFunc(of, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 				s.kinds[kind].(Observer).Observe(of)
 			}
+			s.sweep(ctx, specs)
 		}
 		return s.st.kv.Watch(ctx, defPrefix, func(e eventlog.Entry) {
 			if e.Key == "" {

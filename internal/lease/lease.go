@@ -73,6 +73,9 @@ type record struct {
 type Holding struct {
 	Holder string
 	Since  time.Time
+	// Revision changes with every renewal: one unchanged for a TTL is a
+	// holder that died.
+	Revision uint64
 }
 
 // ErrNotHeld is returned by Holder for a lease nobody holds.
@@ -92,8 +95,11 @@ func (e *Elector) Holder(ctx context.Context, name string) (Holding, error) {
 	if err := json.Unmarshal(ent.Value, &r); err != nil {
 		return Holding{}, fmt.Errorf("lease %s: %w", name, err)
 	}
-	return Holding(r), nil
+	return Holding{Holder: r.Holder, Since: r.Since, Revision: ent.Revision}, nil
 }
+
+// TTL is how long a lease outlives its holder's last renewal.
+func (e *Elector) TTL() time.Duration { return e.ttl }
 
 // Run runs job whenever this node holds the lease name, until ctx ends.
 // At most one Run per name may be going on an Elector at a time.

@@ -2,9 +2,13 @@
 // way Hue apps use it: the hue-application-key header, then a button press
 // (made through herald's admin endpoint) must arrive as initial_press and
 // short_release, each data line a JSON array of Hue events.
+// PRESS_URL and PRESS_ADMIN_KEY name another herald to press on (the upstream
+// of a hue connector on HERALD_URL); by default the press is made on HERALD_URL.
 import { EventSource } from "eventsource";
 
 const { HERALD_URL, HUE_KEY, ADMIN_KEY, HUE_BUTTON } = process.env;
+const PRESS_URL = process.env.PRESS_URL || HERALD_URL;
+const PRESS_ADMIN_KEY = process.env.PRESS_ADMIN_KEY || ADMIN_KEY;
 const fail = (msg) => {
   console.error(msg);
   process.exit(1);
@@ -18,9 +22,9 @@ const es = new EventSource(HERALD_URL + "/eventstream/clip/v2", {
 const seen = [];
 es.onerror = (e) => fail("eventsource error: " + (e.message || e.code));
 es.onopen = async () => {
-  const res = await fetch(HERALD_URL + "/v1/hue/press", {
+  const res = await fetch(PRESS_URL + "/v1/hue/press", {
     method: "POST",
-    headers: { Authorization: "Bearer " + ADMIN_KEY, "Content-Type": "application/json" },
+    headers: { Authorization: "Bearer " + PRESS_ADMIN_KEY, "Content-Type": "application/json" },
     body: JSON.stringify({ button: HUE_BUTTON, action: "short" }),
   });
   if (!res.ok) fail("press: " + res.status + " " + (await res.text()));

@@ -47,7 +47,11 @@ type Kind struct {
 	sleep atomic.Pointer[func(ctx context.Context, d time.Duration) error]
 }
 
-var _ connector.Kind = (*Kind)(nil)
+var (
+	_ connector.Kind    = (*Kind)(nil)
+	_ connector.Remover = (*Kind)(nil)
+	_ connector.Single  = (*Kind)(nil)
+)
 
 // New returns the kind for the node's Hue dialect.
 func New(h *hue.API) *Kind {
@@ -67,6 +71,24 @@ func (k *Kind) Check(spec connector.Spec) error {
 		return fmt.Errorf("hue: key (the bridge application key) is required")
 	}
 	return nil
+}
+
+// Single: herald is one bridge, so it mirrors one.
+func (k *Kind) Single() {}
+
+// Leftovers names the connector whose bridge this herald mirrors.
+func (k *Kind) Leftovers() []string {
+	if name := k.hue.Mirroring(); name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
+// Removed ends the mirror of a removed connector: the upstream's resources
+// are deleted (with delete events) and herald's own bridge comes back
+// (internal/dialect/hue's mirrorend.go).
+func (k *Kind) Removed(ctx context.Context, name string) error {
+	return k.hue.EndMirror(ctx, name)
 }
 
 // Run follows the bridge until ctx ends or the bridge refuses the key.

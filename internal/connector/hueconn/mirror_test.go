@@ -14,6 +14,7 @@ import (
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/connector"
 	"github.com/herald-io/herald/internal/connector/hueconn"
+	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/eventlog"
 )
 
@@ -281,5 +282,82 @@ func TestCheck(t *testing.T) {
 		if err := k.Check(tc.spec); (err == nil) != tc.ok {
 			t.Errorf("Check(%+v) = %v", tc.spec, err)
 		}
+	}
+}
+
+// Ending a mirror on two nodes at once (a node that ran the connector and
+// one that sweeps after it) deletes each of the upstream's resources once,
+// brings herald's own bridge back once, and a third end does nothing.
+func TestMirrorEndOnTwoNodes(t *testing.T) {
+	up, down, button, _ := mirrored(t)
+	if err := down.stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	other, err := hue.New(down.core.Core, hue.Config{BatchWindow: -1}) // a second node on the same engine
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Mirroring() != "home" || down.api.Mirroring() != "home" {
+		t.Fatalf("mirroring %q and %q", other.Mirroring(), down.api.Mirroring())
+	}
+	var upAll struct{ Data []map[string]any }
+	json.Unmarshal(up.hue("GET", "/clip/v2/resource", "").body, &upAll)
+	before := len(down.events("hue.>"))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, a := range []*hue.API{down.api, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.EndMirror(context.Background(), "home")
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("EndMirror: %v", errs)
+	}
+	count := func() (deletes, adds map[string]int) {
+		deletes, adds = map[string]int{}, map[string]int{}
+		for _, e := range down.events("hue.>")[before:] {
+			switch e.Type {
+			case "delete":
+				deletes[e.Topic]++
+			case "add":
+				adds[e.Topic]++
+			}
+		}
+		return deletes, adds
+	}
+	deletes, adds := count()
+	if len(deletes) != len(upAll.Data) || deletes["hue.button."+button] != 1 {
+		t.Fatalf("%d resources deleted (%v), the upstream has %d", len(deletes), deletes, len(upAll.Data))
+	}
+	for tp, n := range deletes {
+		if n != 1 {
+			t.Fatalf("%s deleted %d times", tp, n)
+		}
+	}
+	var own string
+	for tp, n := range adds {
+		if n != 1 {
+			t.Fatalf("%s added %d times", tp, n)
+		}
+		if strings.HasPrefix(tp, "hue.bridge.") {
+			own = tp
+		}
+	}
+	if own == "" {
+		t.Fatalf("herald's own bridge is not added back: %v", adds)
+	}
+	eventually(t, "both nodes end the mirror", func() bool { return down.api.Mirroring() == "" && other.Mirroring() == "" })
+	if down.api.BridgeID() == upAll.Data[0]["bridge_id"] {
+		t.Fatal("the upstream's bridge id is still served")
+	}
+	n := len(down.events("hue.>"))
+	if err := other.EndMirror(context.Background(), "home"); err != nil {
+		t.Fatal(err)
+	}
+	if m := len(down.events("hue.>")); m != n {
+		t.Fatalf("a third end appended %d events", m-n)
 	}
 }

@@ -124,6 +124,7 @@ type API struct {
 	locks  [lockStripes]sync.Mutex
 	guard  *dialect.Guard
 	mirror atomic.Pointer[mirrorRecord] // nil: not a mirror (mirror.go)
+	endMu  sync.Mutex                   // one EndMirror at a time on this node
 }
 
 // startTimeout bounds New; catchUpTimeout the part of it spent repairing

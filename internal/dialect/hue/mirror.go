@@ -79,10 +79,19 @@ func (a *API) Mirror(connector string) *Mirror { return &Mirror{a: a, connector:
 // mirroring returns the mirror record this node follows, nil if none.
 func (a *API) mirroring() *mirrorRecord { return a.mirror.Load() }
 
+// ErrMirrorTaken is Begin's answer while the bridge mirrors another
+// connector's upstream (one that is being removed, or a second connector
+// defined at the same instant on another node).
+var ErrMirrorTaken = errors.New("hue: this herald mirrors another connector's bridge")
+
 // Begin records that this bridge mirrors the bridge with id bridgeID and
 // name. Stored once per change: a reconnect to the same bridge writes nothing.
 func (m *Mirror) Begin(ctx context.Context, bridgeID, name string) error {
-	if cur := m.a.mirroring(); cur != nil && cur.Connector == m.connector && cur.BridgeID == bridgeID && cur.Name == name {
+	cur := m.a.mirroring()
+	if cur != nil && cur.Connector != m.connector {
+		return fmt.Errorf("%w (connector %q, bridge %s)", ErrMirrorTaken, cur.Connector, cur.BridgeID)
+	}
+	if cur != nil && cur.BridgeID == bridgeID && cur.Name == name {
 		return nil
 	}
 	rec := mirrorRecord{Connector: m.connector, BridgeID: bridgeID, Name: name, Since: m.a.cfg.Now().UTC()}
