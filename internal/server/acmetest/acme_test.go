@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-io/herald/internal/logtest"
 	"github.com/herald-io/herald/internal/server"
+	"github.com/herald-io/herald/internal/server/servertest"
 )
 
 // domain is the name herald gets certificates for; the test's DNS server
@@ -24,10 +25,8 @@ const domain = "herald.test"
 
 // herald is a server under test with ACME on, and the Pebble it asks.
 type herald struct {
-	t      *testing.T
+	*servertest.Server
 	pebble *pebble
-	cfg    server.Config
-	srv    *server.Server
 	logs   *logtest.Buffer
 }
 
@@ -36,46 +35,21 @@ type herald struct {
 func startHerald(t *testing.T, p *pebble, ports func(httpPort, tlsPort int) (int, int)) *herald {
 	t.Helper()
 	logs, logger := logtest.New()
-	h := &herald{t: t, pebble: p, logs: logs, cfg: server.Config{
-		DataDir:   t.TempDir(),
-		HTTPAddr:  "127.0.0.1:0",
-		HTTPSAddr: "127.0.0.1:0",
-		Logger:    logger,
-		ACME:      server.ACMEConfig{Domains: []string{domain}, Email: "ops@herald.test", Directory: p.Directory, CAFile: p.CAFile},
-	}}
-	h.start()
-	// Pin the ports: the VA knows them, and a restart must keep them.
-	h.cfg.HTTPAddr = hostPort(t, h.srv.URL)
-	h.cfg.HTTPSAddr = hostPort(t, h.srv.TLSURL)
-	p.open(ports(port(t, h.cfg.HTTPAddr), port(t, h.cfg.HTTPSAddr)))
 	t.Cleanup(func() {
-		h.stop()
 		if t.Failed() {
 			t.Logf("herald's log:\n%s", logs.String())
 		}
 	})
-	return h
-}
-
-func (h *herald) start() {
-	h.t.Helper()
-	srv, err := server.Start(context.Background(), h.cfg)
-	if err != nil {
-		h.t.Fatalf("start herald: %v", err)
-	}
-	h.srv = srv
-}
-
-func (h *herald) stop() {
-	if h.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.srv.Shutdown(ctx); err != nil {
-		h.t.Errorf("shutdown: %v", err)
-	}
-	h.srv = nil
+	s := servertest.Start(t, server.Config{
+		HTTPSAddr: "127.0.0.1:0",
+		Logger:    logger,
+		ACME:      server.ACMEConfig{Domains: []string{domain}, Email: "ops@herald.test", Directory: p.Directory, CAFile: p.CAFile},
+	})
+	// Pin the HTTPS port too (servertest pins the HTTP one): the VA knows
+	// it, and a restart must keep it.
+	s.Cfg.HTTPSAddr = hostPort(t, s.Srv.TLSURL)
+	p.open(ports(port(t, s.Cfg.HTTPAddr), port(t, s.Cfg.HTTPSAddr)))
+	return &herald{Server: s, pebble: p, logs: logs}
 }
 
 // handshake connects to herald's HTTPS port asking for serverName and
@@ -88,7 +62,7 @@ func (h *herald) handshake(serverName string, roots *x509.CertPool, protos ...st
 	cfg := &tls.Config{ServerName: serverName, RootCAs: roots, InsecureSkipVerify: roots == nil, NextProtos: protos}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn, err := (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", h.cfg.HTTPSAddr)
+	conn, err := (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", h.Cfg.HTTPSAddr)
 	if err != nil {
 		return tls.ConnectionState{}, err
 	}
@@ -98,13 +72,13 @@ func (h *herald) handshake(serverName string, roots *x509.CertPool, protos ...st
 
 // served is the verified chain herald serves for domain.
 func (h *herald) served() *x509.Certificate {
-	h.t.Helper()
+	h.T.Helper()
 	cs, err := h.handshake(domain, h.pebble.Roots)
 	if err != nil {
-		h.t.Fatalf("handshake for %s, trusting Pebble's root: %v", domain, err)
+		h.T.Fatalf("handshake for %s, trusting Pebble's root: %v", domain, err)
 	}
 	if len(cs.PeerCertificates) < 2 {
-		h.t.Fatalf("herald served %d certificates; want the leaf and Pebble's intermediate", len(cs.PeerCertificates))
+		h.T.Fatalf("herald served %d certificates; want the leaf and Pebble's intermediate", len(cs.PeerCertificates))
 	}
 	return cs.PeerCertificates[0]
 }
@@ -155,12 +129,11 @@ func TestACMECache(t *testing.T) {
 	if orders == 0 {
 		t.Fatal("Pebble got no order")
 	}
-	if _, err := os.Stat(filepath.Join(h.cfg.DataDir, "acme", domain)); err != nil {
+	if _, err := os.Stat(filepath.Join(h.Cfg.DataDir, "acme", domain)); err != nil {
 		t.Fatalf("the certificate is not in the cache: %v", err)
 	}
 
-	h.stop()
-	h.start()
+	h.Restart()
 	again := h.served()
 	if !again.Equal(first) {
 		t.Errorf("after a restart herald serves serial %s; want the cached %s", again.SerialNumber, first.SerialNumber)
@@ -203,7 +176,7 @@ func TestACMERenewal(t *testing.T) {
 	if got := p.Challenges(); got < 2 {
 		t.Errorf("Pebble validated %d challenges; a renewal answers a second", got)
 	}
-	cached := cachedLeaf(t, filepath.Join(h.cfg.DataDir, "acme", domain))
+	cached := cachedLeaf(t, filepath.Join(h.Cfg.DataDir, "acme", domain))
 	if cached.NotBefore.Before(renewed.NotBefore) {
 		t.Errorf("the cache holds a certificate from %s, older than the renewed one (%s)", cached.NotBefore, renewed.NotBefore)
 	}
@@ -227,9 +200,9 @@ func TestACMEOtherNames(t *testing.T) {
 			t.Fatalf("handshake for %q: %v", name, err)
 		}
 		fp := server.CertFingerprint(tls.Certificate{Certificate: [][]byte{cs.PeerCertificates[0].Raw}})
-		if fp != h.srv.CertFingerprint() {
+		if fp != h.Srv.CertFingerprint() {
 			t.Errorf("for %q herald served %s (issuer %s); want the self-signed certificate %s",
-				name, fp, cs.PeerCertificates[0].Issuer, h.srv.CertFingerprint())
+				name, fp, cs.PeerCertificates[0].Issuer, h.Srv.CertFingerprint())
 		}
 	}
 	if got := p.Orders(); got != orders {

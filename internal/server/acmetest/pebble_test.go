@@ -1,7 +1,6 @@
 package acmetest
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"log"
@@ -11,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/herald-io/herald/internal/logtest"
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
@@ -39,7 +38,7 @@ type pebble struct {
 	t       *testing.T
 	front   *httptest.Server
 	dnsAddr string
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 	orders  atomic.Int64
 	chals   atomic.Int64
 	ready   chan struct{}
@@ -58,7 +57,7 @@ func newPebble(t *testing.T, validity uint64) *pebble {
 	// Pebble reuses a valid authorization for half of the orders by
 	// default; a renewal must prove control of the name again here.
 	t.Setenv("PEBBLE_AUTHZREUSE", "0")
-	p := &pebble{t: t, logs: &syncBuffer{}, ready: make(chan struct{}), validity: validity}
+	p := &pebble{t: t, logs: &logtest.Buffer{}, ready: make(chan struct{}), validity: validity}
 	p.dnsAddr = startDNS(t)
 	p.front = httptest.NewTLSServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.front.Close)
@@ -167,22 +166,4 @@ func startDNS(t *testing.T) string {
 		<-done
 	})
 	return ln.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer for several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
