@@ -248,7 +248,7 @@ func (a *acmeCerts) start() {
 			switch {
 			case a.stop.Err() != nil:
 			case err != nil:
-				a.log.Error("ACME: could not get a certificate; the next handshake for it tries again", "domain", d, "err", err)
+				a.log.Error("ACME: could not get a certificate; handshakes for it fail for a minute, then the next one tries again", "domain", d, "err", err)
 			default:
 				a.log.Info("ACME certificate ready", "domain", d, "not_after", cert.Leaf.NotAfter, "sha256", CertFingerprint(*cert))
 			}
