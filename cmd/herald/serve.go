@@ -46,6 +46,10 @@ type ServeCmd struct {
 	TLSHosts             []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	TLSCert              string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
 	TLSKey               string        `name:"tls-key" env:"HERALD_TLS_KEY" type:"path" and:"tls" help:"PEM private key of --tls-cert."`
+	ACMEDomains          []string      `name:"acme-domains" env:"HERALD_ACME_DOMAINS" help:"Get certificates for these names (comma-separated) from an ACME CA, through a challenge on the HTTPS port (TLS-ALPN-01) or on plain HTTP (HTTP-01); kept in <data>/acme and renewed before they expire. Other names get the self-signed certificate. Not with --tls-cert."`
+	ACMEEmail            string        `name:"acme-email" env:"HERALD_ACME_EMAIL" help:"Contact address of the ACME account, for the CA's expiry and problem notices."`
+	ACMEDirectory        string        `name:"acme-directory" env:"HERALD_ACME_DIRECTORY" default:"https://acme-v02.api.letsencrypt.org/directory" help:"The ACME CA's directory URL (default: Let's Encrypt's production)."`
+	ACMECAFile           string        `name:"acme-ca-file" env:"HERALD_ACME_CA_FILE" type:"path" help:"PEM certificates to trust, besides the system's, for the ACME directory's HTTPS (a test CA such as Pebble)."`
 	TLSReloadEvery       time.Duration `name:"tls-reload-every" env:"HERALD_TLS_RELOAD_EVERY" default:"5s" help:"How often to check --tls-cert and --tls-key for a change (0: only on SIGHUP)."`
 	RateLimit            float64       `name:"rate-limit" env:"HERALD_RATE_LIMIT" default:"1000" help:"Requests per second a key may make, unless it has a rate of its own; more get 429 (0: no limit). Reloaded on SIGHUP."`
 	RateBurst            int           `name:"rate-burst" env:"HERALD_RATE_BURST" default:"2000" help:"Requests a key under --rate-limit may make at once. Reloaded on SIGHUP."`
@@ -242,8 +246,17 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		AppTokens: apptoken.Config{HMACSecretFile: c.JWTHMACSecret, PublicKeyFile: c.JWTPublicKey,
 			JWKSURL: c.JWTJWKSURL, Audience: c.JWTAudience, Issuer: c.JWTIssuer},
 		CORSOrigins: c.CORSOrigins,
+		ACME:        c.acme(),
 		Webhooks:    webhook.Config{Policy: webhook.Policy{AllowPrivate: c.WebhooksAllowPrivate, Allow: c.webhooksAllow()}},
 	}
+}
+
+// acme is the ACME configuration (none without --acme-domains).
+func (c *ServeCmd) acme() server.ACMEConfig {
+	if len(c.ACMEDomains) == 0 {
+		return server.ACMEConfig{}
+	}
+	return server.ACMEConfig{Domains: c.ACMEDomains, Email: c.ACMEEmail, Directory: c.ACMEDirectory, CAFile: c.ACMECAFile}
 }
 
 // webhooksAllow is --webhooks-allow parsed (check refused what does not parse).
@@ -270,6 +283,12 @@ func (c *ServeCmd) check() error {
 	}
 	if (c.JWTAudience != "" || c.JWTIssuer != "") && c.JWTHMACSecret == "" && c.JWTPublicKey == "" && c.JWTJWKSURL == "" {
 		return errors.New("--jwt-audience and --jwt-issuer need a key to verify tokens with: --jwt-hmac-secret-file, --jwt-public-key-file or --jwt-jwks-url")
+	}
+	if len(c.ACMEDomains) > 0 && (c.TLSCert != "" || c.TLSKey != "") {
+		return errors.New("--tls-cert and --acme-domains are mutually exclusive: serve your own certificate files, or have herald get certificates by ACME")
+	}
+	if len(c.ACMEDomains) == 0 && (c.ACMEEmail != "" || c.ACMECAFile != "" || c.ACMEDirectory != server.DefaultACMEDirectory) {
+		return errors.New("--acme-email, --acme-directory and --acme-ca-file need --acme-domains, the names to get certificates for")
 	}
 	for _, s := range c.WebhooksAllow {
 		if _, err := netip.ParsePrefix(strings.TrimSpace(s)); err != nil {
@@ -304,6 +323,9 @@ func (c *ServeCmd) facts(srv *server.Server, data string) startFacts {
 	}
 	if srv.CertFromFiles() {
 		f.certSource = c.TLSCert
+	}
+	if d := srv.ACMEDomains(); len(d) > 0 {
+		f.certSource = "ACME for " + strings.Join(d, ",") + "; other names self-signed"
 	}
 	if f.base == "" {
 		f.base = srv.TLSURL

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,9 @@ type Config struct {
 	// CORSOrigins may call the native and admin API from a browser (see
 	// cors.go); none by default.
 	CORSOrigins []string
+	// ACME gets the HTTPS listener's certificates from an ACME CA for its
+	// domains (see acme.go); not with TLSCertFile.
+	ACME ACMEConfig
 }
 
 // Server is a running herald.
@@ -114,6 +118,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	admin     string
 	certs     *certStore         // nil without an HTTPS listener
+	acme      *acmeCerts         // nil without ACME domains
 	stopWatch context.CancelFunc // ends the certificate files' poller
 	closed    sync.Once
 	accessOn  atomic.Bool // Config.AccessLog, or SetAccessLog's
@@ -148,6 +153,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.Build == (buildinfo.Info{}) {
 		cfg.Build = buildinfo.Read()
+	}
+	if err := checkACME(&cfg); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -252,6 +260,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
+	if s.acme != nil {
+		s.acme.start() // the listeners answer its challenges
+	}
 	return s, nil
 }
 
@@ -283,7 +294,12 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("https listener: %w", err)
 		}
-		s.lns = append(s.lns, NewDualListener(limit.listener(ln), tlsConfig(s.certs), DefaultPeekTimeout, WithDualListenerLogger(s.log)))
+		tc := tlsConfig(s.certs)
+		if s.acme != nil {
+			s.acme.configure(tc)
+			s.http.Handler = s.acme.httpHandler(s.http.Handler) // on the HTTP listener too
+		}
+		s.lns = append(s.lns, NewDualListener(limit.listener(ln), tc, DefaultPeekTimeout, WithDualListenerLogger(s.log)))
 		s.TLSURL = "https://" + hostPort(ln.Addr())
 	}
 	if len(s.lns) == 0 {
@@ -301,7 +317,10 @@ func (s *Server) loadCert() error {
 			return err
 		}
 		s.certs = newCertStore(cert, "", "", s.log)
-		return nil
+		if len(s.cfg.ACME.Domains) > 0 {
+			s.acme, err = newACMECerts(s.cfg.ACME, s.cfg.DataDir, s.certs, s.log)
+		}
+		return err
 	}
 	cert, err := loadCertFiles(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
 	if err != nil {
@@ -332,6 +351,15 @@ func (s *Server) CertFingerprint() string {
 		return ""
 	}
 	return s.certs.fingerprint()
+}
+
+// ACMEDomains returns the names whose certificates come from ACME (none
+// without Config.ACME); other names get the self-signed certificate.
+func (s *Server) ACMEDomains() []string {
+	if s.acme == nil {
+		return nil
+	}
+	return slices.Clone(s.acme.list)
 }
 
 // CertFromFiles reports whether the HTTPS listener serves certificate
@@ -398,6 +426,9 @@ func (s *Server) closeOnce() {
 	}
 	if s.stopWatch != nil {
 		s.stopWatch()
+	}
+	if s.acme != nil {
+		s.acme.close()
 	}
 	for _, ln := range s.lns {
 		ln.Close()
