@@ -27,7 +27,7 @@ type ConnectorsAddCmd struct {
 	// The secret is read from the environment or a file, never from the
 	// command line, where other users of the machine can read it.
 	UpstreamKeyFile string `name:"upstream-key-file" help:"A file holding the upstream's key (Hue application key, Plex token, Zulip API key, Jetstream access key); default: $HERALD_UPSTREAM_KEY; none keeps a changed connector's key." placeholder:"PATH"`
-	Email           string `help:"zulip: the bot's email."`
+	Email           string `help:"zulip: the identity's email (a bot's or a user's), its Zulip login."`
 	InsecureTLS     bool   `name:"insecure-tls" help:"Accept the upstream's certificate unchecked (a bridge's or media server's self-signed one)."`
 
 	IO cmdIO `kong:"-"`

@@ -76,6 +76,17 @@ func waitConnected(t *testing.T, h *hop, name string, reconnects uint64) {
 	})
 }
 
+// waitDisconnected waits until the connector noticed its upstream went.
+func waitDisconnected(t *testing.T, h *hop, name string) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() string {
+		if v := h.connector(name); v.State.Connected {
+			return "still connected"
+		}
+		return ""
+	})
+}
+
 // waitIngested waits until the connector has stored n events.
 func waitIngested(t *testing.T, h *hop, name string, n int) {
 	t.Helper()
@@ -97,12 +108,7 @@ func TestPlexConnector(t *testing.T) {
 	n := up.scan(3)
 	waitIngested(t, down, "pms", n)
 	up.Stop()
-	eventually(t, 30*time.Second, func() string {
-		if v := down.connector("pms"); v.State.Connected {
-			return "still connected"
-		}
-		return ""
-	})
+	waitDisconnected(t, down, "pms")
 	up.Start()
 	waitConnected(t, down, "pms", 1)
 	n += up.scan(2)

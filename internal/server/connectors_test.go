@@ -200,11 +200,12 @@ func TestJetstreamConnectorSurvivesRestarts(t *testing.T) {
 // An upstream that refuses the key stops the connector, which says why.
 func TestConnectorRefused(t *testing.T) {
 	up, down := startHop(t), startHop(t)
-	for _, kind := range []string{"jetstream", "plex"} {
-		down.admin("POST", "/v1/connectors", `{"name":"`+kind+`","kind":"`+kind+`","url":"`+up.URL()+`","key":"00000000-0000-4000-8000-000000000000"}`, nil)
+	kinds := []string{"jetstream", "plex", "zulip"}
+	for _, kind := range kinds {
+		down.admin("POST", "/v1/connectors", `{"name":"`+kind+`","kind":"`+kind+`","url":"`+up.URL()+`","email":"bot@example.com","key":"00000000-0000-4000-8000-000000000000"}`, nil)
 	}
 	eventually(t, 30*time.Second, func() string {
-		for _, kind := range []string{"jetstream", "plex"} {
+		for _, kind := range kinds {
 			if v := down.connector(kind); !v.State.Stopped || !strings.Contains(v.State.LastError, "401") {
 				return fmt.Sprintf("%s not stopped: %+v", kind, v.State)
 			}

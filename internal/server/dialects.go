@@ -9,6 +9,7 @@ import (
 	"github.com/herald-io/herald/internal/connector/hueconn"
 	"github.com/herald-io/herald/internal/connector/jetstream"
 	plexconn "github.com/herald-io/herald/internal/connector/plex"
+	"github.com/herald-io/herald/internal/connector/zulipconn"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/hue"
 	"github.com/herald-io/herald/internal/dialect/plex"
@@ -53,7 +54,7 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) (*dialects, error) {
 		return nil, fmt.Errorf("plex dialect: %w", err)
 	}
 	p.Mount(mux)
-	ds.hue, ds.plex = h, p
+	ds.hue, ds.plex, ds.zulip = h, p, z
 	return ds, nil
 }
 
@@ -62,6 +63,7 @@ func mountDialects(mux *http.ServeMux, core *dialect.Core) (*dialects, error) {
 type dialects struct {
 	hue   *hue.API
 	plex  *plex.API
+	zulip *zulip.API
 	conns *connector.Service
 }
 
@@ -71,6 +73,7 @@ func connectorKinds(cfg Config, ds *dialects) map[string]connector.Kind {
 		"jetstream": &jetstream.Kind{Poll: cfg.ConnectorPoll},
 		"plex":      plexconn.New(ds.plex),
 		"hue":       hueconn.New(ds.hue),
+		"zulip":     zulipconn.New(ds.zulip),
 	}
 }
 

@@ -122,6 +122,21 @@ func TestRealClients(t *testing.T) {
 		admin("/v1/plex/tokens", map[string]any{"name": "plexjs-down"}, &tok)
 		run(t, "plex.mjs", "PLEX_TOKEN="+tok.Token, "SCAN_URL="+up.URL(), "SCAN_ADMIN_KEY="+up.Admin)
 	})
+	// zulip-js as a Zulip identity mirrored by a zulip connector: a message
+	// sent upstream by another user, and one it sends through herald (which
+	// goes upstream), both come back through its herald queue.
+	t.Run("zulip-js-through-a-connector", func(t *testing.T) {
+		up := startHop(t)
+		down := &hop{t: t, Server: s}
+		upBot, alice := up.zulipUser("mirrored@example.com", "Mirrored"), up.zulipUser("alice@example.com", "Alice")
+		up.admin("POST", "/v1/zulip/streams", `{"name":"general"}`, nil)
+		down.admin("POST", "/v1/connectors", `{"name":"chat","kind":"zulip","url":"`+up.URL()+
+			`","email":"mirrored@example.com","key":"`+upBot.Key+`"}`, nil)
+		waitConnected(t, down, "chat", 0)
+		bot := down.zulipUser("mirrored@example.com", "Mirrored")
+		run(t, "zulip.mjs", "ZULIP_EMAIL=mirrored@example.com", "ZULIP_KEY="+bot.Key,
+			"UPSTREAM_URL="+up.URL(), "UPSTREAM_EMAIL=alice@example.com", "UPSTREAM_KEY="+alice.Key)
+	})
 }
 
 // realClients is a herald for the real clients' scripts (interop/js),

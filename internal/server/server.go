@@ -232,7 +232,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
-	api, err := withCORS(cfg.CORSOrigins, ds.plex.Unmatched(mux))
+	// A mirrored Zulip identity's and a mirrored Plex server's requests that
+	// herald does not serve go to their upstreams.
+	api, err := withCORS(cfg.CORSOrigins, ds.zulip.Unmatched(mux, ds.plex.Unmatched(mux)))
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,15 @@
 // zulip-js 2.1.0, unmodified, against herald's Zulip dialect: register a
 // queue (with and without event_types), send a stream message, read it back
-// through events.retrieve and through callOnEachEvent.
+// through events.retrieve and through callOnEachEvent. With UPSTREAM_URL,
+// UPSTREAM_EMAIL and UPSTREAM_KEY (herald in front of a Zulip server, the
+// identity mirrored by a zulip connector), the first message is sent on the
+// upstream by another user, and arrives through herald.
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const zulipInit = require("zulip-js");
 
-const { HERALD_URL, ZULIP_EMAIL, ZULIP_KEY } = process.env;
+const { HERALD_URL, ZULIP_EMAIL, ZULIP_KEY, UPSTREAM_URL, UPSTREAM_EMAIL, UPSTREAM_KEY } = process.env;
 const fail = (msg) => {
   console.error(msg);
   process.exit(1);
@@ -20,7 +23,10 @@ if (!settings.zulip_version) fail("server_settings without zulip_version: " + JS
 const reg = await zulip.queues.register({ event_types: ["message"] });
 if (reg.result !== "success" || !reg.queue_id) fail("register: " + JSON.stringify(reg));
 
-const sent = await zulip.messages.send({ to: "general", type: "stream", topic: "greetings", content: "hello from zulip-js" });
+const sender = UPSTREAM_URL
+  ? await zulipInit({ username: UPSTREAM_EMAIL, apiKey: UPSTREAM_KEY, realm: UPSTREAM_URL })
+  : zulip;
+const sent = await sender.messages.send({ to: "general", type: "stream", topic: "greetings", content: "hello from zulip-js" });
 if (sent.result !== "success") fail("send: " + JSON.stringify(sent));
 
 const got = await zulip.events.retrieve({ queue_id: reg.queue_id, last_event_id: -1 });

@@ -42,7 +42,7 @@ type Kind struct {
 	api *plexdialect.API
 
 	mu    sync.Mutex // guards proxy
-	proxy *proxy
+	proxy *connector.Proxy
 }
 
 var (
@@ -190,11 +190,11 @@ func DraftOf(name string, frame []byte) (eventlog.Draft, error) {
 func (k *Kind) Observe(specs []connector.Spec) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(specs) > 0 && k.proxy != nil && k.proxy.spec == specs[0] {
+	if len(specs) > 0 && k.proxy != nil && k.proxy.Spec == specs[0] {
 		return
 	}
 	if k.proxy != nil {
-		k.proxy.transport.CloseIdleConnections()
+		k.proxy.Close()
 		k.proxy = nil
 	}
 	if len(specs) == 0 {
@@ -207,39 +207,21 @@ func (k *Kind) Observe(specs []connector.Spec) {
 		return
 	}
 	k.proxy = p
-	k.api.SetFallback(p.rp)
+	k.api.SetFallback(p)
 }
 
-// proxy is the reverse proxy to one connector's server.
-type proxy struct {
-	spec      connector.Spec
-	rp        *httputil.ReverseProxy
-	transport *http.Transport
-}
-
-func newProxy(spec connector.Spec) (*proxy, error) {
-	target, err := url.Parse(strings.TrimRight(spec.URL, "/"))
-	if err != nil {
-		return nil, err
-	}
-	tr := connector.HTTPClient(spec).Transport.(*http.Transport)
-	rp := &httputil.ReverseProxy{
-		Transport: tr,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-			// The client authenticated to herald with herald's token; the
-			// server wants the connector's.
-			q := pr.Out.URL.Query()
-			if q.Has("X-Plex-Token") {
-				q.Del("X-Plex-Token")
-				pr.Out.URL.RawQuery = q.Encode()
-			}
-			pr.Out.Header.Set("X-Plex-Token", spec.Key)
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
-			http.Error(w, "the Plex server is unreachable", http.StatusBadGateway)
-		},
-	}
-	return &proxy{spec: spec, rp: rp, transport: tr}, nil
+// newProxy is the reverse proxy to one connector's server.
+func newProxy(spec connector.Spec) (*connector.Proxy, error) {
+	return connector.NewProxy(spec, func(pr *httputil.ProxyRequest) {
+		// The client authenticated to herald with herald's token; the
+		// server wants the connector's.
+		q := pr.Out.URL.Query()
+		if q.Has("X-Plex-Token") {
+			q.Del("X-Plex-Token")
+			pr.Out.URL.RawQuery = q.Encode()
+		}
+		pr.Out.Header.Set("X-Plex-Token", spec.Key)
+	}, func(w http.ResponseWriter, _ *http.Request, _ error) {
+		http.Error(w, "the Plex server is unreachable", http.StatusBadGateway)
+	})
 }

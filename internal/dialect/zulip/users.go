@@ -163,6 +163,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeAdmin(r, &req); err != nil {
 		return err
 	}
+	givenRealm := req.Realm
 	if req.Realm == "" {
 		req.Realm = a.cfg.DefaultRealm
 	}
@@ -176,24 +177,22 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) error {
 		return dialect.Errorf(dialect.BadRequest, "realm must be letters, digits, '-' and '_' (at most 63)")
 	}
 	ctx := r.Context()
-	if _, _, err := a.getUser(ctx, req.Email); err == nil {
+	if rec, rev, err := a.getUser(ctx, req.Email); err == nil {
+		if rec.KeyID == "" { // made by its connector, waiting for its key
+			return a.claimMirrored(w, r, rec, rev, givenRealm)
+		}
 		return exists("a user with email " + req.Email + " exists")
 	}
 	id, err := a.nextID(ctx, "user_id")
 	if err != nil {
 		return err
 	}
-	k, token, err := a.core.Auth.Create(ctx, auth.Spec{
-		Name: "zulip " + req.Email, Dialect: dialectName,
-		Publish: []string{"zulip." + req.Realm + ".>"}, Subscribe: []string{"zulip." + req.Realm + ".>"},
-		Meta: map[string]string{"email": req.Email, "user_id": strconv.FormatInt(id, 10),
-			"full_name": req.FullName, "realm": req.Realm},
-	})
+	rec := userRecord{UserID: id, Email: req.Email, FullName: req.FullName, Realm: req.Realm, IsBot: req.Bot}
+	k, token, err := a.createKey(ctx, rec)
 	if err != nil {
 		return err
 	}
-	rec := userRecord{UserID: id, Email: req.Email, FullName: req.FullName, Realm: req.Realm, KeyID: k.ID,
-		IsBot: req.Bot, Created: k.Created}
+	rec.KeyID, rec.Created = k.ID, k.Created
 	if err := a.createUser(ctx, rec); err != nil {
 		// Lost a race for the email: the key must not outlive its user.
 		if rerr := a.core.Auth.Revoke(context.WithoutCancel(ctx), k.ID); rerr != nil {
@@ -213,6 +212,17 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) error {
 	v.APIKey = token
 	writeJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// createKey makes the herald key of user rec: for the dialect, in its
+// realm, with who it is in its meta (see userFromKey).
+func (a *API) createKey(ctx context.Context, rec userRecord) (auth.Key, string, error) {
+	return a.core.Auth.Create(ctx, auth.Spec{
+		Name: "zulip " + rec.Email, Dialect: dialectName,
+		Publish: []string{"zulip." + rec.Realm + ".>"}, Subscribe: []string{"zulip." + rec.Realm + ".>"},
+		Meta: map[string]string{"email": rec.Email, "user_id": strconv.FormatInt(rec.UserID, 10),
+			"full_name": rec.FullName, "realm": rec.Realm},
+	})
 }
 
 func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request) error {
@@ -240,8 +250,10 @@ func (a *API) adminRemoveUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.core.Auth.Revoke(ctx, rec.KeyID); err != nil && !errors.Is(err, auth.ErrNotFound) {
-		return err
+	if rec.KeyID != "" { // a mirrored identity's user may have none yet
+		if err := a.core.Auth.Revoke(ctx, rec.KeyID); err != nil && !errors.Is(err, auth.ErrNotFound) {
+			return err
+		}
 	}
 	if err := a.kv.Delete(ctx, userKey(email), rev); err != nil && !errors.Is(err, eventlog.ErrKeyNotFound) {
 		return err

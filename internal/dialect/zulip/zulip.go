@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/dialect"
@@ -83,6 +84,8 @@ type API struct {
 	san    *sanitizer
 	events *eventCache
 	guard  *dialect.Guard // the request pipeline, in Zulip's shape
+	// upstreams are the identities zulip connectors mirror (upstream.go).
+	upstreams atomic.Pointer[upstreams]
 }
 
 var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -133,13 +136,16 @@ func (a *API) heartbeatAfter() time.Duration {
 // patterns only: /api/ is shared with other dialects) and the admin
 // endpoints under /v1/zulip/.
 func (a *API) Mount(mux *http.ServeMux) {
-	route := func(pattern string, h userHandler) { mux.Handle(pattern, a.authenticated(h)) }
+	// A mirrored identity's queues are herald's; what it does besides is
+	// its upstream's (upstream.go).
+	queues := func(pattern string, h userHandler) { mux.Handle(pattern, a.authenticated(h)) }
+	route := func(pattern string, h userHandler) { mux.Handle(pattern, a.authenticated(a.orUpstream(h))) }
 	mux.HandleFunc("GET /api/v1/server_settings", a.serverSettings)
 	mux.HandleFunc("POST /api/v1/server_settings", a.serverSettings)
 	mux.HandleFunc("POST /api/v1/fetch_api_key", a.fetchAPIKey)
-	route("POST /api/v1/register", a.register)
-	route("GET /api/v1/events", a.getEvents)
-	route("DELETE /api/v1/events", a.deleteEvents)
+	queues("POST /api/v1/register", a.register)
+	queues("GET /api/v1/events", a.getEvents)
+	queues("DELETE /api/v1/events", a.deleteEvents)
 	route("POST /api/v1/messages", a.sendMessage)
 	route("POST /api/v1/typing", a.typing)
 	route("POST /api/v1/users/me/presence", a.presence)
