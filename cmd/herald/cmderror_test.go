@@ -42,6 +42,12 @@ func TestErrorLines(t *testing.T) {
 			"herald: connectors add: bad request: kind: ", "(400 bad_request)"},
 		{"no such connector", []string{"--url", ts.url(), "--data", data, "connectors", "remove", "nosuch"},
 			"herald: connectors remove: nosuch: ", "(404 not_found)"},
+		{"faults, server down", []string{"--url", down, "--data", data, "faults", "list"},
+			"herald: faults list: ", "is herald running at " + down + "?"},
+		{"routes, refused", []string{"--url", ts.url(), "--data", data, "routes", "remove", "nope"},
+			"herald: routes remove: nope: ", "(404 not_found)"},
+		{"webhooks, server down", []string{"--url", down, "--data", data, "webhooks", "list"},
+			"herald: webhooks list: ", "is herald running at " + down + "?"},
 		{"no scheme", []string{"--url", "localhost:8080", "--data", data, "publish", "--topic", "app.x"},
 			"herald: publish: ", `--url "localhost:8080" has no scheme; did you mean "http://localhost:8080"?`},
 		{"no scheme, admin endpoint", []string{"--url", "localhost:8080", "--data", data, "hue", "link"},
@@ -51,7 +57,9 @@ func TestErrorLines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := herald(t, tt.args...)
 			line := strings.TrimSuffix(stderr, "\n")
+			command := strings.TrimPrefix(tt.prefix, "herald: ")
 			if code != 1 || strings.Contains(line, "\n") || strings.Count(line, "herald:") != 1 ||
+				strings.Count(line, command[:strings.Index(command, ":")+1]) != 1 ||
 				!strings.HasPrefix(line, tt.prefix) || !strings.Contains(line, tt.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and one line starting %q containing %q", code, stderr, tt.prefix, tt.want)
 			}

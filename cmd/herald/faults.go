@@ -56,7 +56,7 @@ func (c *FaultsAddCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	var r faults.Rule
 	if err := adminCall(ctx, g, "POST", "/v1/faults", spec, &r); err != nil {
-		return fmt.Errorf("faults add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "added %s: %s\n", r.ID, describe(r))
 	return nil
@@ -78,7 +78,7 @@ type FaultsListCmd struct {
 func (c *FaultsListCmd) Run(ctx context.Context, g *Globals) error {
 	var list faultapi.List
 	if err := adminCall(ctx, g, "GET", "/v1/faults", nil, &list); err != nil {
-		return fmt.Errorf("faults list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDIALECT\tKEY\tTOPIC\tCHANCE\tFAULT\tEXPIRES")
@@ -137,7 +137,7 @@ func (c *FaultsClearCmd) Run(ctx context.Context, g *Globals) error {
 	if len(c.IDs) == 0 {
 		var res faultapi.Cleared
 		if err := adminCall(ctx, g, "DELETE", "/v1/faults", nil, &res); err != nil {
-			return fmt.Errorf("faults clear: %w", err)
+			return err
 		}
 		plural := "s"
 		if res.Deleted == 1 {
@@ -148,7 +148,7 @@ func (c *FaultsClearCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	for _, id := range c.IDs {
 		if err := adminCall(ctx, g, "DELETE", "/v1/faults/"+id, nil, nil); err != nil {
-			return fmt.Errorf("faults clear %s: %w", id, err)
+			return fmt.Errorf("%s: %w", id, err)
 		}
 		fmt.Fprintf(c.IO.stdout(), "deleted %s\n", id)
 	}

@@ -71,11 +71,11 @@ type RoutesAddCmd struct {
 func (c *RoutesAddCmd) Run(ctx context.Context, g *Globals) error {
 	spec, err := c.spec(c.Name)
 	if err != nil {
-		return fmt.Errorf("routes add: %w", err)
+		return err
 	}
 	var st route.Status
 	if err := adminCall(ctx, g, "POST", "/v1/routes", spec, &st); err != nil {
-		return fmt.Errorf("routes add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "added route %s: %s from after %d\n", st.Name, st.Action.Kind, st.State.Position)
 	return nil
@@ -90,7 +90,7 @@ type RoutesListCmd struct {
 func (c *RoutesListCmd) Run(ctx context.Context, g *Globals) error {
 	var list routeapi.List
 	if err := adminCall(ctx, g, "GET", "/v1/routes", nil, &list); err != nil {
-		return fmt.Errorf("routes list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tACTION\tPOSITION\tDONE\tSKIPPED\tNODE\tSTATE")
@@ -115,7 +115,7 @@ type RoutesRemoveCmd struct {
 // Run removes the route.
 func (c *RoutesRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	if err := adminCall(ctx, g, "DELETE", "/v1/routes/"+c.Name, nil, nil); err != nil {
-		return fmt.Errorf("routes remove %s: %w", c.Name, err)
+		return fmt.Errorf("%s: %w", c.Name, err)
 	}
 	fmt.Fprintf(c.IO.stdout(), "removed route %s\n", c.Name)
 	return nil
@@ -136,13 +136,13 @@ func (c *RoutesTestCmd) Run(ctx context.Context, g *Globals) error {
 	if c.File != "" || c.Action != "" {
 		spec, err := c.spec(c.Name)
 		if err != nil {
-			return fmt.Errorf("routes test: %w", err)
+			return err
 		}
 		req.Route = &spec
 	}
 	var res route.TestResult
 	if err := adminCall(ctx, g, "POST", "/v1/routes/"+c.Name+"/test", req, &res); err != nil {
-		return fmt.Errorf("routes test: %w", err)
+		return err
 	}
 	out := c.IO.stdout()
 	switch {

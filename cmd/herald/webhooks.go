@@ -49,7 +49,7 @@ func (c *WebhooksAddCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	var made webhook.Created
 	if err := adminCall(ctx, g, "POST", "/v1/webhooks", spec, &made); err != nil {
-		return fmt.Errorf("webhooks add: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "added %s: %s from position %d\nsecret: %s (shown only now)\n",
 		made.ID, strings.Join(made.Topics, ","), made.Status.Position, made.Secret)
@@ -65,7 +65,7 @@ type WebhooksListCmd struct {
 func (c *WebhooksListCmd) Run(ctx context.Context, g *Globals) error {
 	var list webhookapi.List
 	if err := adminCall(ctx, g, "GET", "/v1/webhooks", nil, &list); err != nil {
-		return fmt.Errorf("webhooks list: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tURL\tTOPICS\tORDERED\tPOSITION\tSTATE")
@@ -92,7 +92,7 @@ type WebhooksRemoveCmd struct {
 func (c *WebhooksRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	for _, id := range c.IDs {
 		if err := adminCall(ctx, g, "DELETE", "/v1/webhooks/"+id, nil, nil); err != nil {
-			return fmt.Errorf("webhooks remove %s: %w", id, err)
+			return fmt.Errorf("%s: %w", id, err)
 		}
 		fmt.Fprintf(c.IO.stdout(), "deleted %s\n", id)
 	}
@@ -111,7 +111,7 @@ type WebhooksReplayCmd struct {
 func (c *WebhooksReplayCmd) Run(ctx context.Context, g *Globals) error {
 	var v webhook.View
 	if err := adminCall(ctx, g, "POST", "/v1/webhooks/"+c.ID+"/replay", webhookapi.ReplayRequest{After: &c.After}, &v); err != nil {
-		return fmt.Errorf("webhooks replay: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.IO.stdout(), "replaying %s after %d\n", v.ID, c.After)
 	return nil
@@ -128,7 +128,7 @@ type WebhooksAttemptsCmd struct {
 func (c *WebhooksAttemptsCmd) Run(ctx context.Context, g *Globals) error {
 	var as webhookapi.Attempts
 	if err := adminCall(ctx, g, "GET", "/v1/webhooks/"+c.ID+"/attempts", nil, &as); err != nil {
-		return fmt.Errorf("webhooks attempts: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.IO.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSEQ\tTRY\tSTATUS\tLATENCY\tANSWER")

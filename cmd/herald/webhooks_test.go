@@ -93,7 +93,7 @@ func TestWebhooksCommands(t *testing.T) {
 
 	err = run(&WebhooksAddCmd{URL: "ftp://x", Topics: []string{"app.>"}, IO: cmdIO{Stdout: &out}})
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Status != 400 || !strings.HasPrefix(err.Error(), "webhooks add: ") || !strings.Contains(err.Error(), "url:") {
+	if !errors.As(err, &ae) || ae.Status != 400 || strings.Contains(err.Error(), "webhooks add") || !strings.HasPrefix(err.Error(), "url:") {
 		t.Fatalf("a bad URL: %v", err)
 	}
 	err = run(&WebhooksRemoveCmd{IDs: []string{id}, IO: cmdIO{Stdout: &out}})
