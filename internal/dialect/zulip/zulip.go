@@ -117,6 +117,12 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
 		events: newEventCache(eventCacheBytes)}
 	a.guard = core.Guard(a.guardSpec())
+	// Queues' polls check their queue through this node's watch of them.
+	core.Go(func(ctx context.Context) {
+		if err := core.Cursors.WatchFollowed(ctx, queuePrefix); err != nil {
+			core.Logger.Error("zulip: watch of queues", "err", err)
+		}
+	})
 	return a, nil
 }
 
