@@ -156,8 +156,7 @@ func (v *view) barrier(ctx context.Context) (uint64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	timer := time.NewTimer(barrierWait)
-	defer timer.Stop()
+	var timeout <-chan time.Time // made only if the watch is behind
 	for {
 		v.mu.Lock()
 		if !v.ready {
@@ -174,11 +173,16 @@ func (v *view) barrier(ctx context.Context) (uint64, bool) {
 		}
 		wake := v.advanced
 		v.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(barrierWait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-wake:
 		case <-ctx.Done():
 			return 0, false
-		case <-timer.C:
+		case <-timeout:
 			v.lagging(rev)
 			return 0, false
 		}
