@@ -103,6 +103,7 @@ type Store struct {
 	wait  Waiter
 	cfg   Config
 	known known // followed cursors, as last read (see Known)
+	views views // watched followed cursors (see WatchFollowed)
 }
 
 // New returns a Store over kv.

@@ -22,9 +22,11 @@ import (
 // (followRefresh-1)/followRefresh of its IdleTTL and all of it after its
 // last poll (FollowTTL gives the IdleTTL for an idle time that must pass
 // in full). Since nothing else changes it, a poll may start from the
-// cursor as this store last saw it (Known), with no round trip; every
-// poll reads it once before it answers, which tells whether it was
-// deleted, or idled out, meanwhile on any node.
+// cursor as this store last saw it (Known), with no round trip; before it
+// answers, every poll learns whether it was deleted, or idled out,
+// meanwhile on any node: from this store's watch of the followed cursors
+// past a barrier the polls answering together share (WatchFollowed), or
+// without a live watch by reading it.
 
 // followRefresh is the fraction of its IdleTTL after which a followed
 // cursor's LastActive is stored again.
@@ -70,7 +72,7 @@ type Followed struct {
 // has passed (then with none). A poll without a wait also reads what the
 // log holds past this node's tail (a consumer reads its own writes); one
 // with a wait takes its events from the hub as they arrive. Before it
-// answers it reads the cursor: ErrNotFound if it is gone.
+// answers it checks the cursor (see recheck): ErrNotFound if it is gone.
 func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Followed, error) {
 	if req.Max <= 0 {
 		req.Max = 1
@@ -97,11 +99,10 @@ func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Follow
 		return Followed{}, err
 	}
 	// Deleted or idled out on any node since st was read, or while the
-	// poll waited: only the engine knows.
-	if st, err = s.Get(ctx, id); err != nil {
+	// poll waited: the engine knows, and so does a live watch of it.
+	if st, err = s.recheck(ctx, id); err != nil {
 		return Followed{}, s.lost(id, err)
 	}
-	s.known.put(st)
 	return Followed{Events: evs, Through: through, State: st}, nil
 }
 

@@ -53,6 +53,13 @@ type KV interface {
 	// (deletions too), then one Entry with an empty Key marks that the
 	// initial values are done.
 	Watch(ctx context.Context, prefix string, fn func(Entry)) error
+	// Revision returns the revision of the last write to a key starting
+	// with prefix that the bucket still holds, a deletion's included; 0 if
+	// there is none. A Watch of prefix delivers that write, or a later one,
+	// so a watcher that has seen Revision has seen every write to prefix
+	// acknowledged before the call (with a TTL, that write may expire
+	// before the watch delivers it).
+	Revision(ctx context.Context, prefix string) (uint64, error)
 }
 
 // KVOption configures a bucket when KV opens it.

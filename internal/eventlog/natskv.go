@@ -44,12 +44,21 @@ func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, err)
 	}
-	kv := &natsKV{b: b}
+	// The bucket's stream answers Revision: the last message under a subject.
+	st, err := l.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
+	}
+	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + "."}
 	l.kvs[bucket] = kv
 	return kv, nil
 }
 
-type natsKV struct{ b jetstream.KeyValue }
+type natsKV struct {
+	b        jetstream.KeyValue
+	s        jetstream.Stream
+	subjects string // a key's subject is subjects + key
+}
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
 	if err := checkKeyLen(key); err != nil {
@@ -158,6 +167,23 @@ func (k *natsKV) Watch(ctx context.Context, prefix string, fn func(Entry)) error
 			return nil
 		}
 	}
+}
+
+func (k *natsKV) Revision(ctx context.Context, prefix string) (uint64, error) {
+	pattern, err := kvPattern(prefix)
+	if err != nil {
+		return 0, err
+	}
+	// One direct get of the last message under the prefix's subjects (the
+	// engine takes a wildcard there); a purge's marker is a message too.
+	m, err := k.s.GetLastMsgForSubject(ctx, k.subjects+pattern)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: kv revision %s: %w", prefix, engineErr(err))
+	}
+	return m.Sequence, nil
 }
 
 func kvPattern(prefix string) (string, error) {

@@ -25,15 +25,16 @@ import (
 // of the account and sorts the requests herald's connection sends.
 type engineCalls struct {
 	CursorReads, CursorWrites int // the cursor bucket's: queues
+	CursorRevisions           int // the last revision under the queues' prefix (a barrier)
 	KVReads, KVWrites         int // other buckets' (users, streams, counters)
 	LogReads, Bounds, Appends int
 	Other                     int
 }
 
 func (c engineCalls) String() string {
-	return fmt.Sprintf("cursor reads %d, cursor writes %d, other kv reads %d, other kv writes %d, "+
+	return fmt.Sprintf("cursor reads %d, cursor writes %d, cursor revisions %d, other kv reads %d, other kv writes %d, "+
 		"log reads %d, bounds %d, appends %d, other %d",
-		c.CursorReads, c.CursorWrites, c.KVReads, c.KVWrites, c.LogReads, c.Bounds, c.Appends, c.Other)
+		c.CursorReads, c.CursorWrites, c.CursorRevisions, c.KVReads, c.KVWrites, c.LogReads, c.Bounds, c.Appends, c.Other)
 }
 
 // engineTap is the listening connection.
@@ -76,6 +77,8 @@ func (tap *engineTap) count(m *nats.Msg) {
 	case strings.HasPrefix(s, "_INBOX."), strings.HasPrefix(s, "$JS.ACK."), strings.HasPrefix(s, "$JS.EVENT."),
 		strings.HasPrefix(s, "$JS.FC."), strings.HasPrefix(s, "$SYS."), strings.HasPrefix(m.Reply, "$JS.ACK."):
 		return // answers, acks, advisories, and the tails' deliveries (under the events' own subjects)
+	case strings.HasPrefix(s, "$JS.API.DIRECT.GET.KV_herald-cursors.") && strings.HasSuffix(s, ".>"):
+		tap.calls.CursorRevisions++ // the last message under a wildcard
 	case strings.HasPrefix(s, "$JS.API.DIRECT.GET.KV_herald-cursors"), strings.HasPrefix(s, "$JS.API.STREAM.MSG.GET.KV_herald-cursors"):
 		tap.calls.CursorReads++
 	case strings.HasPrefix(s, "$KV.herald-cursors."):
@@ -145,12 +148,15 @@ func (e *env) quietNode(cfg Config) *env {
 // TestPollEngineCalls pins what a Zulip poll asks of the engine in the
 // steady state, a client acknowledging what it was last handed: a blocked
 // poll woken by an event, a poll that finds events waiting, an empty poll
-// that does not block, and a heartbeat. No poll writes to the engine. Each
-// reads its queue once, before it answers, since only the engine knows
-// whether another node deleted the queue meanwhile (the first poll of a
-// queue on a node reads it at the start too); and a poll that does not
-// block asks the log whether it holds what this node's tail has not
-// delivered yet (a client reads its own writes).
+// that does not block, a heartbeat, and a burst of polls woken together.
+// No poll writes to the engine, and none reads its queue but the first of
+// a queue on a node (at the start): before it answers a poll asks the
+// engine for the last revision under the queues' prefix, a barrier its
+// node's watch of the queues then passes, since only the engine knows
+// whether another node deleted the queue meanwhile; the polls answering
+// together share one such call (or two). A poll that does not block asks
+// the log whether it holds what this node's tail has not delivered yet (a
+// client reads its own writes).
 func TestPollEngineCalls(t *testing.T) {
 	e := newEnvWith(t, Config{}, dialecttest.Options{Log: eventlog.Config{Listen: freeAddr(t)}})
 	n := e.quietNode(Config{})
@@ -194,21 +200,21 @@ func TestPollEngineCalls(t *testing.T) {
 			n.waitPolling(qid, got)
 			react()
 			take(<-got, "[reaction]")
-		}, engineCalls{CursorReads: 1, Appends: 1}},
+		}, engineCalls{CursorRevisions: 1, Appends: 1}},
 		{"events waiting", func() {
 			react()
 			e.waitHub(t, react()) // a blocking poll answers from the tail
 			take(n.poll(ctx, bot, qid, last, false), "[reaction reaction]")
-		}, engineCalls{CursorReads: 1, Appends: 2}},
+		}, engineCalls{CursorRevisions: 1, Appends: 2}},
 		{"empty, not blocking", func() {
 			take(n.poll(ctx, bot, qid, last, true), "[]")
-		}, engineCalls{CursorReads: 1, Bounds: 1}},
+		}, engineCalls{CursorRevisions: 1, Bounds: 1}},
 		{"heartbeat, the first poll on its node", func() {
 			take(hb.poll(ctx, bot, qid, last, false), "[heartbeat]")
-		}, engineCalls{CursorReads: 2}},
+		}, engineCalls{CursorReads: 1, CursorRevisions: 1}},
 		{"heartbeat", func() {
 			take(hb.poll(ctx, bot, qid, last, false), "[heartbeat]")
-		}, engineCalls{CursorReads: 1}},
+		}, engineCalls{CursorRevisions: 1}},
 	} {
 		tap.take()
 		tc.run()
@@ -216,4 +222,35 @@ func TestPollEngineCalls(t *testing.T) {
 			t.Errorf("%s: %v; want %v\n%s", tc.name, got, tc.want, strings.Join(seen, "\n"))
 		}
 	}
+
+	// A burst: blocked polls of many queues woken by one event read none
+	// of them, and share their barriers (how many calls they share depends
+	// on when each wakes; never more than one a poll).
+	const burst = 10
+	qids := make([]string, burst)
+	for i := range qids {
+		qids[i] = n.register(bot, url.Values{"event_types": {`["reaction"]`}, "queue_lifespan_secs": {"86400"}})
+		take(n.poll(ctx, bot, qids[i], -1, true), "[]") // the first poll on the node reads its queue
+	}
+	tap.take()
+	got := make([]chan resp, burst)
+	for i, qid := range qids {
+		got[i] = make(chan resp, 1)
+		go func() { got[i] <- n.poll(ctx, bot, qid, -1, false) }()
+		n.waitPolling(qid, got[i])
+	}
+	react()
+	for i := range got {
+		take(<-got[i], "[reaction]")
+	}
+	c, seen := tap.take()
+	if c.CursorRevisions < 1 || c.CursorRevisions > burst {
+		t.Errorf("a burst of %d polls: %d barriers", burst, c.CursorRevisions)
+	}
+	barriers := c.CursorRevisions
+	c.CursorRevisions = 0
+	if c != (engineCalls{Appends: 1}) {
+		t.Errorf("a burst of %d polls: %v; want 1 append and barriers only\n%s", burst, c, strings.Join(seen, "\n"))
+	}
+	t.Logf("a burst of %d polls shared %d barriers", burst, barriers)
 }

@@ -75,16 +75,12 @@ func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *qu
 	if !ok {
 		return cursor.State{}, nil, badQueue(qid)
 	}
-	st, ok := a.core.Cursors.Known(id)
-	if !ok {
-		var err error
-		st, err = a.core.Cursors.Get(ctx, id)
-		if errors.Is(err, cursor.ErrNotFound) {
-			return cursor.State{}, nil, badQueue(qid)
-		}
-		if err != nil {
-			return cursor.State{}, nil, err
-		}
+	st, err := a.core.Cursors.GetFollowed(ctx, id)
+	if errors.Is(err, cursor.ErrNotFound) {
+		return cursor.State{}, nil, badQueue(qid)
+	}
+	if err != nil {
+		return cursor.State{}, nil, err
 	}
 	var meta queueMeta
 	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {

@@ -136,8 +136,11 @@ func queueCursorID(realm, queueID string) (string, bool) {
 	if queueID == "" || strings.Contains(queueID, ".") || cursor.ValidID(queueID) != nil {
 		return "", false
 	}
-	return "zulip." + realm + "." + queueID, true
+	return queuePrefix + realm + "." + queueID, true
 }
+
+// queuePrefix starts every queue's cursor id.
+const queuePrefix = "zulip."
 
 // createQueue makes the queue's cursor, starting after the log's current
 // end: the queue receives what happens from now on. The cursor is

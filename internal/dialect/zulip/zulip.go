@@ -121,6 +121,12 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		events: newEventCache(eventCacheBytes)}
 	a.guard = core.Guard(a.guardSpec())
 	core.Faults.OnChange(a.expireWaiting)
+	// Queues' polls check their queue through this node's watch of them.
+	core.Go(func(ctx context.Context) {
+		if err := core.Cursors.WatchFollowed(ctx, queuePrefix); err != nil {
+			core.Logger.Error("zulip: watch of queues", "err", err)
+		}
+	})
 	return a, nil
 }
 

@@ -8,10 +8,11 @@ import (
 )
 
 // Counting wraps a KV and counts the engine round trips a test's subject
-// makes on it: reads (Get) and compare-and-sets (Update).
+// makes on it: reads (Get), compare-and-sets (Update) and revision reads
+// (Revision).
 type Counting struct {
 	eventlog.KV
-	Gets, Updates atomic.Int64
+	Gets, Updates, Revisions atomic.Int64
 }
 
 func (k *Counting) Get(ctx context.Context, key string) (eventlog.Entry, error) {
@@ -22,4 +23,9 @@ func (k *Counting) Get(ctx context.Context, key string) (eventlog.Entry, error) 
 func (k *Counting) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	k.Updates.Add(1)
 	return k.KV.Update(ctx, key, value, rev)
+}
+
+func (k *Counting) Revision(ctx context.Context, prefix string) (uint64, error) {
+	k.Revisions.Add(1)
+	return k.KV.Revision(ctx, prefix)
 }

@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) eventlog.KV) {
 		{"WatchLive", testWatchLive},
 		{"WatchOrder", testWatchOrder},
 		{"WatchSlow", testWatchSlow},
+		{"Revision", testRevision},
+		{"WatchReachesRevision", testWatchReachesRevision},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })

@@ -151,6 +151,30 @@ func (kv *KV) List(ctx context.Context, prefix string) ([]eventlog.Entry, error)
 	return kv.snapshotLocked(prefix, false), nil
 }
 
+// Revision returns the highest revision of a held write under prefix,
+// deletions included.
+func (kv *KV) Revision(ctx context.Context, prefix string) (uint64, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memkv: revision %s: %w", prefix, err)
+	}
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	var rev uint64
+	for k, w := range kv.keys {
+		if kv.expired(w) {
+			delete(kv.keys, k)
+			continue
+		}
+		if strings.HasPrefix(k, prefix) {
+			rev = max(rev, w.rev)
+		}
+	}
+	return rev, nil
+}
+
 // lastLocked returns key's last write, nil if there is none or it expired.
 func (kv *KV) lastLocked(key string) *write {
 	w := kv.keys[key]

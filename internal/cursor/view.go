@@ -1,0 +1,265 @@
+package cursor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-io/herald/internal/eventlog"
+)
+
+// A view is one node's watch of the followed cursors under a prefix. It
+// replaces the read a poll would make before it answers (was the cursor
+// deleted, on any node, or did it idle out, while the poll waited?) with a
+// barrier that the polls answering at the same moment share: one Revision
+// call, the last write under the prefix, made after they arrived; once the
+// watch has delivered that write, every deletion acknowledged before the
+// polls asked is in known, as a tombstone, and every refreshed idle clock
+// too. A burst of woken polls so costs a couple of engine calls, not one
+// each, and a deletion is never missed: a poll whose entry the watch may
+// not have kept up to date (read before the watch was live, or in an
+// earlier one) reads its cursor as before.
+//
+// Ownership: the goroutine of WatchFollowed owns the watch; it alone
+// writes ready, epoch and applied (under mu) and known's entries from the
+// watch. Polls read them under mu and wait on advanced, which the watch
+// closes when applied moves or it stops. The Revision calls run in one
+// goroutine at a time (revisions), which WatchFollowed waits for before
+// it returns. Lock order: view.mu, then known.mu (never both at once here).
+type view struct {
+	s      *Store
+	prefix string
+	ctx    context.Context // WatchFollowed's: the Revision calls'
+
+	mu       sync.Mutex
+	ready    bool          // the watch's replay is done and it is live
+	epoch    uint64        // counts the watches that became ready
+	applied  uint64        // the highest revision the watch delivered
+	advanced chan struct{} // closed when applied or ready changes; nil: no one waits
+	restart  context.CancelFunc
+
+	revisions sharedCall
+}
+
+const (
+	// barrierWait bounds the wait for the watch to deliver a barrier's
+	// revision; a watch that lags longer is restarted, and the polls read
+	// their cursors meanwhile.
+	barrierWait = 2 * time.Second
+	// revisionTimeout bounds one Revision call.
+	revisionTimeout = 5 * time.Second
+	// watchRetry is the pause before a watch that ended is started again.
+	watchRetry = time.Second
+)
+
+// errViewClosed is a barrier's error once its view has stopped.
+var errViewClosed = errors.New("cursor: view closed")
+
+// WatchFollowed keeps this store's view of the followed cursors whose ids
+// start with prefix (ending in "."), until ctx ends: their polls then
+// check them at the end without a read each (see view). Without it, or
+// while its watch is not live, Follow reads its cursor.
+func (s *Store) WatchFollowed(ctx context.Context, prefix string) error {
+	if p, ok := strings.CutSuffix(prefix, "."); !ok || ValidID(p) != nil {
+		return fmt.Errorf("%w: prefix %q: an id's first tokens followed by '.'", ErrInvalid, prefix)
+	}
+	v := &view{s: s, prefix: prefix, ctx: ctx}
+	s.views.add(v)
+	defer s.views.remove(v)
+	defer v.revisions.wait()
+	for {
+		wctx, cancel := context.WithCancel(ctx)
+		v.mu.Lock()
+		v.restart = cancel
+		v.mu.Unlock()
+		err := s.kv.Watch(wctx, prefix, v.apply)
+		cancel()
+		v.stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.cfg.Logger.Warn("cursor: watch of followed cursors ended; polls read their cursors meanwhile",
+			"prefix", prefix, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(watchRetry):
+		}
+	}
+}
+
+// apply takes one entry of the watch.
+func (v *view) apply(e eventlog.Entry) {
+	if e.Key == "" { // the replay is done
+		v.mu.Lock()
+		v.ready = true
+		v.epoch++
+		v.wakeLocked()
+		v.mu.Unlock()
+		return
+	}
+	// ready and epoch change only in this goroutine: read without mu.
+	if v.ready {
+		var st func() (State, error)
+		if e.Value != nil {
+			st = func() (State, error) { return decode(e) }
+		}
+		v.s.known.watched(e.Key, e.Revision, st, v.epoch)
+	}
+	v.mu.Lock()
+	v.applied = max(v.applied, e.Revision)
+	v.wakeLocked()
+	v.mu.Unlock()
+}
+
+// stop marks the watch ended.
+func (v *view) stop() {
+	v.mu.Lock()
+	v.ready = false
+	v.wakeLocked()
+	v.mu.Unlock()
+}
+
+func (v *view) wakeLocked() {
+	if v.advanced != nil {
+		close(v.advanced)
+		v.advanced = nil
+	}
+}
+
+// readyEpoch returns the live watch's epoch; 0 if none is live.
+func (v *view) readyEpoch() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.ready {
+		return 0
+	}
+	return v.epoch
+}
+
+// barrier returns once the watch has delivered every write under the
+// prefix acknowledged before barrier was called, with the epoch of the
+// watch that did; false if it cannot tell (no live watch, an engine
+// error, a lagging watch, ctx ended).
+func (v *view) barrier(ctx context.Context) (uint64, bool) {
+	if v.readyEpoch() == 0 {
+		return 0, false
+	}
+	rev, err := v.revisions.do(ctx, v.ctx, func(ctx context.Context) (uint64, error) {
+		ctx, cancel := context.WithTimeout(ctx, revisionTimeout)
+		defer cancel()
+		return v.s.kv.Revision(ctx, v.prefix)
+	})
+	if err != nil {
+		return 0, false
+	}
+	var timeout <-chan time.Time // made only if the watch is behind
+	for {
+		v.mu.Lock()
+		if !v.ready {
+			v.mu.Unlock()
+			return 0, false
+		}
+		if v.applied >= rev {
+			epoch := v.epoch
+			v.mu.Unlock()
+			return epoch, true
+		}
+		if v.advanced == nil {
+			v.advanced = make(chan struct{})
+		}
+		wake := v.advanced
+		v.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(barrierWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return 0, false
+		case <-timeout:
+			v.lagging(rev)
+			return 0, false
+		}
+	}
+}
+
+// lagging restarts a watch that did not deliver rev in time.
+func (v *view) lagging(rev uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ready && v.applied < rev && v.restart != nil {
+		v.s.cfg.Logger.Warn("cursor: watch of followed cursors lags; restarting it",
+			"prefix", v.prefix, "revision", rev, "applied", v.applied)
+		v.restart()
+	}
+}
+
+// recheck returns the followed cursor id as it is now, at the end of a
+// poll: from the view after its barrier if the view's entry is trusted,
+// else by a read. ErrNotFound if it is gone (deleted or idled out).
+func (s *Store) recheck(ctx context.Context, id string) (State, error) {
+	if v := s.views.find(id); v != nil {
+		if epoch, ok := v.barrier(ctx); ok {
+			e, ok := s.known.lookup(id)
+			switch {
+			case !ok || e.epoch != epoch:
+			case e.gone:
+				return State{}, fmt.Errorf("cursor %s: deleted: %w", id, ErrNotFound)
+			case !s.expired(&e.st):
+				return e.st, nil
+			}
+			// Idled out as known here: Get tells whether another node
+			// kept it alive, and deletes it if not.
+		}
+	}
+	return s.read(ctx, id)
+}
+
+// views are a store's views, by prefix.
+type views struct {
+	mu   sync.Mutex
+	list []*view
+}
+
+func (vs *views) add(v *view) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	vs.list = append(vs.list, v)
+}
+
+func (vs *views) remove(v *view) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	for i, w := range vs.list {
+		if w == v {
+			vs.list = append(vs.list[:i], vs.list[i+1:]...)
+			return
+		}
+	}
+}
+
+// find returns the view that watches id; nil if none does.
+func (vs *views) find(id string) *view {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	for _, v := range vs.list {
+		if strings.HasPrefix(id, v.prefix) {
+			return v
+		}
+	}
+	return nil
+}
+
+// epoch returns the epoch of the live watch of id; 0 if none is live.
+func (vs *views) epoch(id string) uint64 {
+	if v := vs.find(id); v != nil {
+		return v.readyEpoch()
+	}
+	return 0
+}
