@@ -169,14 +169,15 @@ func TestREADME(t *testing.T) {
 	port := regexp.MustCompile(`\b808([0-9])\b`)
 
 	// One script: each command's output (stdout and stderr) between
-	// markers, then its exit status.
+	// markers, then its exit status on a line of its own (an answer need
+	// not end in a line break).
 	var script strings.Builder
 	for i, c := range cmds {
 		text := port.ReplaceAllStringFunc(c.text, func(p string) string {
 			n, _ := strconv.Atoi(p)
 			return strconv.Itoa(base + n - readmePort)
 		})
-		fmt.Fprintf(&script, "echo '@@cmd %d'\n%s\necho \"@@rc $?\"\n", i, text)
+		fmt.Fprintf(&script, "echo '@@cmd %d'\n%s\nprintf '\\n@@rc %%s\\n' $?\n", i, text)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
