@@ -183,8 +183,14 @@ func TestREADME(t *testing.T) {
 	defer cancel()
 	sh := exec.CommandContext(ctx, "bash", "-c", script.String())
 	sh.Dir = dir
-	sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HERALD_URL="+ts.URL(),
-		"HERALD_KEY=", "HERALD_DATA=")
+	// None of the caller's HERALD_* settings: the README's reader has none.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HERALD_") {
+			env = append(env, kv)
+		}
+	}
+	sh.Env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HERALD_URL="+ts.URL())
 	// Its own process group, so that what the README started in the
 	// background goes with it.
 	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
