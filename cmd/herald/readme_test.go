@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -155,7 +157,8 @@ func TestREADME(t *testing.T) {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	wrapper := fmt.Sprintf("#!/bin/sh\n%s=1 exec %q \"$@\"\n", runMainEnv, os.Args[0])
+	// GORACE: a race-enabled binary otherwise sleeps a second as it exits.
+	wrapper := fmt.Sprintf("#!/bin/sh\nGORACE=${GORACE:-atexit_sleep_ms=0} %s=1 exec %q \"$@\"\n", runMainEnv, os.Args[0])
 	if err := os.WriteFile(filepath.Join(bin, "herald"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -170,14 +173,14 @@ func TestREADME(t *testing.T) {
 
 	// One script: each command's output (stdout and stderr) between
 	// markers, then its exit status on a line of its own (an answer need
-	// not end in a line break).
+	// not end in a line break), with the times it started and ended.
 	var script strings.Builder
 	for i, c := range cmds {
 		text := port.ReplaceAllStringFunc(c.text, func(p string) string {
 			n, _ := strconv.Atoi(p)
 			return strconv.Itoa(base + n - readmePort)
 		})
-		fmt.Fprintf(&script, "echo '@@cmd %d'\n%s\nprintf '\\n@@rc %%s\\n' $?\n", i, text)
+		fmt.Fprintf(&script, "echo \"@@cmd %d $EPOCHREALTIME\"\n%s\nprintf '\\n@@rc %%s %%s\\n' $? \"$EPOCHREALTIME\"\n", i, text)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -209,15 +212,19 @@ func TestREADME(t *testing.T) {
 	}
 	outputs := map[int][]string{}
 	rcs := map[int]string{}
+	took := make([]float64, len(cmds))
 	cur := -1
+	var began float64
 	for _, l := range strings.Split(string(out), "\n") {
 		var n int
-		if _, err := fmt.Sscanf(l, "@@cmd %d", &n); err == nil {
+		if _, err := fmt.Sscanf(l, "@@cmd %d %g", &n, &began); err == nil {
 			cur = n
 			continue
 		}
-		if rc, ok := strings.CutPrefix(l, "@@rc "); ok {
-			rcs[cur] = rc
+		var rc string
+		var ended float64
+		if _, err := fmt.Sscanf(l, "@@rc %s %g", &rc, &ended); err == nil {
+			rcs[cur], took[cur] = rc, ended-began
 			continue
 		}
 		if cur >= 0 && strings.TrimSpace(l) != "" {
@@ -243,5 +250,17 @@ func TestREADME(t *testing.T) {
 			at++
 		}
 	}
-	t.Logf("%d README commands", len(cmds))
+	slowest := make([]int, len(cmds))
+	for i := range slowest {
+		slowest[i] = i
+	}
+	slices.SortFunc(slowest, func(a, b int) int { return cmp.Compare(took[b], took[a]) })
+	var total float64
+	for _, d := range took {
+		total += d
+	}
+	t.Logf("%d README commands in %.1fs; the slowest:", len(cmds), total)
+	for _, i := range slowest[:min(5, len(slowest))] {
+		t.Logf("%5.1fs  README line %d: %s", took[i], cmds[i].line, strings.SplitN(cmds[i].text, "\n", 2)[0])
+	}
 }
