@@ -20,6 +20,9 @@ deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
 		echo "installing Node.js and npm (the JavaScript client's and the real-client tests run them)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v jq >/dev/null || { \
+		echo "installing jq (the README's examples, which TestREADME runs, read answers with it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
 	@command -v chromium >/dev/null || { \
 		echo "installing Chromium (the browser tests run it headless)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
