@@ -117,9 +117,14 @@ func TestRouteExamples(t *testing.T) {
 	if data["from"] != "films@example.org" || data["text"] != "@herald what is on?" || mentions[0]["type"] != "mention" {
 		t.Fatalf("mention: %v", mentions[0])
 	}
-	// Each route acted once: its status says so, and nothing more came.
+	// Each route acted once: its status says so (saved just after the
+	// action, so a moment after its result is seen), and nothing more came.
 	for name, done := range map[string]float64{"tag-light": 1, "new-film": 1, "mention": 1} {
-		st := e.must(e.admin("GET", "/v1/routes/"+name, ""), 200)
+		var st answer
+		waitFor(t, "route "+name+"'s state", func() bool {
+			st = e.must(e.admin("GET", "/v1/routes/"+name, ""), 200)
+			return st.json["state"].(map[string]any)["done"] != 0.0
+		})
 		state := st.json["state"].(map[string]any)
 		if state["done"] != done || state["failing"] != false || st.json["node"] == "" {
 			t.Errorf("route %s: %s", name, st.raw)
