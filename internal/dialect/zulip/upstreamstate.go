@@ -1,7 +1,6 @@
 package zulip
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/herald-io/herald/internal/dialect"
 )
 
 // A mirrored identity's register: herald's queue, the server's state.
@@ -53,15 +54,15 @@ func (a *API) upstreamRegister(w http.ResponseWriter, r *http.Request, up http.H
 	rec := a.upstreamCall(ctx, up, r, http.MethodPost, "/api/v1/register", form)
 	var state map[string]json.RawMessage
 	var upQueue string
-	if rec.err == nil && rec.status == http.StatusOK {
-		state, upQueue, rec.err = mergeState(rec.body.Bytes(), out)
+	if rec.err == nil && rec.Status == http.StatusOK {
+		state, upQueue, rec.err = mergeState(rec.Body.Bytes(), out)
 	}
-	if rec.err != nil || rec.status != http.StatusOK {
+	if rec.err != nil || rec.Status != http.StatusOK {
 		if err := a.core.Cursors.Delete(context.WithoutCancel(ctx), cursorID); err != nil {
 			a.core.Logger.Warn("zulip: delete the queue of a failed register", "queue", cursorID, "err", err)
 		}
 		if rec.err != nil {
-			a.core.Logger.Warn("zulip: a mirrored identity's register upstream", "status", rec.status, "err", rec.err)
+			a.core.Logger.Warn("zulip: a mirrored identity's register upstream", "status", rec.Status, "err", rec.err)
 			return errUpstreamAnswer
 		}
 		rec.relay(w)
@@ -72,8 +73,8 @@ func (a *API) upstreamRegister(w http.ResponseWriter, r *http.Request, up http.H
 		// on its own.
 		del := a.upstreamCall(context.WithoutCancel(ctx), up, r, http.MethodDelete, "/api/v1/events",
 			url.Values{"queue_id": {upQueue}})
-		if del.err != nil || del.status != http.StatusOK {
-			a.core.Logger.Warn("zulip: delete the upstream queue of a register", "status", del.status, "err", del.err)
+		if del.err != nil || del.Status != http.StatusOK {
+			a.core.Logger.Warn("zulip: delete the upstream queue of a register", "status", del.Status, "err", del.err)
 		}
 	}
 	writeJSON(w, http.StatusOK, state)
@@ -100,8 +101,8 @@ func mergeState(body []byte, out map[string]any) (state map[string]json.RawMessa
 // upstreamCall sends one request of the identity whose request r is
 // through its proxy up (which puts the connector's credential in), and
 // keeps the answer.
-func (a *API) upstreamCall(ctx context.Context, up http.Handler, r *http.Request, method, path string, form url.Values) *recorder {
-	rec := &recorder{header: http.Header{}, limit: maxUpstreamState}
+func (a *API) upstreamCall(ctx context.Context, up http.Handler, r *http.Request, method, path string, form url.Values) *upstreamAnswer {
+	rec := &upstreamAnswer{Answer: dialect.Answer{Limit: maxUpstreamState}}
 	body := form.Encode()
 	target := path
 	if method != http.MethodPost {
@@ -116,46 +117,25 @@ func (a *API) upstreamCall(ctx context.Context, up http.Handler, r *http.Request
 	req.Header.Set("User-Agent", r.UserAgent())
 	req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
 	up.ServeHTTP(rec, req)
-	if rec.over {
+	rec.WriteHeader(http.StatusOK) // a handler that wrote nothing
+	if rec.Truncated {
 		rec.err = errStateTooBig
 	}
 	return rec
 }
 
-// recorder is the http.ResponseWriter of a request herald makes through a
-// proxy handler: it keeps the answer, up to limit bytes.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-	limit  int
-	over   bool
-	err    error
+// upstreamAnswer is an answer of the upstream, or why there is none.
+type upstreamAnswer struct {
+	dialect.Answer
+	err error
 }
 
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	if w.body.Len()+len(b) > w.limit {
-		w.over = true
-		return 0, errStateTooBig
-	}
-	return w.body.Write(b)
-}
-
-// relay writes the kept answer to w as the upstream gave it.
-func (w *recorder) relay(dst http.ResponseWriter) {
-	if ct := w.header.Get("Content-Type"); ct != "" {
+// relay writes the answer to dst as the upstream gave it.
+func (u *upstreamAnswer) relay(dst http.ResponseWriter) {
+	if ct := u.Header().Get("Content-Type"); ct != "" {
 		dst.Header().Set("Content-Type", ct)
 	}
-	dst.Header().Set("Content-Length", strconv.Itoa(w.body.Len()))
-	dst.WriteHeader(w.status)
-	_, _ = dst.Write(w.body.Bytes())
+	dst.Header().Set("Content-Length", strconv.Itoa(u.Body.Len()))
+	dst.WriteHeader(u.Status)
+	_, _ = dst.Write(u.Body.Bytes())
 }
