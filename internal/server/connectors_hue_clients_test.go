@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,25 +130,14 @@ func TestHueConnectorEventSourceResumes(t *testing.T) {
 	hueLog := func() []hueLogEvent { return logOf(t, down.URL(), down.Admin, "hue.>") }
 	since := len(hueLog()) // the stream started after these
 
-	stop := make(chan struct{})
-	var pressing sync.WaitGroup
-	pressing.Add(1)
-	go func() {
-		defer pressing.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				// Not through up.admin: no Fatal outside the test's goroutine.
-				req, _ := http.NewRequest("POST", up.URL()+"/v1/hue/press", strings.NewReader(`{"button":"`+p.button+`"}`))
-				req.Header.Set("Authorization", "Bearer "+up.Admin)
-				if resp, err := http.DefaultClient.Do(req); err == nil {
-					resp.Body.Close()
-				}
-			}
+	// Not through up.admin: no Fatal outside the test's goroutine.
+	stopPressing := keepDoing(20*time.Millisecond, func() {
+		req, _ := http.NewRequest("POST", up.URL()+"/v1/hue/press", strings.NewReader(`{"button":"`+p.button+`"}`))
+		req.Header.Set("Authorization", "Bearer "+up.Admin)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
 		}
-	}()
+	})
 	// A client resumes from the last event it got: one that got none has
 	// nothing to resume from (as on a bridge), so the restart waits for one.
 	next("the first message")
@@ -165,8 +153,7 @@ func TestHueConnectorEventSourceResumes(t *testing.T) {
 		}
 		return ""
 	})
-	close(stop)
-	pressing.Wait()
+	stopPressing()
 	if st, _ := up.hueCall(p.upKey, "PUT", "/clip/v2/resource/light/"+p.light, `{"dimming":{"brightness":77}}`); st != 200 {
 		t.Fatalf("upstream PUT: %d", st)
 	}

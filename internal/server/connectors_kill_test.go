@@ -23,6 +23,29 @@ func (c *child) hop() *hop {
 	return &hop{t: c.t, Server: &servertest.Server{T: c.t, Cfg: server.Config{HTTPAddr: c.port}, Admin: c.key}}
 }
 
+// keepDoing calls f again and again, pause apart, until the stop it
+// returns is called (which waits for the call under way).
+func keepDoing(pause time.Duration, f func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(pause):
+				f()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // deleteHold stands between a jetstream connector and its upstream and
 // keeps the batch DELETEs it is told to: the connector has appended the
 // batch and stored its position, and waits for the upstream's answer.
@@ -138,20 +161,7 @@ func TestZulipConnectorSurvivesKill(t *testing.T) {
 		defer mu.Unlock()
 		return len(sent)
 	}
-	stop := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				send()
-			}
-		}
-	}()
+	stopSending := keepDoing(0, send)
 	// Killed once some messages are in, with more on their way.
 	eventually(t, 30*time.Second, func() string {
 		if v := down.connector("chat"); v.State.Events < 5 {
@@ -174,8 +184,7 @@ func TestZulipConnectorSurvivesKill(t *testing.T) {
 		}
 		return ""
 	})
-	close(stop)
-	sending.Wait()
+	stopSending()
 	mu.Lock()
 	want := slices.Clone(sent)
 	mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -57,12 +56,7 @@ func (e *env) queueCount() int {
 // answered and herald keeps no queue; one that answers nonsense is a 502
 // in Zulip's shape.
 func TestUpstreamRegister(t *testing.T) {
-	e := newEnv(t, Config{})
-	mux := http.NewServeMux()
-	e.api.Mount(mux)
-	srv := httptest.NewServer(e.api.Unmatched(mux, mux))
-	defer srv.Close()
-	e.srv = srv
+	e := newMirrorEnv(t)
 	bot := e.addUser("bot@example.com", "Bot")
 	up := &stateUpstream{status: 200, answer: `{"result":"success","msg":"","queue_id":"up-q","last_event_id":7,` +
 		`"event_queue_longpoll_timeout_seconds":5,"realm_name":"Upstream","max_message_id":99,"zulip_feature_level":300,` +
