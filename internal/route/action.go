@@ -1,12 +1,10 @@
 package route
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -129,13 +127,11 @@ func (r *Runner) do(ctx context.Context, p Plan, key *auth.Key) error {
 	req.Header.Set("Content-Type", p.ctype)
 	req.Header.Set("User-Agent", "herald-route")
 	req.RemoteAddr = "route"
-	w := &answer{header: http.Header{}}
+	w := &dialect.Answer{Limit: maxAnswer}
 	r.api.ServeHTTP(w, req)
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.status >= 300 || refusedInBody(w.body.Bytes()) {
-		return fmt.Errorf("%w: %s %s: %d %s", ErrRefused, p.Method, p.Path, w.status, strings.TrimSpace(w.body.String()))
+	w.WriteHeader(http.StatusOK) // a handler that wrote nothing
+	if w.Status >= 300 || refusedInBody(w.Body.Bytes()) {
+		return fmt.Errorf("%w: %s %s: %d %s", ErrRefused, p.Method, p.Path, w.Status, strings.TrimSpace(w.Body.String()))
 	}
 	return nil
 }
@@ -152,28 +148,3 @@ func refusedInBody(b []byte) bool {
 	}
 	return v.Result == "error" || len(v.Errors) > 0
 }
-
-// answer is the response of an in-process request, kept up to maxAnswer.
-type answer struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (a *answer) Header() http.Header { return a.header }
-
-func (a *answer) WriteHeader(code int) {
-	if a.status == 0 {
-		a.status = code
-	}
-}
-
-func (a *answer) Write(b []byte) (int, error) {
-	a.WriteHeader(http.StatusOK)
-	if room := maxAnswer - a.body.Len(); room > 0 {
-		a.body.Write(b[:min(len(b), room)])
-	}
-	return len(b), nil
-}
-
-var _ io.Writer = (*answer)(nil)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -121,20 +120,7 @@ func TestHueConnectorSurvivesKill(t *testing.T) {
 	barrier(10)
 
 	// Presses go on while the downstream is killed.
-	stop := make(chan struct{})
-	var pressing sync.WaitGroup
-	pressing.Add(1)
-	go func() {
-		defer pressing.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				press()
-			}
-		}
-	}()
+	stopPressing := keepDoing(0, press)
 	before := len(reports(logOf(t, down.base(), down.key, "hue.button."+button)))
 	eventually(t, 30*time.Second, func() string {
 		if n := len(reports(logOf(t, down.base(), down.key, "hue.button."+button))); n < before+4 {
@@ -143,8 +129,7 @@ func TestHueConnectorSurvivesKill(t *testing.T) {
 		return ""
 	})
 	down.kill()
-	close(stop)
-	pressing.Wait()
+	stopPressing()
 	// Made while it is down: a change no stream will carry to it.
 	press()
 	if st, _ := up.hueCall(upKey, "PUT", "/clip/v2/resource/light/"+light, `{"on":{"on":true},"dimming":{"brightness":33}}`); st != 200 {

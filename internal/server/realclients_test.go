@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,33 @@ func TestRealClients(t *testing.T) {
 		run(t, "zulip.mjs", "ZULIP_EMAIL=mirrored@example.com", "ZULIP_KEY="+bot.Key,
 			"UPSTREAM_URL="+up.URL(), "UPSTREAM_EMAIL=alice@example.com", "UPSTREAM_KEY="+alice.Key)
 	})
+	// zulip-js registers as a mirrored identity: the initial state is the
+	// server's (its streams, users, newest message), the queue herald's.
+	t.Run("zulip-js-register-state-through-a-connector", func(t *testing.T) {
+		up := startHop(t)
+		down := &hop{t: t, Server: s}
+		upBot, alice := up.zulipUser("state@example.com", "State"), up.zulipUser("alice@example.com", "Alice")
+		up.admin("POST", "/v1/zulip/streams", `{"name":"general"}`, nil)
+		up.admin("POST", "/v1/zulip/streams", `{"name":"upstairs"}`, nil)
+		newest := up.zulipSend(alice, "before the register")
+		down.admin("POST", "/v1/connectors", `{"name":"state","kind":"zulip","url":"`+up.URL()+
+			`","email":"state@example.com","key":"`+upBot.Key+`"}`, nil)
+		waitConnected(t, down, "state", 0)
+		bot := down.zulipUser("state@example.com", "State")
+		out := run(t, "zulip-state.mjs", "ZULIP_EMAIL=state@example.com", "ZULIP_KEY="+bot.Key)
+		var got struct {
+			Subs         []string `json:"subscriptions"`
+			Users        []string `json:"realm_users"`
+			MaxMessageID int64    `json:"max_message_id"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("zulip-state.mjs: %q: %v", out, err)
+		}
+		if !slices.Equal(got.Subs, []string{"general", "upstairs"}) || !slices.Equal(got.Users, []string{"alice@example.com", "state@example.com"}) ||
+			got.MaxMessageID != newest {
+			t.Fatalf("register's state through herald %+v; the upstream has general and upstairs, alice and state, message %d", got, newest)
+		}
+	})
 }
 
 // realClients is a herald for the real clients' scripts (interop/js),
@@ -145,7 +173,7 @@ func TestRealClients(t *testing.T) {
 type realClients struct {
 	s       *servertest.Server
 	admin   func(path string, body any, out any)
-	run     func(t *testing.T, script string, env ...string)
+	run     func(t *testing.T, script string, env ...string) string // its last line
 	pairHue func(t *testing.T) string
 }
 
@@ -181,7 +209,7 @@ func startRealClients(t *testing.T) *realClients {
 			json.NewDecoder(resp.Body).Decode(out)
 		}
 	}
-	rc.run = func(t *testing.T, script string, env ...string) {
+	rc.run = func(t *testing.T, script string, env ...string) string {
 		cmd := exec.Command(node, script)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), append(env, "HERALD_URL="+s.URL(), "ADMIN_KEY="+s.Admin)...)
@@ -203,6 +231,8 @@ func startRealClients(t *testing.T) *realClients {
 			<-done
 			t.Fatalf("%s did not finish: %s %s", script, out.String(), errb.String())
 		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		return lines[len(lines)-1]
 	}
 	rc.pairHue = func(t *testing.T) string {
 		t.Helper()

@@ -121,12 +121,18 @@ func (nopReporter) Reconnecting()           {}
 // run runs the kind against u until stop is called.
 func run(t *testing.T, c *dialecttest.Core, u *upstream, pos connector.Positions, key string) (stop func() error) {
 	t.Helper()
+	return runReporting(t, c, u, pos, key, nopReporter{})
+}
+
+// runReporting is run with the connector's reports going to rep.
+func runReporting(t *testing.T, c *dialecttest.Core, u *upstream, pos connector.Positions, key string, rep connector.Reporter) (stop func() error) {
+	t.Helper()
 	srv := httptest.NewServer(u)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	k := &jetstream.Kind{Poll: 5 * time.Millisecond}
 	go func() {
-		done <- k.Run(ctx, connector.Env{Core: c.Core, Report: nopReporter{}, Positions: pos, HTTP: srv.Client(),
+		done <- k.Run(ctx, connector.Env{Core: c.Core, Report: rep, Positions: pos, HTTP: srv.Client(),
 			Logger: slog.New(slog.DiscardHandler),
 			Spec:   connector.Spec{Name: "t", Kind: "jetstream", URL: srv.URL, Key: key}})
 	}()

@@ -116,3 +116,34 @@ func FuzzHeartbeatID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMergeState: any upstream register answer is refused or merged, and
+// a merged one carries herald's queue, never the upstream's.
+func FuzzMergeState(f *testing.F) {
+	for _, s := range []string{
+		`{"result":"success","msg":"","queue_id":"up","last_event_id":3,"realm_name":"R"}`,
+		`{"result":"success","queue_id":7}`,
+		`{"result":"error","code":"BAD_REQUEST"}`,
+		`[]`, `null`, `{"result":"success","result":"error"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out := map[string]any{"queue_id": "herald-q", "last_event_id": -1, "event_queue_longpoll_timeout_seconds": 90}
+		state, _, err := mergeState(body, out)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(state)
+		if err != nil {
+			t.Fatalf("merged state does not encode: %v", err)
+		}
+		var back struct {
+			QueueID string `json:"queue_id"`
+			Last    int64  `json:"last_event_id"`
+		}
+		if json.Unmarshal(b, &back) != nil || back.QueueID != "herald-q" || back.Last != -1 {
+			t.Fatalf("merged %s", b)
+		}
+	})
+}

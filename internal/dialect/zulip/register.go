@@ -181,7 +181,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) error {
 		return err
 	}
 	ctx := r.Context()
-	qid, _, _, err := a.createQueue(ctx, u, qs)
+	qid, st, _, err := a.createQueue(ctx, u, qs)
 	if err != nil {
 		return err
 	}
@@ -192,6 +192,9 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, u *user) error {
 		"zulip_feature_level":                  FeatureLevel,
 		"zulip_merge_base":                     MergeBase,
 		"event_queue_longpoll_timeout_seconds": LongpollTimeout,
+	}
+	if up := a.upstreamOf(u.Email); up != nil {
+		return a.upstreamRegister(w, r, up, p, st.ID, out) // upstreamstate.go
 	}
 	if err := a.initialState(ctx, u, qs, out); err != nil {
 		return err

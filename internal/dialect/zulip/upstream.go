@@ -21,7 +21,8 @@ import (
 // messages, typing) recognises it in the upstream's events. Its clients
 // authenticate to herald with its herald key, and then:
 //   - register, GET /events and DELETE /events are herald's: durable
-//     queues, fed from the log;
+//     queues, fed from the log (register's initial state is the
+//     server's: upstreamstate.go);
 //   - everything else — sending, typing, presence, the users, streams and
 //     message history, uploads — is its upstream's, reverse-proxied with
 //     the connector's credential (SetUpstreams), so a message sent through
