@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/herald-io/herald/internal/eventlog"
@@ -121,5 +122,69 @@ func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 	s.Reset(0)
 	if got, _ := s.Next(ctx, 10); len(got) != 2 {
 		t.Fatalf("Next = %d events, want the window's 2", len(got))
+	}
+}
+
+// countingLog is fixedLog, whose end a test may move, counting the engine
+// calls made of it.
+type countingLog struct {
+	n             atomic.Uint64
+	reads, bounds atomic.Int64
+}
+
+func (l *countingLog) Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
+	l.reads.Add(1)
+	return fixedLog{n: l.n.Load()}.Read(ctx, after, f, max)
+}
+
+func (l *countingLog) Tail(ctx context.Context, after uint64, fn func(eventlog.Event)) error {
+	return fixedLog{}.Tail(ctx, after, fn)
+}
+
+func (l *countingLog) Bounds(context.Context) (uint64, uint64, error) {
+	l.bounds.Add(1)
+	return 1, l.n.Load(), nil
+}
+
+// A read that reads its writes asks the engine only how far the log goes
+// (a call that readers arriving together share, as Now's), and reads the
+// log only when the window lacks some of it: polls at the window's end
+// make no read of the log, polls while the tail lags read what it lacks.
+func TestReadAsksTheLogOnlyForWhatTheWindowLacks(t *testing.T) {
+	l := &countingLog{}
+	l.n.Store(3)
+	h, err := Start(context.Background(), l, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.mu.Lock()
+	h.lo, h.hi = 1, 0
+	h.mu.Unlock()
+	for seq := uint64(1); seq <= 3; seq++ {
+		h.push(eventlog.Event{Seq: seq, Topic: "app.a"})
+	}
+	ctx := context.Background()
+	l.reads.Store(0)
+	for _, after := range []uint64{0, 2, 3} {
+		got, next, err := h.Read(ctx, after, nil, 10)
+		if err != nil || len(got) != int(3-after) || next != 3 {
+			t.Fatalf("Read(%d) = %v, next %d, %v", after, evSeqs(got), next, err)
+		}
+		s := h.Subscribe(after, nil)
+		evs, err := s.Poll(ctx, 10)
+		s.Close()
+		if err != nil || len(evs) != int(3-after) || s.Position() != 3 {
+			t.Fatalf("Poll after %d = %d events at %d, %v", after, len(evs), s.Position(), err)
+		}
+	}
+	if n := l.reads.Load(); n != 0 {
+		t.Fatalf("%d reads of the log for ranges the window holds, want 0", n)
+	}
+	l.n.Store(5) // two events stored that the tail has not delivered
+	got, next, err := h.Read(ctx, 3, nil, 10)
+	if err != nil || fmt.Sprint(evSeqs(got)) != "[4 5]" || next != 5 || l.reads.Load() != 1 {
+		t.Fatalf("Read(3) while the tail lags = %v, next %d, %v, %d log reads; want [4 5], 5, 1 read",
+			evSeqs(got), next, err, l.reads.Load())
 	}
 }
