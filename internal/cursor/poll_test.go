@@ -83,14 +83,17 @@ func TestPollRoundTrips(t *testing.T) {
 		gets, updates, reads   int64
 		wantBatch, wantTimeout bool
 	}{
+		// A waiting poll reads nothing of the log itself: its hub
+		// subscription answers from the window (and catches up from the log
+		// only when behind it).
 		{name: "woken, with an ack", pending: true, ack: true, wake: 1, wait: time.Hour,
-			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+			wantEvents: "[2]", updates: 1, reads: 0, wantBatch: true},
 		{name: "woken, nothing to acknowledge", wake: 1, wait: time.Hour,
-			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+			wantEvents: "[2]", updates: 1, reads: 0, wantBatch: true},
 		{name: "woken, idling out before the wait ends", ttl: time.Minute, pending: true, ack: true, wake: 1, wait: time.Hour,
-			wantEvents: "[2]", updates: 2, reads: 1, wantBatch: true}, // kept alive first
+			wantEvents: "[2]", updates: 2, reads: 0, wantBatch: true}, // kept alive first
 		{name: "events pending, waiting", pending: true, ack: true, publish: 1, wait: time.Hour,
-			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
+			wantEvents: "[2]", updates: 1, reads: 0, wantBatch: true},
 		{name: "events pending, not waiting", pending: true, ack: true, publish: 1,
 			wantEvents: "[2]", updates: 1, reads: 1, wantBatch: true},
 		{name: "nothing new, an ack", pending: true, ack: true,
@@ -100,7 +103,7 @@ func TestPollRoundTrips(t *testing.T) {
 		{name: "batch pending, handed out again", pending: true,
 			wantEvents: "[1]", updates: 1, reads: 1, wantBatch: true}, // touched
 		{name: "heartbeat", pending: true, ack: true, wait: 20 * time.Millisecond,
-			wantEvents: "[]", updates: 1, reads: 1, wantTimeout: true},
+			wantEvents: "[]", updates: 1, reads: 0, wantTimeout: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t)
