@@ -223,10 +223,21 @@ func (p *poll) reset(st State) error {
 }
 
 // dirty reports whether cur differs from the stored state.
-func (p *poll) dirty() bool {
-	a, _ := json.Marshal(&p.stored)
-	b, _ := json.Marshal(&p.cur)
-	return !bytes.Equal(a, b)
+func (p *poll) dirty() bool { return !p.stored.equal(&p.cur) }
+
+// equal reports whether st and o would be stored alike: every field that
+// is stored, compared by value (times as instants).
+func (st *State) equal(o *State) bool {
+	return st.ID == o.ID && slices.Equal(st.Filter, o.Filter) && st.Acked == o.Acked &&
+		st.Batch.equal(o.Batch) && st.Owner == o.Owner && bytes.Equal(st.Meta, o.Meta) &&
+		st.IdleTTL == o.IdleTTL && st.Created.Equal(o.Created) && st.LastActive.Equal(o.LastActive)
+}
+
+func (b *Batch) equal(o *Batch) bool {
+	if b == nil || o == nil {
+		return b == o
+	}
+	return b.ID == o.ID && b.Through == o.Through && b.Count == o.Count && b.Created.Equal(o.Created)
 }
 
 // reload reads the cursor again after a compare-and-set lost to cause, and
