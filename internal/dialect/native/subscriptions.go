@@ -265,7 +265,7 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	}
 	ctx, cancel := a.waitContext(r, 0)
 	defer cancel()
-	b, err := a.core.Cursors.Fetch(ctx, st.ID, p.limit, p.wait)
+	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait}) // st as lookup read it
 	if err != nil && (ctx.Err() == nil || r.Context().Err() != nil) {
 		return err
 	}
@@ -315,9 +315,9 @@ func (a *API) ack(w http.ResponseWriter, r *http.Request, rq *dialect.Request) e
 		if err := a.core.CheckPosition(r.Context(), *req.UpTo); err != nil {
 			return err
 		}
-		st, err = a.core.Cursors.AckUpTo(r.Context(), st.ID, *req.UpTo)
+		st, err = a.core.Cursors.AckUpToFrom(r.Context(), st, *req.UpTo)
 	} else {
-		st, err = a.core.Cursors.Ack(r.Context(), st.ID, req.Batch)
+		st, err = a.core.Cursors.AckFrom(r.Context(), st, req.Batch)
 	}
 	if err != nil {
 		return err
