@@ -188,3 +188,47 @@ func TestReadAsksTheLogOnlyForWhatTheWindowLacks(t *testing.T) {
 			evSeqs(got), next, err, l.reads.Load())
 	}
 }
+
+// A pull consumer's copies of events (from Read) get the window's cached
+// encodings: one encoding per event for every consumer, streams included;
+// an event the window does not hold is encoded afresh.
+func TestWireOfACopySharesTheWindowsEncoding(t *testing.T) {
+	h, err := Start(context.Background(), fixedLog{n: 3}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var calls atomic.Int64
+	f := h.RegisterFormat("test", func(e *eventlog.Event) []byte {
+		calls.Add(1)
+		return fmt.Appendf(nil, "%d", e.Seq)
+	})
+	h.mu.Lock()
+	h.lo, h.hi = 2, 1 // the window starts at 2: event 1 is the log's only
+	h.mu.Unlock()
+	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	h.push(eventlog.Event{Seq: 3, Topic: "app.a"})
+	ctx := context.Background()
+	for range 5 {
+		evs, _, err := h.Read(ctx, 1, nil, 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("Read = %v, %v", evSeqs(evs), err)
+		}
+		for i := range evs {
+			if got := string(h.Wire(&evs[i], f)); got != fmt.Sprint(evs[i].Seq) {
+				t.Fatalf("Wire(%d) = %q", evs[i].Seq, got)
+			}
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d encodings for 2 events read 5 times, want 2", n)
+	}
+	if got := string(h.Wire(&eventlog.Event{Seq: 1}, f)); got != "1" || calls.Load() != 3 {
+		t.Fatalf("Wire of an event outside the window = %q after %d encodings", got, calls.Load())
+	}
+	// A copy whose sequence the window holds for another event (after a
+	// restart of the window) is never given that event's bytes.
+	if got := string(h.Wire(&eventlog.Event{Seq: 9}, f)); got != "9" {
+		t.Fatalf("Wire(9) = %q", got)
+	}
+}

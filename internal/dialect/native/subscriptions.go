@@ -281,7 +281,7 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendEvent(out, &b.Events[i])
+		out = append(out, a.core.Hub.Wire(&b.Events[i], a.jsonFmt)...) // encoded once per process
 	}
 	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json")
