@@ -263,7 +263,7 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	if err != nil {
 		return err
 	}
-	ctx, cancel := a.waitContext(r, 0)
+	ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
 	defer cancel()
 	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait}) // st as lookup read it
 	if err != nil && (ctx.Err() == nil || r.Context().Err() != nil) {
