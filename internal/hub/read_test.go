@@ -71,16 +71,7 @@ func (l fixedLog) Bounds(context.Context) (uint64, uint64, error) { return 1, l.
 // Events stored but not yet delivered by the tail are read too: the window
 // answers what it has, the log the rest.
 func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
-	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.mu.Lock()
-	h.lo, h.hi = 1, 0 // an empty window starting at 1, as after a restart at 0
-	h.mu.Unlock()
-	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
-	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	h := windowOf(t, fixedLog{n: 5}, 1, 1, 2) // a window starting at 1, as after a restart at 0
 	got, next, err := h.Read(context.Background(), 1, nil, 10)
 	if err != nil || fmt.Sprint(evSeqs(got)) != "[2 3 4 5]" || next != 5 {
 		t.Fatalf("Read = %v, next %d, %v", evSeqs(got), next, err)
@@ -94,16 +85,7 @@ func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 // A poll reads its writes too: the window's events and then what the tail
 // has not delivered yet, in order; a blocking Next answers from the window.
 func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
-	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.mu.Lock()
-	h.lo, h.hi = 1, 0
-	h.mu.Unlock()
-	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
-	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	h := windowOf(t, fixedLog{n: 5}, 1, 1, 2)
 	ctx := context.Background()
 	s := h.Subscribe(0, nil)
 	defer s.Close()
@@ -123,6 +105,24 @@ func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 	if got, _ := s.Next(ctx, 10); len(got) != 2 {
 		t.Fatalf("Next = %d events, want the window's 2", len(got))
 	}
+}
+
+// windowOf starts a hub over l whose window begins at lo and holds the
+// events seqs, pushed in order (l's tail delivers nothing itself).
+func windowOf(t *testing.T, l Log, lo uint64, seqs ...uint64) *Hub {
+	t.Helper()
+	h, err := Start(context.Background(), l, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	h.mu.Lock()
+	h.lo, h.hi = lo, lo-1
+	h.mu.Unlock()
+	for _, seq := range seqs {
+		h.push(eventlog.Event{Seq: seq, Topic: "app.a"})
+	}
+	return h
 }
 
 // countingLog is fixedLog, whose end a test may move, counting the engine
@@ -153,17 +153,7 @@ func (l *countingLog) Bounds(context.Context) (uint64, uint64, error) {
 func TestReadAsksTheLogOnlyForWhatTheWindowLacks(t *testing.T) {
 	l := &countingLog{}
 	l.n.Store(3)
-	h, err := Start(context.Background(), l, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.mu.Lock()
-	h.lo, h.hi = 1, 0
-	h.mu.Unlock()
-	for seq := uint64(1); seq <= 3; seq++ {
-		h.push(eventlog.Event{Seq: seq, Topic: "app.a"})
-	}
+	h := windowOf(t, l, 1, 1, 2, 3)
 	ctx := context.Background()
 	l.reads.Store(0)
 	for _, after := range []uint64{0, 2, 3} {
@@ -193,21 +183,12 @@ func TestReadAsksTheLogOnlyForWhatTheWindowLacks(t *testing.T) {
 // encodings: one encoding per event for every consumer, streams included;
 // an event the window does not hold is encoded afresh.
 func TestWireOfACopySharesTheWindowsEncoding(t *testing.T) {
-	h, err := Start(context.Background(), fixedLog{n: 3}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := windowOf(t, fixedLog{n: 3}, 2, 2, 3) // event 1 is the log's only
 	var calls atomic.Int64
 	f := h.RegisterFormat("test", func(e *eventlog.Event) []byte {
 		calls.Add(1)
 		return fmt.Appendf(nil, "%d", e.Seq)
 	})
-	h.mu.Lock()
-	h.lo, h.hi = 2, 1 // the window starts at 2: event 1 is the log's only
-	h.mu.Unlock()
-	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
-	h.push(eventlog.Event{Seq: 3, Topic: "app.a"})
 	ctx := context.Background()
 	for range 5 {
 		evs, _, err := h.Read(ctx, 1, nil, 10)

@@ -94,11 +94,7 @@ func dialJetstream(ctx context.Context, e *env, u jetstreamUser, local net.Addr)
 		every: e.cfg.PullEvery, done: make(chan struct{}),
 	}
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	h, body, err := c.roundTrip("GET", p.get, p.header, nil)
-	if err == nil && h.status != http.StatusOK {
-		err = &statusError{method: "GET", path: "/3/events", status: h.status, body: body}
-	}
-	if err != nil {
+	if _, _, err := expect(c, "GET", p.get, p.header, nil, http.StatusOK, "/3/events"); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -118,14 +114,12 @@ func (p *jetstreamPuller) run(acc *account) error {
 		n, _ := jsonNumberAt(body, 1, "Count")
 		if id, ok := jsonStringAt(body, 1, "BatchId"); ok && n > 0 {
 			p.body = append(append(append(p.body[:0], `{"BatchId":"`...), id...), `"}`...)
-			h, answer, err := p.c.roundTrip("DELETE", p.del, p.header+"Content-Type: application/json\r\n", p.body)
-			if err == nil && h.status != http.StatusNoContent {
-				err = &statusError{method: "DELETE", path: "/3/events", status: h.status, body: answer}
-			}
+			_, delClosed, err := expect(p.c, "DELETE", p.del, p.header+"Content-Type: application/json\r\n", p.body,
+				http.StatusNoContent, "/3/events")
 			if err != nil {
 				return err
 			}
-			closed = closed || h.close
+			closed = closed || delClosed
 		}
 		if closed {
 			return errors.New("GET /3/events: the server closed the connection")

@@ -74,11 +74,8 @@ func dialSubscription(ctx context.Context, e *env, name string, local net.Addr) 
 	}
 	body, _ := json.Marshal(map[string][]string{"topics": {e.cfg.Topic}})
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	h, answer, err := c.roundTrip("PUT", []byte(e.url(path, "").RequestURI()), s.header+"Content-Type: application/json\r\n", body)
-	if err == nil && h.status != http.StatusCreated {
-		err = &statusError{method: "PUT", path: path, status: h.status, body: answer}
-	}
-	if err != nil {
+	if _, _, err := expect(c, "PUT", []byte(e.url(path, "").RequestURI()), s.header+"Content-Type: application/json\r\n",
+		body, http.StatusCreated, path); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -95,14 +92,12 @@ func (s *subscription) run(acc *account) error {
 		acc.scan(body)
 		if batch, ok := jsonStringAt(body, 1, "batch"); ok {
 			s.ack = append(append(append(s.ack[:0], `{"batch":"`...), batch...), `"}`...)
-			h, answer, err := s.c.roundTrip("POST", s.ackTo, s.header+"Content-Type: application/json\r\n", s.ack)
-			if err == nil && h.status != http.StatusOK {
-				err = &statusError{method: "POST", path: "/v1/subscriptions/…/ack", status: h.status, body: answer}
-			}
+			_, ackClosed, err := expect(s.c, "POST", s.ackTo, s.header+"Content-Type: application/json\r\n", s.ack,
+				http.StatusOK, "/v1/subscriptions/…/ack")
 			if err != nil {
 				return err
 			}
-			closed = closed || h.close
+			closed = closed || ackClosed
 		}
 		if closed {
 			return errors.New("subscription: the server closed the connection")
