@@ -23,7 +23,7 @@ import (
 // server's SSE), K publishers at a fixed rate or as fast as possible, and a
 // report of latency, completeness and cost.
 type BenchCmd struct {
-	Mode        string        `name:"mode" enum:"sse,ws,poll,hue,plex,zulip,generic" default:"sse" help:"Subscribers: sse, ws, poll (native), hue (event stream), plex (WebSocket), zulip (event queues), generic (any server's SSE, see --sub-url)."`
+	Mode        string        `name:"mode" enum:"sse,ws,poll,sub,hue,plex,zulip,jetstream,generic" default:"sse" help:"Subscribers: sse, ws, poll, sub (native: stream, WebSocket, long-poll, durable subscription), hue (event stream), plex (WebSocket), zulip (event queues), jetstream (Get and Delete Events), generic (any server's SSE, see --sub-url)."`
 	Subscribers int           `name:"subscribers" short:"n" default:"1000" help:"Subscribers (streams, sockets or queues)."`
 	Publishers  int           `name:"publishers" short:"k" default:"4" help:"Concurrent publishers."`
 	Rate        float64       `name:"rate" default:"20" help:"Events per second in total; 0 publishes as fast as possible."`
@@ -32,6 +32,7 @@ type BenchCmd struct {
 	Drain       time.Duration `name:"drain" default:"10s" help:"After publishing, stop waiting for deliveries when none came for this long."`
 	Payload     int           `name:"payload" default:"200" help:"Extra payload bytes per event (~300-byte events by default)."`
 	Topic       string        `name:"topic" default:"bench.load" help:"Topic to publish to and subscribe (hue and plex prefix theirs; zulip: the stream)."`
+	PullEvery   time.Duration `name:"pull-every" default:"1s" help:"--mode jetstream: how long a subscriber waits after a Get Events that found nothing (Jetstream has no long-poll)."`
 	PID         int           `name:"pid" help:"Server process id, to report its CPU per delivery and RSS per connection."`
 	Spawn       bool          `name:"spawn" help:"Start a herald on a temporary data directory for the run (implies --url and --pid)."`
 
@@ -82,6 +83,7 @@ func (c *BenchCmd) config(url, key string, pid int) loadgen.Config {
 	return loadgen.Config{
 		Mode: c.Mode, URL: url, Key: key, Subscribers: c.Subscribers, Publishers: c.Publishers, Rate: c.Rate,
 		Duration: c.Duration, Events: c.Events, Drain: c.Drain, Topic: c.Topic, Payload: c.Payload, ServerPID: pid,
+		PullEvery: c.PullEvery,
 		// A spawned server goes away with its data; on another, the run's
 		// users and keys should not stay behind.
 		Cleanup: !c.Spawn,

@@ -31,6 +31,10 @@ func TestBenchFlags(t *testing.T) {
 				return c.SubURL == "http://h/sub/{topic}" && c.PubMethod == "PUT" && c.PubBody == `{"a":"{payload}","b":1}` &&
 					len(c.PubHeaders) == 2 && c.PubHeaders[0] == "X-Api-Key: a,b" && len(c.SubHeaders) == 1
 			}},
+		{args: []string{"bench", "--mode", "jetstream", "--pull-every", "250ms"},
+			check: func(c loadgen.Config) bool { return c.Mode == "jetstream" && c.PullEvery.Milliseconds() == 250 }},
+		{args: []string{"bench", "--mode", "sub"},
+			check: func(c loadgen.Config) bool { return c.Mode == "sub" && c.PullEvery.Seconds() == 1 }},
 		{args: []string{"bench", "--mode", "smoke-signals"}, wantErr: true},
 	}
 	for _, tt := range tests {

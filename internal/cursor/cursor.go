@@ -234,11 +234,16 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // update applies fn to the current state and stores it with compare-and-set,
-// retrying when another node changed the cursor in between.
-func (s *Store) update(ctx context.Context, id string, fn func(*State) error) (State, error) {
+// retrying when another node changed the cursor in between. from, if not
+// nil, is the state as the caller last read it: the first try starts from
+// it instead of reading the cursor again.
+func (s *Store) update(ctx context.Context, id string, from *State, fn func(*State) error) (State, error) {
 	for attempt := 0; ; attempt++ {
-		st, err := s.Get(ctx, id)
-		if err != nil {
+		var st State
+		var err error
+		if attempt == 0 && from != nil && from.ID == id && from.rev > 0 && !s.expired(from) {
+			st = from.clone()
+		} else if st, err = s.Get(ctx, id); err != nil {
 			return State{}, err
 		}
 		if err := fn(&st); err != nil {
@@ -262,7 +267,18 @@ func (s *Store) update(ctx context.Context, id string, fn func(*State) error) (S
 // Ack acknowledges the pending batch batchID; ErrBatchNotFound if it is not
 // the cursor's pending batch (already acknowledged, or never issued).
 func (s *Store) Ack(ctx context.Context, id, batchID string) (State, error) {
-	return s.update(ctx, id, func(c *State) error {
+	return s.ack(ctx, id, nil, batchID)
+}
+
+// AckFrom is Ack for a caller that holds the cursor's state st (from Get):
+// it writes with compare-and-set on st's revision and reads the cursor only
+// if it changed since.
+func (s *Store) AckFrom(ctx context.Context, st State, batchID string) (State, error) {
+	return s.ack(ctx, st.ID, &st, batchID)
+}
+
+func (s *Store) ack(ctx context.Context, id string, from *State, batchID string) (State, error) {
+	return s.update(ctx, id, from, func(c *State) error {
 		if c.Batch == nil || c.Batch.ID != batchID {
 			return fmt.Errorf("cursor %s: batch %q: %w", id, batchID, ErrBatchNotFound)
 		}
@@ -276,7 +292,17 @@ func (s *Store) Ack(ctx context.Context, id, batchID string) (State, error) {
 // AckUpTo acknowledges every event with Seq <= seq. A pending batch that it
 // covers only in part is dropped: the next Fetch forms a new one.
 func (s *Store) AckUpTo(ctx context.Context, id string, seq uint64) (State, error) {
-	return s.update(ctx, id, func(c *State) error {
+	return s.ackUpTo(ctx, id, nil, seq)
+}
+
+// AckUpToFrom is AckUpTo for a caller that holds the cursor's state st, as
+// AckFrom is Ack's.
+func (s *Store) AckUpToFrom(ctx context.Context, st State, seq uint64) (State, error) {
+	return s.ackUpTo(ctx, st.ID, &st, seq)
+}
+
+func (s *Store) ackUpTo(ctx context.Context, id string, from *State, seq uint64) (State, error) {
+	return s.update(ctx, id, from, func(c *State) error {
 		if seq > c.Acked {
 			c.Acked = seq
 			c.Batch = nil
@@ -288,7 +314,7 @@ func (s *Store) AckUpTo(ctx context.Context, id string, seq uint64) (State, erro
 
 // Touch marks the cursor active without changing its position.
 func (s *Store) Touch(ctx context.Context, id string) (State, error) {
-	return s.update(ctx, id, func(c *State) error {
+	return s.update(ctx, id, nil, func(c *State) error {
 		c.LastActive = s.cfg.Now()
 		return nil
 	})
@@ -297,7 +323,7 @@ func (s *Store) Touch(ctx context.Context, id string) (State, error) {
 // Modify changes a cursor's filter, TTL or meta with fn (position untouched,
 // except that a changed filter drops the pending batch).
 func (s *Store) Modify(ctx context.Context, id string, fn func(*State)) (State, error) {
-	return s.update(ctx, id, func(c *State) error {
+	return s.update(ctx, id, nil, func(c *State) error {
 		before := c.Filter.String()
 		fn(c)
 		if c.Filter.String() != before {

@@ -223,10 +223,21 @@ func (p *poll) reset(st State) error {
 }
 
 // dirty reports whether cur differs from the stored state.
-func (p *poll) dirty() bool {
-	a, _ := json.Marshal(&p.stored)
-	b, _ := json.Marshal(&p.cur)
-	return !bytes.Equal(a, b)
+func (p *poll) dirty() bool { return !p.stored.equal(&p.cur) }
+
+// equal reports whether st and o would be stored alike: every field that
+// is stored, compared by value (times as instants).
+func (st *State) equal(o *State) bool {
+	return st.ID == o.ID && slices.Equal(st.Filter, o.Filter) && st.Acked == o.Acked &&
+		st.Batch.equal(o.Batch) && st.Owner == o.Owner && bytes.Equal(st.Meta, o.Meta) &&
+		st.IdleTTL == o.IdleTTL && st.Created.Equal(o.Created) && st.LastActive.Equal(o.LastActive)
+}
+
+func (b *Batch) equal(o *Batch) bool {
+	if b == nil || o == nil {
+		return b == o
+	}
+	return b.ID == o.ID && b.Through == o.Through && b.Count == o.Count && b.Created.Equal(o.Created)
 }
 
 // reload reads the cursor again after a compare-and-set lost to cause, and
@@ -355,10 +366,13 @@ func (p *poll) read(ctx context.Context) (covered, kept []eventlog.Event, err er
 // once if anything is; else it waits up to left for events, and returns
 // nothing when left passed.
 func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []eventlog.Event, err error) {
-	// What is stored already is read as a poll without a wait reads it,
-	// with what the hub's tail has not delivered yet (read your writes).
-	if covered, kept, err = p.read(ctx); err != nil || len(covered) > 0 {
-		return covered, kept, err
+	live, isLive := p.s.wait.(liveWaiter)
+	if !isLive {
+		// What is stored already is read as a poll without a wait reads it,
+		// with what the hub's tail has not delivered yet (read your writes).
+		if covered, kept, err = p.read(ctx); err != nil || len(covered) > 0 {
+			return covered, kept, err
+		}
 	}
 	// A waiting poll writes nothing, unless the cursor would idle out first.
 	if exp := p.stored.ExpiresAt(); !exp.IsZero() && exp.Before(p.s.cfg.Now().Add(left+keepAliveMargin)) {
@@ -366,8 +380,7 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 			return nil, nil, err
 		}
 	}
-	live, ok := p.s.wait.(liveWaiter)
-	if !ok {
+	if !isLive {
 		wctx, cancel := context.WithTimeout(ctx, left)
 		err := p.s.wait.Wait(wctx, p.cur.Acked, p.cur.Filter)
 		cancel()
@@ -379,10 +392,12 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 		}
 		return nil, nil, nil // left passed
 	}
-	// The subscription hands over the events it woke for: the woken poll
-	// makes no engine round trip before its one write. It answers with
-	// what the hub holds; events the tail has not delivered yet go to the
-	// next batch.
+	// The subscription answers with what the window holds at once (from
+	// the log only when the position is behind it), else hands over the
+	// events it woke for: the poll makes no engine round trip before its
+	// one write. Events acknowledged to publishers that the tail has not
+	// delivered yet arrive with the tail, within the wait, as a blocking
+	// poll waits for them anyway.
 	sub := live.Subscribe(p.cur.Acked, p.cur.Filter)
 	defer sub.Close()
 	deadline := time.Now().Add(left)

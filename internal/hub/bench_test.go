@@ -88,3 +88,28 @@ func BenchmarkWindowReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkReadsAtWindowEnd is 500 pull consumers reading their writes at
+// the window's end at once (a burst of Jetstream Gets, say) against the
+// embedded engine: each Read that finds the window complete must still
+// learn how far the log goes.
+func BenchmarkReadsAtWindowEnd(b *testing.B) {
+	l, h := setup(b, eventlog.Config{}, Config{})
+	publish(b, l, "app.a", 10)
+	waitFor(b, func() bool { return h.Last() == 10 })
+	ctx := context.Background()
+	const readers = 500
+	b.ResetTimer()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range readers {
+			wg.Go(func() {
+				if _, _, err := h.Read(ctx, 5, nil, 100); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*readers), "ns/read")
+}

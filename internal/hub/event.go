@@ -70,3 +70,20 @@ func (r *formats) register(name string, enc func(*eventlog.Event) []byte) *Forma
 	r.list = append(r.list, f)
 	return f
 }
+
+// Wire returns ev's encoding in format f: the window's, cached and shared,
+// when the window holds ev, else ev encoded afresh. Pull consumers answer
+// with it: their reads hand out copies of the events (Read), and their
+// answers then share the bytes every stream of the format writes.
+func (h *Hub) Wire(ev *eventlog.Event, f *Format) []byte {
+	var e *Event
+	h.mu.RLock()
+	if h.wake != nil && ev.Seq >= h.lo && ev.Seq <= h.hi {
+		e = h.ring[ev.Seq%uint64(len(h.ring))]
+	}
+	h.mu.RUnlock()
+	if e == nil || e.Seq != ev.Seq {
+		return f.encode(ev)
+	}
+	return e.Wire(f)
+}

@@ -300,8 +300,10 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 				// A poll reads its writes: what the tail has not
 				// delivered yet comes from the log (as below). If the
 				// log cannot answer now, the window's part still counts.
-				if more, err := s.catchUp(ctx, max-len(out)); err == nil {
-					out = append(out, more...)
+				if h.lacks(ctx, s.pos) {
+					if more, err := s.catchUp(ctx, max-len(out)); err == nil {
+						out = append(out, more...)
+					}
 				}
 			}
 			if len(out) > 0 {
@@ -332,10 +334,13 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 		case !block:
 			// The tail may lag the log by a moment: a poll must still see
 			// what publishers were already told is stored (read your
-			// writes), so it asks the log, whose Read checks the bounds
-			// itself. A Read that finds nothing has scanned to the end.
+			// writes), so it asks the log for what the window lacks (a
+			// Read that finds nothing has scanned to the end).
 			h.mu.RUnlock()
-			return s.catchUp(ctx, max)
+			if h.lacks(ctx, s.pos) {
+				return s.catchUp(ctx, max)
+			}
+			return nil, nil
 		default:
 			wake := h.wake
 			h.armed.Store(true)
@@ -352,6 +357,15 @@ func (s *Sub) next(ctx context.Context, max int, block bool, idle <-chan time.Ti
 			return nil, err
 		}
 	}
+}
+
+// lacks reports whether the log may hold events after pos acknowledged to
+// their publishers before the call (the tail lags, or the engine could not
+// say): a poll that reads its writes must then read the log. The polls of
+// a burst share the one engine call this makes (Now).
+func (h *Hub) lacks(ctx context.Context, pos uint64) bool {
+	last, err := h.Now(ctx)
+	return err != nil || last > pos
 }
 
 // scan collects matching events from the window; h.mu is read-locked.

@@ -14,35 +14,56 @@ import (
 // its events. Events in the window are the log's, so the answer is the
 // same either way; a position behind the window goes to the log, which
 // reports expiry.
-func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
-	if max <= 0 || max > eventlog.MaxRead {
-		max = eventlog.MaxRead
+func (h *Hub) Read(ctx context.Context, after uint64, f topic.Filter, limit int) ([]eventlog.Event, uint64, error) {
+	if limit <= 0 || limit > eventlog.MaxRead {
+		limit = eventlog.MaxRead
 	}
+	out, next, ok := h.readWindow(nil, after, f, limit)
+	if !ok {
+		return h.log.Read(ctx, after, f, limit)
+	}
+	if len(out) == limit {
+		return out, next, nil
+	}
+	// The tail may lag the log: what publishers were already told is
+	// stored must be read too (a batch is "the oldest pending, up to max",
+	// not "what this node has seen"). The log's end, asked after the
+	// window was read, tells whether the window held all of it; the
+	// readers of a burst share that call (Now).
+	last, err := h.Now(ctx)
+	if err != nil {
+		return nil, after, err
+	}
+	if last <= next {
+		return out, next, nil
+	}
+	if out, next, ok = h.readWindow(out, next, f, limit-len(out)); !ok { // what the tail delivered meanwhile
+		return h.log.Read(ctx, after, f, limit)
+	}
+	if len(out) == limit || last <= next {
+		return out, next, nil
+	}
+	more, lnext, err := h.log.Read(ctx, next, f, limit-len(out))
+	if err != nil {
+		return nil, after, err
+	}
+	return append(out, more...), max(lnext, next), nil // never answer behind what was scanned
+}
+
+// readWindow appends to out up to limit events after `after` that the
+// window holds and f matches, and returns the position scanned to; ok is
+// false when the window cannot answer (after is behind it, or the hub is
+// closed).
+func (h *Hub) readWindow(out []eventlog.Event, after uint64, f topic.Filter, limit int) (_ []eventlog.Event, next uint64, ok bool) {
 	h.mu.RLock()
-	if h.wake != nil && after < h.hi && after+1 >= h.lo {
-		var out []eventlog.Event
-		next := h.scanWindow(after, f, max, func(e *Event) { out = append(out, e.Event) })
-		hi := h.hi
-		h.mu.RUnlock()
-		if len(out) == max {
-			return out, next, nil
-		}
-		// The tail may lag the log: what publishers were already told is
-		// stored must be read too (a batch is "the oldest pending, up to
-		// max", not "what this node has seen"). The log's Read asks the
-		// engine for its bounds and answers at once when nothing lies past
-		// hi, so it is called directly: one round trip, not two.
-		more, next, err := h.log.Read(ctx, hi, f, max-len(out))
-		if err != nil {
-			return nil, after, err
-		}
-		if next < hi { // the window was read to hi: never answer behind it
-			next = hi
-		}
-		return append(out, more...), next, nil
+	defer h.mu.RUnlock()
+	if h.wake == nil || after+1 < h.lo {
+		return out, after, false
 	}
-	h.mu.RUnlock()
-	return h.log.Read(ctx, after, f, max)
+	if after >= h.hi {
+		return out, after, true
+	}
+	return out, h.scanWindow(after, f, limit, func(e *Event) { out = append(out, e.Event) }), true
 }
 
 // Bounds is the log's.

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/herald-io/herald/internal/eventlog"
@@ -70,16 +71,7 @@ func (l fixedLog) Bounds(context.Context) (uint64, uint64, error) { return 1, l.
 // Events stored but not yet delivered by the tail are read too: the window
 // answers what it has, the log the rest.
 func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
-	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.mu.Lock()
-	h.lo, h.hi = 1, 0 // an empty window starting at 1, as after a restart at 0
-	h.mu.Unlock()
-	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
-	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	h := windowOf(t, fixedLog{n: 5}, 1, 1, 2) // a window starting at 1, as after a restart at 0
 	got, next, err := h.Read(context.Background(), 1, nil, 10)
 	if err != nil || fmt.Sprint(evSeqs(got)) != "[2 3 4 5]" || next != 5 {
 		t.Fatalf("Read = %v, next %d, %v", evSeqs(got), next, err)
@@ -93,16 +85,7 @@ func TestReadIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 // A poll reads its writes too: the window's events and then what the tail
 // has not delivered yet, in order; a blocking Next answers from the window.
 func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
-	h, err := Start(context.Background(), fixedLog{n: 5}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.mu.Lock()
-	h.lo, h.hi = 1, 0
-	h.mu.Unlock()
-	h.push(eventlog.Event{Seq: 1, Topic: "app.a"})
-	h.push(eventlog.Event{Seq: 2, Topic: "app.a"})
+	h := windowOf(t, fixedLog{n: 5}, 1, 1, 2)
 	ctx := context.Background()
 	s := h.Subscribe(0, nil)
 	defer s.Close()
@@ -121,5 +104,112 @@ func TestPollIncludesWhatTheTailHasNotDelivered(t *testing.T) {
 	s.Reset(0)
 	if got, _ := s.Next(ctx, 10); len(got) != 2 {
 		t.Fatalf("Next = %d events, want the window's 2", len(got))
+	}
+}
+
+// windowOf starts a hub over l whose window begins at lo and holds the
+// events seqs, pushed in order (l's tail delivers nothing itself).
+func windowOf(t *testing.T, l Log, lo uint64, seqs ...uint64) *Hub {
+	t.Helper()
+	h, err := Start(context.Background(), l, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	h.mu.Lock()
+	h.lo, h.hi = lo, lo-1
+	h.mu.Unlock()
+	for _, seq := range seqs {
+		h.push(eventlog.Event{Seq: seq, Topic: "app.a"})
+	}
+	return h
+}
+
+// countingLog is fixedLog, whose end a test may move, counting the engine
+// calls made of it.
+type countingLog struct {
+	n             atomic.Uint64
+	reads, bounds atomic.Int64
+}
+
+func (l *countingLog) Read(ctx context.Context, after uint64, f topic.Filter, max int) ([]eventlog.Event, uint64, error) {
+	l.reads.Add(1)
+	return fixedLog{n: l.n.Load()}.Read(ctx, after, f, max)
+}
+
+func (l *countingLog) Tail(ctx context.Context, after uint64, fn func(eventlog.Event)) error {
+	return fixedLog{}.Tail(ctx, after, fn)
+}
+
+func (l *countingLog) Bounds(context.Context) (uint64, uint64, error) {
+	l.bounds.Add(1)
+	return 1, l.n.Load(), nil
+}
+
+// A read that reads its writes asks the engine only how far the log goes
+// (a call that readers arriving together share, as Now's), and reads the
+// log only when the window lacks some of it: polls at the window's end
+// make no read of the log, polls while the tail lags read what it lacks.
+func TestReadAsksTheLogOnlyForWhatTheWindowLacks(t *testing.T) {
+	l := &countingLog{}
+	l.n.Store(3)
+	h := windowOf(t, l, 1, 1, 2, 3)
+	ctx := context.Background()
+	l.reads.Store(0)
+	for _, after := range []uint64{0, 2, 3} {
+		got, next, err := h.Read(ctx, after, nil, 10)
+		if err != nil || len(got) != int(3-after) || next != 3 {
+			t.Fatalf("Read(%d) = %v, next %d, %v", after, evSeqs(got), next, err)
+		}
+		s := h.Subscribe(after, nil)
+		evs, err := s.Poll(ctx, 10)
+		s.Close()
+		if err != nil || len(evs) != int(3-after) || s.Position() != 3 {
+			t.Fatalf("Poll after %d = %d events at %d, %v", after, len(evs), s.Position(), err)
+		}
+	}
+	if n := l.reads.Load(); n != 0 {
+		t.Fatalf("%d reads of the log for ranges the window holds, want 0", n)
+	}
+	l.n.Store(5) // two events stored that the tail has not delivered
+	got, next, err := h.Read(ctx, 3, nil, 10)
+	if err != nil || fmt.Sprint(evSeqs(got)) != "[4 5]" || next != 5 || l.reads.Load() != 1 {
+		t.Fatalf("Read(3) while the tail lags = %v, next %d, %v, %d log reads; want [4 5], 5, 1 read",
+			evSeqs(got), next, err, l.reads.Load())
+	}
+}
+
+// A pull consumer's copies of events (from Read) get the window's cached
+// encodings: one encoding per event for every consumer, streams included;
+// an event the window does not hold is encoded afresh.
+func TestWireOfACopySharesTheWindowsEncoding(t *testing.T) {
+	h := windowOf(t, fixedLog{n: 3}, 2, 2, 3) // event 1 is the log's only
+	var calls atomic.Int64
+	f := h.RegisterFormat("test", func(e *eventlog.Event) []byte {
+		calls.Add(1)
+		return fmt.Appendf(nil, "%d", e.Seq)
+	})
+	ctx := context.Background()
+	for range 5 {
+		evs, _, err := h.Read(ctx, 1, nil, 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("Read = %v, %v", evSeqs(evs), err)
+		}
+		for i := range evs {
+			if got := string(h.Wire(&evs[i], f)); got != fmt.Sprint(evs[i].Seq) {
+				t.Fatalf("Wire(%d) = %q", evs[i].Seq, got)
+			}
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d encodings for 2 events read 5 times, want 2", n)
+	}
+	if got := string(h.Wire(&eventlog.Event{Seq: 1}, f)); got != "1" || calls.Load() != 3 {
+		t.Fatalf("Wire of an event outside the window = %q after %d encodings", got, calls.Load())
+	}
+	// A copy whose sequence the window holds for another event (after a
+	// restart of the window) is never given that event's bytes.
+	if got := string(h.Wire(&eventlog.Event{Seq: 9}, f)); got != "9" {
+		t.Fatalf("Wire(9) = %q", got)
 	}
 }

@@ -8,11 +8,37 @@ import "bytes"
 // decoding: the long-poll receivers read their position out of every answer
 // with it (native "next", Zulip's event "id").
 func jsonNumberAt(b []byte, depth int, key string) (uint64, bool) {
-	var (
-		d     int
-		val   uint64
-		found bool
-	)
+	j, ok := jsonValueAt(b, depth, key)
+	if !ok {
+		return 0, false
+	}
+	n, k := uint64(0), j
+	for k < len(b) && '0' <= b[k] && b[k] <= '9' && k-j < 19 {
+		n = n*10 + uint64(b[k]-'0')
+		k++
+	}
+	return n, k > j
+}
+
+// jsonStringAt is jsonNumberAt for a string value: its bytes as they stand
+// between the quotes (escapes are kept; the ids read with it have none).
+// The result shares b's memory.
+func jsonStringAt(b []byte, depth int, key string) ([]byte, bool) {
+	j, ok := jsonValueAt(b, depth, key)
+	if !ok || b[j] != '"' {
+		return nil, false
+	}
+	end := stringEnd(b, j+1)
+	if end < 0 {
+		return nil, false
+	}
+	return b[j+1 : end], true
+}
+
+// jsonValueAt returns the index in b where the value of the last member
+// named key at depth depth starts.
+func jsonValueAt(b []byte, depth int, key string) (int, bool) {
+	d, at, found := 0, 0, false
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '{', '[':
@@ -22,7 +48,7 @@ func jsonNumberAt(b []byte, depth int, key string) (uint64, bool) {
 		case '"':
 			end := stringEnd(b, i+1)
 			if end < 0 {
-				return val, found
+				return at, found
 			}
 			name := b[i+1 : end]
 			i = end
@@ -33,19 +59,13 @@ func jsonNumberAt(b []byte, depth int, key string) (uint64, bool) {
 			if j >= len(b) || b[j] != ':' {
 				continue // a string value, not a member name
 			}
-			j = skipSpace(b, j+1)
-			n, k := uint64(0), j
-			for k < len(b) && '0' <= b[k] && b[k] <= '9' && k-j < 19 {
-				n = n*10 + uint64(b[k]-'0')
-				k++
+			if j = skipSpace(b, j+1); j < len(b) {
+				at, found = j, true
+				i = j - 1 // the value is scanned on: a string is skipped whole
 			}
-			if k > j {
-				val, found = n, true
-			}
-			i = k - 1
 		}
 	}
-	return val, found
+	return at, found
 }
 
 // stringEnd returns the index of the quote that closes the JSON string

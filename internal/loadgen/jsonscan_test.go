@@ -28,3 +28,26 @@ func TestJSONNumberAt(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONStringAt(t *testing.T) {
+	tests := []struct {
+		doc  string
+		key  string
+		want string
+		ok   bool
+	}{
+		{`{"batch":"b-1","events":[{"batch":"inner"}]}`, "batch", "b-1", true},
+		{`{"BatchId":"6f1c","Count":2,"Events":[{"BatchId":"x"}]}`, "BatchId", "6f1c", true},
+		{`{"batch":null,"events":[]}`, "batch", "", false},
+		{`{"batch":"a\"b","next":1}`, "batch", `a\"b`, true},
+		{`{"events":[],"batch" : "z"}`, "batch", "z", true},
+		{`{"batch":"cut`, "batch", "", false},
+		{`{"batch":`, "batch", "", false},
+	}
+	for _, tc := range tests {
+		got, ok := jsonStringAt([]byte(tc.doc), 1, tc.key)
+		if string(got) != tc.want || ok != tc.ok {
+			t.Errorf("jsonStringAt(%s, 1, %q) = %q, %v; want %q, %v", tc.doc, tc.key, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -42,6 +42,7 @@ type Config struct {
 	Payload     int           // extra payload bytes per event
 	ServerPID   int           // measure this process's CPU and RSS (0: don't)
 	Cleanup     bool          // remove the users and keys the run made on the server
+	PullEvery   time.Duration // jetstream: the wait after a Get that found nothing (default DefaultPullEvery)
 
 	// The generic mode: SSE subscribers on SubURL, publishers sending
 	// PubMethod PubURL with PubBody, whose {payload} is replaced by the
@@ -104,6 +105,9 @@ func (c *Config) defaults() {
 	}
 	if c.Drain <= 0 {
 		c.Drain = DefaultDrain
+	}
+	if c.PullEvery <= 0 {
+		c.PullEvery = DefaultPullEvery
 	}
 }
 

@@ -29,9 +29,11 @@ func TestModes(t *testing.T) {
 		{mode: ModeSSE},
 		{mode: ModeWS},
 		{mode: ModePoll},
+		{mode: ModeSub},
 		{mode: ModeHue},
 		{mode: ModePlex},
 		{mode: ModeZulip},
+		{mode: ModeJet, cfg: Config{PullEvery: 10 * time.Millisecond}},
 		{mode: ModeGeneric, cfg: generic},
 	}
 	for _, tc := range tests {
@@ -78,7 +80,7 @@ func TestRunCountsMissing(t *testing.T) {
 
 func TestRunRejectedKey(t *testing.T) {
 	s := servertest.Start(t, server.Config{})
-	for _, mode := range []string{ModeSSE, ModeWS, ModePoll, ModeHue, ModePlex, ModeZulip} {
+	for _, mode := range []string{ModeSSE, ModeWS, ModePoll, ModeSub, ModeHue, ModePlex, ModeZulip, ModeJet} {
 		_, err := Run(context.Background(), Config{Mode: mode, URL: s.URL(), Key: "wrong", Subscribers: 2, Duration: time.Second})
 		if err == nil {
 			t.Errorf("%s: a run with a wrong key succeeded", mode)

@@ -10,23 +10,26 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
 // The modes: how subscribers listen and publishers publish.
 const (
-	ModeSSE     = "sse"     // native SSE, GET /v1/stream
-	ModeWS      = "ws"      // native WebSocket, GET /v1/ws
-	ModePoll    = "poll"    // native long-poll, GET /v1/events
-	ModeHue     = "hue"     // Hue CLIP v2 event stream
-	ModePlex    = "plex"    // Plex notifications WebSocket
-	ModeZulip   = "zulip"   // Zulip event queues
-	ModeGeneric = "generic" // SSE from any server, given URL templates
+	ModeSSE     = "sse"       // native SSE, GET /v1/stream
+	ModeWS      = "ws"        // native WebSocket, GET /v1/ws
+	ModePoll    = "poll"      // native long-poll, GET /v1/events
+	ModeSub     = "sub"       // native durable subscriptions, GET …/events and ack
+	ModeHue     = "hue"       // Hue CLIP v2 event stream
+	ModePlex    = "plex"      // Plex notifications WebSocket
+	ModeZulip   = "zulip"     // Zulip event queues
+	ModeJet     = "jetstream" // Jetstream RFID Get and Delete Events
+	ModeGeneric = "generic"   // SSE from any server, given URL templates
 )
 
 // Modes lists the modes Run knows, the default first.
 func Modes() []string {
-	return []string{ModeSSE, ModeWS, ModePoll, ModeHue, ModePlex, ModeZulip, ModeGeneric}
+	return []string{ModeSSE, ModeWS, ModePoll, ModeSub, ModeHue, ModePlex, ModeZulip, ModeJet, ModeGeneric}
 }
 
 // A mode is one way to subscribe and to publish: a transport or dialect of
@@ -87,8 +90,12 @@ func newMode(cfg *Config, runID string) (mode, string, error) {
 		return &hueMode{env: e}, host, nil
 	case ModePlex:
 		return &plexMode{env: e}, host, nil
+	case ModeSub:
+		return &subMode{env: e}, host, nil
 	case ModeZulip:
 		return &zulipMode{env: e}, host, nil
+	case ModeJet:
+		return &jetstreamMode{env: e}, host, nil
 	}
 	return nil, "", fmt.Errorf("unknown mode %q (one of %s)", cfg.Mode, strings.Join(Modes(), ", "))
 }
@@ -220,6 +227,39 @@ func (e *env) revokeKeys(ctx context.Context, tokens []string) error {
 		if err := e.adminCall(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(parts[1]), nil, nil); err != nil && first == nil {
 			first = err
 		}
+	}
+	return first
+}
+
+// setupConcurrency bounds concurrent setup calls (user creations): a Zulip
+// user takes the realm's user-id counter by compare-and-set, and too many
+// at once only make them retry.
+const setupConcurrency = 4
+
+// setupEach calls fn(i) for i in [0, n), setupConcurrency at a time, and
+// returns the first error (or ctx's).
+func setupEach(ctx context.Context, n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		sem   = make(chan struct{}, setupConcurrency)
+	)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			if err := fn(i); err != nil {
+				once.Do(func() { first = err })
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
 	}
 	return first
 }

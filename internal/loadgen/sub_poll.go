@@ -95,6 +95,16 @@ func getPoll(c *httpConn, target []byte, header, path string) (body []byte, clos
 
 func (p *nativePoll) close() { p.c.close() }
 
+// expect sends one request and reads its answer, which must have status
+// want; closed says the server closes the connection after it.
+func expect(c *httpConn, method string, target []byte, header string, body []byte, want int, path string) (answer []byte, closed bool, err error) {
+	h, answer, err := c.roundTrip(method, target, header, body)
+	if err == nil && h.status != want {
+		err = &statusError{method: method, path: path, status: h.status, body: answer}
+	}
+	return answer, h.close, err
+}
+
 // retryable reports whether an answer asks to come back later (rate limit,
 // unavailable) and after how long.
 func retryable(h respHead) (time.Duration, bool) {

@@ -10,14 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 )
-
-// zulipSetupConcurrency bounds concurrent user creations: each takes the
-// realm's user-id counter by compare-and-set, and too many at once only
-// make them retry.
-const zulipSetupConcurrency = 4
 
 // zulipMode listens as Zulip clients do: each subscriber is its own Zulip
 // user (made through the admin endpoint) with one event queue
@@ -63,35 +57,13 @@ func (m *zulipMode) prepare(ctx context.Context, n, k int) error {
 // eachUser calls fn for every subscriber and publisher user, a few at a
 // time, with the email the user has in this run.
 func (m *zulipMode) eachUser(ctx context.Context, fn func(u *zulipUser, email string) error) error {
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-		sem   = make(chan struct{}, zulipSetupConcurrency)
-	)
-	do := func(u *zulipUser, email string) {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			if err := fn(u, email); err != nil {
-				once.Do(func() { first = err })
-			}
-		})
-	}
-	for i := range m.subs {
-		do(&m.subs[i], fmt.Sprintf("bench-%s-s%d@herald-bench.invalid", m.runID, i))
-	}
-	for i := range m.pubs {
-		do(&m.pubs[i], fmt.Sprintf("bench-%s-p%d@herald-bench.invalid", m.runID, i))
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
+	return setupEach(ctx, len(m.subs)+len(m.pubs), func(i int) error {
+		if i < len(m.subs) {
+			return fn(&m.subs[i], fmt.Sprintf("bench-%s-s%d@herald-bench.invalid", m.runID, i))
+		}
+		i -= len(m.subs)
+		return fn(&m.pubs[i], fmt.Sprintf("bench-%s-p%d@herald-bench.invalid", m.runID, i))
+	})
 }
 
 func (m *zulipMode) subscribe(ctx context.Context, i int, local net.Addr) (receiver, error) {

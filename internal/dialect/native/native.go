@@ -121,13 +121,3 @@ func adminOnly(h dialect.Handler) dialect.Handler {
 		return h(w, r, req)
 	}
 }
-
-// waitContext bounds a long-poll by wait and by server shutdown.
-func (a *API) waitContext(r *http.Request, wait time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := a.core.Deliver.StreamContext(r)
-	if wait <= 0 {
-		return ctx, cancel
-	}
-	tctx, tcancel := context.WithTimeout(ctx, wait)
-	return tctx, func() { tcancel(); cancel() }
-}

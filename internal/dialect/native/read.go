@@ -60,11 +60,13 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request)
 	defer sub.Close()
 	var evs []*hub.Event
 	if p.wait > 0 {
-		ctx, cancel := a.waitContext(r, p.wait)
-		evs, err = sub.Next(ctx, p.limit)
+		// The subscription's own timer bounds the wait: no context of its
+		// own per request on top of the one shutdown ends.
+		ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
+		evs, err = sub.NextWithin(ctx, p.limit, p.wait)
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil {
-			err = nil // waited in vain, or the server is shutting down: answer empty
+		if errors.Is(err, context.Canceled) && r.Context().Err() == nil {
+			err = nil // the server is shutting down: answer empty
 		}
 	} else {
 		evs, err = sub.Poll(r.Context(), p.limit)

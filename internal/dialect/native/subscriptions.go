@@ -263,9 +263,9 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	if err != nil {
 		return err
 	}
-	ctx, cancel := a.waitContext(r, 0)
+	ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
 	defer cancel()
-	b, err := a.core.Cursors.Fetch(ctx, st.ID, p.limit, p.wait)
+	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait}) // st as lookup read it
 	if err != nil && (ctx.Err() == nil || r.Context().Err() != nil) {
 		return err
 	}
@@ -281,7 +281,7 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendEvent(out, &b.Events[i])
+		out = append(out, a.core.Hub.Wire(&b.Events[i], a.jsonFmt)...) // encoded once per process
 	}
 	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json")
@@ -315,9 +315,9 @@ func (a *API) ack(w http.ResponseWriter, r *http.Request, rq *dialect.Request) e
 		if err := a.core.CheckPosition(r.Context(), *req.UpTo); err != nil {
 			return err
 		}
-		st, err = a.core.Cursors.AckUpTo(r.Context(), st.ID, *req.UpTo)
+		st, err = a.core.Cursors.AckUpToFrom(r.Context(), st, *req.UpTo)
 	} else {
-		st, err = a.core.Cursors.Ack(r.Context(), st.ID, req.Batch)
+		st, err = a.core.Cursors.AckFrom(r.Context(), st, req.Batch)
 	}
 	if err != nil {
 		return err

@@ -251,9 +251,11 @@ func (a *API) pending(ctx context.Context, st cursor.State, limit int) (batch, e
 		a.keepAlive(ctx, f.State)
 		return batch{ID: uuid.NewString()}, nil
 	}
+	// Only the bytes are sent: each event's are built once per process,
+	// for every subscription that receives it.
 	b := batch{ID: f.BatchID, Events: make([]wireEvent, len(f.Events))}
 	for i := range f.Events {
-		b.Events[i] = toWire(&f.Events[i])
+		b.Events[i] = wireEvent{Seq: f.Events[i].Seq, Data: a.core.Hub.Wire(&f.Events[i], a.wire)}
 	}
 	return b, nil
 }

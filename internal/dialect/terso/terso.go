@@ -20,6 +20,7 @@ import (
 
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // Dialect names the dialect: keys, cursor ids, topics and metrics use it.
@@ -43,6 +44,7 @@ type API struct {
 	core   *dialect.Core
 	cfg    Config
 	legacy eventlog.KV // released versions' user records (see users.go)
+	wire   *hub.Format // an event's Jetstream JSON, cached in the hub's window
 }
 
 // New builds the dialect over the core and imports the users that
@@ -62,7 +64,8 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: open users bucket: %w", err)
 	}
-	a := &API{core: core, cfg: cfg, legacy: kv}
+	a := &API{core: core, cfg: cfg, legacy: kv,
+		wire: core.Hub.RegisterFormat("jetstream.json", func(e *eventlog.Event) []byte { return toWire(e).Data })}
 	if err := a.importLegacyUsers(ctx); err != nil {
 		return nil, err
 	}

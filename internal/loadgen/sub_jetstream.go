@@ -1,0 +1,142 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultPullEvery is how long a Jetstream subscriber waits after a Get
+// Events that found nothing.
+const DefaultPullEvery = time.Second
+
+// jetstreamMode listens as Jetstream RFID applications do: each subscriber
+// is a Jetstream user (made through the admin endpoint, scoped to the
+// run's device) whose loop is the SDK's: GET /3/events, and if it held
+// events, DELETE the batch and ask again at once; if not, wait
+// Config.PullEvery. Jetstream has no long-poll, so latency is about half
+// that wait. Events are published through the native API (an admin key may
+// publish on jetstream.*) as the device's ObjectEvents.
+type jetstreamMode struct {
+	*env
+	users []jetstreamUser
+}
+
+type jetstreamUser struct {
+	ID        string `json:"id"`
+	AccessKey string `json:"access_key"`
+}
+
+// device is the run's device name: the topic, one token.
+func (m *jetstreamMode) device() string { return strings.ReplaceAll(m.cfg.Topic, ".", "-") }
+
+func (m *jetstreamMode) prepare(ctx context.Context, n, _ int) error {
+	m.users = make([]jetstreamUser, n)
+	return m.eachUser(ctx, func(i int, u *jetstreamUser) error {
+		req := map[string]any{"name": fmt.Sprintf("bench-%s-%d", m.runID, i), "devices": []string{m.device()}}
+		if err := m.adminCall(ctx, http.MethodPost, "/v1/jetstream/users", req, u); err != nil {
+			return fmt.Errorf("add user: %w", err)
+		}
+		return nil
+	})
+}
+
+// eachUser calls fn for every user, a few at a time.
+func (m *jetstreamMode) eachUser(ctx context.Context, fn func(i int, u *jetstreamUser) error) error {
+	return setupEach(ctx, len(m.users), func(i int) error { return fn(i, &m.users[i]) })
+}
+
+func (m *jetstreamMode) subscribe(ctx context.Context, i int, local net.Addr) (receiver, error) {
+	return dialJetstream(ctx, m.env, m.users[i], local)
+}
+
+func (m *jetstreamMode) publisher(int) pubTemplate {
+	return nativePublish(m.env, "jetstream."+m.device()+".objectevent")
+}
+
+func (m *jetstreamMode) cleanup(ctx context.Context) error {
+	return m.eachUser(ctx, func(_ int, u *jetstreamUser) error {
+		if u.ID == "" {
+			return nil // never made
+		}
+		return m.adminCall(ctx, http.MethodDelete, "/v1/jetstream/users/"+url.PathEscape(u.ID), nil, nil)
+	})
+}
+
+// jetstreamPuller is one user's SDK loop over one kept-alive connection.
+type jetstreamPuller struct {
+	c      *httpConn
+	header string
+	get    []byte // request targets
+	del    []byte
+	body   []byte // the delete body, reused
+	every  time.Duration
+	done   chan struct{}
+	once   sync.Once
+}
+
+// dialJetstream subscribes the user: its first Get Events makes the
+// subscription, from which on every event published is queued for it.
+func dialJetstream(ctx context.Context, e *env, u jetstreamUser, local net.Addr) (*jetstreamPuller, error) {
+	c, err := dialHTTP(ctx, e.base, local)
+	if err != nil {
+		return nil, err
+	}
+	p := &jetstreamPuller{
+		c: c, header: "AccessKey: " + u.AccessKey + "\r\n",
+		get: []byte(e.url("/3/events", "").RequestURI()), del: []byte(e.url("/3/events", "").RequestURI()),
+		every: e.cfg.PullEvery, done: make(chan struct{}),
+	}
+	c.conn.SetDeadline(time.Now().Add(connectTimeout))
+	if _, _, err := expect(c, "GET", p.get, p.header, nil, http.StatusOK, "/3/events"); err != nil {
+		c.close()
+		return nil, err
+	}
+	c.conn.SetDeadline(time.Time{})
+	return p, nil
+}
+
+func (p *jetstreamPuller) run(acc *account) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		body, closed, err := getPoll(p.c, p.get, p.header, "/3/events")
+		if err != nil {
+			return err
+		}
+		acc.scan(body)
+		n, _ := jsonNumberAt(body, 1, "Count")
+		if id, ok := jsonStringAt(body, 1, "BatchId"); ok && n > 0 {
+			p.body = append(append(append(p.body[:0], `{"BatchId":"`...), id...), `"}`...)
+			_, delClosed, err := expect(p.c, "DELETE", p.del, p.header+"Content-Type: application/json\r\n", p.body,
+				http.StatusNoContent, "/3/events")
+			if err != nil {
+				return err
+			}
+			closed = closed || delClosed
+		}
+		if closed {
+			return errors.New("GET /3/events: the server closed the connection")
+		}
+		if n > 0 {
+			continue // more may be pending
+		}
+		t.Reset(p.every)
+		select {
+		case <-t.C:
+		case <-p.done:
+			return errors.New("closed")
+		}
+	}
+}
+
+func (p *jetstreamPuller) close() {
+	p.once.Do(func() { close(p.done) })
+	p.c.close()
+}
