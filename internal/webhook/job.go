@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 )
@@ -41,6 +42,7 @@ type job struct {
 	lost    bool // the state changed under the job: it stops
 	window  int
 	limiter *rate.Limiter // nil: unlimited
+	checked time.Time     // when read last found the owner's key (read's goroutine only)
 }
 
 // item is what read hands run: an event to deliver, or (ev nil) the
@@ -309,6 +311,12 @@ func (j *job) read(ctx context.Context, out chan<- item) {
 			}
 			continue
 		}
+		if len(evs) > 0 {
+			if err := j.ownerRevoked(ctx); err != nil {
+				send(item{err: err})
+				return
+			}
+		}
 		for _, ev := range evs {
 			if j.rec.wants(ev.Type) && !send(item{ev: ev}) {
 				return
@@ -354,4 +362,24 @@ func (j *job) gauge() {
 		lag = last - j.st.Position
 	}
 	j.s.core.Metrics.WebhookLag.WithLabelValues(j.rec.ID).Set(float64(lag))
+}
+
+// ownerRevoked returns an error once the key that made the endpoint is
+// gone: its events were that key's to read, and a revoked key reads
+// nothing. It asks the engine at most every Config.OwnerCheckEvery; an
+// engine that does not answer is not a revocation.
+func (j *job) ownerRevoked(ctx context.Context) error {
+	if time.Since(j.checked) < j.s.cfg.OwnerCheckEvery {
+		return nil
+	}
+	_, err := j.s.core.Auth.Get(ctx, j.rec.Owner)
+	switch {
+	case err == nil:
+		j.checked = time.Now()
+	case errors.Is(err, auth.ErrNotFound):
+		return errors.New("the key that made this webhook (" + j.rec.Owner + ") was revoked: it delivers nothing more; delete it, or make it again with a key that may read its topics")
+	default:
+		j.s.log.Warn("webhook: checking its key", "webhook", j.rec.ID, "err", err)
+	}
+	return nil
 }

@@ -32,7 +32,11 @@ type Config struct {
 	// delivers (default 1 s): a crash redelivers at most what it
 	// delivered since, under the same webhook-id.
 	CommitEvery time.Duration
-	Attempts    int // attempts kept per endpoint; default 50
+	// OwnerCheckEvery is how often a delivering job asks whether the key
+	// that made its endpoint still exists (default 5 s); a revoked key's
+	// endpoint stops.
+	OwnerCheckEvery time.Duration
+	Attempts        int // attempts kept per endpoint; default 50
 	// HookRate and HookBurst bound the requests one inbound hook accepts
 	// per second (default 20, burst 40), before anything costs the engine.
 	HookRate  float64
@@ -81,6 +85,9 @@ func Open(ctx context.Context, core *dialect.Core, cfg Config) (*Service, error)
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
+	}
+	if cfg.OwnerCheckEvery <= 0 {
+		cfg.OwnerCheckEvery = 5 * time.Second
 	}
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = time.Second
