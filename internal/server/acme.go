@@ -304,7 +304,10 @@ type acmeCache struct {
 }
 
 func (c *acmeCache) Put(ctx context.Context, key string, data []byte) error {
-	if err := c.DirCache.Put(ctx, key, data); err != nil {
+	// Not ctx: DirCache skips the write, and reports success, when ctx ends
+	// during it, and a certificate the CA issued would then be ordered
+	// again at the next start. A local file write needs no cancelling.
+	if err := c.DirCache.Put(context.WithoutCancel(ctx), key, data); err != nil {
 		c.log.Error("ACME: could not store in the cache", "key", key, "err", err)
 		return err
 	}

@@ -129,6 +129,9 @@ func TestACMECache(t *testing.T) {
 	if orders == 0 {
 		t.Fatal("Pebble got no order")
 	}
+	// The handshake may be served before autocert's cache write of the
+	// same certificate has ended (its "stored" log line follows the write).
+	h.logs.Wait(t, "ACME certificate stored", func(map[string]any) bool { return true })
 	if _, err := os.Stat(filepath.Join(h.Cfg.DataDir, "acme", domain)); err != nil {
 		t.Fatalf("the certificate is not in the cache: %v", err)
 	}
