@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herald-io/herald/internal/ctxtime"
 )
 
 // Backoff paces a connector's attempts after upstream faults: exponential
@@ -136,12 +138,8 @@ func Retry(ctx context.Context, r Reporter, b *Backoff, attempt func(ctx context
 		}
 		if err != nil {
 			r.Failed(err)
-			t := time.NewTimer(b.Next(err))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+			if err := ctxtime.Sleep(ctx, b.Next(err)); err != nil {
+				return err
 			}
 		}
 		r.Reconnecting()

@@ -13,6 +13,7 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/ctxtime"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/topic"
@@ -143,7 +144,7 @@ func (r *Runner) job(ctx context.Context, def eventlog.Entry) {
 			return
 		case err != nil:
 			log.Warn("route read", "err", err)
-			if !sleep(ctx, time.Second) {
+			if ctxtime.Sleep(ctx, time.Second) != nil {
 				return
 			}
 			continue
@@ -194,7 +195,7 @@ func (r *Runner) handle(ctx context.Context, spec *Spec, progs programs, st *Sta
 		}
 		r.core.Metrics.RouteActions.WithLabelValues(spec.Name, "failed").Inc()
 		r.fail(ctx, spec.Name, st, ev.Seq, err)
-		if !sleep(ctx, r.retry[min(attempt, len(r.retry)-1)]) {
+		if ctxtime.Sleep(ctx, r.retry[min(attempt, len(r.retry)-1)]) != nil {
 			return false, false
 		}
 	}
@@ -260,16 +261,5 @@ func (r *Runner) fail(ctx context.Context, name string, st *State, seq uint64, e
 	r.log.Warn("route failed", "route", name, "seq", seq, "err", err)
 	if err := r.putState(ctx, name, st); err != nil && ctx.Err() == nil {
 		r.log.Warn("route state not saved", "route", name, "err", err)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

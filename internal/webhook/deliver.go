@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/buildinfo"
+	"github.com/herald-io/herald/internal/ctxtime"
 	"github.com/herald-io/herald/internal/hub"
 )
 
@@ -42,7 +43,7 @@ func (j *job) deliver(ctx context.Context, ev *hub.Event, r Retry, reports chan<
 		wait = r.Next.Sub(j.s.cfg.Now())
 	}
 	for {
-		if !sleep(ctx, wait) {
+		if ctxtime.Sleep(ctx, wait) != nil {
 			return
 		}
 		if j.limiter != nil && j.limiter.Wait(ctx) != nil {
@@ -78,20 +79,6 @@ func (j *job) jitter(d time.Duration) time.Duration {
 		return max(d, 0)
 	}
 	return time.Duration(float64(d) * (1 + f*(2*rand.Float64()-1)))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // WebhookID is the webhook-id of an endpoint's delivery of the event at

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/connector"
+	"github.com/herald-io/herald/internal/ctxtime"
 	"github.com/herald-io/herald/internal/dialect/hue"
 )
 
@@ -56,7 +57,7 @@ var (
 // New returns the kind for the node's Hue dialect.
 func New(h *hue.API) *Kind {
 	k := &Kind{hue: h}
-	f := sleep
+	f := ctxtime.Sleep
 	k.sleep.Store(&f)
 	return k
 }
@@ -260,15 +261,4 @@ func newest(evs []hue.Event) time.Time {
 		return time.Now()
 	}
 	return t
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
