@@ -2,13 +2,13 @@ package cursor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/sharedcall"
 )
 
 // A view is one node's watch of the followed cursors under a prefix. It
@@ -41,7 +41,7 @@ type view struct {
 	advanced chan struct{} // closed when applied or ready changes; nil: no one waits
 	restart  context.CancelFunc
 
-	revisions sharedCall
+	revisions sharedcall.Group[uint64]
 }
 
 const (
@@ -55,9 +55,6 @@ const (
 	watchRetry = time.Second
 )
 
-// errViewClosed is a barrier's error once its view has stopped.
-var errViewClosed = errors.New("cursor: view closed")
-
 // WatchFollowed keeps this store's view of the followed cursors whose ids
 // start with prefix (ending in "."), until ctx ends: their polls then
 // check them at the end without a read each (see view). Without it, or
@@ -69,7 +66,7 @@ func (s *Store) WatchFollowed(ctx context.Context, prefix string) error {
 	v := &view{s: s, prefix: prefix, ctx: ctx}
 	s.views.add(v)
 	defer s.views.remove(v)
-	defer v.revisions.wait()
+	defer v.revisions.Close()
 	for {
 		wctx, cancel := context.WithCancel(ctx)
 		v.mu.Lock()
@@ -148,7 +145,7 @@ func (v *view) barrier(ctx context.Context) (uint64, bool) {
 	if v.readyEpoch() == 0 {
 		return 0, false
 	}
-	rev, err := v.revisions.do(ctx, v.ctx, func(ctx context.Context) (uint64, error) {
+	rev, err := v.revisions.Do(ctx, v.ctx, func(ctx context.Context) (uint64, error) {
 		ctx, cancel := context.WithTimeout(ctx, revisionTimeout)
 		defer cancel()
 		return v.s.kv.Revision(ctx, v.prefix)

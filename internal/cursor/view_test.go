@@ -234,10 +234,8 @@ func TestFollowBarrierShared(t *testing.T) {
 	v := s.views.find("q.0")
 	var second bool // some polls joined before call 1 started, the others wait for call 2
 	waitFor(t, "every poll to join a call", func() bool {
-		v.revisions.mu.Lock()
-		defer v.revisions.mu.Unlock()
-		second = v.revisions.next != nil
-		return v.revisions.joins == polls
+		second = v.revisions.Waiting()
+		return v.revisions.Joins() == polls
 	})
 	release <- struct{}{}
 	want := int64(1)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/sharedcall"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -65,7 +66,7 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	subs   atomic.Int64
-	now    nowGroup
+	now    sharedcall.Group[uint64] // Now's engine calls, shared
 }
 
 // Start reads the log's bounds and starts the tail reader: the window begins
@@ -106,9 +107,8 @@ func Start(ctx context.Context, log Log, cfg Config) (*Hub, error) {
 
 // Close stops the tail reader. Subscribers waiting in Next get ErrClosed.
 func (h *Hub) Close() {
-	h.now.mu.Lock() // no Now call starts after this
 	h.cancel()
-	h.now.mu.Unlock()
+	h.now.Close() // no Now call starts after this
 	h.wg.Wait()
 	h.mu.Lock()
 	if h.wake != nil {

@@ -61,9 +61,7 @@ func TestNowSharesEngineCalls(t *testing.T) {
 		})
 	}
 	waitFor(t, func() bool { // every waiter has joined call 2
-		h.now.mu.Lock()
-		defer h.now.mu.Unlock()
-		return h.now.next != nil
+		return h.now.Waiting()
 	})
 	time.Sleep(20 * time.Millisecond) // let the stragglers join too
 	l.answers <- 5                    // call 1 answers: an old position
@@ -104,9 +102,7 @@ func TestNowContextAndClose(t *testing.T) {
 		errc <- err
 	}()
 	waitFor(t, func() bool {
-		h.now.mu.Lock()
-		defer h.now.mu.Unlock()
-		return h.now.next != nil
+		return h.now.Waiting()
 	})
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
