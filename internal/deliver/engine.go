@@ -60,7 +60,16 @@ type Engine struct {
 	fanOnce  sync.Once
 	fan      atomic.Pointer[fanout] // the fan-out workers, started on first use
 	peerOnce sync.Once
-	peer     *peerPoller // reads WebSocket clients (Linux), started on first use
+	peer     *peerPoller // reads WebSocket clients and detached connections (Linux), started on first use
+
+	// Detached HTTP connections (conn.go): the handler that serves their
+	// requests, its limits, and the connections' states.
+	handler     http.Handler
+	connLimits  ConnLimits
+	connMu      sync.Mutex
+	idle        map[*conn]struct{} // waiting for their next request
+	lastSweep   int64
+	parkedCount atomic.Int64 // polls parked with the workers
 }
 
 // New returns an engine; it starts nothing until a stream needs it.
@@ -80,6 +89,7 @@ func New(cfg Config) *Engine {
 		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey), faults: cfg.Faults,
 	}
 	e.wake.Store(newFaultWake())
+	e.idle = map[*conn]struct{}{}
 	return e
 }
 
@@ -116,6 +126,15 @@ func (e *Engine) StreamContext(r *http.Request) (context.Context, context.Cancel
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(e.shutdown, cancel) // no goroutine per stream
 	return ctx, func() { stop(); cancel() }
+}
+
+// responseTimeout bounds a blocking write of an answer on a detached
+// connection.
+func (e *Engine) responseTimeout() time.Duration {
+	if e.writeTimeout > 0 {
+		return e.writeTimeout
+	}
+	return 30 * time.Second
 }
 
 // streamCut records why a stream's write failed: a client that accepted

@@ -11,3 +11,13 @@ func (e *Engine) FanoutStreams() int64 {
 
 // KeyStreams returns how many streams key has open.
 func (e *Engine) KeyStreams(key string) int { return e.keys.count(key) }
+
+// ParkedPolls returns how many polls are parked with the fan-out workers.
+func (e *Engine) ParkedPolls() int64 { return e.parkedCount.Load() }
+
+// IdleConns returns how many detached connections wait for a request.
+func (e *Engine) IdleConns() int {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	return len(e.idle)
+}

@@ -63,12 +63,7 @@ func (e *Engine) fanout() *fanout {
 // join hands a caught-up stream to the least loaded worker; false if the
 // workers have stopped (the caller still owns the stream).
 func (f *fanout) join(st *stream) bool {
-	w := f.workers[0]
-	for _, o := range f.workers[1:] {
-		if o.load.Load() < w.load.Load() {
-			w = o
-		}
-	}
+	w := f.leastLoaded()
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -79,25 +74,44 @@ func (f *fanout) join(st *stream) bool {
 	w.adds = append(w.adds, st)
 	w.load.Add(1)
 	w.mu.Unlock()
+	w.kickNow()
+	return true
+}
+
+// leastLoaded returns the worker with the fewest streams and polls.
+func (f *fanout) leastLoaded() *fanWorker {
+	w := f.workers[0]
+	for _, o := range f.workers[1:] {
+		if o.load.Load() < w.load.Load() {
+			w = o
+		}
+	}
+	return w
+}
+
+// kickNow has the worker run a round soon.
+func (w *fanWorker) kickNow() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // fanWorker owns a share of the streams.
 type fanWorker struct {
 	f    *fanout
-	load atomic.Int64 // streams owned or about to be
+	load atomic.Int64 // streams and polls owned or about to be
 	kick chan struct{}
 
-	mu      sync.Mutex
-	adds    []*stream // joined, not yet taken
-	stopped bool
+	mu       sync.Mutex
+	adds     []*stream // joined, not yet taken
+	pollAdds []*parked // likewise
+	stopped  bool
 
 	// Owned by run.
 	conns     []*stream
+	polls     []*parked // parked polls (see poll.go)
+	pevs      []*hub.Event
 	vec       framing.Vectors
 	evs       []*hub.Event
 	bufs      [][]byte
@@ -124,6 +138,9 @@ func (w *fanWorker) run() {
 		w.conns = append(w.conns, w.adds...)
 		clear(w.adds)
 		w.adds = w.adds[:0]
+		w.polls = append(w.polls, w.pollAdds...)
+		clear(w.pollAdds)
+		w.pollAdds = w.pollAdds[:0]
 		w.mu.Unlock()
 		if w.serve(last, time.Now(), keepAlive) {
 			continue // some streams had more than one write's worth
@@ -239,6 +256,9 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 	w.conns = kept
 	clear(w.evs)
 	clear(w.bufs)
+	if h := w.servePolls(last, nowNs); h != 0 && (nextHold == 0 || h < nextHold) {
+		nextHold = h
+	}
 	w.flushMetrics()
 	if nextHold != 0 && (w.holdAt == 0 || nextHold < w.holdAt) {
 		w.hold.Reset(time.Duration(max(nextHold-nowNs, 0)))
@@ -310,10 +330,13 @@ func (w *fanWorker) stop() {
 	w.stopped = true
 	w.conns = append(w.conns, w.adds...)
 	w.adds = nil
+	w.polls = append(w.polls, w.pollAdds...)
+	w.pollAdds = nil
 	w.mu.Unlock()
 	for _, st := range w.conns {
 		w.f.e.end(st)
 	}
 	w.conns = nil
+	w.stopPolls()
 	w.hold.Stop()
 }

@@ -15,12 +15,13 @@ const peerWaitMillis = 250
 // at a time reads a socket.
 const peerEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
-// peerPoller watches the WebSocket sockets for what their clients send,
-// with one epoll instance for all of them instead of a goroutine each.
-// Clients rarely send — a ping now and then, the closing handshake — and a
-// goroutine parked in a read holds a 4 KiB stack per socket. A socket that
-// becomes readable gets a short-lived goroutine (readPeerFrames), which
-// reads what is waiting, answers it and re-arms the socket.
+// peerPoller watches the sockets whose clients may send something while
+// no goroutine reads them, with one epoll instance for all of them instead
+// of a goroutine each: WebSockets (a ping now and then, the closing
+// handshake) and detached HTTP connections (their next request, see
+// conn.go). A goroutine parked in a read holds a 4 KiB stack per socket. A
+// socket that becomes readable is handed to what watches it (watched),
+// which reads on a short-lived goroutine and re-arms the socket.
 //
 // The descriptor is the connection's own (framing.SocketFD): registering,
 // re-arming and removing it happen under the stream's write lock and only
@@ -31,9 +32,23 @@ type peerPoller struct {
 	epfd int
 
 	mu     sync.Mutex
-	conns  map[uint64]*stream // by registration token
+	conns  map[uint64]watched // by registration token
 	next   uint64
 	closed bool // the poller stopped; epfd is closed
+}
+
+// watched is a socket the poller watches. ready is called, without the
+// poller's lock, once per readiness report; hup says the peer hung up.
+type watched interface {
+	ready(hup bool)
+}
+
+// ready starts a reader of the WebSocket client's frames.
+func (st *stream) ready(bool) {
+	e := st.e
+	if !e.Go(func() { e.readPeerFrames(st) }) {
+		return // shutting down: the owner ends the stream
+	}
 }
 
 // peers returns the engine's poller, starting it on first use; nil if it
@@ -45,7 +60,7 @@ func (e *Engine) peers() *peerPoller {
 			e.logger.Warn("websocket peers: epoll unavailable; a goroutine per socket", "err", err)
 			return
 		}
-		p := &peerPoller{e: e, epfd: epfd, conns: map[uint64]*stream{}}
+		p := &peerPoller{e: e, epfd: epfd, conns: map[uint64]watched{}}
 		if !e.Go(p.run) {
 			syscall.Close(epfd)
 			return
@@ -62,20 +77,50 @@ func (e *Engine) watchPeer(st *stream) bool {
 	if p == nil || st.fd < 0 {
 		return false
 	}
+	token, ok := p.watch(st.fd, st)
+	st.peerToken = token
+	return ok
+}
+
+// watch registers fd, armed, for w; false if it cannot.
+func (p *peerPoller) watch(fd int, w watched) (token uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return false
+		return 0, false
 	}
 	p.next++
-	token := p.next
+	token = p.next
 	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(token), Pad: int32(token >> 32)}
-	if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, st.fd, &ev) != nil {
-		return false
+	if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) != nil {
+		return 0, false
 	}
-	p.conns[token] = st
-	st.peerToken = token
-	return true
+	p.conns[token] = w
+	return token, true
+}
+
+// rearm asks for the next readiness report of a registered socket.
+func (p *peerPoller) rearm(fd int, token uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(token), Pad: int32(token >> 32)}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+		p.e.logger.Debug("poller: re-arm", "err", err)
+	}
+}
+
+// unwatch removes a registered socket; call it before closing the socket,
+// so that its number is never another's under the registration.
+func (p *peerPoller) unwatch(fd int, token uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	}
+	delete(p.conns, token)
 }
 
 // rearmPeer asks for the next readiness report of a watched socket.
@@ -85,32 +130,17 @@ func (e *Engine) rearmPeer(st *stream) {
 	if st.closed {
 		return
 	}
-	p := e.peer
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return
-	}
-	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(st.peerToken), Pad: int32(st.peerToken >> 32)}
-	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, st.fd, &ev); err != nil {
-		e.logger.Debug("websocket peers: re-arm", "err", err)
-	}
+	e.peer.rearm(st.fd, st.peerToken)
 }
 
 // unwatchPeer removes a watched socket; its owner calls it under st.wmu,
 // before closing the connection.
 func (e *Engine) unwatchPeer(st *stream) {
-	p := e.peer
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.closed {
-		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil)
-	}
-	delete(p.conns, st.peerToken)
+	e.peer.unwatch(st.fd, st.peerToken)
 	st.peerToken = 0
 }
 
-// run hands each readable socket to a reader goroutine until shutdown.
+// run hands each readable socket to what watches it until shutdown.
 func (p *peerPoller) run() {
 	events := make([]syscall.EpollEvent, 128)
 	for p.e.shutdown.Err() == nil {
@@ -122,18 +152,18 @@ func (p *peerPoller) run() {
 		for _, ev := range events[:max(n, 0)] {
 			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			p.mu.Lock()
-			st := p.conns[token]
+			w := p.conns[token]
 			p.mu.Unlock()
-			if st == nil {
+			if w == nil {
 				continue // removed since it became readable
 			}
-			if !p.e.Go(func() { p.e.readPeerFrames(st) }) {
-				break // shutting down
-			}
+			w.ready(ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
 		}
+		p.e.sweepIdle()
 	}
 	p.mu.Lock()
 	p.closed = true
 	syscall.Close(p.epfd)
 	p.mu.Unlock()
+	p.e.sweepIdle() // shutting down: every idle connection closes
 }

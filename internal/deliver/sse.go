@@ -50,6 +50,7 @@ type SSEStream struct {
 // or writes with blocking calls, or a fan-out worker while it is caught
 // up. Only the owner writes events and closes it.
 type stream struct {
+	e    *Engine
 	spec SSEStream
 	out  *framing.Writer
 	fd   int    // the socket (framing.SocketFD); -1: never served by the fan-out workers
@@ -110,7 +111,7 @@ func (e *Engine) ServeSSE(w http.ResponseWriter, r *http.Request, spec SSEStream
 		spec.Sub.Close()
 		return nil // the head could not be written: nothing to serve
 	}
-	st := &stream{spec: spec, out: s, fd: -1}
+	st := &stream{e: e, spec: spec, out: s, fd: -1}
 	e.openFaults(st, opened)
 	e.metrics.Subscribers.WithLabelValues(spec.Transport).Inc()
 	if !s.Detached() {

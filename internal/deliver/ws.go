@@ -62,6 +62,7 @@ func (e *Engine) ServeWS(w http.ResponseWriter, r *http.Request, s WSStream) err
 		return nil // the handshake was answered
 	}
 	st := &stream{
+		e: e,
 		spec: SSEStream{
 			Transport: s.Transport,
 			Dialect:   s.Dialect,

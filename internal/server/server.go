@@ -245,6 +245,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
+	// A connection whose long-poll parks is the delivery engine's from
+	// then on: it serves the next requests with the same handler and limits.
+	core.Deliver.SetHandler(s.http.Handler, deliver.ConnLimits{
+		HeaderTimeout:  s.http.ReadHeaderTimeout,
+		IdleTimeout:    s.http.IdleTimeout,
+		MaxHeaderBytes: s.http.MaxHeaderBytes,
+	})
 	if err := s.listen(); err != nil {
 		return nil, err
 	}

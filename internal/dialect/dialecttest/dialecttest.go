@@ -92,6 +92,7 @@ func (c *Core) Serve(t testing.TB, mount func(*http.ServeMux)) *httptest.Server 
 	t.Helper()
 	mux := http.NewServeMux()
 	mount(mux)
+	c.Deliver.SetHandler(mux, deliver.ConnLimits{}) // as the server does: parked polls' connections are the engine's
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		c.Stop()

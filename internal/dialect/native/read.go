@@ -1,13 +1,13 @@
 package native
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/herald-io/herald/internal/auth"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
@@ -57,23 +57,32 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request)
 		return err
 	}
 	sub := a.core.Hub.Subscribe(after, f)
-	defer sub.Close()
-	var evs []*hub.Event
-	if p.wait > 0 {
-		// The subscription's own timer bounds the wait: no context of its
-		// own per request on top of the one shutdown ends.
-		ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
-		evs, err = sub.NextWithin(ctx, p.limit, p.wait)
-		cancel()
-		if errors.Is(err, context.Canceled) && r.Context().Err() == nil {
-			err = nil // the server is shutting down: answer empty
+	if p.wait <= 0 {
+		defer sub.Close()
+		evs, err := sub.Poll(r.Context(), p.limit)
+		if err != nil {
+			return err
 		}
-	} else {
-		evs, err = sub.Poll(r.Context(), p.limit)
+		a.writeEvents(w, evs, sub.Position())
+		return nil
 	}
-	if err != nil {
-		return err
-	}
+	// A poll that waits may park: the engine answers it off this handler.
+	a.core.Deliver.ServePoll(w, r, deliver.Poll{
+		Transport: "longpoll", Sub: sub, Max: p.limit, Wait: p.wait, Quick: true,
+		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
+			if err != nil {
+				a.guard.Fail(w, r, err)
+				return
+			}
+			a.writeEvents(w, evs, sub.Position())
+		},
+	})
+	return nil
+}
+
+// writeEvents writes a long-poll's answer: the events' shared JSON and
+// the position to poll after next.
+func (a *API) writeEvents(w http.ResponseWriter, evs []*hub.Event, next uint64) {
 	b := make([]byte, 0, 64+len(evs)*256)
 	b = append(b, `{"events":[`...)
 	for i, e := range evs {
@@ -83,12 +92,11 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request)
 		b = append(b, e.Wire(a.jsonFmt)...)
 	}
 	b = append(b, `],"next":`...)
-	b = strconv.AppendUint(b, sub.Position(), 10)
+	b = strconv.AppendUint(b, next, 10)
 	b = append(b, "}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 	a.core.Metrics.EventsDelivered.WithLabelValues("longpoll").Add(float64(len(evs)))
-	return nil
 }
 
 // readBodyErr is a body that could not be read: over the limit (413), or

@@ -1,0 +1,345 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-io/herald/internal/framing"
+	"github.com/herald-io/herald/internal/hub"
+	"github.com/herald-io/herald/internal/reqlog"
+)
+
+// Poll is what a dialect's long-poll supplies to ServePoll: where it
+// reads, how long it waits, and how it answers.
+type Poll struct {
+	Transport string   // metrics label, e.g. "longpoll"
+	Sub       *hub.Sub // the poll's position and filter; ServePoll closes it
+	Max       int      // events in one answer
+	Wait      time.Duration
+	// Done, if set, ends the wait early: a newer poll of the same queue,
+	// the queue's deletion.
+	Done context.Context
+	// Answer writes the response for the events the wait brought: none
+	// once Wait passed, Done ended or the server shuts down; err is a read
+	// that failed (a position older than retention). It must not keep w.
+	Answer func(w http.ResponseWriter, evs []*hub.Event, err error)
+	// Quick says Answer only renders (no engine call, nothing that
+	// blocks), so a fan-out worker may run it and write its bytes with the
+	// round's other writes; else it runs on a goroutine of its own.
+	Quick bool
+}
+
+// ServePoll answers a long-poll: at once if its subscription has events,
+// else when they come or Wait passes. A poll that must wait on a plain
+// HTTP/1.1 connection parks: the engine takes the connection over from
+// net/http (see conn), a fan-out worker watches the poll as it watches
+// caught-up streams and answers it, and the engine then serves the
+// connection's next requests itself. A parked poll holds no goroutine,
+// stack or buffer: a socket, a subscription and a few words. Elsewhere
+// (TLS, HTTP/2, no handler set) the poll waits on its handler's goroutine.
+func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
+	evs, ok := p.Sub.PollWindow(nil, p.Max)
+	var err error
+	switch {
+	case !ok:
+		// Behind the window: what it reads is in the log.
+		evs, err = p.Sub.Poll(r.Context(), p.Max)
+		fallthrough
+	case len(evs) > 0 || p.Wait <= 0 || e.shutdown.Err() != nil:
+		p.Answer(w, evs, err)
+		p.Sub.Close()
+		return
+	}
+	keep := !r.Close && r.ProtoAtLeast(1, 1)
+	c := e.detach(w, r)
+	if c == nil {
+		e.waitPoll(w, r, p)
+		return
+	}
+	pp := &parked{e: e, c: c, spec: p, keep: keep, header: maps.Clone(w.Header()),
+		logged: reqlog.From(r.Context()).Detach()}
+	pp.deadline = time.Now().Add(p.Wait).UnixNano()
+	if !c.park(pp) {
+		// No poller can watch the socket: wait and answer on a goroutine,
+		// which then reads the connection's next requests itself.
+		if !e.Go(func() { e.waitParked(pp) }) {
+			pp.answerNow(nil, nil)
+			c.close()
+		}
+		return
+	}
+	if p.Done != nil {
+		pp.stopDone = context.AfterFunc(p.Done, pp.wake)
+	}
+	if !e.fanout().joinPoll(pp) {
+		pp.answerNow(nil, nil) // shutting down
+		c.close()
+	}
+}
+
+// waitPoll waits for the poll on the handler's goroutine and answers.
+func (e *Engine) waitPoll(w http.ResponseWriter, r *http.Request, p Poll) {
+	defer p.Sub.Close()
+	ctx, cancel := e.StreamContext(r) // server shutdown ends the wait
+	defer cancel()
+	if p.Done != nil {
+		stop := context.AfterFunc(p.Done, cancel)
+		defer stop()
+	}
+	evs, err := p.Sub.NextWithin(ctx, p.Max, p.Wait)
+	if errors.Is(err, context.Canceled) && r.Context().Err() == nil {
+		err = nil // ended early (shutdown, Done): answer with none
+	}
+	if err != nil && r.Context().Err() != nil {
+		return // the client went away
+	}
+	p.Answer(w, evs, err)
+}
+
+// waitParked serves a parked poll the poller cannot watch, on a goroutine
+// of its own, then goes on reading its connection.
+func (e *Engine) waitParked(pp *parked) {
+	ctx, cancel := context.WithCancel(e.shutdown)
+	defer cancel()
+	if pp.spec.Done != nil {
+		stop := context.AfterFunc(pp.spec.Done, cancel)
+		defer stop()
+	}
+	evs, err := pp.spec.Sub.NextWithin(ctx, pp.spec.Max, pp.spec.Wait)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	pp.answerNow(evs, err)
+	if e.shutdown.Err() == nil && pp.keep && pp.ok {
+		e.serve(pp.c)
+		return
+	}
+	pp.c.close()
+}
+
+// parked is a poll waiting off its handler. Its owner is the fan-out
+// worker it joined until the worker answers it or hands it to a goroutine
+// (answer); the poller and Done only wake it.
+type parked struct {
+	e        *Engine
+	c        *conn
+	spec     Poll
+	keep     bool        // the connection may serve another request after the answer
+	header   http.Header // what the handler and middleware set before it parked
+	logged   func(status int, bytes int64)
+	deadline int64 // unix nanoseconds
+	stopDone func() bool
+	ok       bool // the answer was written whole
+
+	due    atomic.Bool // woken: answer at the worker's next look
+	gone   atomic.Bool // the client hung up
+	worker atomic.Pointer[fanWorker]
+}
+
+// wake has the poll's worker look at it now.
+func (pp *parked) wake() {
+	pp.due.Store(true)
+	if w := pp.worker.Load(); w != nil {
+		w.kickNow()
+	}
+}
+
+// hungUp is the poller's report that the client closed while parked.
+func (pp *parked) hungUp() {
+	pp.gone.Store(true)
+	pp.wake()
+}
+
+// answerNow runs Answer on the caller's goroutine and writes it, blocking
+// under the write timeout; then the poll is over.
+func (pp *parked) answerNow(evs []*hub.Event, err error) {
+	rs := pp.response()
+	pp.spec.Answer(rs, evs, err)
+	pp.ok = rs.finish()
+	pp.done(rs)
+}
+
+// response is a fresh answer carrying the headers set before parking.
+func (pp *parked) response() *response {
+	rs := newAnswer(pp.c, pp.keep && pp.e.shutdown.Err() == nil)
+	for k, v := range pp.header {
+		rs.head[k] = v
+	}
+	return rs
+}
+
+// done ends the poll once its answer went: the access-log line, the
+// subscription, Done's hook.
+func (pp *parked) done(rs *response) {
+	if pp.stopDone != nil {
+		pp.stopDone()
+	}
+	pp.spec.Sub.Close()
+	if pp.logged != nil {
+		pp.logged(rs.status, rs.bodyLen)
+	}
+}
+
+// end drops a poll whose client hung up: logged as nginx does (499).
+func (pp *parked) end() {
+	if pp.stopDone != nil {
+		pp.stopDone()
+	}
+	pp.spec.Sub.Close()
+	if pp.logged != nil {
+		pp.logged(statusClientClosed, 0)
+	}
+	pp.c.close()
+}
+
+// statusClientClosed is nginx's status for a request whose client closed
+// the connection before it was answered.
+const statusClientClosed = 499
+
+// joinPoll hands a parked poll to the least loaded worker; false if the
+// workers have stopped.
+func (f *fanout) joinPoll(pp *parked) bool {
+	w := f.leastLoaded()
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return false
+	}
+	pp.worker.Store(w)
+	w.pollAdds = append(w.pollAdds, pp)
+	w.load.Add(1)
+	f.e.parkedCount.Add(1)
+	w.mu.Unlock()
+	w.kickNow()
+	return true
+}
+
+// servePolls answers the parked polls that are ready: events in the
+// window, woken, or their wait over. It returns the nearest deadline of
+// those still waiting (0: none).
+func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
+	kept := w.polls[:0]
+	for _, pp := range w.polls {
+		if pp.gone.Load() {
+			w.unpark()
+			pp.end()
+			continue
+		}
+		sub := pp.spec.Sub
+		due := pp.due.Load() || nowNs >= pp.deadline || w.f.e.shutdown.Err() != nil
+		if !due && sub.Position() >= last {
+			if nextHold == 0 || pp.deadline < nextHold {
+				nextHold = pp.deadline
+			}
+			kept = append(kept, pp)
+			continue
+		}
+		evs, ok := sub.PollWindow(w.pevs[:0], pp.spec.Max)
+		w.pevs = evs
+		if ok && len(evs) == 0 && !due {
+			// Events past it, none for it: it waits on.
+			if nextHold == 0 || pp.deadline < nextHold {
+				nextHold = pp.deadline
+			}
+			kept = append(kept, pp)
+			continue
+		}
+		w.unpark()
+		if !ok || !pp.spec.Quick {
+			var got []*hub.Event
+			if ok {
+				got = append(got, evs...)
+			}
+			e := w.f.e
+			if !e.Go(func() { pp.answerSlow(got, !ok) }) {
+				pp.answerNow(got, nil)
+				pp.c.close()
+			}
+			continue
+		}
+		w.answerQuick(pp, evs)
+	}
+	clear(w.polls[len(kept):])
+	w.polls = kept
+	clear(w.pevs)
+	return nextHold
+}
+
+// unpark counts a poll the worker no longer holds.
+func (w *fanWorker) unpark() {
+	w.load.Add(-1)
+	w.f.e.parkedCount.Add(-1)
+}
+
+// answerSlow answers on a goroutine of the poll's own: an Answer that may
+// block, or a poll that fell behind the window (behind: read the log).
+func (pp *parked) answerSlow(evs []*hub.Event, behind bool) {
+	var err error
+	if behind {
+		evs, err = pp.spec.Sub.Poll(pp.e.shutdown, pp.spec.Max)
+	}
+	pp.answerNow(evs, err)
+	pp.after()
+}
+
+// answerQuick renders a Quick answer on the worker and writes it without
+// blocking; what the socket does not take is written by a goroutine.
+func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
+	rs := pp.response()
+	pp.spec.Answer(rs, evs, nil)
+	if rs.committed || rs.err != nil {
+		// It streamed (not what Quick promises): finish it the slow way.
+		pp.e.Go(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() })
+		return
+	}
+	buf := rs.bytes()
+	n, err := w.vec.TryWrite(pp.c.fd, [][]byte{buf})
+	switch {
+	case err == nil:
+		pp.ok = rs.keep
+		pp.done(rs)
+		pp.after()
+	case errors.Is(err, framing.ErrWouldBlock):
+		rest := buf[n:]
+		if !pp.e.Go(func() {
+			pp.ok = rs.write([][]byte{rest}) == nil && rs.keep
+			pp.done(rs)
+			pp.after()
+		}) {
+			pp.done(rs)
+			pp.c.close()
+		}
+	default:
+		pp.done(rs)
+		pp.c.close()
+	}
+}
+
+// after moves the connection on once the answer is written: to its next
+// request, or idle, or closed.
+func (pp *parked) after() {
+	if !pp.ok {
+		pp.c.close()
+		return
+	}
+	pp.c.answered()
+}
+
+// stopPolls answers every parked poll the worker holds, at shutdown: with
+// no events, and the connection closed after.
+func (w *fanWorker) stopPolls() {
+	for _, pp := range w.polls {
+		w.unpark()
+		if pp.gone.Load() {
+			pp.end()
+			continue
+		}
+		pp.answerNow(nil, nil)
+		pp.c.close()
+	}
+	w.polls = nil
+}
