@@ -240,3 +240,30 @@ func events(hevs []*hub.Event) []eventlog.Event {
 	}
 	return evs
 }
+
+// FollowPark prepares a poll of the followed cursor st that waits for its
+// events elsewhere (a parked poll, deliver.ServePoll, on a hub
+// subscription from req.After with st's filter): it checks the position
+// and keeps the cursor alive for the wait, as Follow does before it
+// waits. The poll then calls Recheck before it answers.
+func (s *Store) FollowPark(ctx context.Context, st State, req FollowRequest) (State, error) {
+	if req.After < st.Acked {
+		return State{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, st.ID, req.After, st.Acked)
+	}
+	next, err := s.keepAlive(ctx, st, req.Wait)
+	if err != nil {
+		return State{}, s.lost(st.ID, err)
+	}
+	return next, nil
+}
+
+// Recheck is a followed cursor's last step before a poll answers, as in
+// Follow: ErrNotFound if it was deleted, or idled out, on any node since
+// it was read or while the poll waited.
+func (s *Store) Recheck(ctx context.Context, id string) (State, error) {
+	st, err := s.recheck(ctx, id)
+	if err != nil {
+		return State{}, s.lost(id, err)
+	}
+	return st, nil
+}

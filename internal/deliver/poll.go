@@ -23,10 +23,18 @@ type Poll struct {
 	// Done, if set, ends the wait early: a newer poll of the same queue,
 	// the queue's deletion.
 	Done context.Context
+	// Keep, if set, picks the events the poll answers with out of those
+	// Sub matches (Zulip's per-user visibility); the others are passed
+	// over, and the poll waits on. It runs on a fan-out worker: a lookup,
+	// nothing that blocks.
+	Keep func(*hub.Event) bool
 	// Answer writes the response for the events the wait brought: none
 	// once Wait passed, Done ended or the server shuts down; err is a read
 	// that failed (a position older than retention). It must not keep w.
 	Answer func(w http.ResponseWriter, evs []*hub.Event, err error)
+	// Release, if set, is called once the poll is over, answered or not
+	// (its client hung up while it was parked).
+	Release func()
 	// Quick says Answer only renders (no engine call, nothing that
 	// blocks), so a fan-out worker may run it and write its bytes with the
 	// round's other writes; else it runs on a goroutine of its own.
@@ -43,15 +51,17 @@ type Poll struct {
 // (TLS, HTTP/2, no handler set) the poll waits on its handler's goroutine.
 func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
 	evs, ok := p.Sub.PollWindow(nil, p.Max)
+	evs = p.keep(evs)
 	var err error
 	switch {
 	case !ok:
 		// Behind the window: what it reads is in the log.
 		evs, err = p.Sub.Poll(r.Context(), p.Max)
+		evs = p.keep(evs)
 		fallthrough
 	case len(evs) > 0 || p.Wait <= 0 || e.shutdown.Err() != nil:
 		p.Answer(w, evs, err)
-		p.Sub.Close()
+		p.over()
 		return
 	}
 	keep := !r.Close && r.ProtoAtLeast(1, 1)
@@ -83,14 +93,14 @@ func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
 
 // waitPoll waits for the poll on the handler's goroutine and answers.
 func (e *Engine) waitPoll(w http.ResponseWriter, r *http.Request, p Poll) {
-	defer p.Sub.Close()
+	defer p.over()
 	ctx, cancel := e.StreamContext(r) // server shutdown ends the wait
 	defer cancel()
 	if p.Done != nil {
 		stop := context.AfterFunc(p.Done, cancel)
 		defer stop()
 	}
-	evs, err := p.Sub.NextWithin(ctx, p.Max, p.Wait)
+	evs, err := p.next(ctx)
 	if errors.Is(err, context.Canceled) && r.Context().Err() == nil {
 		err = nil // ended early (shutdown, Done): answer with none
 	}
@@ -109,7 +119,7 @@ func (e *Engine) waitParked(pp *parked) {
 		stop := context.AfterFunc(pp.spec.Done, cancel)
 		defer stop()
 	}
-	evs, err := pp.spec.Sub.NextWithin(ctx, pp.spec.Max, pp.spec.Wait)
+	evs, err := pp.spec.next(ctx)
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -119,6 +129,44 @@ func (e *Engine) waitParked(pp *parked) {
 		return
 	}
 	pp.c.close()
+}
+
+// over closes the poll's subscription and releases it.
+func (p *Poll) over() {
+	p.Sub.Close()
+	if p.Release != nil {
+		p.Release()
+	}
+}
+
+// keep returns the events of evs the poll answers with (all without
+// Keep), in place.
+func (p *Poll) keep(evs []*hub.Event) []*hub.Event {
+	if p.Keep == nil {
+		return evs
+	}
+	kept := evs[:0]
+	for _, e := range evs {
+		if p.Keep(e) {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+// next waits on the caller's goroutine for events the poll keeps, until
+// its wait passes (none) or ctx ends.
+func (p *Poll) next(ctx context.Context) ([]*hub.Event, error) {
+	deadline := time.Now().Add(p.Wait)
+	for {
+		evs, err := p.Sub.NextWithin(ctx, p.Max, time.Until(deadline))
+		if err != nil || len(evs) == 0 {
+			return nil, err
+		}
+		if evs = p.keep(evs); len(evs) > 0 {
+			return evs, nil
+		}
+	}
 }
 
 // parked is a poll waiting off its handler. Its owner is the fan-out
@@ -178,7 +226,7 @@ func (pp *parked) done(rs *response) {
 	if pp.stopDone != nil {
 		pp.stopDone()
 	}
-	pp.spec.Sub.Close()
+	pp.spec.over()
 	if pp.logged != nil {
 		pp.logged(rs.status, rs.bodyLen)
 	}
@@ -189,7 +237,7 @@ func (pp *parked) end() {
 	if pp.stopDone != nil {
 		pp.stopDone()
 	}
-	pp.spec.Sub.Close()
+	pp.spec.over()
 	if pp.logged != nil {
 		pp.logged(statusClientClosed, 0)
 	}
@@ -240,6 +288,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		}
 		evs, ok := sub.PollWindow(w.pevs[:0], pp.spec.Max)
 		w.pevs = evs
+		evs = pp.spec.keep(evs)
 		if ok && len(evs) == 0 && !due {
 			// Events past it, none for it: it waits on.
 			if nextHold == 0 || pp.deadline < nextHold {
@@ -281,6 +330,7 @@ func (pp *parked) answerSlow(evs []*hub.Event, behind bool) {
 	var err error
 	if behind {
 		evs, err = pp.spec.Sub.Poll(pp.e.shutdown, pp.spec.Max)
+		evs = pp.spec.keep(evs)
 	}
 	pp.answerNow(evs, err)
 	pp.after()

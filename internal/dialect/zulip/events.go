@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
+	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // errReleased is the cause of a poll's end when a newer poll on the same
@@ -154,16 +157,101 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 		}
 		return a.queueErr(ctx, st.ID, qid, err)
 	}
+	if !dontBlock {
+		return a.park(w, r, p, qid, st, d, from)
+	}
 	evs, err := a.poll(r, qid, st, d, from, dontBlock)
 	if err != nil {
 		return err
 	}
+	a.writePoll(w, p, evs)
+	return nil
+}
+
+// writePoll writes a poll's answer, with the arguments it ignored if any.
+func (a *API) writePoll(w http.ResponseWriter, p *params, evs []json.RawMessage) {
 	if len(p.ignored()) > 0 {
 		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
-		return nil
+		return
 	}
 	writeEvents(w, evs)
+}
+
+// park answers a poll that blocks from a wait off its handler
+// (deliver.ServePoll): while it waits it holds no goroutine, and it checks
+// its queue with the engine (Recheck, past the barrier the polls
+// answering together share) only once it has something to answer. A
+// newer poll of the queue, its deletion or an expire_queue rule ends the
+// wait (polls).
+func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string, st cursor.State, d *delivery, from mark) error {
+	id := st.ID
+	done, end := a.polls.begin(context.Background(), st, qid)
+	if err := a.expireFault(r.Context(), st, qid); err != nil {
+		end()
+		return err // checked once the poll is registered: expireWaiting sees those after
+	}
+	wait := a.heartbeatAfter()
+	st, err := a.core.Cursors.FollowPark(r.Context(), st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Wait: wait})
+	if err != nil {
+		end()
+		return a.queueErr(r.Context(), id, qid, err)
+	}
+	sub := a.core.Hub.Subscribe(from.pos, st.Filter)
+	a.core.Deliver.ServePoll(w, r, deliver.Poll{
+		Transport: dialectName, Sub: sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
+		Keep: func(e *hub.Event) bool { return d.keep(&e.Event) },
+		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
+			out, err := a.answer(done, id, qid, d, from, sub.Position(), evs, err)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			a.writePoll(w, p, out)
+		},
+	})
 	return nil
+}
+
+// answer is what a parked poll answers: nothing if a newer poll or a
+// deletion ended it (BAD_EVENT_QUEUE_ID if the queue is gone), else, once
+// the queue is known to exist still, its events, or a heartbeat whose id
+// says how far the poll found none.
+func (a *API) answer(done context.Context, id, qid string, d *delivery, from mark, through uint64, hevs []*hub.Event, rerr error) ([]json.RawMessage, error) {
+	ctx := context.WithoutCancel(a.core.Shutdown)
+	switch {
+	case done.Err() != nil:
+		if errors.Is(context.Cause(done), errFaultExpired) {
+			return nil, a.expired(ctx, id, qid)
+		}
+		if errors.Is(context.Cause(done), errReleased) {
+			if _, gerr := a.core.Cursors.Get(ctx, id); errors.Is(gerr, cursor.ErrNotFound) {
+				return nil, badQueue(qid)
+			}
+		}
+		return []json.RawMessage{}, nil // the client polls again
+	case rerr != nil:
+		return nil, a.queueErr(ctx, id, qid, rerr)
+	case a.core.Shutdown.Err() != nil:
+		return []json.RawMessage{}, nil // the client polls again, elsewhere
+	}
+	if _, err := a.core.Cursors.Recheck(ctx, id); err != nil {
+		return nil, a.queueErr(ctx, id, qid, err)
+	}
+	if len(hevs) == 0 {
+		return []json.RawMessage{heartbeat(heartbeatID(from, through))}, nil
+	}
+	if len(hevs) > a.cfg.MaxQueueEvents {
+		// A cap below the batch size, or events the hub's tail had not
+		// delivered when overCap looked.
+		return nil, a.queueErr(ctx, id, qid, a.expireOverCap(ctx, id, qid))
+	}
+	evs := make([]eventlog.Event, len(hevs))
+	for i, e := range hevs {
+		evs[i] = e.Event
+	}
+	out := d.events(evs)
+	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
+	return out, nil
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending after
