@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/faults"
@@ -175,6 +176,16 @@ func (g *Guard) NotFound(mux *http.ServeMux, prefix string) {
 	mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
 		g.spec.Render(w, r, &Problem{Kind: NotFound, Code: NotFound.String(), Message: "no such endpoint: " + r.URL.Path})
 	})
+}
+
+// Detached returns what an answer given later, off r's handler (a parked
+// poll's, see deliver.ServePoll), needs of r to report a failure through
+// Fail: its method, path and access-log entry. The rest — headers, URL,
+// the server's contexts — a waiting poll would otherwise keep alive.
+func Detached(r *http.Request) *http.Request {
+	d := &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, Header: http.Header{},
+		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor}
+	return d.WithContext(reqlog.With(context.Background(), reqlog.From(r.Context())))
 }
 
 // requestID names one failed request in the log and in what its client
