@@ -33,6 +33,17 @@
 // A fault rule's cut (faults.go) is the owner ending the stream, between
 // whole writes, like any other end.
 //
+// A parked poll (ServePoll) and the connection it detached (conn) follow
+// the same rule: one owner at a time — the goroutine serving a request on
+// the connection, the fan-out worker the parked poll joined, the goroutine
+// a worker hands a slow answer to, or the idle set while the connection
+// waits for its next request. The poller only reports readiness: for an
+// idle connection it makes the reader goroutine the owner, for a parked
+// one it marks the poll (a hang-up drops it at the worker's next look).
+// State moves under the engine's connMu; only the owner closes, after
+// removing the socket from the poller.
+//
 // Lock order: a stream's write lock, then the poller's lock. A worker's
-// lock guards only its hand-over list and is never held with either.
+// lock guards only its hand-over lists and is never held with either;
+// connMu is never held with any of them.
 package deliver

@@ -261,6 +261,7 @@ func (f *fanout) joinPoll(pp *parked) bool {
 	w.pollAdds = append(w.pollAdds, pp)
 	w.load.Add(1)
 	f.e.parkedCount.Add(1)
+	f.e.metrics.Subscribers.WithLabelValues(pp.spec.Transport).Inc()
 	w.mu.Unlock()
 	w.kickNow()
 	return true
@@ -273,7 +274,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 	kept := w.polls[:0]
 	for _, pp := range w.polls {
 		if pp.gone.Load() {
-			w.unpark()
+			w.unpark(pp)
 			pp.end()
 			continue
 		}
@@ -297,7 +298,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 			kept = append(kept, pp)
 			continue
 		}
-		w.unpark()
+		w.unpark(pp)
 		if !ok || !pp.spec.Quick {
 			var got []*hub.Event
 			if ok {
@@ -319,9 +320,10 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 }
 
 // unpark counts a poll the worker no longer holds.
-func (w *fanWorker) unpark() {
+func (w *fanWorker) unpark(pp *parked) {
 	w.load.Add(-1)
 	w.f.e.parkedCount.Add(-1)
+	w.f.e.metrics.Subscribers.WithLabelValues(pp.spec.Transport).Dec()
 }
 
 // answerSlow answers on a goroutine of the poll's own: an Answer that may
@@ -383,7 +385,7 @@ func (pp *parked) after() {
 // no events, and the connection closed after.
 func (w *fanWorker) stopPolls() {
 	for _, pp := range w.polls {
-		w.unpark()
+		w.unpark(pp)
 		if pp.gone.Load() {
 			pp.end()
 			continue

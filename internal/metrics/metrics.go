@@ -17,7 +17,8 @@ type Metrics struct {
 	AppendSeconds prometheus.Histogram
 	// EventsDelivered counts events written to clients, by transport.
 	EventsDelivered *prometheus.CounterVec
-	// Subscribers is the number of live streaming connections, by transport.
+	// Subscribers is the number of live streaming connections and parked
+	// long-polls, by transport.
 	Subscribers *prometheus.GaugeVec
 	// SubscriptionLag is how many events a durable subscription has pending,
 	// as last observed when it was fetched or listed.
@@ -104,7 +105,7 @@ func New() *Metrics {
 		}, []string{"transport"}),
 		Subscribers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_live_subscribers",
-			Help: "Open streaming connections.",
+			Help: "Open streaming connections, and long-polls parked waiting for events.",
 		}, []string{"transport"}),
 		SubscriptionLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_subscription_pending_events",
