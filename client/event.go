@@ -36,8 +36,11 @@ type Draft struct {
 
 // Ack confirms that one draft was durably appended.
 type Ack struct {
-	Seq  uint64    `json:"seq"`
-	ID   string    `json:"id"`
+	Seq uint64 `json:"seq"`
+	ID  string `json:"id"`
+	// Time is when the log accepted the event; for a duplicate, the stored
+	// event's, or zero if it is no longer stored (the size limit removed
+	// it while the server still remembered its ID).
 	Time time.Time `json:"time"`
 	// Duplicate reports that the ID was already in the log, at Seq: this
 	// publish stored nothing new.

@@ -19,8 +19,9 @@ const MaxIDLen = 128
 // Append stores drafts in order and returns one Ack each once the engine has
 // acknowledged every one of them (and, with FsyncAlways, synced them). The
 // drafts are pipelined: they are all in flight at once, so a batch costs
-// about one round trip. On error some drafts may have been stored; a retry
-// with the same IDs does not store them twice.
+// about one round trip, and so is the look-up of the stored times of
+// duplicates (see storedTimes). On error some drafts may have been stored;
+// a retry with the same IDs does not store them twice.
 func (l *Log) Append(ctx context.Context, drafts []Draft) ([]Ack, error) {
 	for i := range drafts {
 		if err := checkDraft(&drafts[i]); err != nil {
@@ -69,15 +70,77 @@ func (l *Log) Append(ctx context.Context, drafts []Draft) ([]Ack, error) {
 			return nil, fmt.Errorf("eventlog: append: %w", err)
 		}
 	}
-	for i := range acks {
-		if acks[i].Duplicate {
-			// Report the stored event's time, not this attempt's.
-			if ev, err := l.get(ctx, acks[i].Seq); err == nil {
-				acks[i].Time = ev.Time
-			}
-		}
+	if err := l.storedTimes(ctx, acks); err != nil {
+		return nil, fmt.Errorf("eventlog: append: the stored time of a duplicate: %w", err)
 	}
 	return acks, nil
+}
+
+// storedTimes sets each duplicate's Time to its stored event's (the
+// engine's ack names only the sequence), with the gets all in flight at
+// once (getEach): a batch of duplicates costs about what a fresh batch
+// does. Direct gets come first. The replica answering one may not hold an
+// event the leader has just acknowledged (a follower of a replicated log,
+// a mirror that answers direct gets), so what they did not find is asked
+// of the leader. A duplicate whose event is no longer stored (the size
+// limit removed it while the engine still remembered its id) gets a zero
+// Time: there is no time to report, and this attempt's would be wrong. A
+// get that fails fails the append, for the same reason; every draft is
+// stored by then, so a retry answers duplicates.
+func (l *Log) storedTimes(ctx context.Context, acks []Ack) error {
+	var dups []int
+	var seqs []uint64
+	for i := range acks {
+		if acks[i].Duplicate {
+			dups = append(dups, i)
+			seqs = append(seqs, acks[i].Seq)
+		}
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	set := func(k int, ev Event) error {
+		a := &acks[dups[k]]
+		if ev.ID != a.ID {
+			return fmt.Errorf("eventlog: event %d has id %q, not %q", a.Seq, ev.ID, a.ID)
+		}
+		a.Time = ev.Time
+		return nil
+	}
+	var missing []int // indexes into dups
+	err := l.getEach(ctx, "$JS.API.DIRECT.GET."+l.stream, seqs, func(k int, m *nats.Msg) error {
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+			if st := m.Header.Get("Status"); st != "404" {
+				return fmt.Errorf("eventlog: read: engine answered %s %s", st, m.Header.Get("Description"))
+			}
+			missing = append(missing, k)
+			return nil
+		}
+		var ev Event
+		if err := openEnvelope(m.Data, &ev); err != nil {
+			return fmt.Errorf("%w at %d", err, seqs[k])
+		}
+		return set(k, ev)
+	})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	again := make([]uint64, len(missing))
+	for j, k := range missing {
+		again[j] = seqs[k]
+	}
+	evs, err := l.leaderGets(ctx, again)
+	if err != nil {
+		return err
+	}
+	for j, k := range missing {
+		if evs[j].Seq == 0 { // gone
+			acks[dups[k]].Time = time.Time{}
+		} else if err := set(k, evs[j]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkDraft(d *Draft) error {

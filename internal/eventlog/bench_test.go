@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -55,4 +56,43 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}
+
+// Batches of 500 events with publisher-chosen ids, each appended once
+// (fresh) or again after it was stored (every one a duplicate, which the
+// log answers with the stored event's time): a re-published file should
+// cost about what it cost the first time.
+func BenchmarkAppendFresh(b *testing.B)      { benchAppendIDs(b, false) }
+func BenchmarkAppendDuplicates(b *testing.B) { benchAppendIDs(b, true) }
+
+func benchAppendIDs(b *testing.B, dup bool) {
+	const n = 500
+	l := openTest(b, Config{})
+	ctx := context.Background()
+	ds := drafts("app.bench", n)
+	batch := 0
+	withIDs := func() {
+		batch++
+		for i := range ds {
+			ds[i].ID = fmt.Sprintf("b%d-%d", batch, i)
+		}
+	}
+	withIDs()
+	if _, err := l.Append(ctx, ds); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !dup {
+			withIDs()
+		}
+		acks, err := l.Append(ctx, ds)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if acks[0].Duplicate != dup {
+			b.Fatalf("duplicate = %t", acks[0].Duplicate)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }

@@ -132,3 +132,41 @@ func BenchmarkReplicaRead(b *testing.B) {
 		b.ReportMetric(float64(missed)/float64(b.N), "missed/op")
 	})
 }
+
+// BenchmarkReplicaAppendDuplicates appends 500 events with ids through a
+// node whose replica is a follower, each batch once ("fresh") or again
+// after it was stored ("dup": the stored times are read back), as
+// BenchmarkAppendFresh and BenchmarkAppendDuplicates do on the embedded
+// engine.
+func BenchmarkReplicaAppendDuplicates(b *testing.B) {
+	c := startCluster(b)
+	ctx := context.Background()
+	urls := c.URLs()
+	l := openOn(ctx, b, urls[(leaderOf(ctx, b, c, openOn(ctx, b, urls...))+1)%c.Size()])
+	ds := make([]eventlog.Draft, 500)
+	batch := 0
+	withIDs := func() {
+		batch++
+		for i := range ds {
+			ds[i] = eventlog.Draft{ID: "b" + strconv.Itoa(batch) + "-" + strconv.Itoa(i), Topic: "bench.d", Type: "t", Data: json.RawMessage(`{"x":1}`)}
+		}
+	}
+	for _, dup := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fresh", true: "dup"}[dup], func(b *testing.B) {
+			withIDs()
+			if _, err := l.Append(ctx, ds); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if !dup {
+					withIDs()
+				}
+				acks, err := l.Append(ctx, ds)
+				if err != nil || acks[0].Duplicate != dup {
+					b.Fatalf("duplicate %t, %v", acks[0].Duplicate, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(ds))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -32,8 +32,11 @@ type Draft struct {
 
 // Ack confirms one appended draft.
 type Ack struct {
-	Seq       uint64    `json:"seq"`
-	ID        string    `json:"id"`
+	Seq uint64 `json:"seq"`
+	ID  string `json:"id"`
+	// Time is when the log accepted the event; for a duplicate, the stored
+	// event's, or zero if that event is no longer stored (the size limit
+	// removed it while the engine still remembered its ID).
 	Time      time.Time `json:"time"`
 	Duplicate bool      `json:"duplicate,omitempty"` // the ID was already in the log at Seq
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
+	"slices"
+
+	"github.com/nats-io/nats.go"
 )
 
 // maxLeaderRead bounds the events one read takes from the stream's leader
@@ -34,66 +34,52 @@ type msgGetReply struct {
 const errCodeNoMessage = 10037
 
 // fromLeader returns the events from seq through upTo as the stream's
-// leader holds them: the engine's message get, unlike a direct get, is
-// answered by the leader only, and it takes one message a request, so all
-// of them are sent at once and the answers gathered (one round trip). A
-// sequence the leader does not hold is passed over.
+// leader holds them (see leaderGets). A sequence the leader does not hold
+// is passed over.
 func (l *Log) fromLeader(ctx context.Context, seq, upTo uint64) ([]Event, error) {
-	n := int(upTo - seq + 1)
-	inbox := l.nc.NewInbox()
-	sub, err := l.nc.SubscribeSync(inbox + ".*")
+	seqs := make([]uint64, upTo-seq+1)
+	for i := range seqs {
+		seqs[i] = seq + uint64(i)
+	}
+	evs, err := l.leaderGets(ctx, seqs)
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
+		return nil, err
 	}
-	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
-	for i := range n {
-		req := []byte(`{"seq":` + strconv.FormatUint(seq+uint64(i), 10) + `}`)
-		if err := l.nc.PublishRequest("$JS.API.STREAM.MSG.GET."+l.stream, inbox+"."+strconv.Itoa(i), req); err != nil {
-			return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
-		}
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	// Answers may come in any order; the reply subject's last token says
-	// which request each answers.
-	got := make([]*Event, n)
-	for range n {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: read: %w", engineErr(err))
-		}
-		i, err := strconv.Atoi(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
-		if err != nil || i < 0 || i >= n || got[i] != nil {
-			return nil, fmt.Errorf("eventlog: read: unexpected answer on %s", m.Subject)
-		}
+	return slices.DeleteFunc(evs, func(e Event) bool { return e.Seq == 0 }), nil
+}
+
+// leaderGets returns the events at seqs as the stream's leader holds them,
+// one for each, in the order of seqs; a zero Event stands for a sequence
+// the leader does not hold (deleted, or aged out). The engine's message
+// get, unlike a direct get, is answered by the leader only, and it takes
+// one message a request, so the requests are sent without waiting for
+// answers and the answers gathered (getEach): about one round trip for a
+// few hundred events.
+func (l *Log) leaderGets(ctx context.Context, seqs []uint64) ([]Event, error) {
+	events := make([]Event, len(seqs))
+	err := l.getEach(ctx, "$JS.API.STREAM.MSG.GET."+l.stream, seqs, func(i int, m *nats.Msg) error {
 		var r msgGetReply
 		if err := json.Unmarshal(m.Data, &r); err != nil {
-			return nil, fmt.Errorf("eventlog: read: %w", err)
+			return fmt.Errorf("eventlog: read: %w", err)
 		}
 		switch {
 		case r.Error != nil && r.Error.ErrCode == errCodeNoMessage:
-			got[i] = &Event{} // nothing there: passed over
+			// nothing there: a zero Event
 		case r.Error != nil:
-			return nil, fmt.Errorf("eventlog: read: engine answered %d %s", r.Error.Code, r.Error.Description)
-		case r.Message == nil || r.Message.Seq != seq+uint64(i):
-			return nil, fmt.Errorf("eventlog: read: leader answered no event %d", seq+uint64(i))
+			return fmt.Errorf("eventlog: read: engine answered %d %s", r.Error.Code, r.Error.Description)
+		case r.Message == nil || r.Message.Seq != seqs[i]:
+			return fmt.Errorf("eventlog: read: leader answered no event %d", seqs[i])
 		default:
 			ev, err := decode(r.Message.Seq, r.Message.Subject, r.Message.Data)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			got[i] = &ev
+			events[i] = ev
 		}
-	}
-	events := make([]Event, 0, n)
-	for _, e := range got {
-		if e.Seq != 0 {
-			events = append(events, *e)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return events, nil
 }

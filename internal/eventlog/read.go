@@ -208,21 +208,6 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 	}
 }
 
-// get returns the event at seq.
-func (l *Log) get(ctx context.Context, seq uint64) (Event, error) {
-	evs, _, lagged, err := l.batch(ctx, seq, subjectPrefix+">", 1, seq)
-	if lagged {
-		evs, err = l.fromLeader(ctx, seq, seq)
-	}
-	if err != nil {
-		return Event{}, err
-	}
-	if len(evs) == 0 || evs[0].Seq != seq {
-		return Event{}, fmt.Errorf("eventlog: event %d: %w", seq, ErrKeyNotFound)
-	}
-	return evs[0], nil
-}
-
 func fromDirect(m *nats.Msg) (Event, error) {
 	seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
 	if err != nil {
