@@ -348,17 +348,17 @@ func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
 		pp.e.Go(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() })
 		return
 	}
-	buf := rs.bytes()
-	n, err := w.vec.TryWrite(pp.c.fd, [][]byte{buf})
+	parts := rs.parts()
+	n, err := w.vec.TryWrite(pp.c.fd, parts)
 	switch {
 	case err == nil:
 		pp.ok = rs.keep
 		pp.done(rs)
 		pp.after()
 	case errors.Is(err, framing.ErrWouldBlock):
-		rest := buf[n:]
+		rest := framing.Advance(parts, n)
 		if !pp.e.Go(func() {
-			pp.ok = rs.write([][]byte{rest}) == nil && rs.keep
+			pp.ok = rs.write(rest) == nil && rs.keep
 			pp.done(rs)
 			pp.after()
 		}) {

@@ -106,6 +106,9 @@ func (rs *response) WriteHeader(code int) {
 		return // informational heads are not sent (net/http sends them; herald's handlers do not use them)
 	}
 	rs.wrote, rs.status = true, code
+	if strings.EqualFold(rs.head.Get("Connection"), "close") {
+		rs.keep = false // the handler wants the connection closed after it
+	}
 	if cl := rs.head.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			rs.length = n
@@ -275,7 +278,7 @@ func (rs *response) finish() (keep bool) {
 	switch {
 	case rs.err != nil:
 	case !rs.committed:
-		rs.write([][]byte{rs.bytes()})
+		rs.write(rs.parts())
 	case rs.chunked:
 		rs.write([][]byte{lastChunk})
 	case rs.length >= 0 && !rs.isHead && rs.sent < rs.length:
@@ -286,15 +289,17 @@ func (rs *response) finish() (keep bool) {
 
 var lastChunk = []byte("0\r\n\r\n")
 
-// bytes is the whole answer of a response never committed: head and body.
-func (rs *response) bytes() []byte {
-	n := len(rs.body)
-	buf := rs.appendHead(make([]byte, 0, 256+n), int(rs.bodyLen))
-	if !rs.isHead && bodyAllowed(rs.status) {
-		buf = append(buf, rs.body...)
+// parts is the whole answer of a response never committed: its head and
+// its body, written together with one writev (no copy of the body).
+func (rs *response) parts() [][]byte {
+	head := rs.appendHead(make([]byte, 0, 256), int(rs.bodyLen))
+	if rs.isHead || !bodyAllowed(rs.status) || len(rs.body) == 0 {
+		rs.body = nil
+		return [][]byte{head}
 	}
+	body := rs.body
 	rs.body = nil
-	return buf
+	return [][]byte{head, body}
 }
 
 // drain reads what is left of the request's body, so the next request
@@ -332,37 +337,45 @@ func (rs *response) fail(status int, msg string) {
 // body's length, or -1 for one that streams.
 func (rs *response) appendHead(b []byte, bodyLen int) []byte {
 	h := rs.head
-	if !rs.keep {
-		h.Set("Connection", "close")
-	}
-	if bodyAllowed(rs.status) {
-		if bodyLen >= 0 && rs.length < 0 {
-			h["Content-Length"] = []string{strconv.Itoa(bodyLen)}
-		}
-		if _, ok := h["Content-Type"]; !ok && len(rs.body) > 0 && h.Get("Content-Encoding") == "" {
-			h["Content-Type"] = []string{http.DetectContentType(rs.body)}
-		}
-	} else {
-		delete(h, "Content-Length")
-		delete(h, "Transfer-Encoding")
-	}
-	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
-	}
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(rs.status), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(rs.status)...)
 	b = append(b, "\r\n"...)
-	return appendFields(b, h)
+	withBody := bodyAllowed(rs.status)
+	b = appendFields(b, h, withBody)
+	if !rs.keep {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	if withBody {
+		if bodyLen >= 0 && rs.length < 0 {
+			b = append(b, "Content-Length: "...)
+			b = strconv.AppendInt(b, int64(bodyLen), 10)
+			b = append(b, "\r\n"...)
+		}
+		if _, ok := h["Content-Type"]; !ok && len(rs.body) > 0 && h.Get("Content-Encoding") == "" {
+			b = append(b, "Content-Type: "...)
+			b = append(b, http.DetectContentType(rs.body)...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, "\r\n"...)
+	}
+	return append(b, "\r\n"...)
 }
 
 // appendFields writes h sorted by name, a value's line breaks made
-// spaces (as net/http does), and the blank line that ends the head.
-func appendFields(b []byte, h http.Header) []byte {
+// spaces (as net/http does); without a body, no framing fields.
+func appendFields(b []byte, h http.Header, withBody bool) []byte {
 	var small [16]string
 	keys := small[:0]
 	for k := range h {
+		if !withBody && (k == "Content-Length" || k == "Transfer-Encoding") || k == "Connection" {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -383,7 +396,7 @@ func appendFields(b []byte, h http.Header) []byte {
 			b = append(b, "\r\n"...)
 		}
 	}
-	return append(b, "\r\n"...)
+	return b
 }
 
 // validFieldName reports whether k may be sent as a field name (a token).

@@ -178,14 +178,17 @@ func (g *Guard) NotFound(mux *http.ServeMux, prefix string) {
 	})
 }
 
-// Detached returns what an answer given later, off r's handler (a parked
-// poll's, see deliver.ServePoll), needs of r to report a failure through
-// Fail: its method, path and access-log entry. The rest — headers, URL,
-// the server's contexts — a waiting poll would otherwise keep alive.
-func Detached(r *http.Request) *http.Request {
-	d := &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, Header: http.Header{},
-		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor}
-	return d.WithContext(reqlog.With(context.Background(), reqlog.From(r.Context())))
+// FailLater returns Fail for an answer given later, off r's handler (a
+// parked poll's, see deliver.ServePoll). It keeps of r only what Fail
+// needs — method, path, access-log entry — and builds that request only
+// if it is called: a waiting poll keeps neither r's headers, URL and
+// contexts alive, nor allocates what it most likely never uses.
+func (g *Guard) FailLater(r *http.Request) func(w http.ResponseWriter, err error) {
+	method, path, entry := r.Method, r.URL.Path, reqlog.From(r.Context())
+	return func(w http.ResponseWriter, err error) {
+		fr := &http.Request{Method: method, URL: &url.URL{Path: path}, Header: http.Header{}}
+		g.Fail(w, fr.WithContext(reqlog.With(context.Background(), entry)), err)
+	}
 }
 
 // requestID names one failed request in the log and in what its client

@@ -67,12 +67,12 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request)
 		return nil
 	}
 	// A poll that waits may park: the engine answers it off this handler.
-	fr := dialect.Detached(r)
+	fail := a.guard.FailLater(r)
 	a.core.Deliver.ServePoll(w, r, deliver.Poll{
 		Transport: "longpoll", Sub: sub, Max: p.limit, Wait: p.wait, Quick: true,
 		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
 			if err != nil {
-				a.guard.Fail(w, fr, err)
+				fail(w, err)
 				return
 			}
 			a.writeEvents(w, evs, sub.Position())

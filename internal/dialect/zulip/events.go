@@ -10,7 +10,6 @@ import (
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
-	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 )
@@ -198,14 +197,14 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string
 		return a.queueErr(r.Context(), id, qid, err)
 	}
 	sub := a.core.Hub.Subscribe(from.pos, st.Filter)
-	fr := dialect.Detached(r)
+	fail := a.guard.FailLater(r)
 	a.core.Deliver.ServePoll(w, r, deliver.Poll{
 		Transport: dialectName, Sub: sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
 		Keep: func(e *hub.Event) bool { return d.keep(&e.Event) },
 		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
 			out, err := a.answer(done, id, qid, d, from, sub.Position(), evs, err)
 			if err != nil {
-				a.fail(w, fr, err)
+				fail(w, err)
 				return
 			}
 			a.writePoll(w, p, out)
