@@ -153,7 +153,7 @@ func (c *conn) ready(hup bool) {
 		c.state = connServing
 		delete(e.idle, c)
 		e.connMu.Unlock()
-		if !e.Go(func() { e.serve(c) }) {
+		if !e.serveConn(c) {
 			c.close() // shutting down
 		}
 		return
@@ -176,7 +176,7 @@ func (c *conn) answered() {
 		c.pending = false
 		c.state = connServing
 		e.connMu.Unlock()
-		if !e.Go(func() { e.serve(c) }) {
+		if !e.serveConn(c) {
 			c.close()
 		}
 	case e.shutdown.Err() != nil:
@@ -303,6 +303,41 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10)
 // dropped to keep the connection (net/http's figure); past it the
 // connection closes.
 const maxDrain = 256 << 10
+
+// readerIdle is how long a reader goroutine waits for another
+// connection to serve before it ends.
+const readerIdle = 2 * time.Second
+
+// serveConn has c's requests served by a reader goroutine that is idle,
+// or a new one; false when shutting down (the caller closes c). Readers
+// live on between connections so that their stacks, grown by a request's
+// handler, are not grown again for every request.
+func (e *Engine) serveConn(c *conn) bool {
+	select {
+	case e.readyConns <- c:
+		return true
+	default:
+	}
+	return e.Go(func() { e.reader(c) })
+}
+
+// reader serves c, then the connections handed to it, until none comes
+// for readerIdle.
+func (e *Engine) reader(c *conn) {
+	t := time.NewTimer(readerIdle)
+	defer t.Stop()
+	for {
+		e.serve(c)
+		t.Reset(readerIdle)
+		select {
+		case c = <-e.readyConns:
+		case <-t.C:
+			return
+		case <-e.shutdown.Done():
+			return
+		}
+	}
+}
 
 // serve reads c's requests and serves them with the server's handler
 // until one parks or hands the connection over (an SSE stream, a

@@ -70,6 +70,7 @@ type Engine struct {
 	idle        map[*conn]struct{} // waiting for their next request
 	lastSweep   int64
 	parkedCount atomic.Int64 // polls parked with the workers
+	readyConns  chan *conn   // to an idle reader goroutine (unbuffered)
 }
 
 // New returns an engine; it starts nothing until a stream needs it.
@@ -90,6 +91,7 @@ func New(cfg Config) *Engine {
 	}
 	e.wake.Store(newFaultWake())
 	e.idle = map[*conn]struct{}{}
+	e.readyConns = make(chan *conn)
 	return e
 }
 
