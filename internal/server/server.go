@@ -239,7 +239,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.accessLog(boundBodies(s.instrument(api), cfg.BodyTimeout)),
+		Handler:           s.middleware(api),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -266,6 +266,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.acme.start() // the listeners answer its challenges
 	}
 	return s, nil
+}
+
+// middleware wraps the API in what every request passes through: its
+// access-log line and id, the body's deadline and the request metrics.
+func (s *Server) middleware(api http.Handler) http.Handler {
+	return s.accessLog(boundBodies(s.instrument(api), s.cfg.BodyTimeout))
 }
 
 // absPath returns p made absolute, or p if that fails: the sign-in hint
