@@ -10,7 +10,7 @@ import (
 	"github.com/herald-io/herald/internal/reqlog"
 )
 
-// accessLog gives every request an id, echoed in the X-Request-Id header
+// The middleware (middleware.go) gives every request an id, echoed in the X-Request-Id header
 // (the id an internal error's answer shows), and writes one line for it
 // when it ends: method, path, status, bytes, duration, key, dialect,
 // remote address, request id. A stream the delivery engine takes over
@@ -20,22 +20,6 @@ import (
 // The path is logged without its query string, which may hold a
 // credential (access_token), and without the value of a {key} wildcard,
 // which is one (Hue's /api/<app key>/config).
-func (s *Server) accessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var routed *http.Request // the request the mux routes: its path values
-		e := reqlog.New(r.Method, r.URL.Path, r.RemoteAddr, time.Now(), func(e *reqlog.Entry, status int, bytes int64) {
-			if s.accessOn.Load() {
-				s.writeAccess(e, redactKey(e.Path, routed), status, bytes)
-			}
-		})
-		w.Header().Set(reqlog.Header, e.ID)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		routed = r.WithContext(reqlog.With(r.Context(), e))
-		next.ServeHTTP(rec, routed)
-		e.Done(rec.status, rec.bytes)
-	})
-}
-
 func (s *Server) writeAccess(e *reqlog.Entry, path string, status int, bytes int64) {
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("method", e.Method), slog.String("path", path), slog.Int("status", status),

@@ -29,8 +29,8 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"access-log-on-devnull", true, devNull},    // and the system call
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s := &Server{cfg: Config{BodyTimeout: DefaultBodyTimeout}, metrics: metrics.New(),
-				log: slog.New(slog.NewTextHandler(c.out, nil))}
+			log := slog.New(slog.NewTextHandler(c.out, nil))
+			s := &Server{cfg: Config{BodyTimeout: DefaultBodyTimeout}, metrics: metrics.New(), log: log}
 			s.accessOn.Store(c.on)
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {

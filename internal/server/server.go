@@ -85,8 +85,8 @@ type Config struct {
 	// and 2,000; +Inf: no limit); SetRate changes them while serving.
 	RateLimit float64
 	RateBurst int
-	// AccessLog writes one line per request (see accessLog); SetAccessLog
-	// changes it while serving.
+	// AccessLog writes one line per request (see accesslog.go);
+	// SetAccessLog changes it while serving.
 	AccessLog bool
 	// AppTokens are the app-signed tokens (JWTs) the native API accepts
 	// besides keys; none unless configured.
@@ -266,12 +266,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.acme.start() // the listeners answer its challenges
 	}
 	return s, nil
-}
-
-// middleware wraps the API in what every request passes through: its
-// access-log line and id, the body's deadline and the request metrics.
-func (s *Server) middleware(api http.Handler) http.Handler {
-	return s.accessLog(boundBodies(s.instrument(api), s.cfg.BodyTimeout))
 }
 
 // absPath returns p made absolute, or p if that fails: the sign-in hint
