@@ -21,11 +21,22 @@ import (
 // credential (access_token), and without the value of a {key} wildcard,
 // which is one (Hue's /api/<app key>/config).
 func (s *Server) writeAccess(e *reqlog.Entry, path string, status int, bytes int64) {
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+	// The record is made here rather than by Logger.LogAttrs, which
+	// would look up its caller's program counter for every line: herald
+	// never logs the source.
+	ctx := context.Background()
+	h := s.accessLogger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	now := time.Now()
+	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
 		slog.String("method", e.Method), slog.String("path", path), slog.Int("status", status),
-		slog.Int64("bytes", bytes), slog.Duration("duration", time.Since(e.Start)),
+		slog.Int64("bytes", bytes), slog.Duration("duration", now.Sub(e.Start)),
 		slog.String("key", e.Key), slog.String("dialect", e.Dialect),
 		slog.String("remote", e.Remote), slog.String("request_id", e.ID))
+	_ = h.Handle(ctx, rec) // as Logger does: a log that fails is not the request's error
 }
 
 // redactKey replaces the value of r's {key} wildcard in path.

@@ -30,7 +30,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			log := slog.New(slog.NewTextHandler(c.out, nil))
-			s := &Server{cfg: Config{BodyTimeout: DefaultBodyTimeout}, metrics: metrics.New(), log: log}
+			s := &Server{cfg: Config{BodyTimeout: DefaultBodyTimeout}, metrics: metrics.New(), log: log, accessLogger: log}
 			s.accessOn.Store(c.on)
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
