@@ -3,7 +3,7 @@
 // the Entry (request id, method, path, remote address, start), the guard
 // names the key and the dialect, and the delivery engine, when it takes a
 // stream's connection over from net/http, takes over the line too and has
-// it written when the stream ends.
+// it written when the stream ends. Writer batches the lines' writes.
 //
 // Ownership: the handler's goroutine owns an Entry until the handler
 // returns; SetKey and Detach are called there. After Detach, whoever ends

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/herald-io/herald/internal/metrics"
+	"github.com/herald-io/herald/internal/reqlog"
 )
 
 // BenchmarkMiddleware is what the middleware costs a tiny request (a
@@ -19,6 +21,8 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer devNull.Close()
+	batched := reqlog.NewWriter(devNull, 64<<10, 200*time.Millisecond) // as cmd/herald's
+	defer batched.Close()
 	for _, c := range []struct {
 		name string
 		on   bool
@@ -27,6 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"access-log-off", false, io.Discard},
 		{"access-log-on-discard", true, io.Discard}, // formatting only
 		{"access-log-on-devnull", true, devNull},    // and the system call
+		{"access-log-on-batched", true, batched.Lines()},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			log := slog.New(slog.NewTextHandler(c.out, nil))
