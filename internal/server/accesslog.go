@@ -10,11 +10,12 @@ import (
 	"github.com/herald-io/herald/internal/reqlog"
 )
 
-// The middleware (middleware.go) gives every request an id, echoed in the X-Request-Id header
-// (the id an internal error's answer shows), and writes one line for it
-// when it ends: method, path, status, bytes, duration, key, dialect,
-// remote address, request id. A stream the delivery engine takes over
-// from net/http is written when the stream ends (see reqlog), so its
+// writeAccess writes a request's access-log line. The middleware
+// (middleware.go) gives every request an id, echoed in the X-Request-Id
+// header (the id an internal error's answer shows), and has this line
+// written when it ends: method, path, status, bytes, duration, key,
+// dialect, remote address, request id. A stream the delivery engine takes
+// over from net/http is written when the stream ends (see reqlog), so its
 // duration and bytes are the stream's.
 //
 // The path is logged without its query string, which may hold a
