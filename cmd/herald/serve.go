@@ -23,6 +23,7 @@ import (
 	"github.com/herald-io/herald/internal/buildinfo"
 	"github.com/herald-io/herald/internal/console"
 	"github.com/herald-io/herald/internal/eventlog"
+	"github.com/herald-io/herald/internal/reqlog"
 	"github.com/herald-io/herald/internal/server"
 	"github.com/herald-io/herald/internal/webhook"
 )
@@ -54,6 +55,7 @@ type ServeCmd struct {
 	RateLimit            float64       `name:"rate-limit" env:"HERALD_RATE_LIMIT" default:"1000" help:"Requests per second a key may make, unless it has a rate of its own; more get 429 (0: no limit). Reloaded on SIGHUP."`
 	RateBurst            int           `name:"rate-burst" env:"HERALD_RATE_BURST" default:"2000" help:"Requests a key under --rate-limit may make at once. Reloaded on SIGHUP."`
 	AccessLog            bool          `name:"access-log" env:"HERALD_ACCESS_LOG" default:"true" help:"One log line per request, at info (--access-log=false: none). Reloaded on SIGHUP."`
+	AccessLogFlush       time.Duration `name:"access-log-flush" env:"HERALD_ACCESS_LOG_FLUSH" default:"200ms" help:"Longest an access-log line waits to be written with others (64 KiB at a time, or with the next other line); 0: each at once. Written at shutdown and on SIGHUP."`
 	LogFormat            string        `name:"log-format" env:"HERALD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format; json makes every line herald writes JSON, the start-up banner too."`
 	LogLevel             slog.Level    `name:"log-level" env:"HERALD_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn, error. Reloaded on SIGHUP."`
 	JWTHMACSecret        string        `name:"jwt-hmac-secret-file" env:"HERALD_JWT_HMAC_SECRET_FILE" type:"path" help:"Accept app-signed tokens: HS256 JWTs signed with the secret in this file (at least 32 bytes; a final line break is not part of it)."`
@@ -80,7 +82,9 @@ type serveFlags func() (ServeCmd, []setting, error)
 func (c *ServeCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals, reread serveFlags) error {
 	level := new(slog.LevelVar)
 	level.Set(c.LogLevel)
-	logger := newLogger(os.Stderr, c.LogFormat, level)
+	out := reqlog.NewWriter(os.Stderr, accessLogBuffer, c.AccessLogFlush)
+	defer out.Close() // what waits: the lines of streams the shutdown ended
+	logger, accessLogger := newLogger(out, c.LogFormat, level), newLogger(out.Lines(), c.LogFormat, level)
 	// In JSON mode the reason herald does not start is a record too.
 	failed := func(err error) error {
 		if c.LogFormat != "json" {
@@ -98,7 +102,9 @@ func (c *ServeCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals, rere
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	srv, err := server.Start(ctx, c.config(g.Data, logger))
+	cfg := c.config(g.Data, logger)
+	cfg.AccessLogger = accessLogger
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return failed(err)
 	}
@@ -110,6 +116,7 @@ func (c *ServeCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals, rere
 	for {
 		select {
 		case <-hup:
+			out.Flush() // the lines so far, before the reload's and whatever it changes
 			running = c.reload(logger, level, srv, running, reread)
 			continue
 		case <-ctx.Done():
@@ -297,6 +304,11 @@ func (c *ServeCmd) check() error {
 	}
 	return nil
 }
+
+// accessLogBuffer is how many bytes of access lines wait at most: a few
+// hundred lines, one write(2) for all of them (nginx's default buffer=
+// is 64k too).
+const accessLogBuffer = 64 << 10
 
 func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}

@@ -3,7 +3,7 @@
 // the Entry (request id, method, path, remote address, start), the guard
 // names the key and the dialect, and the delivery engine, when it takes a
 // stream's connection over from net/http, takes over the line too and has
-// it written when the stream ends.
+// it written when the stream ends. Writer batches the lines' writes.
 //
 // Ownership: the handler's goroutine owns an Entry until the handler
 // returns; SetKey and Detach are called there. After Detach, whoever ends
@@ -33,20 +33,41 @@ type Entry struct {
 	Key, Dialect string
 
 	detached bool
-	write    func(e *Entry, status int, bytes int64)
+	write    Sink
 }
+
+// Sink writes an entry's line.
+type Sink interface {
+	WriteEntry(e *Entry, status int, bytes int64)
+}
+
+// SinkFunc is a function as a Sink.
+type SinkFunc func(e *Entry, status int, bytes int64)
+
+// WriteEntry calls f.
+func (f SinkFunc) WriteEntry(e *Entry, status int, bytes int64) { f(e, status, bytes) }
 
 // New returns an entry with a fresh id; write is called once, when the
 // request (or the stream it became) ends.
 func New(method, path, remote string, start time.Time, write func(e *Entry, status int, bytes int64)) *Entry {
-	return &Entry{ID: NewID(), Start: start, Method: method, Path: path, Remote: remote, write: write}
+	e := new(Entry)
+	e.Init(method, path, remote, start, SinkFunc(write))
+	return e
+}
+
+// Init makes e a fresh entry, as New does, in place: for a middleware that
+// allocates it with the rest of a request's state, once.
+func (e *Entry) Init(method, path, remote string, start time.Time, w Sink) {
+	*e = Entry{ID: NewID(), Start: start, Method: method, Path: path, Remote: remote, write: w}
 }
 
 // NewID returns a fresh request id.
 func NewID() string {
 	var b [8]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var x [16]byte
+	hex.Encode(x[:], b[:])
+	return string(x[:])
 }
 
 type ctxKey struct{}
@@ -78,7 +99,7 @@ func (e *Entry) Detach() func(status int, bytes int64) {
 		return nil
 	}
 	e.detached = true
-	return func(status int, bytes int64) { e.write(e, status, bytes) }
+	return func(status int, bytes int64) { e.write.WriteEntry(e, status, bytes) }
 }
 
 // Detached reports whether Detach was called.
@@ -89,5 +110,5 @@ func (e *Entry) Done(status int, bytes int64) {
 	if e == nil || e.detached {
 		return
 	}
-	e.write(e, status, bytes)
+	e.write.WriteEntry(e, status, bytes)
 }

@@ -10,38 +10,34 @@ import (
 	"github.com/herald-io/herald/internal/reqlog"
 )
 
-// accessLog gives every request an id, echoed in the X-Request-Id header
-// (the id an internal error's answer shows), and writes one line for it
-// when it ends: method, path, status, bytes, duration, key, dialect,
-// remote address, request id. A stream the delivery engine takes over
-// from net/http is written when the stream ends (see reqlog), so its
+// writeAccess writes a request's access-log line. The middleware
+// (middleware.go) gives every request an id, echoed in the X-Request-Id
+// header (the id an internal error's answer shows), and has this line
+// written when it ends: method, path, status, bytes, duration, key,
+// dialect, remote address, request id. A stream the delivery engine takes
+// over from net/http is written when the stream ends (see reqlog), so its
 // duration and bytes are the stream's.
 //
 // The path is logged without its query string, which may hold a
 // credential (access_token), and without the value of a {key} wildcard,
 // which is one (Hue's /api/<app key>/config).
-func (s *Server) accessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var routed *http.Request // the request the mux routes: its path values
-		e := reqlog.New(r.Method, r.URL.Path, r.RemoteAddr, time.Now(), func(e *reqlog.Entry, status int, bytes int64) {
-			if s.accessOn.Load() {
-				s.writeAccess(e, redactKey(e.Path, routed), status, bytes)
-			}
-		})
-		w.Header().Set(reqlog.Header, e.ID)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		routed = r.WithContext(reqlog.With(r.Context(), e))
-		next.ServeHTTP(rec, routed)
-		e.Done(rec.status, rec.bytes)
-	})
-}
-
 func (s *Server) writeAccess(e *reqlog.Entry, path string, status int, bytes int64) {
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+	// The record is made here rather than by Logger.LogAttrs, which
+	// would look up its caller's program counter for every line: herald
+	// never logs the source.
+	ctx := context.Background()
+	h := s.accessLogger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	now := time.Now()
+	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
 		slog.String("method", e.Method), slog.String("path", path), slog.Int("status", status),
-		slog.Int64("bytes", bytes), slog.Duration("duration", time.Since(e.Start)),
+		slog.Int64("bytes", bytes), slog.Duration("duration", now.Sub(e.Start)),
 		slog.String("key", e.Key), slog.String("dialect", e.Dialect),
 		slog.String("remote", e.Remote), slog.String("request_id", e.ID))
+	_ = h.Handle(ctx, rec) // as Logger does: a log that fails is not the request's error
 }
 
 // redactKey replaces the value of r's {key} wildcard in path.

@@ -11,7 +11,7 @@ import (
 // DefaultBodyTimeout is Config.BodyTimeout's default.
 const DefaultBodyTimeout = 30 * time.Second
 
-// boundBodies gives every request body d to arrive, counted from the
+// boundBody gives r's body d to arrive, counted from the
 // moment the request's headers have been read (ReadHeaderTimeout bounds
 // those), on every route: a client that trickles a body is cut then,
 // authenticated or not.
@@ -28,18 +28,15 @@ const DefaultBodyTimeout = 30 * time.Second
 // the handler is bounded too; net/http sets the next request's deadlines
 // itself. http.Server.ReadTimeout would bound headers and body together,
 // and leave handlers the socket's error, whose text names addresses.
-func boundBodies(next http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// ContentLength is 0 exactly when no body bytes may follow
-		// (HTTP/1.x: r.Body is http.NoBody; HTTP/2: the stream ended).
-		if r.ContentLength != 0 && r.Body != nil {
-			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-				r.Body = &boundedBody{ReadCloser: r.Body, rc: rc, d: d}
-			}
+func boundBody(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	// ContentLength is 0 exactly when no body bytes may follow
+	// (HTTP/1.x: r.Body is http.NoBody; HTTP/2: the stream ended).
+	if r.ContentLength != 0 && r.Body != nil {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			r.Body = &boundedBody{ReadCloser: r.Body, rc: rc, d: d}
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
 }
 
 // boundedBody clears the read deadline when the body ends, and reports a

@@ -85,9 +85,13 @@ type Config struct {
 	// and 2,000; +Inf: no limit); SetRate changes them while serving.
 	RateLimit float64
 	RateBurst int
-	// AccessLog writes one line per request (see accessLog); SetAccessLog
-	// changes it while serving.
+	// AccessLog writes one line per request (see accesslog.go);
+	// SetAccessLog changes it while serving.
 	AccessLog bool
+	// AccessLogger receives the access log's lines (nil: Logger).
+	// cmd/herald gives it Logger's format over the batched side of the
+	// log's reqlog.Writer, so that lines are written a buffer at a time.
+	AccessLogger *slog.Logger
 	// AppTokens are the app-signed tokens (JWTs) the native API accepts
 	// besides keys; none unless configured.
 	AppTokens apptoken.Config
@@ -122,6 +126,8 @@ type Server struct {
 	stopWatch context.CancelFunc // ends the certificate files' poller
 	closed    sync.Once
 	accessOn  atomic.Bool // Config.AccessLog, or SetAccessLog's
+	// accessLogger is Config.AccessLogger, or Logger.
+	accessLogger *slog.Logger
 
 	// URL and TLSURL are the base URLs clients use ("" when not listening).
 	URL, TLSURL string
@@ -135,6 +141,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AccessLogger == nil {
+		cfg.AccessLogger = cfg.Logger
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
@@ -160,7 +169,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: cfg.Logger, accessLogger: cfg.AccessLogger, metrics: metrics.New()}
 	s.accessOn.Store(cfg.AccessLog)
 	s.metrics.BuildInfo.WithLabelValues(cfg.Build.Version, cfg.Build.Rev(), cfg.Build.Go).Set(1)
 	defer func() {
@@ -239,7 +248,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.accessLog(boundBodies(s.instrument(api), cfg.BodyTimeout)),
+		Handler:           s.middleware(api),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
