@@ -41,6 +41,13 @@ type Sink interface {
 	WriteEntry(e *Entry, status int, bytes int64)
 }
 
+// A Detacher is a Sink told when its entry is detached (Detach, on the
+// handler's goroutine): it may resolve what it needs for the line then,
+// and let go of the request, which the stream would otherwise keep alive.
+type Detacher interface {
+	Detaching(e *Entry)
+}
+
 // SinkFunc is a function as a Sink.
 type SinkFunc func(e *Entry, status int, bytes int64)
 
@@ -99,6 +106,9 @@ func (e *Entry) Detach() func(status int, bytes int64) {
 		return nil
 	}
 	e.detached = true
+	if d, ok := e.write.(Detacher); ok {
+		d.Detaching(e)
+	}
 	return func(status int, bytes int64) { e.write.WriteEntry(e, status, bytes) }
 }
 

@@ -32,10 +32,11 @@ func (h *root) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q.entry.Init(r.Method, r.URL.Path, r.RemoteAddr, time.Now(), q)
 	q.id[0] = q.entry.ID
 	w.Header()[reqlog.Header] = q.id[:] // the canonical form: Set would allocate the slice
-	q.routed = r.WithContext(reqlog.With(r.Context(), &q.entry))
-	boundBody(w, q.routed, h.s.cfg.BodyTimeout)
-	h.api.ServeHTTP(&q.statusRecorder, q.routed)
-	h.counters.inc(q.routed.Pattern, q.status)
+	routed := r.WithContext(reqlog.With(r.Context(), &q.entry))
+	q.routed = routed
+	boundBody(w, routed, h.s.cfg.BodyTimeout)
+	h.api.ServeHTTP(&q.statusRecorder, routed)
+	h.counters.inc(routed.Pattern, q.status)
 	if q.entry.Detached() {
 		// The stream outlives the handler, and its line keeps q: not
 		// net/http's response (and its buffer), which the hijack left.
@@ -56,9 +57,22 @@ type request struct {
 
 // WriteEntry writes the request's access-log line (reqlog.Sink).
 func (q *request) WriteEntry(e *reqlog.Entry, status int, bytes int64) {
-	if q.s.accessOn.Load() {
-		q.s.writeAccess(e, redactKey(e.Path, q.routed), status, bytes)
+	if !q.s.accessOn.Load() {
+		return
 	}
+	path := e.Path
+	if q.routed != nil {
+		path = redactKey(e.Path, q.routed)
+	}
+	q.s.writeAccess(e, path, status, bytes)
+}
+
+// Detaching resolves the line's path while the routed request is at hand
+// and lets the request go (reqlog.Detacher): a stream or a parked poll
+// keeps q for its whole life.
+func (q *request) Detaching(e *reqlog.Entry) {
+	e.Path = redactKey(e.Path, q.routed)
+	q.routed = nil
 }
 
 // statusRecorder remembers the status code and counts the body's bytes;
