@@ -305,8 +305,14 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10)
 const maxDrain = 256 << 10
 
 // readerIdle is how long a reader goroutine waits for another
-// connection to serve before it ends.
-const readerIdle = 2 * time.Second
+// connection to serve before it ends, and maxIdleReaders how many may
+// wait: enough for the requests of a busy moment, few enough that a
+// burst's readers (one per connection that became readable at once) do
+// not linger with their stacks.
+const (
+	readerIdle     = 2 * time.Second
+	maxIdleReaders = 32
+)
 
 // serveConn has c's requests served by a reader goroutine that is idle,
 // or a new one; false when shutting down (the caller closes c). Readers
@@ -328,12 +334,19 @@ func (e *Engine) reader(c *conn) {
 	defer t.Stop()
 	for {
 		e.serve(c)
+		if e.idleReaders.Add(1) > maxIdleReaders {
+			e.idleReaders.Add(-1)
+			return
+		}
 		t.Reset(readerIdle)
 		select {
 		case c = <-e.readyConns:
+			e.idleReaders.Add(-1)
 		case <-t.C:
+			e.idleReaders.Add(-1)
 			return
 		case <-e.shutdown.Done():
+			e.idleReaders.Add(-1)
 			return
 		}
 	}

@@ -71,6 +71,7 @@ type Engine struct {
 	lastSweep   int64
 	parkedCount atomic.Int64 // polls parked with the workers
 	readyConns  chan *conn   // to an idle reader goroutine (unbuffered)
+	idleReaders atomic.Int32 // reader goroutines waiting on readyConns
 }
 
 // New returns an engine; it starts nothing until a stream needs it.
