@@ -108,8 +108,9 @@ type Store struct {
 	cfg   Config
 	known known // followed cursors, as last read (see Known)
 	views views // watched followed cursors (see WatchFollowed)
-	// recent is every cursor as this store last read or stored it (see
-	// Recent); known's tombstones and epochs are not used here.
+	// recent holds the cursors asked for through Recent, as this store
+	// last read or stored them; known's tombstones and epochs are not
+	// used here.
 	recent known
 	hold   time.Duration // changeHold; tests change it
 }
@@ -167,7 +168,7 @@ func (s *Store) Create(ctx context.Context, id string, spec Spec) (State, error)
 		return State{}, fmt.Errorf("cursor %s: %w", id, err)
 	}
 	st.rev = rev
-	s.recent.put(st, 0)
+	s.remember(st)
 	return st, nil
 }
 
@@ -194,7 +195,7 @@ func (s *Store) Get(ctx context.Context, id string) (State, error) {
 		s.forget(id)
 		return State{}, fmt.Errorf("cursor %s: idle since %s: %w", id, st.LastActive.Format(time.RFC3339), ErrNotFound)
 	}
-	s.recent.put(st, 0)
+	s.remember(st)
 	return st, nil
 }
 
@@ -211,7 +212,20 @@ func (s *Store) Recent(ctx context.Context, id string) (State, error) {
 		st.stale = true
 		return st, nil
 	}
-	return s.Get(ctx, id)
+	st, err := s.Get(ctx, id)
+	if err == nil {
+		s.recent.put(st, 0)
+	}
+	return st, err
+}
+
+// remember refreshes what the store remembers of st's cursor after a read
+// or write of it, if Recent asked for it before: the cursors of dialects
+// that do not start from Recent are not kept for nothing.
+func (s *Store) remember(st State) {
+	if _, ok := s.recent.lookup(st.ID); ok {
+		s.recent.put(st, 0)
+	}
 }
 
 // forget drops what the store remembers of the cursor id, gone.
@@ -294,7 +308,7 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 		rev, err := s.kv.Update(ctx, id, b, st.rev)
 		if err == nil {
 			st.rev = rev
-			s.recent.put(st, 0)
+			s.remember(st)
 			return st, nil
 		}
 		if !errors.Is(err, eventlog.ErrConflict) || attempt == 20 {

@@ -325,7 +325,7 @@ func (p *poll) commit(ctx context.Context) error {
 	case err == nil:
 		p.cur.rev, p.cur.stale = rev, false
 		p.stored, p.changed = p.cur.clone(), false
-		p.s.recent.put(p.cur, 0)
+		p.s.remember(p.cur)
 		return nil
 	case errors.Is(err, eventlog.ErrConflict):
 		// Changed or deleted meanwhile: the reload tells which.

@@ -57,6 +57,9 @@ func TestRecentStale(t *testing.T) {
 		if _, err := here.Create(ctx, "q", Spec{}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := here.Recent(ctx, "q"); err != nil { // remembered from now on
+			t.Fatal(err)
+		}
 		e.publish(t, "app.x", 1)
 		first, err := here.Fetch(ctx, "q", 10, 0)
 		if err != nil || first.BatchID == "" {
@@ -224,5 +227,39 @@ func TestPollHoldsAChangeOnlyBriefly(t *testing.T) {
 	}
 	if u := kv.Updates.Load(); u != 2 {
 		t.Fatalf("%d updates; want 2 (the acknowledgement, the batch)", u)
+	}
+}
+
+// Only the cursors asked for through Recent are remembered (those of other
+// dialects are not kept for nothing), and a deleted one is forgotten.
+func TestRecentRemembersWhatItServes(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	s := e.store
+	if _, err := s.Create(ctx, "q", Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 1)
+	if _, err := s.Fetch(ctx, "q", 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.recent.get("q"); ok {
+		t.Fatal("a cursor read and written without Recent is remembered")
+	}
+	if _, err := s.Recent(ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Fetch(ctx, "q", 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := s.recent.get("q"); !ok || st.rev != f.State.rev {
+		t.Fatalf("remembered %+v, %v; want the state the fetch stored", st, ok)
+	}
+	if err := s.Delete(ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.recent.get("q"); ok {
+		t.Fatal("a deleted cursor is remembered")
 	}
 }
