@@ -299,7 +299,13 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 		return &dialect.Problem{Kind: dialect.Unavailable, Code: "unavailable", RetryAfter: time.Second,
 			Message: "the server is shutting down; send the request again"}
 	}
-	out := make([]byte, 0, 64+len(b.Events)*256)
+	wires := make([][]byte, len(b.Events))
+	n := 64 + len(b.BatchID)
+	for i := range b.Events {
+		wires[i] = a.core.Hub.Wire(&b.Events[i], a.jsonFmt) // encoded once per process
+		n += len(wires[i]) + 1
+	}
+	out := make([]byte, 0, n)
 	out = append(out, `{"batch":`...)
 	if b.BatchID == "" {
 		out = append(out, "null"...)
@@ -307,11 +313,11 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 		out = appendString(out, b.BatchID)
 	}
 	out = append(out, `,"events":[`...)
-	for i := range b.Events {
+	for i, wire := range wires {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, a.core.Hub.Wire(&b.Events[i], a.jsonFmt)...) // encoded once per process
+		out = append(out, wire...)
 	}
 	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json")
