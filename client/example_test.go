@@ -81,22 +81,20 @@ func ExampleClient_Fetch() {
 	}); err != nil {
 		log.Fatal(err)
 	}
-	for {
-		b, err := c.Fetch(ctx, "mailer", 100, 30*time.Second)
-		if err != nil {
-			log.Fatal(err)
-		}
+	b, err := c.Fetch(ctx, "mailer", 100, 30*time.Second)
+	for err == nil {
 		for _, ev := range b.Events {
 			fmt.Println("send welcome mail for", string(ev.Data))
 		}
 		if b.ID == "" {
-			continue // nothing new within the wait
+			b, err = c.Fetch(ctx, "mailer", 100, 30*time.Second) // nothing new within the wait
+			continue
 		}
-		// Unacknowledged, the same batch would be handed out again.
-		if err := c.Ack(ctx, "mailer", b.ID); err != nil {
-			log.Fatal(err)
-		}
+		// Unacknowledged, the same batch would be handed out again: the
+		// next request acknowledges this one.
+		b, err = c.AckFetch(ctx, "mailer", b.ID, 100, 30*time.Second)
 	}
+	log.Fatal(err)
 }
 
 func ExampleClient_CreateKey() {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -119,12 +120,31 @@ func (c *Client) DeleteSubscription(ctx context.Context, name string) error {
 // it waits up to wait for one, then returns an empty Batch. Events stay
 // pending, and Fetch returns the same batch again, until Ack.
 func (c *Client) Fetch(ctx context.Context, name string, limit int, wait time.Duration) (Batch, error) {
+	return c.fetch(ctx, name, "", limit, wait)
+}
+
+// AckFetch acknowledges the batch with id batchID and returns the next
+// pending batch as Fetch does, in one request (and one write on the
+// server): a consumer's loop. Sent again after its answer was lost, it
+// finds batchID acknowledged already and returns the same next batch. An
+// id that is not the pending batch fails with ErrBatchNotPending.
+func (c *Client) AckFetch(ctx context.Context, name, batchID string, limit int, wait time.Duration) (Batch, error) {
+	if batchID == "" {
+		return Batch{}, fmt.Errorf("herald: AckFetch needs a batch id; use Fetch")
+	}
+	return c.fetch(ctx, name, batchID, limit, wait)
+}
+
+func (c *Client) fetch(ctx context.Context, name, ack string, limit int, wait time.Duration) (Batch, error) {
 	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	if wait > 0 {
 		q.Set("wait", wait.String())
+	}
+	if ack != "" {
+		q.Set("ack", ack)
 	}
 	var out struct {
 		Batch  *string `json:"batch"`

@@ -110,6 +110,42 @@ func TestSubscriptions(t *testing.T) {
 	}
 }
 
+// AckFetch acknowledges a batch and fetches the next in one request; sent
+// again, it finds the batch acknowledged and returns the same next batch.
+func TestAckFetch(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := ts.adminClient()
+	ctx := testContext(t)
+	if _, err := c.PutSubscription(ctx, "loop", client.SubscriptionSpec{Topics: []string{"app.l"}, Start: client.StartEarliest}); err != nil {
+		t.Fatal(err)
+	}
+	acks := publish(t, c, drafts("app.l", 0, 3)...)
+	b1, err := c.Fetch(ctx, "loop", 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExactly(t, b1.Events, acks[:2])
+	b2, err := c.AckFetch(ctx, "loop", b1.ID, 2, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExactly(t, b2.Events, acks[2:])
+	again, err := c.AckFetch(ctx, "loop", b1.ID, 2, 0)
+	if err != nil || again.ID != b2.ID {
+		t.Fatalf("AckFetch sent again = %+v, %v; want batch %q", again, err, b2.ID)
+	}
+	if _, err := c.AckFetch(ctx, "loop", "never", 2, 0); !errors.Is(err, client.ErrBatchNotPending) {
+		t.Fatalf("AckFetch of a batch never pending = %v, want ErrBatchNotPending", err)
+	}
+	empty, err := c.AckFetch(ctx, "loop", b2.ID, 2, 0)
+	if err != nil || empty.ID != "" || len(empty.Events) != 0 {
+		t.Fatalf("AckFetch of the last batch = %+v, %v", empty, err)
+	}
+	if sub, err := c.GetSubscription(ctx, "loop"); err != nil || sub.Position != acks[2].Seq || sub.Batch != "" {
+		t.Fatalf("GetSubscription = %+v, %v", sub, err)
+	}
+}
+
 func TestFetchWaitsForEvent(t *testing.T) {
 	ts := startServer(t, server.Config{})
 	c := ts.adminClient()

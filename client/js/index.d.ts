@@ -207,7 +207,7 @@ export class Herald {
   getSubscription(name: string, options?: { signal?: AbortSignal }): Promise<Subscription>;
   listSubscriptions(options?: { signal?: AbortSignal }): Promise<Subscription[]>;
   deleteSubscription(name: string): Promise<void>;
-  fetchBatch(name: string, options?: { limit?: number; wait?: number; signal?: AbortSignal }): Promise<Batch>;
+  fetchBatch(name: string, options?: { limit?: number; wait?: number; ack?: string; signal?: AbortSignal }): Promise<Batch>;
   ack(name: string, batch: string): Promise<Subscription>;
   ackUpTo(name: string, seq: number): Promise<Subscription>;
   createKey(spec: { name: string; publish?: string[]; subscribe?: string[]; admin?: boolean; rate?: number }): Promise<Key>;

@@ -46,12 +46,16 @@ type State struct {
 	Filter     topic.Filter    `json:"filter"`
 	Acked      uint64          `json:"acked"` // every matching event up to here is acknowledged
 	Batch      *Batch          `json:"batch,omitempty"`
-	Owner      string          `json:"owner,omitempty"` // key ID that created it
-	Meta       json.RawMessage `json:"meta,omitempty"`  // the dialect's own data
+	AckedBatch string          `json:"acked_batch,omitempty"` // the last batch acknowledged by id (see AckBatch)
+	Owner      string          `json:"owner,omitempty"`       // key ID that created it
+	Meta       json.RawMessage `json:"meta,omitempty"`        // the dialect's own data
 	IdleTTL    time.Duration   `json:"idle_ttl,omitempty"`
 	Created    time.Time       `json:"created"`
 	LastActive time.Time       `json:"last_active"`
 	rev        uint64
+	// stale marks a state this store remembered (Recent) rather than read
+	// or stored just now: another node may have changed it since.
+	stale bool
 }
 
 // Batch is the pending batch: the events after Acked up to Through, handed
@@ -104,6 +108,11 @@ type Store struct {
 	cfg   Config
 	known known // followed cursors, as last read (see Known)
 	views views // watched followed cursors (see WatchFollowed)
+	// recent holds the cursors asked for through Recent, as this store
+	// last read or stored them; known's tombstones and epochs are not
+	// used here.
+	recent known
+	hold   time.Duration // changeHold; tests change it
 }
 
 // New returns a Store over kv.
@@ -117,7 +126,8 @@ func New(kv eventlog.KV, log Log, wait Waiter, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{kv: kv, log: log, wait: wait, cfg: cfg, known: known{limit: knownCursors}}
+	return &Store{kv: kv, log: log, wait: wait, cfg: cfg, known: known{limit: knownCursors}, recent: known{limit: knownCursors},
+		hold: changeHold}
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
@@ -158,6 +168,7 @@ func (s *Store) Create(ctx context.Context, id string, spec Spec) (State, error)
 		return State{}, fmt.Errorf("cursor %s: %w", id, err)
 	}
 	st.rev = rev
+	s.remember(st)
 	return st, nil
 }
 
@@ -169,7 +180,7 @@ func (s *Store) Get(ctx context.Context, id string) (State, error) {
 	}
 	e, err := s.kv.Get(ctx, id)
 	if errors.Is(err, eventlog.ErrKeyNotFound) {
-		s.known.forget(id)
+		s.forget(id)
 		return State{}, fmt.Errorf("cursor %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -181,10 +192,46 @@ func (s *Store) Get(ctx context.Context, id string) (State, error) {
 	}
 	if s.expired(&st) {
 		_ = s.kv.Delete(ctx, id, st.rev)
-		s.known.forget(id)
+		s.forget(id)
 		return State{}, fmt.Errorf("cursor %s: idle since %s: %w", id, st.LastActive.Format(time.RFC3339), ErrNotFound)
 	}
+	s.remember(st)
 	return st, nil
+}
+
+// Recent returns the cursor id as this store last read or stored it,
+// without a round trip, else reads it as Get does. What it remembers may
+// be stale: another node may have changed or deleted the cursor since. It
+// is the start of Poll, AckFrom and AckUpToFrom, which find that out: their
+// compare-and-set fails on a changed cursor, and before they answer from a
+// remembered state without a write, or fail on one, they read it (Poll
+// while it waits may so learn of another node's change only when the wait
+// ends, or when it is woken).
+func (s *Store) Recent(ctx context.Context, id string) (State, error) {
+	if st, ok := s.recent.get(id); ok && !s.expired(&st) {
+		st.stale = true
+		return st, nil
+	}
+	st, err := s.Get(ctx, id)
+	if err == nil {
+		s.recent.put(st, 0)
+	}
+	return st, err
+}
+
+// remember refreshes what the store remembers of st's cursor after a read
+// or write of it, if Recent asked for it before: the cursors of dialects
+// that do not start from Recent are not kept for nothing.
+func (s *Store) remember(st State) {
+	if _, ok := s.recent.lookup(st.ID); ok {
+		s.recent.put(st, 0)
+	}
+}
+
+// forget drops what the store remembers of the cursor id, gone.
+func (s *Store) forget(id string) {
+	s.known.forget(id)
+	s.recent.forget(id)
 }
 
 func decode(e eventlog.Entry) (State, error) {
@@ -229,14 +276,15 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.kv.Delete(ctx, id, 0); err != nil {
 		return fmt.Errorf("cursor %s: %w", id, err)
 	}
-	s.known.forget(id)
+	s.forget(id)
 	return nil
 }
 
 // update applies fn to the current state and stores it with compare-and-set,
 // retrying when another node changed the cursor in between. from, if not
 // nil, is the state as the caller last read it: the first try starts from
-// it instead of reading the cursor again.
+// it instead of reading the cursor again (and if fn refuses a remembered
+// one, the second from the cursor as stored).
 func (s *Store) update(ctx context.Context, id string, from *State, fn func(*State) error) (State, error) {
 	for attempt := 0; ; attempt++ {
 		var st State
@@ -247,8 +295,12 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 			return State{}, err
 		}
 		if err := fn(&st); err != nil {
+			if st.stale {
+				continue
+			}
 			return State{}, err
 		}
+		st.stale = false
 		b, err := json.Marshal(&st)
 		if err != nil {
 			return State{}, fmt.Errorf("cursor: %w", err)
@@ -256,6 +308,7 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 		rev, err := s.kv.Update(ctx, id, b, st.rev)
 		if err == nil {
 			st.rev = rev
+			s.remember(st)
 			return st, nil
 		}
 		if !errors.Is(err, eventlog.ErrConflict) || attempt == 20 {
@@ -282,11 +335,32 @@ func (s *Store) ack(ctx context.Context, id string, from *State, batchID string)
 		if c.Batch == nil || c.Batch.ID != batchID {
 			return fmt.Errorf("cursor %s: batch %q: %w", id, batchID, ErrBatchNotFound)
 		}
-		c.Acked = max(c.Acked, c.Batch.Through)
-		c.Batch = nil
+		ackBatch(c)
 		c.LastActive = s.cfg.Now()
 		return nil
 	})
+}
+
+// ackBatch acknowledges c's pending batch.
+func ackBatch(c *State) {
+	c.Acked = max(c.Acked, c.Batch.Through)
+	c.AckedBatch, c.Batch = c.Batch.ID, nil
+}
+
+// AckBatch returns a PollRequest.Change that acknowledges the pending batch
+// batchID, as Ack does, before the poll fetches: ErrBatchNotFound if it is
+// not pending, unless it is the batch last acknowledged (the request sent
+// again after its answer was lost), which is done already.
+func AckBatch(batchID string) func(*State) error {
+	return func(c *State) error {
+		switch {
+		case c.Batch != nil && c.Batch.ID == batchID:
+			ackBatch(c)
+		case batchID == "" || c.AckedBatch != batchID:
+			return fmt.Errorf("cursor %s: batch %q: %w", c.ID, batchID, ErrBatchNotFound)
+		}
+		return nil
+	}
 }
 
 // AckUpTo acknowledges every event with Seq <= seq. A pending batch that it
@@ -366,6 +440,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		}
 		// Compare-and-set: a cursor used on another node meanwhile survives.
 		if s.kv.Delete(ctx, e.Key, st.rev) == nil {
+			s.recent.forget(e.Key)
 			n++
 		}
 	}

@@ -71,7 +71,9 @@ func (s *Store) Fetch(ctx context.Context, id string, max int, wait time.Duratio
 //
 // While it waits, nothing is written unless the cursor would idle out
 // before the wait ends: then the state is stored first, so that no node's
-// sweep takes a cursor that a poll is waiting on. When ctx ends the wait,
+// sweep takes a cursor that a poll is waiting on; and req.Change's change
+// is stored with the batch the poll waits for only if one comes within
+// changeHold, else on its own then, and the wait goes on. When ctx ends the wait,
 // a change req.Change made is stored before Poll returns (on a context of
 // its own), so an acknowledgement counts even if its poll was cut short.
 func (s *Store) Poll(ctx context.Context, st State, req PollRequest) (Fetched, error) {
@@ -79,73 +81,88 @@ func (s *Store) Poll(ctx context.Context, st State, req PollRequest) (Fetched, e
 		req.Max = 1
 	}
 	p := &poll{s: s, req: req}
-	if err := p.reset(st); err != nil {
+	err := p.reset(st)
+	if err != nil {
+		err = p.confirm(ctx, err)
+	}
+	if err != nil && !errors.Is(err, errRaced) {
 		return Fetched{}, err
 	}
 	deadline := time.Now().Add(req.Wait) // real time: the wait is real, whatever the clock
 	for {
-		if s.expired(&p.stored) {
-			// It idled out while this poll waited (Get let it through).
-			if err := p.expire(ctx); !errors.Is(err, errRaced) {
-				return p.fail(ctx, err)
-			}
-			continue
-		}
-		if p.cur.Batch != nil {
-			evs, err := p.batchEvents(ctx)
-			if err != nil {
-				return p.fail(ctx, err)
-			}
-			if err := p.commit(ctx); errors.Is(err, errRaced) {
-				continue
-			} else if err != nil {
-				return p.fail(ctx, err)
-			}
-			return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur.clone()}, nil
-		}
-		covered, kept, ok := p.recall("")
-		var err error
-		switch left := time.Until(deadline); {
-		case ok:
-			// Lost a race that left the position as it was: the same events.
-		case left > 0:
-			covered, kept, err = p.wait(ctx, left)
-		default:
-			covered, kept, err = p.read(ctx)
+		f, err := p.step(ctx, deadline)
+		if err != nil && !errors.Is(err, errRaced) && !errors.Is(err, errAgain) {
+			err = p.confirm(ctx, err)
 		}
 		switch {
-		case errors.Is(err, errRaced):
+		case errors.Is(err, errRaced), errors.Is(err, errAgain):
 			continue
 		case err != nil:
 			return p.fail(ctx, err)
-		case s.expired(&p.stored):
-			continue // checked at the top, before anything is written
-		case len(covered) == 0 && time.Until(deadline) > 0:
-			continue // woken for nothing to deliver: wait on
-		case len(covered) == 0:
-			if req.Wait > 0 && req.Timeout != nil {
-				if err := req.Timeout(&p.cur); err != nil {
-					return p.fail(ctx, err)
-				}
-			}
-			if req.Wait > 0 || p.dirty() {
-				if err := p.commit(ctx); errors.Is(err, errRaced) {
-					continue
-				} else if err != nil {
-					return p.fail(ctx, err)
-				}
-			}
-			return Fetched{State: p.cur.clone()}, nil
 		}
-		p.remember("", covered, kept)
-		p.cur.Batch = p.newBatch(covered)
-		if err := p.commit(ctx); errors.Is(err, errRaced) {
-			continue // another poll may have made a batch first: hand out that one
-		} else if err != nil {
-			return p.fail(ctx, err)
-		}
-		return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur.clone()}, nil
+		return f, nil
 	}
+}
+
+// step is one round of a Poll: it answers, fails, or asks for another
+// round (errRaced, errAgain).
+func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
+	s, req := p.s, p.req
+	if s.expired(&p.stored) {
+		// It idled out while this poll waited (Get let it through).
+		if err := p.expire(ctx); !errors.Is(err, errRaced) {
+			return Fetched{}, err
+		}
+		return Fetched{}, errRaced
+	}
+	if p.cur.Batch != nil {
+		evs, err := p.batchEvents(ctx)
+		if err != nil {
+			return Fetched{}, err
+		}
+		if err := p.commit(ctx); err != nil {
+			return Fetched{}, err
+		}
+		return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur.clone()}, nil
+	}
+	covered, kept, ok := p.recall("")
+	var err error
+	switch left := time.Until(deadline); {
+	case ok:
+		// Lost a race that left the position as it was: the same events.
+	case left > 0:
+		covered, kept, err = p.wait(ctx, left)
+	default:
+		covered, kept, err = p.read(ctx)
+	}
+	switch {
+	case err != nil:
+		return Fetched{}, err
+	case s.expired(&p.stored):
+		return Fetched{}, errAgain // checked at the top, before anything is written
+	case len(covered) == 0 && time.Until(deadline) > 0:
+		return Fetched{}, errAgain // woken for nothing to deliver: wait on
+	case len(covered) == 0:
+		if req.Wait > 0 && req.Timeout != nil {
+			if err := req.Timeout(&p.cur); err != nil {
+				return Fetched{}, err
+			}
+		}
+		if req.Wait > 0 || p.dirty() {
+			if err := p.commit(ctx); err != nil {
+				return Fetched{}, err
+			}
+		} else if err := p.confirm(ctx, nil); err != nil {
+			return Fetched{}, err // an answer without a write: from the cursor as stored
+		}
+		return Fetched{State: p.cur.clone()}, nil
+	}
+	p.remember("", covered, kept)
+	p.cur.Batch = p.newBatch(covered)
+	if err := p.commit(ctx); err != nil {
+		return Fetched{}, err // raced: another poll may have made a batch first, hand out that one
+	}
+	return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur.clone()}, nil
 }
 
 // Bounds of a Poll.
@@ -160,10 +177,19 @@ const (
 	keepAliveMargin = 5 * time.Second
 	// flushTimeout bounds storing the change of a poll that was cut short.
 	flushTimeout = 5 * time.Second
+	// changeHold is how long a waiting poll keeps a change of req.Change
+	// (an acknowledgement) to store it with the batch it waits for. Past
+	// it the change is stored on its own: other consumers of the cursor,
+	// and whoever looks at its position, see it.
+	changeHold = time.Second
 )
 
-// errRaced is a poll's signal to start over from the cursor as it now is.
-var errRaced = errors.New("raced")
+// A poll's signals to go round again: errRaced from the cursor as it now
+// is, errAgain from where it was.
+var (
+	errRaced = errors.New("raced")
+	errAgain = errors.New("again")
+)
 
 // liveWaiter is a Waiter that also hands out live subscriptions (the hub):
 // a waiting poll then takes the events it was woken for from the
@@ -229,7 +255,7 @@ func (p *poll) dirty() bool { return !p.stored.equal(&p.cur) }
 // is stored, compared by value (times as instants).
 func (st *State) equal(o *State) bool {
 	return st.ID == o.ID && slices.Equal(st.Filter, o.Filter) && st.Acked == o.Acked &&
-		st.Batch.equal(o.Batch) && st.Owner == o.Owner && bytes.Equal(st.Meta, o.Meta) &&
+		st.Batch.equal(o.Batch) && st.AckedBatch == o.AckedBatch && st.Owner == o.Owner && bytes.Equal(st.Meta, o.Meta) &&
 		st.IdleTTL == o.IdleTTL && st.Created.Equal(o.Created) && st.LastActive.Equal(o.LastActive)
 }
 
@@ -256,6 +282,29 @@ func (p *poll) reload(ctx context.Context, cause error) error {
 	return errRaced
 }
 
+// confirm is given the error (or nil: the answer without a write) that
+// ends a poll started from a state that Recent remembered and that the
+// poll has neither read nor stored since: that state may be what it came
+// from. It reads the cursor: if it is as remembered, err stands; else the
+// poll goes on from the fresh state (errRaced).
+func (p *poll) confirm(ctx context.Context, err error) error {
+	if !p.stored.stale || ctx.Err() != nil || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	st, gerr := p.s.Get(ctx, p.cur.ID)
+	if gerr != nil {
+		return gerr
+	}
+	if st.rev == p.stored.rev {
+		p.stored.stale, p.cur.stale = false, false
+		return err
+	}
+	if err := p.reset(st); err != nil {
+		return err
+	}
+	return errRaced
+}
+
 // commit stores cur, active now, if the cursor is still as stored; if it
 // is not, it reloads and returns errRaced. A cursor that idled out as
 // stored is deleted instead, never revived by the poll's write.
@@ -274,8 +323,9 @@ func (p *poll) commit(ctx context.Context) error {
 	rev, err := p.s.kv.Update(ctx, p.cur.ID, b, p.stored.rev)
 	switch {
 	case err == nil:
-		p.cur.rev = rev
+		p.cur.rev, p.cur.stale = rev, false
 		p.stored, p.changed = p.cur.clone(), false
+		p.s.remember(p.cur)
 		return nil
 	case errors.Is(err, eventlog.ErrConflict):
 		// Changed or deleted meanwhile: the reload tells which.
@@ -380,6 +430,12 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 			return nil, nil, err
 		}
 	}
+	// Nor does it hold a change of its own for long: past changeHold it
+	// stores it and waits on (a new round of the poll).
+	held := p.changed && left > p.s.hold
+	if held {
+		left = p.s.hold
+	}
 	if !isLive {
 		wctx, cancel := context.WithTimeout(ctx, left)
 		err := p.s.wait.Wait(wctx, p.cur.Acked, p.cur.Filter)
@@ -390,7 +446,7 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
 			return nil, nil, waitErr(ctx, p.cur.ID, err)
 		}
-		return nil, nil, nil // left passed
+		return nil, nil, p.release(ctx, held) // left passed
 	}
 	// The subscription answers with what the window holds at once (from
 	// the log only when the position is behind it), else hands over the
@@ -411,9 +467,18 @@ func (p *poll) wait(ctx context.Context, left time.Duration) (covered, kept []ev
 		}
 		p.cur.Acked = max(p.cur.Acked, sub.Position())
 		if len(hevs) == 0 {
-			return nil, nil, nil // left passed
+			return nil, nil, p.release(ctx, held) // left passed
 		}
 	}
+}
+
+// release stores the change a wait held, if held, once it has held it
+// for as long as it may (changeHold).
+func (p *poll) release(ctx context.Context, held bool) error {
+	if !held {
+		return nil
+	}
+	return p.commit(ctx)
 }
 
 // waitErr is a wait's error: ctx's own when ctx ended it.

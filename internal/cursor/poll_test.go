@@ -36,10 +36,14 @@ func (l *countingLog) Bounds(ctx context.Context) (uint64, uint64, error) {
 }
 
 // counted returns a Store over e's bucket and log that counts round trips.
+// Its polls hold a change while they wait for as long as they wait: the
+// counts do not depend on how soon a poll is woken.
 func (e *env) counted() (*Store, *countingKV, *countingLog) {
 	kv := &countingKV{KV: e.kv}
 	log := &countingLog{Log: e.log}
-	return New(kv, log, e.hub, Config{Now: e.clock}), kv, log
+	s := New(kv, log, e.hub, Config{Now: e.clock})
+	s.hold = time.Hour
+	return s, kv, log
 }
 
 // waitBlocked waits until n subscriptions wait on the hub: an ordering,

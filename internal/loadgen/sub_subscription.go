@@ -8,74 +8,102 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
-// subMode is herald's durable subscriptions: each subscriber is one
-// subscription of the run's key (PUT /v1/subscriptions/{name}), read with
-// GET …/events?wait= and acknowledged batch by batch (POST …/ack), as a
-// worker that must not lose an event reads it. Publishers are native.
+// subMode is herald's durable subscriptions as workers read them: each
+// subscriber has a key of its own (made through the admin endpoint, allowed
+// to read the run's topic) and one subscription of it (PUT
+// /v1/subscriptions/{name}), read with GET …/events?wait= that
+// acknowledges the previous batch (ack=), as a worker that must not lose
+// an event reads it. Publishers are native, with the run's key.
 type subMode struct {
 	*env
-	mu    sync.Mutex
-	names []string // made, for cleanup
+	keys []subKey
 }
 
-func (m *subMode) prepare(context.Context, int, int) error { return nil }
+type subKey struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+func (m *subMode) name(i int) string { return fmt.Sprintf("bench-%s-%d", m.runID, i) }
+
+func (m *subMode) prepare(ctx context.Context, n, _ int) error {
+	m.keys = make([]subKey, n)
+	return setupEach(ctx, n, func(i int) error {
+		req := map[string]any{"name": m.name(i), "subscribe": []string{m.cfg.Topic}}
+		if err := m.adminCall(ctx, http.MethodPost, "/v1/keys", req, &m.keys[i]); err != nil {
+			return fmt.Errorf("add key: %w", err)
+		}
+		return nil
+	})
+}
 
 func (m *subMode) subscribe(ctx context.Context, i int, local net.Addr) (receiver, error) {
-	name := fmt.Sprintf("bench-%s-%d", m.runID, i)
-	r, err := dialSubscription(ctx, m.env, name, local)
-	if err == nil {
-		m.mu.Lock()
-		m.names = append(m.names, name)
-		m.mu.Unlock()
-	}
-	return r, err
+	return dialSubscription(ctx, m.env, m.keys[i].Token, m.name(i), local)
 }
 
 func (m *subMode) publisher(int) pubTemplate { return nativePublish(m.env, m.cfg.Topic) }
 
+// cleanup deletes each subscription with its own key (an admin key would
+// have to find it among all), then the key.
 func (m *subMode) cleanup(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var first error
-	for _, n := range m.names {
-		if err := m.adminCall(ctx, http.MethodDelete, "/v1/subscriptions/"+url.PathEscape(n), nil, nil); err != nil && first == nil {
-			first = err
+	return setupEach(ctx, len(m.keys), func(i int) error {
+		k := m.keys[i]
+		if k.ID == "" {
+			return nil // never made
 		}
-	}
-	return first
+		var se *statusError
+		err := m.call(ctx, http.MethodDelete, "/v1/subscriptions/"+url.PathEscape(m.name(i)),
+			http.Header{"Authorization": {"Bearer " + k.Token}}, nil, nil)
+		if errors.As(err, &se) && se.status == http.StatusNotFound {
+			err = nil // never subscribed
+		}
+		if kerr := m.adminCall(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(k.ID), nil, nil); err == nil {
+			err = kerr
+		}
+		return err
+	})
 }
 
 // subscription is one durable subscription, read over one kept-alive
-// connection: each batch is acknowledged before the next is asked for.
+// connection in a consumer's loop: each request acknowledges the batch
+// the previous one handed out and fetches the next (GET …/events?ack=),
+// one request per batch, as the API offers it.
 type subscription struct {
-	c            *httpConn
-	header       string
-	fetch, ackTo []byte // request targets
-	ack          []byte // the ack body, reused
+	c         *httpConn
+	header    string
+	fetch     []byte // the request target without an ack
+	ackPrefix []byte // the request target up to the ack's value
+	target    []byte // the next request's target, reused
 }
 
-// dialSubscription creates the subscription from now on: every event
-// published afterwards is pending for it.
-func dialSubscription(ctx context.Context, e *env, name string, local net.Addr) (*subscription, error) {
+// dialSubscription creates the subscription from now on (every event
+// published afterwards is pending for it) and sends its first fetch: once
+// it returns, the subscription waits on the server, as a consumer's does,
+// and run reads the answer.
+func dialSubscription(ctx context.Context, e *env, token, name string, local net.Addr) (*subscription, error) {
 	c, err := dialHTTP(ctx, e.base, local)
 	if err != nil {
 		return nil, err
 	}
 	path := "/v1/subscriptions/" + url.PathEscape(name)
+	fetch := e.url(path+"/events", "limit=1000&wait="+pollWait).RequestURI()
 	s := &subscription{
-		c:      c,
-		header: "Authorization: Bearer " + e.cfg.Key + "\r\n",
-		fetch:  []byte(e.url(path+"/events", "limit=1000&wait="+pollWait).RequestURI()),
-		ackTo:  []byte(e.url(path+"/ack", "").RequestURI()),
+		c:         c,
+		header:    "Authorization: Bearer " + token + "\r\n",
+		fetch:     []byte(fetch),
+		ackPrefix: []byte(fetch + "&ack="),
 	}
 	body, _ := json.Marshal(map[string][]string{"topics": {e.cfg.Topic}})
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	if _, _, err := expect(c, "PUT", []byte(e.url(path, "").RequestURI()), s.header+"Content-Type: application/json\r\n",
-		body, http.StatusCreated, path); err != nil {
+	_, _, err = expect(c, "PUT", []byte(e.url(path, "").RequestURI()), s.header+"Content-Type: application/json\r\n",
+		body, http.StatusCreated, path)
+	if err == nil {
+		err = c.send("GET", s.fetch, s.header, nil)
+	}
+	if err != nil {
 		c.close()
 		return nil, err
 	}
@@ -84,25 +112,46 @@ func dialSubscription(ctx context.Context, e *env, name string, local net.Addr) 
 }
 
 func (s *subscription) run(acc *account) error {
+	target := s.fetch // sent by dialSubscription
 	for {
-		body, closed, err := getPoll(s.c, s.fetch, s.header, "/v1/subscriptions/…/events")
+		h, err := s.c.readHead()
 		if err != nil {
 			return err
 		}
-		acc.scan(body)
-		if batch, ok := jsonStringAt(body, 1, "batch"); ok {
-			s.ack = append(append(append(s.ack[:0], `{"batch":"`...), batch...), `"}`...)
-			_, ackClosed, err := expect(s.c, "POST", s.ackTo, s.header+"Content-Type: application/json\r\n", s.ack,
-				http.StatusOK, "/v1/subscriptions/…/ack")
-			if err != nil {
-				return err
-			}
-			closed = closed || ackClosed
+		body, err := s.c.readBody(h)
+		if err != nil {
+			return err
 		}
-		if closed {
+		if wait, again := retryable(h); again {
+			time.Sleep(wait)
+		} else if h.status != http.StatusOK {
+			return &statusError{method: "GET", path: "/v1/subscriptions/…/events", status: h.status, body: body}
+		} else {
+			acc.scan(body)
+			target = s.fetch
+			if batch, ok := jsonStringAt(body, 1, "batch"); ok {
+				s.target = appendQueryValue(append(s.target[:0], s.ackPrefix...), batch)
+				target = s.target
+			}
+		}
+		if h.close {
 			return errors.New("subscription: the server closed the connection")
+		}
+		if err := s.c.send("GET", target, s.header, nil); err != nil {
+			return err
 		}
 	}
 }
 
 func (s *subscription) close() { s.c.close() }
+
+// appendQueryValue appends v to b escaped as a query value; a batch id
+// (a UUID) needs no escaping, and is appended without allocating.
+func appendQueryValue(b, v []byte) []byte {
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return append(b, url.QueryEscape(string(v))...)
+		}
+	}
+	return append(b, v...)
+}

@@ -72,6 +72,8 @@ var openAPICalls = []apiCall{
 	{method: "GET", path: "/v1/subscriptions/billing", status: 200},
 	{method: "GET", path: "/v1/subscriptions/billing/events?limit=100", status: 200, keep: map[string]string{"batch": "batch"}},
 	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"batch":"${batch}"}`, status: 200},
+	{method: "GET", path: "/v1/subscriptions/billing/events?wait=0&ack=${batch}", status: 200},
+	{method: "GET", path: "/v1/subscriptions/billing/events?ack=never", status: 409},
 	{method: "GET", path: "/v1/subscriptions/billing/events?wait=0", status: 200},
 	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"upto":2}`, status: 200},
 	{method: "POST", path: "/v1/subscriptions/billing/ack", body: `{"upto":2,"batch":"x"}`, status: 400},

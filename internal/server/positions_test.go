@@ -52,6 +52,18 @@ func TestPositionsSurviveKill(t *testing.T) {
 	if c.do("GET", "/v1/subscriptions/keep/events", admin, "", &pending); !slices.Equal(ids(pending), []string{"k4", "k5"}) {
 		t.Fatalf("second batch: %+v", pending)
 	}
+	// A second one acknowledges its first batch in the fetch of the next.
+	if st := c.do("PUT", "/v1/subscriptions/loop", admin, `{"topics":["app.keep.>"],"start":"earliest"}`, nil); st != 201 {
+		t.Fatalf("create subscription: %d", st)
+	}
+	var lb, lpending batch
+	if c.do("GET", "/v1/subscriptions/loop/events?limit=2", admin, "", &lb); !slices.Equal(ids(lb), []string{"k1", "k2"}) {
+		t.Fatalf("loop's first batch: %+v", lb)
+	}
+	loopNext := "/v1/subscriptions/loop/events?limit=2&ack=" + lb.Batch
+	if c.do("GET", loopNext, admin, "", &lpending); !slices.Equal(ids(lpending), []string{"k3", "k4"}) {
+		t.Fatalf("loop's second batch: %+v", lpending)
+	}
 
 	// Zulip: four messages; the poll that names the second one's id
 	// acknowledges the first two and hands out the others.
@@ -139,6 +151,12 @@ func TestPositionsSurviveKill(t *testing.T) {
 	var again batch
 	if c.do("GET", "/v1/subscriptions/keep/events", admin, "", &again); again.Batch != pending.Batch || !slices.Equal(ids(again), ids(pending)) {
 		t.Fatalf("native subscription after kill -9: %+v, want batch %+v", again, pending)
+	}
+	// The acknowledgement its answer carried is stored: the request sent
+	// again finds it done and hands out the same pending batch.
+	var lagain batch
+	if c.do("GET", loopNext, admin, "", &lagain); lagain.Batch != lpending.Batch || !slices.Equal(ids(lagain), ids(lpending)) {
+		t.Fatalf("fetch and ack after kill -9: %+v, want batch %+v", lagain, lpending)
 	}
 	// The client states its position: the last event it took, as before the kill.
 	if zagain := poll(all.Events[1].ID); !slices.Equal(zagain.Events, zpending.Events) {

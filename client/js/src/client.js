@@ -248,14 +248,16 @@ export class Herald {
    * fetchBatch returns the subscription's pending batch: up to limit of the
    * oldest unacknowledged events under a batch id (null when none is
    * pending after waiting up to `wait` ms). The same batch comes back until
-   * it is acknowledged.
+   * it is acknowledged. With `ack` (a batch id) that batch is acknowledged
+   * first, in the same request: a consumer's loop; sent again (a retry),
+   * it finds the batch acknowledged and returns the same next batch.
    * @param {string} name
-   * @param {{limit?: number, wait?: number, signal?: AbortSignal}} [o]
+   * @param {{limit?: number, wait?: number, ack?: string, signal?: AbortSignal}} [o]
    * @returns {Promise<{batch: string | null, events: import('../index.js').Event[]}>}
    */
   fetchBatch(name, o = {}) {
     return this.request('GET', subPath(name) + '/events', {
-      query: { limit: o.limit, wait: waitParam(o.wait) }, signal: o.signal, retry: true,
+      query: { limit: o.limit, wait: waitParam(o.wait), ack: o.ack }, signal: o.signal, retry: true,
     });
   }
 

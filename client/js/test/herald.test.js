@@ -285,8 +285,11 @@ test('durable subscriptions: put, fetch, ack, get, list, delete', { skip }, asyn
   assert.equal(again.batch, b1.batch, 'the same batch until it is acknowledged');
   await h.ack('billing', b1.batch);
   await assert.rejects(h.ack('billing', b1.batch), (e) => e.status === 409 && e.code === 'batch_not_pending');
-  const b2 = await h.fetchBatch('billing', { wait: 1000 });
-  assert.deepEqual(b2.events.map((e) => e.seq), acks.slice(3).map((a) => a.seq));
+  const b2 = await h.fetchBatch('billing', { wait: 1000, limit: 1 });
+  assert.deepEqual(b2.events.map((e) => e.seq), [acks[3].seq]);
+  const b3 = await h.fetchBatch('billing', { wait: 1000, ack: b2.batch });
+  assert.deepEqual(b3.events.map((e) => e.seq), [acks[4].seq], 'acknowledged and fetched in one request');
+  assert.equal((await h.fetchBatch('billing', { ack: b2.batch })).batch, b3.batch, 'the same request again');
   const after = await h.ackUpTo('billing', acks[4].seq);
   assert.deepEqual([after.position, after.pending], [acks[4].seq, 0]);
   const empty = await h.fetchBatch('billing', { wait: 100 });

@@ -71,13 +71,24 @@ func nameOf(id string) string {
 // also name another key's as <key id>.<name> (how the list shows them).
 // Another key's subscription is reported as absent, not forbidden.
 func (a *API) lookup(r *http.Request, key *auth.Key) (cursor.State, error) {
+	return a.find(r, key, a.core.Cursors.Get)
+}
+
+// lookupRecent is lookup for a fetch or an ack, which start from the
+// subscription as this node last read or stored it (cursor.Store.Recent):
+// their compare-and-set finds out if another node changed it since.
+func (a *API) lookupRecent(r *http.Request, key *auth.Key) (cursor.State, error) {
+	return a.find(r, key, a.core.Cursors.Recent)
+}
+
+func (a *API) find(r *http.Request, key *auth.Key, get func(context.Context, string) (cursor.State, error)) (cursor.State, error) {
 	name := r.PathValue("name")
 	ctx := r.Context()
 	id := subscriptionID(key.ID, name)
 	if owner, n, ok := strings.Cut(name, "."); ok && key.Admin {
 		id = subscriptionID(owner, n)
 	}
-	st, err := a.core.Cursors.Get(ctx, id)
+	st, err := get(ctx, id)
 	if errors.Is(err, cursor.ErrNotFound) && !strings.Contains(name, ".") {
 		st, err = a.core.Cursors.Get(ctx, subscriptionNS+name)
 		if err == nil && st.Owner != key.ID && !key.Admin {
@@ -247,29 +258,54 @@ func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, req *di
 
 // fetch handles GET /v1/subscriptions/{name}/events: the oldest
 // unacknowledged events under a batch id; they stay pending until acked.
+// With ack=<batch id> it first acknowledges that batch, the one the client
+// is done with, in the same write as the next batch: a consumer's loop is
+// one request per batch.
 func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
 	key := req.Key
 	q := r.URL.Query()
 	for name := range q {
-		if name != "limit" && name != "wait" {
+		if name != "limit" && name != "wait" && name != "ack" {
 			return badRequest("unknown query parameter %q", name)
 		}
+	}
+	var change func(*cursor.State) error
+	if acks, ok := q["ack"]; ok {
+		if len(acks) != 1 || acks[0] == "" {
+			return badRequest("ack takes one batch id")
+		}
+		change = cursor.AckBatch(acks[0])
+		delete(q, "ack")
 	}
 	p, err := parseReadParams(q)
 	if err != nil {
 		return err
 	}
-	st, err := a.lookup(r, key)
+	st, err := a.lookupRecent(r, key)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
 	defer cancel()
-	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait}) // st as lookup read it
-	if err != nil && (ctx.Err() == nil || r.Context().Err() != nil) {
+	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait, Change: change}) // st as lookup found it
+	switch {
+	case err == nil:
+	case ctx.Err() == nil || r.Context().Err() != nil:
 		return err
+	case change != nil:
+		// Shutdown cut the wait; the ack was stored on the way out unless
+		// that failed too, and the client must not take it as done. It
+		// sends the request again, which a stored ack answers alike.
+		return &dialect.Problem{Kind: dialect.Unavailable, Code: "unavailable", RetryAfter: time.Second,
+			Message: "the server is shutting down; send the request again"}
 	}
-	out := make([]byte, 0, 64+len(b.Events)*256)
+	wires := make([][]byte, len(b.Events))
+	n := 64 + len(b.BatchID)
+	for i := range b.Events {
+		wires[i] = a.core.Hub.Wire(&b.Events[i], a.jsonFmt) // encoded once per process
+		n += len(wires[i]) + 1
+	}
+	out := make([]byte, 0, n)
 	out = append(out, `{"batch":`...)
 	if b.BatchID == "" {
 		out = append(out, "null"...)
@@ -277,11 +313,11 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 		out = appendString(out, b.BatchID)
 	}
 	out = append(out, `,"events":[`...)
-	for i := range b.Events {
+	for i, wire := range wires {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, a.core.Hub.Wire(&b.Events[i], a.jsonFmt)...) // encoded once per process
+		out = append(out, wire...)
 	}
 	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json")
@@ -305,7 +341,7 @@ func (a *API) ack(w http.ResponseWriter, r *http.Request, rq *dialect.Request) e
 	if (req.Batch == "") == (req.UpTo == nil) {
 		return badRequest(`give exactly one of "batch" or "upto"`)
 	}
-	st, err := a.lookup(r, key)
+	st, err := a.lookupRecent(r, key)
 	if err != nil {
 		return err
 	}

@@ -139,3 +139,47 @@ func TestSubscriptionSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: %+v, want batch %s [1]", again, *b.Batch)
 	}
 }
+
+// A fetch with ack=<batch> acknowledges the batch the client is done with
+// and hands out the next, in one request; sent again (its answer lost), it
+// is answered alike, and an id that was never pending is refused.
+func TestSubscriptionFetchWithAck(t *testing.T) {
+	s := start(t, server.Config{})
+	if r := s.do("PUT", "/v1/subscriptions/loop", s.admin, `{"topics":["app.>"],"start":"earliest"}`, nil); r.StatusCode != 201 {
+		t.Fatalf("create: %d", r.StatusCode)
+	}
+	s.do("POST", "/v1/events", s.admin, `[{"topic":"app.a","type":"x"},{"topic":"app.b","type":"x"},{"topic":"app.c","type":"x"}]`, nil)
+	var b1, b2, again batchResponse
+	s.do("GET", "/v1/subscriptions/loop/events?limit=2", s.admin, "", &b1)
+	if b1.Batch == nil || seqList(b1.Events) != "[1 2]" {
+		t.Fatalf("first batch %+v", b1)
+	}
+	if r := s.do("GET", "/v1/subscriptions/loop/events?limit=2&wait=10s&ack="+*b1.Batch, s.admin, "", &b2); r.StatusCode != 200 ||
+		b2.Batch == nil || *b2.Batch == *b1.Batch || seqList(b2.Events) != "[3]" {
+		t.Fatalf("ack and fetch: %d %+v", r.StatusCode, b2)
+	}
+	var v subView
+	if s.do("GET", "/v1/subscriptions/loop", s.admin, "", &v); v.Position != 2 || v.Batch == nil || *v.Batch != *b2.Batch {
+		t.Fatalf("after ack and fetch: %+v", v)
+	}
+	if r := s.do("GET", "/v1/subscriptions/loop/events?limit=2&ack="+*b1.Batch, s.admin, "", &again); r.StatusCode != 200 ||
+		again.Batch == nil || *again.Batch != *b2.Batch || seqList(again.Events) != "[3]" {
+		t.Fatalf("the same request again: %d %+v, want %+v", r.StatusCode, again, b2)
+	}
+	var e struct{ Error struct{ Code string } }
+	if r := s.do("GET", "/v1/subscriptions/loop/events?ack=never", s.admin, "", &e); r.StatusCode != 409 || e.Error.Code != "batch_not_pending" {
+		t.Fatalf("ack of a batch never pending: %d %+v", r.StatusCode, e)
+	}
+	for _, q := range []string{"ack=", "ack=" + *b2.Batch + "&ack=" + *b2.Batch} {
+		if r := s.do("GET", "/v1/subscriptions/loop/events?"+q, s.admin, "", nil); r.StatusCode != 400 {
+			t.Errorf("?%s: %d, want 400", q, r.StatusCode)
+		}
+	}
+	var empty batchResponse
+	if s.do("GET", "/v1/subscriptions/loop/events?wait=20ms&ack="+*b2.Batch, s.admin, "", &empty); empty.Batch != nil || len(empty.Events) != 0 {
+		t.Fatalf("the last batch acknowledged: %+v", empty)
+	}
+	if s.do("GET", "/v1/subscriptions/loop", s.admin, "", &v); v.Position != 3 || v.Batch != nil || v.Pending != 0 {
+		t.Fatalf("after the last ack: %+v", v)
+	}
+}
