@@ -39,6 +39,12 @@ type PollRequest struct {
 	// Timeout, if set, is applied to the state, and stored, when a poll
 	// with a Wait ends without a batch (a Zulip heartbeat takes an id).
 	Timeout func(*State) error
+	// Waited says the consumer waited for events elsewhere (a parked
+	// poll's hub subscription, see deliver.ServePoll) before this poll,
+	// which then does not wait: one that finds nothing stores, as a poll
+	// with a Wait does, that the cursor was active, with req.Timeout's
+	// change.
+	Waited bool
 	// Tidy, if set, is applied to the state each time the poll stores it,
 	// last: after the poll moved the position, a consumer forgets what of
 	// its own data the position has passed. It must only tidy: a poll that
@@ -143,12 +149,13 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 	case len(covered) == 0 && time.Until(deadline) > 0:
 		return Fetched{}, errAgain // woken for nothing to deliver: wait on
 	case len(covered) == 0:
-		if req.Wait > 0 && req.Timeout != nil {
+		waited := req.Wait > 0 || req.Waited
+		if waited && req.Timeout != nil {
 			if err := req.Timeout(&p.cur); err != nil {
 				return Fetched{}, err
 			}
 		}
-		if req.Wait > 0 || p.dirty() {
+		if waited || p.dirty() {
 			if err := p.commit(ctx); err != nil {
 				return Fetched{}, err
 			}
@@ -510,6 +517,20 @@ func (p *poll) batchEvents(ctx context.Context) ([]eventlog.Event, error) {
 }
 
 // clone returns a copy of st that shares nothing a change may modify.
+// Preview returns st as change would leave it (nil: as it is), without
+// storing anything: where a poll that applies change would start, for a
+// caller that waits before polling.
+func Preview(st State, change func(*State) error) (State, error) {
+	next := st.clone()
+	if change == nil {
+		return next, nil
+	}
+	if err := change(&next); err != nil {
+		return State{}, err
+	}
+	return next, nil
+}
+
 func (st State) clone() State {
 	if st.Batch != nil {
 		b := *st.Batch

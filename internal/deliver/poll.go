@@ -32,6 +32,12 @@ type Poll struct {
 	// once Wait passed, Done ended or the server shuts down; err is a read
 	// that failed (a position older than retention). It must not keep w.
 	Answer func(w http.ResponseWriter, evs []*hub.Event, err error)
+	// Held, if set, runs once Hold has passed with no answer, on a
+	// goroutine of its own (it may block), and the wait goes on: a poll
+	// that carries a change to store with its answer stores it alone then
+	// (a subscription's acknowledgement). An Answer may run while it does.
+	Hold time.Duration
+	Held func()
 	// Release, if set, is called once the poll is over, answered or not
 	// (its client hung up while it was parked).
 	Release func()
@@ -72,7 +78,11 @@ func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
 	}
 	pp := &parked{e: e, c: c, spec: p, keep: keep, header: maps.Clone(w.Header()),
 		logged: reqlog.From(r.Context()).Detach()}
-	pp.deadline = time.Now().Add(p.Wait).UnixNano()
+	now := time.Now()
+	pp.deadline = now.Add(p.Wait).UnixNano()
+	if p.Held != nil && p.Hold < p.Wait {
+		pp.holdAt = now.Add(p.Hold).UnixNano()
+	}
 	if !c.park(pp) {
 		// No poller can watch the socket: wait and answer on a goroutine,
 		// which then reads the connection's next requests itself.
@@ -100,7 +110,7 @@ func (e *Engine) waitPoll(w http.ResponseWriter, r *http.Request, p Poll) {
 		stop := context.AfterFunc(p.Done, cancel)
 		defer stop()
 	}
-	evs, err := p.next(ctx)
+	evs, err := p.next(ctx, p.Wait)
 	if errors.Is(err, context.Canceled) && r.Context().Err() == nil {
 		err = nil // ended early (shutdown, Done): answer with none
 	}
@@ -119,7 +129,7 @@ func (e *Engine) waitParked(pp *parked) {
 		stop := context.AfterFunc(pp.spec.Done, cancel)
 		defer stop()
 	}
-	evs, err := pp.spec.next(ctx)
+	evs, err := pp.spec.next(ctx, pp.spec.Wait)
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -155,9 +165,16 @@ func (p *Poll) keep(evs []*hub.Event) []*hub.Event {
 }
 
 // next waits on the caller's goroutine for events the poll keeps, until
-// its wait passes (none) or ctx ends.
-func (p *Poll) next(ctx context.Context) ([]*hub.Event, error) {
-	deadline := time.Now().Add(p.Wait)
+// wait passes (none) or ctx ends; Held runs after Hold.
+func (p *Poll) next(ctx context.Context, wait time.Duration) ([]*hub.Event, error) {
+	deadline := time.Now().Add(wait)
+	if p.Held != nil && p.Hold < wait {
+		evs, err := p.next(ctx, p.Hold)
+		if err != nil || len(evs) > 0 {
+			return evs, err
+		}
+		p.Held()
+	}
 	for {
 		evs, err := p.Sub.NextWithin(ctx, p.Max, time.Until(deadline))
 		if err != nil || len(evs) == 0 {
@@ -180,6 +197,7 @@ type parked struct {
 	header   http.Header // what the handler and middleware set before it parked
 	logged   func(status int, bytes int64)
 	deadline int64 // unix nanoseconds
+	holdAt   int64 // when Held runs (0: never, or it ran)
 	stopDone func() bool
 	ok       bool // the answer was written whole
 
@@ -281,9 +299,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		sub := pp.spec.Sub
 		due := pp.due.Load() || nowNs >= pp.deadline || w.f.e.shutdown.Err() != nil
 		if !due && sub.Position() >= last {
-			if nextHold == 0 || pp.deadline < nextHold {
-				nextHold = pp.deadline
-			}
+			nextHold = pp.waitOn(nowNs, nextHold)
 			kept = append(kept, pp)
 			continue
 		}
@@ -292,9 +308,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		evs = pp.spec.keep(evs)
 		if ok && len(evs) == 0 && !due {
 			// Events past it, none for it: it waits on.
-			if nextHold == 0 || pp.deadline < nextHold {
-				nextHold = pp.deadline
-			}
+			nextHold = pp.waitOn(nowNs, nextHold)
 			kept = append(kept, pp)
 			continue
 		}
@@ -317,6 +331,23 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 	w.polls = kept
 	clear(w.pevs)
 	return nextHold
+}
+
+// waitOn keeps a poll waiting: it starts Held when its hold is over, and
+// returns the earlier of next and the poll's next deadline.
+func (pp *parked) waitOn(nowNs, next int64) int64 {
+	if pp.holdAt != 0 && nowNs >= pp.holdAt {
+		pp.holdAt = 0
+		pp.e.Go(pp.spec.Held)
+	}
+	at := pp.deadline
+	if pp.holdAt != 0 {
+		at = pp.holdAt
+	}
+	if next == 0 || at < next {
+		return at
+	}
+	return next
 }
 
 // unpark counts a poll the worker no longer holds.

@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/deliver"
 	"github.com/herald-io/herald/internal/dialect"
+	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -285,20 +288,96 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	if err != nil {
 		return err
 	}
-	ctx, cancel := a.core.Deliver.StreamContext(r) // server shutdown ends the wait
-	defer cancel()
-	b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Wait: p.wait, Change: change}) // st as lookup found it
-	switch {
-	case err == nil:
-	case ctx.Err() == nil || r.Context().Err() != nil:
-		return err
-	case change != nil:
-		// Shutdown cut the wait; the ack was stored on the way out unless
-		// that failed too, and the client must not take it as done. It
-		// sends the request again, which a stored ack answers alike.
-		return &dialect.Problem{Kind: dialect.Unavailable, Code: "unavailable", RetryAfter: time.Second,
-			Message: "the server is shutting down; send the request again"}
+	if p.wait > 0 {
+		return a.parkFetch(w, r, st, p, change)
 	}
+	b, err := a.core.Cursors.Poll(r.Context(), st, cursor.PollRequest{Max: p.limit, Change: change}) // st as lookup found it
+	if err != nil {
+		return err
+	}
+	a.writeBatch(w, b)
+	return nil
+}
+
+// parkFetch answers a fetch that may wait, from a parked poll
+// (deliver.ServePoll) on the position the fetch's acknowledgement leaves:
+// the acknowledgement and the batch the wait brings are stored in one
+// compare-and-set when it answers, or the acknowledgement alone once it
+// has waited changeHold (Held), so other consumers and the console see
+// it. A pending batch is answered at once.
+func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State, p readParams, change func(*cursor.State) error) error {
+	next, err := cursor.Preview(st, change)
+	if err != nil {
+		return err
+	}
+	wait := p.wait
+	if exp := st.ExpiresAt(); !exp.IsZero() {
+		// Answered (and so stored as active) before it would idle out.
+		wait = min(wait, max(time.Until(exp)-keepAliveMargin, 0))
+	}
+	if next.Batch != nil || wait <= 0 {
+		b, err := a.core.Cursors.Poll(r.Context(), st, cursor.PollRequest{Max: p.limit, Change: change})
+		if err != nil {
+			return err
+		}
+		a.writeBatch(w, b)
+		return nil
+	}
+	// The answer and Held poll in turn, each from the state the other
+	// left: mu orders them, st and change are theirs.
+	var mu sync.Mutex
+	poll := func(waited bool) (cursor.Fetched, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.core.Shutdown), storeTimeout)
+		defer cancel()
+		b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited})
+		if err == nil {
+			st, change = b.State, nil
+		}
+		return b, err
+	}
+	fail := a.guard.FailLater(r)
+	spec := deliver.Poll{
+		Transport: "subscription", Sub: a.core.Hub.Subscribe(next.Acked, next.Filter), Max: p.limit, Wait: wait,
+		Answer: func(w http.ResponseWriter, _ []*hub.Event, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			b, err := poll(true)
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			a.writeBatch(w, b)
+		},
+	}
+	if change != nil {
+		spec.Hold, spec.Held = changeHold, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if change != nil {
+				poll(false) // an error leaves the change for the answer to store
+			}
+		}
+	}
+	a.core.Deliver.ServePoll(w, r, spec)
+	return nil
+}
+
+// Bounds of a parked fetch: how long an acknowledgement waits to be
+// stored with the next batch (cursor's own hold), how far before its
+// idle expiry a subscription's wait ends, and how long storing may take.
+const (
+	changeHold      = time.Second
+	keepAliveMargin = 5 * time.Second
+	storeTimeout    = 5 * time.Second
+)
+
+// writeBatch writes a fetch's answer: the batch id and its events' shared
+// JSON.
+func (a *API) writeBatch(w http.ResponseWriter, b cursor.Fetched) {
 	wires := make([][]byte, len(b.Events))
 	n := 64 + len(b.BatchID)
 	for i := range b.Events {
@@ -323,7 +402,6 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)
 	a.core.Metrics.EventsDelivered.WithLabelValues("subscription").Add(float64(len(b.Events)))
-	return nil
 }
 
 type ackRequest struct {
