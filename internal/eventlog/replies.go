@@ -32,13 +32,12 @@ type answers struct {
 	// Subject is the request's reply subject.
 	Subject string
 
-	id     uint64
-	r      *replies
-	ready  chan struct{} // a token once msgs has one after being empty
-	mu     sync.Mutex
-	msgs   []*nats.Msg // msgs[head:] are not taken yet
-	head   int
-	closed <-chan struct{}
+	id    uint64
+	r     *replies
+	ready chan struct{} // a token once msgs has one after being empty
+	mu    sync.Mutex
+	msgs  []*nats.Msg // msgs[head:] are not taken yet
+	head  int
 }
 
 func newReplies(nc *nats.Conn) (*replies, error) {
@@ -60,7 +59,7 @@ func newReplies(nc *nats.Conn) (*replies, error) {
 func (r *replies) expect() *answers {
 	r.mu.Lock()
 	r.lastID++
-	a := &answers{id: r.lastID, r: r, ready: make(chan struct{}, 1), closed: r.closed}
+	a := &answers{id: r.lastID, r: r, ready: make(chan struct{}, 1)}
 	r.open[a.id] = a
 	r.mu.Unlock()
 	a.Subject = r.prefix + strconv.FormatUint(a.id, 10)
@@ -114,7 +113,7 @@ func (a *answers) next(ctx context.Context) (*nats.Msg, error) {
 		case <-a.ready:
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-a.closed:
+		case <-a.r.closed:
 			return nil, nats.ErrConnectionClosed
 		}
 	}
