@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -56,6 +57,29 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReadSmall reads the last 1, 10 or 256 events of the log, as a
+// stream just behind the window catches up or a pull API reads a page: a
+// read should cost what its answer costs, not a fixed price per call.
+func BenchmarkReadSmall(b *testing.B) {
+	l := openTest(b, Config{})
+	ctx := context.Background()
+	const total = 1000
+	if _, err := l.Append(ctx, drafts("app.bench", total)); err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 10, 256} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				evs, _, err := l.Read(ctx, total-uint64(n), nil, n)
+				if err != nil || len(evs) != n {
+					b.Fatalf("%d events, %v", len(evs), err)
+				}
+			}
+		})
+	}
 }
 
 // Batches of 500 events with publisher-chosen ids, each appended once

@@ -24,17 +24,12 @@ const maxGetsInFlight = 256
 // envelope, and the engine's copying of headers was most of a get's cost.
 func (l *Log) getEach(ctx context.Context, api string, seqs []uint64, answer func(i int, m *nats.Msg) error) error {
 	n := len(seqs)
-	inbox := l.nc.NewInbox()
-	sub, err := l.nc.SubscribeSync(inbox + ".*")
-	if err != nil {
-		return fmt.Errorf("eventlog: read: %w", engineErr(err))
-	}
-	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
+	ans := l.replies.expect()
+	defer ans.done()
 	sent := 0
 	send := func() error {
 		req := []byte(`{"seq":` + strconv.FormatUint(seqs[sent], 10) + `,"no_hdr":true}`)
-		if err := l.nc.PublishRequest(api, inbox+"."+strconv.Itoa(sent), req); err != nil {
+		if err := l.nc.PublishRequest(api, ans.Subject+"."+strconv.Itoa(sent), req); err != nil {
 			return fmt.Errorf("eventlog: read: %w", engineErr(err))
 		}
 		sent++
@@ -54,7 +49,7 @@ func (l *Log) getEach(ctx context.Context, api string, seqs []uint64, answer fun
 	// which request each answers.
 	answered := make([]bool, n)
 	for range n {
-		m, err := sub.NextMsgWithContext(ctx)
+		m, err := ans.next(ctx)
 		if err != nil {
 			return fmt.Errorf("eventlog: read: %w", engineErr(err))
 		}

@@ -65,13 +65,14 @@ const subjectPrefix = "herald.ev."
 
 // Log is the event log. It is safe for concurrent use.
 type Log struct {
-	cfg    Config
-	log    *slog.Logger
-	ns     *server.Server // nil with an external engine
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream string
-	commit *committer // group commit for FsyncAlways, nil otherwise
+	cfg     Config
+	log     *slog.Logger
+	ns      *server.Server // nil with an external engine
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	replies *replies // the answers to reads (direct and message gets)
+	stream  string
+	commit  *committer // group commit for FsyncAlways, nil otherwise
 
 	mu  sync.Mutex
 	kvs map[string]KV
@@ -113,6 +114,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.ns, l.nc = ns, nc
+	if l.replies, err = newReplies(nc); err != nil {
+		l.Close()
+		return nil, err
+	}
 	l.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending),
 		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
 	if err != nil {

@@ -155,14 +155,9 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 		subj = ""
 	}
 	req, _ := json.Marshal(directGet{Seq: seq, NextFor: subj, Batch: max, MaxBytes: maxReadBytes, UpToSeq: upTo})
-	inbox := l.nc.NewRespInbox()
-	sub, err := l.nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
-	}
-	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
-	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
+	ans := l.replies.expect()
+	defer ans.done()
+	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, ans.Subject, req); err != nil {
 		return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
 	}
 	if _, ok := ctx.Deadline(); !ok {
@@ -173,7 +168,7 @@ func (l *Log) batch(ctx context.Context, seq uint64, subj string, max int, upTo 
 	events = make([]Event, 0, min(max, 1024))
 	got, seen := 0, seq-1 // messages received; the last one's sequence
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
+		m, err := ans.next(ctx)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("eventlog: read: %w", engineErr(err))
 		}

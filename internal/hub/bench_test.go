@@ -113,3 +113,36 @@ func BenchmarkReadsAtWindowEnd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*readers), "ns/read")
 }
+
+// BenchmarkCatchUpFromLog is 20 subscribers at once, each 1,000 events
+// behind the window (a burst of reconnects), catching up from the embedded
+// engine's log in pages of 100: reads the window cannot serve.
+func BenchmarkCatchUpFromLog(b *testing.B) {
+	l, h := setup(b, eventlog.Config{}, Config{WindowEvents: 1000})
+	const total, behind, subs, page = 5000, 1000, 20, 100
+	for range total / 1000 {
+		publish(b, l, "app.a", 1000)
+	}
+	waitFor(b, func() bool { return h.Last() == total })
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range subs {
+			wg.Go(func() {
+				s := h.Subscribe(total-1000-behind, nil)
+				defer s.Close()
+				for got := 0; got < behind; {
+					evs, err := s.Poll(ctx, page)
+					if err != nil || len(evs) == 0 {
+						b.Errorf("%d events, %v", len(evs), err)
+						return
+					}
+					got += len(evs)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.N*subs*behind)/b.Elapsed().Seconds(), "events/s")
+}
