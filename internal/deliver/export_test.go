@@ -11,3 +11,13 @@ func (e *Engine) FanoutStreams() int64 {
 
 // KeyStreams returns how many streams key has open.
 func (e *Engine) KeyStreams(key string) int { return e.keys.count(key) }
+
+// FanoutRing reports whether the fan-out workers write through io_uring.
+func (e *Engine) FanoutRing() bool {
+	for _, w := range e.fanout().workers {
+		if w.ring == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -108,6 +108,9 @@ func TestBatchFullSocket(t *testing.T) {
 		sent = append(sent, bytes.Join(w, nil)[:n]...)
 		switch {
 		case err == nil:
+			if n != total(w) {
+				t.Fatalf("round %d: %d of %d bytes went, and no ErrWouldBlock", round, n, total(w))
+			}
 		case errors.Is(err, ErrWouldBlock):
 			if !bytes.Equal(bytes.Join(rest, nil), bytes.Join(w, nil)[n:]) {
 				t.Fatalf("round %d: the rest is not what did not go", round)
