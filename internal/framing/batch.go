@@ -94,12 +94,20 @@ func (b *Batch) Result(i int) (n int, rest [][]byte, err error) {
 	return n, rest, err
 }
 
+// keepBufs is how many buffers an empty batch keeps room for: after a
+// batch of long writes (streams with a backlog of frames) the larger
+// arrays go back to the collector.
+const keepBufs = 1024
+
 // Reset empties the batch and drops its references to the buffers.
 func (b *Batch) Reset() {
 	clear(b.bufs)
 	clear(b.errs)
 	b.fds, b.ends, b.bufs = b.fds[:0], b.ends[:0], b.bufs[:0]
 	b.sent, b.errs = b.sent[:0], b.errs[:0]
+	if cap(b.bufs) > keepBufs {
+		b.bufs = nil
+	}
 }
 
 // Close releases the ring; the batch must be empty.

@@ -187,6 +187,9 @@ func (r *uring) send(b *Batch) error {
 	err := r.enter(b, queued)
 	clear(r.iov) // drop the references to the caller's buffers
 	clear(r.msgs)
+	if cap(r.iov) > keepBufs {
+		r.iov = nil
+	}
 	return err
 }
 
