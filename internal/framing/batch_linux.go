@@ -71,9 +71,8 @@ type uringCQE struct {
 // mapped from the kernel, and the scratch a batch's sends point into.
 type uring struct {
 	fd          int
-	rings, sqeM []byte // the mappings
-	sqTail      *uint32
-	sqHead      *uint32
+	rings, sqeM []byte  // the mappings
+	sqTail      *uint32 // the kernel's head follows it: it takes every entry submitted
 	sqMask      uint32
 	sqes        []uringSQE
 	cqHead      *uint32
@@ -121,7 +120,7 @@ func newURing(size int) (*uring, error) {
 		return nil, fmt.Errorf("framing: io_uring entries: %w", err)
 	}
 	at := func(off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&r.rings[off])) }
-	r.sqHead, r.sqTail, r.sqMask = at(p.sqOff.head), at(p.sqOff.tail), *at(p.sqOff.ringMask)
+	r.sqTail, r.sqMask = at(p.sqOff.tail), *at(p.sqOff.ringMask)
 	r.cqHead, r.cqTail, r.cqMask = at(p.cqOff.head), at(p.cqOff.tail), *at(p.cqOff.ringMask)
 	r.sqes = unsafe.Slice((*uringSQE)(unsafe.Pointer(&r.sqeM[0])), p.sqEntries)
 	r.cqes = unsafe.Slice((*uringCQE)(unsafe.Pointer(&r.rings[p.cqOff.cqes])), p.cqEntries)
