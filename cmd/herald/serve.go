@@ -43,6 +43,7 @@ type ServeCmd struct {
 	MaxConns             int           `name:"max-connections" env:"HERALD_MAX_CONNECTIONS" default:"${max_connections}" help:"Connections open at once over all listeners; more are answered 503 and closed. The default keeps a sixteenth of the open-file limit free (0: no limit)."`
 	MaxConnsPerIP        int           `name:"max-connections-per-ip" env:"HERALD_MAX_CONNECTIONS_PER_IP" default:"${max_connections_per_ip}" help:"Connections open at once from one client address (IPv6: one /64); more are answered 429 and closed. Behind a proxy all clients share its address: raise it, or 0 (no limit)."`
 	FanoutWorkers        int           `name:"fanout-workers" env:"HERALD_FANOUT_WORKERS" help:"Goroutines writing events to caught-up SSE streams (default: one per core but one, at least 1)."`
+	IOUring              bool          `name:"io-uring" env:"HERALD_IO_URING" help:"Send the fan-out workers' writes in batches through io_uring instead of one writev per stream (Linux; an experiment, see README)."`
 	StreamsPerKey        int           `name:"streams-per-key" env:"HERALD_STREAMS_PER_KEY" default:"1000" help:"Open SSE and WebSocket streams one key may have on this node; more get 429 (0 for no cap)."`
 	TLSHosts             []string      `name:"tls-hosts" env:"HERALD_TLS_HOSTS" help:"Extra host names for the self-signed certificate."`
 	TLSCert              string        `name:"tls-cert" env:"HERALD_TLS_CERT" type:"path" and:"tls" help:"PEM certificate (leaf first, then its chain) to serve instead of the self-signed one; read again when it changes and on SIGHUP."`
@@ -241,6 +242,7 @@ func (c *ServeCmd) config(data string, logger *slog.Logger) server.Config {
 		MaxConns:        noLimitIfZero(c.MaxConns),
 		MaxConnsPerAddr: noLimitIfZero(c.MaxConnsPerIP),
 		FanoutWorkers:   c.FanoutWorkers,
+		IOUring:         c.IOUring,
 		StreamsPerKey:   noLimitIfZero(c.StreamsPerKey),
 		TLSHosts:        c.TLSHosts,
 		TLSCertFile:     c.TLSCert,

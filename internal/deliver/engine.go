@@ -26,6 +26,10 @@ type Config struct {
 	// Workers is how many goroutines serve caught-up streams (0:
 	// DefaultWorkers).
 	Workers int
+	// IOUring has the workers send a round's writes in batches through
+	// io_uring instead of one writev each (Linux; elsewhere, or where
+	// io_uring is disabled, they use writev).
+	IOUring bool
 	// StreamsPerKey caps the streams one key may have open at once on
 	// this engine (0: DefaultStreamsPerKey; < 0: no cap).
 	StreamsPerKey int
@@ -48,6 +52,7 @@ type Engine struct {
 	logger       *slog.Logger
 	writeTimeout time.Duration
 	workers      int
+	ioUring      bool // Config.IOUring
 	shutdown     context.Context
 	peerFrame    time.Duration // Config.PeerFrameTimeout
 	keys         *keyStreams
@@ -87,7 +92,7 @@ func New(cfg Config) *Engine {
 	}
 	e := &Engine{
 		hub: cfg.Hub, metrics: cfg.Metrics, logger: cfg.Logger,
-		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, shutdown: cfg.Shutdown,
+		writeTimeout: cfg.WriteTimeout, workers: cfg.Workers, ioUring: cfg.IOUring, shutdown: cfg.Shutdown,
 		peerFrame: cfg.PeerFrameTimeout, keys: newKeyStreams(cfg.StreamsPerKey), faults: cfg.Faults,
 	}
 	e.wake.Store(newFaultWake())

@@ -21,3 +21,13 @@ func (e *Engine) IdleConns() int {
 	defer e.connMu.Unlock()
 	return len(e.idle)
 }
+
+// FanoutRing reports whether the fan-out workers write through io_uring.
+func (e *Engine) FanoutRing() bool {
+	for _, w := range e.fanout().workers {
+		if w.ring == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/framing"
 	"github.com/herald-io/herald/internal/hub"
 )
@@ -49,9 +50,10 @@ func (e *Engine) fanout() *fanout {
 			n = DefaultWorkers()
 		}
 		for range n {
-			w := &fanWorker{f: f, kick: make(chan struct{}, 1)}
+			w := &fanWorker{f: f, kick: make(chan struct{}, 1), ring: e.newRingWrites()}
 			if !e.Go(w.run) {
 				w.stopped = true
+				w.ring.close()
 			}
 			f.workers = append(f.workers, w)
 		}
@@ -118,6 +120,7 @@ type fanWorker struct {
 	hold      *time.Timer
 	holdAt    int64 // when hold fires (0: not armed)
 	delivered map[string]float64
+	ring      *ringWrites // the round's writes through io_uring (nil: one writev each)
 }
 
 func (w *fanWorker) run() {
@@ -127,6 +130,7 @@ func (w *fanWorker) run() {
 	w.hold = time.NewTimer(time.Hour)
 	w.hold.Stop()
 	w.delivered = map[string]float64{}
+	defer w.ring.close()
 	keepAlive := false
 	for {
 		if e.shutdown.Err() != nil {
@@ -174,6 +178,7 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			// A round over many streams takes the core for tens of
 			// milliseconds: let publishers' requests and the hub's tail
 			// reader in, so publishing never waits for fan-out.
+			kept = w.flushRing(kept, rules, nowNs)
 			runtime.Gosched()
 		}
 		if st.gone.Load() { // a WebSocket client closed
@@ -239,19 +244,14 @@ func (w *fanWorker) serve(last uint64, now time.Time, keepAlive bool) (more bool
 			kept = append(kept, st)
 			continue
 		}
-		owned, sent := w.write(st, bufs, nowNs)
-		if sent {
-			w.delivered[st.spec.Transport] += float64(n)
-		}
-		if owned && st.fault != nil && e.cutDue(st, rules, nowNs) {
-			w.load.Add(-1)
-			e.cut(st) // right after its last whole event
+		if w.ring != nil {
+			kept = w.queue(st, bufs, n, kept, rules, nowNs)
 			continue
 		}
-		if owned {
-			kept = append(kept, st)
-		}
+		owned, sent := w.write(st, bufs, nowNs)
+		kept = w.wrote(st, n, owned, sent, kept, rules, nowNs)
 	}
+	kept = w.flushRing(kept, rules, nowNs)
 	clear(w.conns[len(kept):])
 	w.conns = kept
 	clear(w.evs)
@@ -280,16 +280,26 @@ func (w *fanWorker) write(st *stream, bufs [][]byte, nowNs int64) (owned, sent b
 		}
 	}
 	n, err := w.vec.TryWrite(st.fd, bufs)
-	st.out.AddSent(n)
 	if st.wmu != nil {
 		st.wmu.Unlock()
 	}
+	var rest [][]byte
+	if errors.Is(err, framing.ErrWouldBlock) {
+		rest = framing.Advance(bufs, n)
+	}
+	return w.result(st, n, rest, err, nowNs)
+}
+
+// result takes a non-blocking write's outcome: n bytes went, and if the
+// socket was full (framing.ErrWouldBlock), rest did not.
+func (w *fanWorker) result(st *stream, n int, rest [][]byte, err error, nowNs int64) (owned, sent bool) {
+	st.out.AddSent(n)
 	switch {
 	case err == nil:
 		st.lastWrite = nowNs
 		return true, true
 	case errors.Is(err, framing.ErrWouldBlock):
-		w.release(st, framing.Advance(bufs, n))
+		w.release(st, rest)
 		return false, true
 	default:
 		w.load.Add(-1)
@@ -297,6 +307,23 @@ func (w *fanWorker) write(st *stream, bufs [][]byte, nowNs int64) (owned, sent b
 		w.f.e.end(st)
 		return false, false
 	}
+}
+
+// wrote finishes serving a stream after its write of events: it counts
+// them if they went, and keeps the stream if the worker still owns it.
+func (w *fanWorker) wrote(st *stream, events int, owned, sent bool, kept []*stream, rules *faults.Rules, nowNs int64) []*stream {
+	if sent {
+		w.delivered[st.spec.Transport] += float64(events)
+	}
+	if owned && st.fault != nil && w.f.e.cutDue(st, rules, nowNs) {
+		w.load.Add(-1)
+		w.f.e.cut(st) // right after its last whole event
+		return kept
+	}
+	if owned {
+		kept = append(kept, st)
+	}
+	return kept
 }
 
 // release gives the stream back to a goroutine of its own, which first

@@ -128,13 +128,15 @@ func waitFanout(t *testing.T, c *dialecttest.Core, want int64) {
 // Caught-up streams are served by the workers, and every stream gets every
 // event once, in order, however many workers share them.
 func TestFanoutDeliversInOrder(t *testing.T) {
-	for _, workers := range []int{1, 3} {
-		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testFanoutInOrder(t, workers) })
-	}
+	onWritePaths(t, func(t *testing.T, p writePath) {
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testFanoutInOrder(t, p, workers) })
+		}
+	})
 }
 
-func testFanoutInOrder(t *testing.T, workers int) {
-	c := dialecttest.NewCore(t, dialecttest.Options{Deliver: func(cfg *deliver.Config) { cfg.Workers = workers }})
+func testFanoutInOrder(t *testing.T, p writePath, workers int) {
+	c := newCore(t, p, dialecttest.Options{Deliver: func(cfg *deliver.Config) { cfg.Workers = workers }})
 	base := sseServer(t, c, nil)
 	const streams, events = 40, 500
 	readers := make([]*bufio.Reader, streams)
@@ -170,9 +172,11 @@ func testFanoutInOrder(t *testing.T, workers int) {
 // A stream whose socket fills up is handed to a goroutine with the rest of
 // the write, gets everything once the client reads again, and returns to
 // the workers when it has caught up.
-func TestFanoutFullSocketCatchesUp(t *testing.T) {
+func TestFanoutFullSocketCatchesUp(t *testing.T) { onWritePaths(t, testFanoutFullSocketCatchesUp) }
+
+func testFanoutFullSocketCatchesUp(t *testing.T, p writePath) {
 	const writeTimeout = time.Second
-	c := dialecttest.NewCore(t, dialecttest.Options{WriteTimeout: writeTimeout})
+	c := newCore(t, p, dialecttest.Options{WriteTimeout: writeTimeout})
 	base := sseServer(t, c, nil)
 	_, br := openStream(t, base, "after=0", 64<<10)
 	_, fast := openStream(t, base, "after=0", 0)
@@ -199,8 +203,10 @@ func TestFanoutFullSocketCatchesUp(t *testing.T) {
 }
 
 // Idle streams get the keep-alive frame from the workers.
-func TestFanoutKeepAlive(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestFanoutKeepAlive(t *testing.T) { onWritePaths(t, testFanoutKeepAlive) }
+
+func testFanoutKeepAlive(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	base := sseServer(t, c, func(s *deliver.SSEStream) { s.KeepAlive = 10 * time.Millisecond })
 	conn, br := openStream(t, base, "after=0", 0)
 	waitFanout(t, c, 1)
@@ -213,8 +219,10 @@ func TestFanoutKeepAlive(t *testing.T) {
 
 // Gather holds the first ready events so that what follows closely leaves
 // in the same message.
-func TestFanoutGather(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestFanoutGather(t *testing.T) { onWritePaths(t, testFanoutGather) }
+
+func testFanoutGather(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	base := sseServer(t, c, func(s *deliver.SSEStream) {
 		s.Gather = 300 * time.Millisecond
 		s.Frames = func(dst [][]byte, evs []*hub.Event) ([][]byte, int) {
@@ -255,8 +263,10 @@ func TestGatherBeforeAWorkerHasTheStream(t *testing.T) {
 }
 
 // At shutdown every stream ends, whoever serves it.
-func TestFanoutShutdownEndsStreams(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestFanoutShutdownEndsStreams(t *testing.T) { onWritePaths(t, testFanoutShutdownEndsStreams) }
+
+func testFanoutShutdownEndsStreams(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	base := sseServer(t, c, nil)
 	conn, br := openStream(t, base, "after=0", 0)
 	waitFanout(t, c, 1)

@@ -80,8 +80,10 @@ func nativeStream(s *deliver.SSEStream) { s.Dialect, s.Key = "native", "k1" }
 // where a stream's own goroutine writes (catching up) and where a worker
 // does (caught up); a stream opened again gets N more, and nothing is
 // skipped or repeated across the cuts.
-func TestFaultCutAfterEvents(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestFaultCutAfterEvents(t *testing.T) { onWritePaths(t, testFaultCutAfterEvents) }
+
+func testFaultCutAfterEvents(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	base := sseServer(t, c, nativeStream)
 	addRule(t, c, `{"dialect":"native","action":"cut_stream","after_events":3}`)
 

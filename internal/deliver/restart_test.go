@@ -15,8 +15,10 @@ import (
 // is closed as at a real shutdown (1001, going away), an SSE stream after
 // its last whole event. Streams opened after it are left alone (the
 // request pipeline answers 503 while it lasts).
-func TestFaultRestartCutsOpenStreams(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestFaultRestartCutsOpenStreams(t *testing.T) { onWritePaths(t, testFaultRestartCutsOpenStreams) }
+
+func testFaultRestartCutsOpenStreams(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ws := dialWS(t, ctx, wsServer(t, c))

@@ -76,8 +76,10 @@ func readSeqs(ctx context.Context, ws *websocket.Conn, want uint64) error {
 // that ping while events flow get their pongs without a frame of either
 // being split, and every event once, in order. A client's close ends its
 // stream on the server.
-func TestWSFanoutWithPings(t *testing.T) {
-	c := dialecttest.NewCore(t, dialecttest.Options{})
+func TestWSFanoutWithPings(t *testing.T) { onWritePaths(t, testWSFanoutWithPings) }
+
+func testWSFanoutWithPings(t *testing.T, p writePath) {
+	c := newCore(t, p, dialecttest.Options{})
 	url := wsServer(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -48,6 +48,7 @@ type Config struct {
 	Fsync          eventlog.Fsync
 	WriteTimeout   time.Duration // cut streaming clients that accept nothing this long
 	FanoutWorkers  int           // goroutines writing to caught-up streams (0: cores − 1, at least 1)
+	IOUring        bool          // the fan-out workers write in batches through io_uring (deliver.Config.IOUring)
 	StreamsPerKey  int           // open SSE and WebSocket streams one key may have on this node (0: 1,000; < 0: no cap)
 	TLSHosts       []string      // extra names for the self-signed certificate
 	// TLSCertFile and TLSKeyFile are a PEM certificate (leaf first, then
@@ -198,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger: cfg.Logger, Metrics: s.metrics, Node: s.nodeID,
 		Auth: auth.Config{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Deliver: deliver.Config{
-			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, StreamsPerKey: cfg.StreamsPerKey,
+			WriteTimeout: cfg.WriteTimeout, Workers: cfg.FanoutWorkers, IOUring: cfg.IOUring, StreamsPerKey: cfg.StreamsPerKey,
 		},
 		AppTokens: cfg.AppTokens,
 	})
