@@ -141,10 +141,12 @@ func spawnServer(ctx context.Context) (stop func(), url, key string, pid int, er
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	// No connection caps: the tool measures the server up to its open-file
-	// limit, and the caps (below it) would refuse subscribers first.
+	// No connection caps, and no cap on one key's streams (the tool opens
+	// them all with one key): the tool measures the server up to its
+	// open-file limit, and the caps (below it) would refuse subscribers
+	// first. Other settings come from HERALD_* variables (HERALD_IO_URING).
 	cmd := exec.Command(exe, "serve", "--data", dir, "--http", addr, "--https", "", "--log-level", "warn",
-		"--max-connections", "0", "--max-connections-per-ip", "0")
+		"--max-connections", "0", "--max-connections-per-ip", "0", "--streams-per-key", "0")
 	cmd.Stderr = os.Stderr
 	dieWithParent(cmd) // if this tool dies (a closed pipe, kill), the server goes too
 	if err := cmd.Start(); err != nil {
