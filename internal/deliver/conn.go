@@ -304,43 +304,48 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10)
 // connection closes.
 const maxDrain = 256 << 10
 
-// readerIdle is how long a reader goroutine waits for another
-// connection to serve before it ends, and maxIdleReaders how many may
-// wait: enough for the requests of a busy moment, few enough that a
-// burst's readers (one per connection that became readable at once) do
-// not linger with their stacks.
+// readerIdle is how long a pooled goroutine waits for more work before
+// it ends, and maxIdleReaders how many may wait: enough for the requests
+// and answers of a busy moment, few enough that a burst's goroutines (one
+// per connection that became readable at once) do not linger with their
+// stacks.
 const (
-	readerIdle     = 2 * time.Second
-	maxIdleReaders = 32
+	readerIdle     = time.Second
+	maxIdleReaders = 256
 )
 
-// serveConn has c's requests served by a reader goroutine that is idle,
-// or a new one; false when shutting down (the caller closes c). Readers
-// live on between connections so that their stacks, grown by a request's
-// handler, are not grown again for every request.
-func (e *Engine) serveConn(c *conn) bool {
+// serveConn has c's requests served on a pooled goroutine; false when
+// shutting down (the caller closes c).
+func (e *Engine) serveConn(c *conn) bool { return e.goPooled(func() { e.serve(c) }) }
+
+// goPooled runs f on a goroutine of the pool that is idle, or a new one
+// (see Go); false when shutting down. Pooled goroutines live on between
+// tasks so that their stacks, grown by a handler or an Answer, are not
+// grown again for every request: a fresh goroutine per request spent a
+// tenth of a Zulip poll's CPU in newstack and copystack.
+func (e *Engine) goPooled(f func()) bool {
 	select {
-	case e.readyConns <- c:
+	case e.tasks <- f:
 		return true
 	default:
 	}
-	return e.Go(func() { e.reader(c) })
+	return e.Go(func() { e.pooled(f) })
 }
 
-// reader serves c, then the connections handed to it, until none comes
-// for readerIdle.
-func (e *Engine) reader(c *conn) {
+// pooled runs f, then the tasks handed to it, until none comes for
+// readerIdle.
+func (e *Engine) pooled(f func()) {
 	t := time.NewTimer(readerIdle)
 	defer t.Stop()
 	for {
-		e.serve(c)
+		f()
 		if e.idleReaders.Add(1) > maxIdleReaders {
 			e.idleReaders.Add(-1)
 			return
 		}
 		t.Reset(readerIdle)
 		select {
-		case c = <-e.readyConns:
+		case f = <-e.tasks:
 			e.idleReaders.Add(-1)
 		case <-t.C:
 			e.idleReaders.Add(-1)

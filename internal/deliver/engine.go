@@ -75,8 +75,8 @@ type Engine struct {
 	idle        map[*conn]struct{} // waiting for their next request
 	lastSweep   int64
 	parkedCount atomic.Int64 // polls parked with the workers
-	readyConns  chan *conn   // to an idle reader goroutine (unbuffered)
-	idleReaders atomic.Int32 // reader goroutines waiting on readyConns
+	tasks       chan func()  // to an idle pooled goroutine (unbuffered; goPooled)
+	idleReaders atomic.Int32 // pooled goroutines waiting on tasks
 }
 
 // New returns an engine; it starts nothing until a stream needs it.
@@ -97,7 +97,7 @@ func New(cfg Config) *Engine {
 	}
 	e.wake.Store(newFaultWake())
 	e.idle = map[*conn]struct{}{}
-	e.readyConns = make(chan *conn)
+	e.tasks = make(chan func())
 	return e
 }
 

@@ -319,7 +319,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 				got = append(got, evs...)
 			}
 			e := w.f.e
-			if !e.Go(func() { pp.answerSlow(got, !ok) }) {
+			if !e.goPooled(func() { pp.answerSlow(got, !ok) }) {
 				pp.answerNow(got, nil)
 				pp.c.close()
 			}
