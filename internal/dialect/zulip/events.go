@@ -68,8 +68,9 @@ func (p *polls) release(id string) {
 // is unknown, expired, deleted, another user's or stored by an older
 // herald (whose ids were counted otherwise) is BAD_EVENT_QUEUE_ID. A queue
 // this node served before is taken as it last saw it, with no round trip
-// (its owner, filter and meta never change); the poll checks with the
-// engine that it still exists before it answers.
+// (its owner, filter and meta never change), and its meta as decoded
+// before (shared: read only); the poll checks with the engine that it
+// still exists before it answers.
 func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *queueMeta, error) {
 	id, ok := queueCursorID(u.Realm, qid)
 	if !ok {
@@ -82,11 +83,14 @@ func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *qu
 	if err != nil {
 		return cursor.State{}, nil, err
 	}
-	var meta queueMeta
-	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
+	if st.Owner != u.KeyID {
 		return cursor.State{}, nil, badQueue(qid)
 	}
-	return st, &meta, nil
+	meta, err := a.metas.decode(st.Meta)
+	if err != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
+		return cursor.State{}, nil, badQueue(qid)
+	}
+	return st, meta, nil
 }
 
 // getEvents handles GET /api/v1/events: the queue's events after
@@ -154,12 +158,13 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 		}
 		return a.queueErr(ctx, st.ID, qid, err)
 	}
+	ignored := p.ignored() // before the wait, which need not keep p
 	evs, err := a.poll(r, qid, st, d, from, dontBlock)
 	if err != nil {
 		return err
 	}
-	if len(p.ignored()) > 0 {
-		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+	if len(ignored) > 0 {
+		writeSuccess(w, withIgnored(map[string]any{"events": evs}, ignored))
 		return nil
 	}
 	writeEvents(w, evs)

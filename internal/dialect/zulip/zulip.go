@@ -83,6 +83,7 @@ type API struct {
 	// from each stored event (see eventcache.go).
 	san    *sanitizer
 	events *eventCache
+	metas  *metaCache     // queues' metas, decoded
 	guard  *dialect.Guard // the request pipeline, in Zulip's shape
 	// upstreams are the identities zulip connectors mirror (upstream.go).
 	upstreams atomic.Pointer[upstreams]
@@ -118,7 +119,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		events: newEventCache(eventCacheBytes)}
+		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries)}
 	a.guard = core.Guard(a.guardSpec())
 	core.Faults.OnChange(a.expireWaiting)
 	// Queues' polls check their queue through this node's watch of them.
