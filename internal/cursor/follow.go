@@ -122,10 +122,12 @@ type follow struct {
 }
 
 // keep returns the events of evs the consumer receives, and the position
-// they cover: the last kept event's, or with none kept, through.
+// they cover: the last kept event's, or with none kept, through. evs is
+// the caller's own (a copy of the hub's or the log's answer): it is
+// filtered in place.
 func (f *follow) keep(evs []eventlog.Event, through uint64) ([]eventlog.Event, uint64) {
 	if f.req.Keep != nil {
-		kept := evs[:0:0]
+		kept := evs[:0]
 		for i := range evs {
 			if f.req.Keep(&evs[i]) {
 				kept = append(kept, evs[i])

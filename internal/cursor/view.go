@@ -3,8 +3,10 @@ package cursor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
@@ -218,34 +220,41 @@ func (s *Store) recheck(ctx context.Context, id string) (State, error) {
 	return s.read(ctx, id)
 }
 
-// views are a store's views, by prefix.
+// views are a store's views, by prefix. Every poll looks its view up;
+// views are added and removed only as watches start and stop, so the list
+// is replaced whole and read without a lock.
 type views struct {
-	mu   sync.Mutex
-	list []*view
+	mu   sync.Mutex // serializes add and remove
+	list atomic.Pointer[[]*view]
 }
 
 func (vs *views) add(v *view) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
-	vs.list = append(vs.list, v)
+	var list []*view
+	if l := vs.list.Load(); l != nil {
+		list = slices.Clone(*l)
+	}
+	list = append(list, v)
+	vs.list.Store(&list)
 }
 
 func (vs *views) remove(v *view) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
-	for i, w := range vs.list {
-		if w == v {
-			vs.list = append(vs.list[:i], vs.list[i+1:]...)
-			return
-		}
+	if l := vs.list.Load(); l != nil {
+		list := slices.DeleteFunc(slices.Clone(*l), func(w *view) bool { return w == v })
+		vs.list.Store(&list)
 	}
 }
 
 // find returns the view that watches id; nil if none does.
 func (vs *views) find(id string) *view {
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	for _, v := range vs.list {
+	l := vs.list.Load()
+	if l == nil {
+		return nil
+	}
+	for _, v := range *l {
 		if strings.HasPrefix(id, v.prefix) {
 			return v
 		}
