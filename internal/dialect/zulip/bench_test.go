@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,8 +30,10 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 	// default pool keeps two: the others would close after every answer,
 	// in the measured time, on both ends).
 	e.srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = queues
-	// Five users of 1,000 queues each: one key's rate limit (1,000/s,
-	// burst 2,000) is not what is measured.
+	// Five users of 1,000 queues each, and no rate limit to speak of: the
+	// keys' limits (1,000/s, burst 2,000) are not what is measured, and
+	// would refuse the polls of rounds less than a second apart.
+	e.core.Auth.SetRate(1e9, 1e9)
 	users := make([]zuser, 5)
 	for i := range users {
 		users[i] = e.addUser(fmt.Sprintf("bot%d@example.com", i), "Bot")
@@ -47,11 +50,13 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 	for n := 0; n < b.N; n++ {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		var ended atomic.Int64
 		arrived := make([]time.Time, queues)
 		for i := range qids {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer ended.Add(1)
 				r := e.poll(context.Background(), users[i%len(users)], qids[i], last[i], false)
 				evs := r.events()
 				if r.Status != 200 || len(evs) != 1 {
@@ -72,6 +77,9 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 			e.api.polls.mu.Unlock()
 			if k == queues && e.core.Hub.Subscribers() >= queues {
 				break
+			}
+			if ended.Load() > 0 {
+				b.Fatal("a poll ended before the message")
 			}
 			time.Sleep(time.Millisecond)
 		}
