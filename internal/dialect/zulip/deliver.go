@@ -21,7 +21,7 @@ type delivery struct {
 	a    *API
 	meta *queueMeta
 	u    *user
-	kept []keptEvent // by sequence; a poll keeps a few
+	kept []keptEvent  // by sequence; a poll keeps a few
 	buf  [2]keptEvent // kept's first backing array
 }
 

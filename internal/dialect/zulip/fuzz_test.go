@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -167,6 +170,26 @@ func FuzzMergeState(f *testing.F) {
 		}
 		if json.Unmarshal(b, &back) != nil || back.QueueID != "herald-q" || back.Last != -1 {
 			t.Fatalf("merged %s", b)
+		}
+	})
+}
+
+// FuzzPlainToken: realms and queue ids are checked as the patterns they
+// were checked with before (a realm's, and cursor.ValidID of a token).
+func FuzzPlainToken(f *testing.F) {
+	for _, s := range []string{"", "zulip", "a-b_C9", "a.b", "é", "a b", strings.Repeat("a", 63), strings.Repeat("a", 64),
+		strings.Repeat("q", 200), strings.Repeat("q", 201), "3f2504e0-4f89-11d3-9a0c-0305e82c3301"} {
+		f.Add(s)
+	}
+	realm := regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validRealm(s), realm.MatchString(s); got != want {
+			t.Errorf("validRealm(%q) = %v, want %v", s, got, want)
+		}
+		_, got := queueCursorID("zulip", s)
+		want := s != "" && !strings.Contains(s, ".") && cursor.ValidID(s) == nil
+		if got != want {
+			t.Errorf("queueCursorID(%q): %v, want %v", s, got, want)
 		}
 	})
 }
