@@ -81,6 +81,12 @@ func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Follow
 	if req.After < st.Acked {
 		return Followed{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, id, req.After, st.Acked)
 	}
+	// The barrier at the end takes a Revision call that starts after now.
+	v := s.views.find(id)
+	var since uint64
+	if v != nil {
+		since = v.revisions.since()
+	}
 	st, err := s.keepAlive(ctx, st, req.Wait)
 	if err != nil {
 		return Followed{}, s.lost(id, err)
@@ -100,7 +106,7 @@ func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Follow
 	}
 	// Deleted or idled out on any node since st was read, or while the
 	// poll waited: the engine knows, and so does a live watch of it.
-	if st, err = s.recheck(ctx, id); err != nil {
+	if st, err = s.recheck(ctx, id, v, since, through); err != nil {
 		return Followed{}, s.lost(id, err)
 	}
 	return Followed{Events: evs, Through: through, State: st}, nil

@@ -237,8 +237,8 @@ func TestFollowBarrierShared(t *testing.T) {
 	v := s.views.find("q.0")
 	var second bool // some polls joined before call 1 started, the others wait for call 2
 	waitFor(t, "every poll to join a call", func() bool {
-		second = v.revisions.Waiting()
-		return v.revisions.Joins() == polls
+		second = v.revisions.waiting()
+		return v.revisions.joined() == polls
 	})
 	release <- struct{}{}
 	want := int64(1)
