@@ -81,6 +81,12 @@ func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Follow
 	if req.After < st.Acked {
 		return Followed{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, id, req.After, st.Acked)
 	}
+	// The barrier at the end takes a Revision call that starts after now.
+	v := s.views.find(id)
+	var since uint64
+	if v != nil {
+		since = v.revisions.since()
+	}
 	st, err := s.keepAlive(ctx, st, req.Wait)
 	if err != nil {
 		return Followed{}, s.lost(id, err)
@@ -100,7 +106,7 @@ func (s *Store) Follow(ctx context.Context, st State, req FollowRequest) (Follow
 	}
 	// Deleted or idled out on any node since st was read, or while the
 	// poll waited: the engine knows, and so does a live watch of it.
-	if st, err = s.recheck(ctx, id); err != nil {
+	if st, err = s.recheck(ctx, id, v, since, through); err != nil {
 		return Followed{}, s.lost(id, err)
 	}
 	return Followed{Events: evs, Through: through, State: st}, nil
@@ -122,10 +128,12 @@ type follow struct {
 }
 
 // keep returns the events of evs the consumer receives, and the position
-// they cover: the last kept event's, or with none kept, through.
+// they cover: the last kept event's, or with none kept, through. evs is
+// the caller's own (a copy of the hub's or the log's answer): it is
+// filtered in place.
 func (f *follow) keep(evs []eventlog.Event, through uint64) ([]eventlog.Event, uint64) {
 	if f.req.Keep != nil {
-		kept := evs[:0:0]
+		kept := evs[:0]
 		for i := range evs {
 			if f.req.Keep(&evs[i]) {
 				kept = append(kept, evs[i])
@@ -245,23 +253,34 @@ func events(hevs []*hub.Event) []eventlog.Event {
 // events elsewhere (a parked poll, deliver.ServePoll, on a hub
 // subscription from req.After with st's filter): it checks the position
 // and keeps the cursor alive for the wait, as Follow does before it
-// waits. The poll then calls Recheck before it answers.
-func (s *Store) FollowPark(ctx context.Context, st State, req FollowRequest) (State, error) {
+// waits, and returns where the poll's barrier starts. The poll then calls
+// Recheck with it before it answers.
+func (s *Store) FollowPark(ctx context.Context, st State, req FollowRequest) (State, FollowMark, error) {
 	if req.After < st.Acked {
-		return State{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, st.ID, req.After, st.Acked)
+		return State{}, FollowMark{}, fmt.Errorf("%w: cursor %s: position %d is before its start %d", ErrInvalid, st.ID, req.After, st.Acked)
+	}
+	var m FollowMark
+	if m.v = s.views.find(st.ID); m.v != nil {
+		m.since = m.v.revisions.since()
 	}
 	next, err := s.keepAlive(ctx, st, req.Wait)
 	if err != nil {
-		return State{}, s.lost(st.ID, err)
+		return State{}, FollowMark{}, s.lost(st.ID, err)
 	}
-	return next, nil
+	return next, m, nil
 }
 
-// Recheck is a followed cursor's last step before a poll answers, as in
-// Follow: ErrNotFound if it was deleted, or idled out, on any node since
-// it was read or while the poll waited.
-func (s *Store) Recheck(ctx context.Context, id string) (State, error) {
-	st, err := s.recheck(ctx, id)
+// A FollowMark is where a parked poll's barrier starts (FollowPark).
+type FollowMark struct {
+	v     *view
+	since uint64
+}
+
+// Recheck is a followed cursor's last step before a parked poll answers
+// up to through, as in Follow: ErrNotFound if it was deleted, or idled
+// out, on any node since it was read or while the poll waited.
+func (s *Store) Recheck(ctx context.Context, id string, m FollowMark, through uint64) (State, error) {
+	st, err := s.recheck(ctx, id, m.v, m.since, through)
 	if err != nil {
 		return State{}, s.lost(id, err)
 	}

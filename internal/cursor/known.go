@@ -18,8 +18,12 @@ import (
 // entry records the epoch of the watch (see view) that was live when the
 // read that gave it was sent: only then has every later write to the
 // cursor reached the entry, and Follow may trust it without a read.
+//
+// An entry's state is never changed in place (a newer one replaces it), so
+// the states handed out share its Filter and Meta, which their users only
+// read: a poll costs no copy of them.
 type known struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	cur, old map[string]knownEntry
 	limit    int
 }
@@ -35,15 +39,19 @@ const knownCursors = 1 << 16
 
 // lookup returns the entry of id; ok is false if there is none.
 func (k *known) lookup(id string) (knownEntry, bool) {
+	k.mu.RLock()
+	e, ok := k.cur[id]
+	k.mu.RUnlock()
+	if ok {
+		return e, true
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	e, ok := k.cur[id]
-	if !ok {
+	if e, ok = k.cur[id]; !ok {
 		if e, ok = k.old[id]; ok {
 			k.setLocked(e)
 		}
 	}
-	e.st = e.st.clone()
 	return e, ok
 }
 
@@ -132,7 +140,8 @@ func (k *known) forget(id string) {
 // it in a Follow, without a round trip, if it still remembers it and it
 // has not idled out as remembered. Its idle clock may be older than the
 // engine's, and it may have been deleted since on another node: Follow
-// finds out before it answers.
+// finds out before it answers. Its Filter and Meta are the store's: read
+// them only (so are those of GetFollowed's and Follow's states).
 func (s *Store) Known(id string) (State, bool) {
 	st, ok := s.known.get(id)
 	if !ok || s.expired(&st) {

@@ -3,32 +3,35 @@ package cursor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-io/herald/internal/eventlog"
-	"github.com/herald-io/herald/internal/sharedcall"
 )
 
 // A view is one node's watch of the followed cursors under a prefix. It
 // replaces the read a poll would make before it answers (was the cursor
 // deleted, on any node, or did it idle out, while the poll waited?) with a
 // barrier that the polls answering at the same moment share: one Revision
-// call, the last write under the prefix, made after they arrived; once the
+// call, the last write under the prefix, that started after they arrived
+// and after what they answer with was stored (revisions.go); once the
 // watch has delivered that write, every deletion acknowledged before the
-// polls asked is in known, as a tombstone, and every refreshed idle clock
-// too. A burst of woken polls so costs a couple of engine calls, not one
-// each, and a deletion is never missed: a poll whose entry the watch may
-// not have kept up to date (read before the watch was live, or in an
-// earlier one) reads its cursor as before.
+// call is in known, as a tombstone, and every refreshed idle clock too. A
+// burst of woken polls so costs an engine call or two, not one each, and a
+// deletion is never missed: a poll whose entry the watch may not have kept
+// up to date (read before the watch was live, or in an earlier one) reads
+// its cursor as before.
 //
 // Ownership: the goroutine of WatchFollowed owns the watch; it alone
 // writes ready, epoch and applied (under mu) and known's entries from the
 // watch. Polls read them under mu and wait on advanced, which the watch
 // closes when applied moves or it stops. The Revision calls run in one
 // goroutine at a time (revisions), which WatchFollowed waits for before
-// it returns. Lock order: view.mu, then known.mu (never both at once here).
+// it returns. Lock order: view.mu, then known.mu (never both at once here);
+// revisions.mu is taken alone.
 type view struct {
 	s      *Store
 	prefix string
@@ -41,7 +44,7 @@ type view struct {
 	advanced chan struct{} // closed when applied or ready changes; nil: no one waits
 	restart  context.CancelFunc
 
-	revisions sharedcall.Group[uint64]
+	revisions revisions
 }
 
 const (
@@ -66,7 +69,7 @@ func (s *Store) WatchFollowed(ctx context.Context, prefix string) error {
 	v := &view{s: s, prefix: prefix, ctx: ctx}
 	s.views.add(v)
 	defer s.views.remove(v)
-	defer v.revisions.Close()
+	defer v.revisions.close()
 	for {
 		wctx, cancel := context.WithCancel(ctx)
 		v.mu.Lock()
@@ -138,14 +141,15 @@ func (v *view) readyEpoch() uint64 {
 }
 
 // barrier returns once the watch has delivered every write under the
-// prefix acknowledged before barrier was called, with the epoch of the
-// watch that did; false if it cannot tell (no live watch, an engine
-// error, a lagging watch, ctx ended).
-func (v *view) barrier(ctx context.Context) (uint64, bool) {
+// prefix acknowledged before a moment after since was taken (the poll's
+// arrival) and after the events up to through were stored, with the epoch
+// of the watch that did; false if it cannot tell (no live watch, an
+// engine error, a lagging watch, ctx ended).
+func (v *view) barrier(ctx context.Context, since, through uint64) (uint64, bool) {
 	if v.readyEpoch() == 0 {
 		return 0, false
 	}
-	rev, err := v.revisions.Do(ctx, v.ctx, func(ctx context.Context) (uint64, error) {
+	rev, err := v.revisions.revision(ctx, v.ctx, since, through, func(ctx context.Context) (uint64, error) {
 		ctx, cancel := context.WithTimeout(ctx, revisionTimeout)
 		defer cancel()
 		return v.s.kv.Revision(ctx, v.prefix)
@@ -198,11 +202,13 @@ func (v *view) lagging(rev uint64) {
 }
 
 // recheck returns the followed cursor id as it is now, at the end of a
-// poll: from the view after its barrier if the view's entry is trusted,
-// else by a read. ErrNotFound if it is gone (deleted or idled out).
-func (s *Store) recheck(ctx context.Context, id string) (State, error) {
-	if v := s.views.find(id); v != nil {
-		if epoch, ok := v.barrier(ctx); ok {
+// poll that began with since (see barrier) and answers up to through:
+// from v, its view (nil if none), after its barrier if v's entry is
+// trusted, else by a read. ErrNotFound if it is gone (deleted or idled
+// out).
+func (s *Store) recheck(ctx context.Context, id string, v *view, since, through uint64) (State, error) {
+	if v != nil {
+		if epoch, ok := v.barrier(ctx, since, through); ok {
 			e, ok := s.known.lookup(id)
 			switch {
 			case !ok || e.epoch != epoch:
@@ -218,34 +224,41 @@ func (s *Store) recheck(ctx context.Context, id string) (State, error) {
 	return s.read(ctx, id)
 }
 
-// views are a store's views, by prefix.
+// views are a store's views, by prefix. Every poll looks its view up;
+// views are added and removed only as watches start and stop, so the list
+// is replaced whole and read without a lock.
 type views struct {
-	mu   sync.Mutex
-	list []*view
+	mu   sync.Mutex // serializes add and remove
+	list atomic.Pointer[[]*view]
 }
 
 func (vs *views) add(v *view) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
-	vs.list = append(vs.list, v)
+	var list []*view
+	if l := vs.list.Load(); l != nil {
+		list = slices.Clone(*l)
+	}
+	list = append(list, v)
+	vs.list.Store(&list)
 }
 
 func (vs *views) remove(v *view) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
-	for i, w := range vs.list {
-		if w == v {
-			vs.list = append(vs.list[:i], vs.list[i+1:]...)
-			return
-		}
+	if l := vs.list.Load(); l != nil {
+		list := slices.DeleteFunc(slices.Clone(*l), func(w *view) bool { return w == v })
+		vs.list.Store(&list)
 	}
 }
 
 // find returns the view that watches id; nil if none does.
 func (vs *views) find(id string) *view {
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	for _, v := range vs.list {
+	l := vs.list.Load()
+	if l == nil {
+		return nil
+	}
+	for _, v := range *l {
 		if strings.HasPrefix(id, v.prefix) {
 			return v
 		}

@@ -138,12 +138,15 @@ func TestFollowWatched(t *testing.T) {
 		k, ok := s.Known("q.a")
 		return ok && k.LastActive.Equal(e.clock())
 	})
-	if err := other.Delete(ctx, "q.a"); err != nil {
-		t.Fatal(err)
-	}
+	// A poll of the state known here, after another node deleted the
+	// cursor (taken before, so that it is the refreshed state whether or
+	// not the watch has brought the deletion yet).
 	k, ok := s.Known("q.a")
 	if !ok {
-		k = st // the watch was quicker: a poll of the old state
+		t.Fatal("not known")
+	}
+	if err := other.Delete(ctx, "q.a"); err != nil {
+		t.Fatal(err)
 	}
 	count("a poll of a cursor deleted on another node", 0, 1, func() {
 		if _, err := follow(k); !errors.Is(err, ErrNotFound) {
@@ -234,8 +237,8 @@ func TestFollowBarrierShared(t *testing.T) {
 	v := s.views.find("q.0")
 	var second bool // some polls joined before call 1 started, the others wait for call 2
 	waitFor(t, "every poll to join a call", func() bool {
-		second = v.revisions.Waiting()
-		return v.revisions.Joins() == polls
+		second = v.revisions.waiting()
+		return v.revisions.joined() == polls
 	})
 	release <- struct{}{}
 	want := int64(1)

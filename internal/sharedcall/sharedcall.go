@@ -3,8 +3,8 @@
 // each. A caller only takes the answer of a call that started after it
 // arrived, so an answer about the engine's state covers every write
 // acknowledged before the caller asked — unlike a cache, or joining the
-// call in flight. The hub's Now and the cursor store's barrier share their
-// engine calls so.
+// call in flight. The hub's Now shares its engine calls so (the cursor
+// store's barrier may take an earlier call: cursor/revisions.go).
 package sharedcall
 
 import (

@@ -26,7 +26,7 @@ func userFromKey(k *auth.Key) (*user, bool) {
 		return nil, false
 	}
 	id, err := strconv.ParseInt(k.Meta["user_id"], 10, 64)
-	if err != nil || k.Meta["email"] == "" || !realmPattern.MatchString(k.Meta["realm"]) {
+	if err != nil || k.Meta["email"] == "" || !validRealm(k.Meta["realm"]) {
 		return nil, false
 	}
 	return &user{ID: id, Email: k.Meta["email"], FullName: k.Meta["full_name"], Realm: k.Meta["realm"],

@@ -1,6 +1,7 @@
 package zulip
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -20,27 +21,41 @@ type delivery struct {
 	a    *API
 	meta *queueMeta
 	u    *user
-	kept map[uint64]keptEvent // by sequence
+	kept []keptEvent  // by sequence; a poll keeps a few
+	buf  [2]keptEvent // kept's first backing array
 }
 
 type keptEvent struct {
+	seq     uint64
 	p       *prepared
 	variant int
 }
 
 func (a *API) newDelivery(meta *queueMeta, u *user) *delivery {
-	return &delivery{a: a, meta: meta, u: u, kept: map[uint64]keptEvent{}}
+	d := &delivery{a: a, meta: meta, u: u}
+	d.kept = d.buf[:0]
+	return d
+}
+
+// find returns where the event at seq is, or would be, in d.kept.
+func (d *delivery) find(seq uint64) (int, bool) {
+	// The cursor asks in order: the last one is the likely place.
+	if n := len(d.kept); n == 0 || d.kept[n-1].seq < seq {
+		return n, false
+	}
+	return slices.BinarySearchFunc(d.kept, seq, func(k keptEvent, seq uint64) int { return cmp.Compare(k.seq, seq) })
 }
 
 // keep reports whether the user receives ev (a cursor request's Keep).
 func (d *delivery) keep(ev *eventlog.Event) bool {
-	if _, ok := d.kept[ev.Seq]; ok {
+	i, ok := d.find(ev.Seq)
+	if ok {
 		return true
 	}
 	p := d.a.prepare(ev)
 	v, ok := d.variant(p)
 	if ok {
-		d.kept[ev.Seq] = keptEvent{p, v}
+		d.kept = slices.Insert(d.kept, i, keptEvent{ev.Seq, p, v})
 	}
 	return ok
 }
@@ -52,7 +67,8 @@ func (d *delivery) events(evs []eventlog.Event) []json.RawMessage {
 		if !d.keep(&evs[i]) {
 			continue
 		}
-		k := d.kept[evs[i].Seq]
+		j, _ := d.find(evs[i].Seq)
+		k := d.kept[j]
 		if b := k.p.encoded(k.variant); b != nil {
 			out = append(out, b)
 		}

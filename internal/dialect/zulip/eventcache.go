@@ -19,7 +19,7 @@ import (
 // is built once, outside the lock, while the others that ask for it wait
 // (a message wakes every queue at once).
 type eventCache struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	cur, old map[uint64]*cacheEntry
 	size     atomic.Int64 // bytes held by cur's entries
 	limit    int64
@@ -40,15 +40,19 @@ func newEventCache(limit int64) *eventCache {
 
 // get returns what is derived from the event at seq, building it on first use.
 func (c *eventCache) get(seq uint64, build func() *prepared) *prepared {
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.cur[seq]
+	c.mu.RUnlock()
 	if !ok {
-		if e, ok = c.old[seq]; !ok {
-			e = &cacheEntry{}
+		c.mu.Lock()
+		if e, ok = c.cur[seq]; !ok {
+			if e, ok = c.old[seq]; !ok {
+				e = &cacheEntry{}
+			}
+			c.put(seq, e)
 		}
-		c.put(seq, e)
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	e.once.Do(func() {
 		p := build()
 		p.grow = func(n int64) { e.grow(c, n) }

@@ -71,8 +71,9 @@ func (p *polls) release(id string) {
 // is unknown, expired, deleted, another user's or stored by an older
 // herald (whose ids were counted otherwise) is BAD_EVENT_QUEUE_ID. A queue
 // this node served before is taken as it last saw it, with no round trip
-// (its owner, filter and meta never change); the poll checks with the
-// engine that it still exists before it answers.
+// (its owner, filter and meta never change), and its meta as decoded
+// before (shared: read only); the poll checks with the engine that it
+// still exists before it answers.
 func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *queueMeta, error) {
 	id, ok := queueCursorID(u.Realm, qid)
 	if !ok {
@@ -85,11 +86,14 @@ func (a *API) queue(ctx context.Context, u *user, qid string) (cursor.State, *qu
 	if err != nil {
 		return cursor.State{}, nil, err
 	}
-	var meta queueMeta
-	if st.Owner != u.KeyID || json.Unmarshal(st.Meta, &meta) != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
+	if st.Owner != u.KeyID {
 		return cursor.State{}, nil, badQueue(qid)
 	}
-	return st, &meta, nil
+	meta, err := a.metas.decode(st.Meta)
+	if err != nil || meta.UserID != u.ID || meta.Scheme != queueScheme {
+		return cursor.State{}, nil, badQueue(qid)
+	}
+	return st, meta, nil
 }
 
 // getEvents handles GET /api/v1/events: the queue's events after
@@ -157,21 +161,22 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 		}
 		return a.queueErr(ctx, st.ID, qid, err)
 	}
+	ignored := p.ignored() // before the wait, which need not keep p
 	if !dontBlock {
-		return a.park(w, r, p, qid, st, d, from)
+		return a.park(w, r, ignored, qid, st, d, from)
 	}
 	evs, err := a.poll(r, qid, st, d, from, dontBlock)
 	if err != nil {
 		return err
 	}
-	a.writePoll(w, p, evs)
+	a.writePoll(w, ignored, evs)
 	return nil
 }
 
 // writePoll writes a poll's answer, with the arguments it ignored if any.
-func (a *API) writePoll(w http.ResponseWriter, p *params, evs []json.RawMessage) {
-	if len(p.ignored()) > 0 {
-		writeSuccess(w, p.withIgnored(map[string]any{"events": evs}))
+func (a *API) writePoll(w http.ResponseWriter, ignored []string, evs []json.RawMessage) {
+	if len(ignored) > 0 {
+		writeSuccess(w, withIgnored(map[string]any{"events": evs}, ignored))
 		return
 	}
 	writeEvents(w, evs)
@@ -183,7 +188,7 @@ func (a *API) writePoll(w http.ResponseWriter, p *params, evs []json.RawMessage)
 // answering together share) only once it has something to answer. A
 // newer poll of the queue, its deletion or an expire_queue rule ends the
 // wait (polls).
-func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string, st cursor.State, d *delivery, from mark) error {
+func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid string, st cursor.State, d *delivery, from mark) error {
 	id := st.ID
 	done, end := a.polls.begin(context.Background(), st, qid)
 	if err := a.expireFault(r.Context(), st, qid); err != nil {
@@ -191,7 +196,7 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string
 		return err // checked once the poll is registered: expireWaiting sees those after
 	}
 	wait := a.heartbeatAfter()
-	st, err := a.core.Cursors.FollowPark(r.Context(), st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Wait: wait})
+	st, mark, err := a.core.Cursors.FollowPark(r.Context(), st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Wait: wait})
 	if err != nil {
 		end()
 		return a.queueErr(r.Context(), id, qid, err)
@@ -202,12 +207,12 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string
 		Transport: dialectName, Sub: sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
 		Keep: func(e *hub.Event) bool { return d.keep(&e.Event) },
 		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
-			out, err := a.answer(done, id, qid, d, from, sub.Position(), evs, err)
+			out, err := a.answer(done, id, qid, d, from, mark, sub.Position(), evs, err)
 			if err != nil {
 				fail(w, err)
 				return
 			}
-			a.writePoll(w, p, out)
+			a.writePoll(w, ignored, out)
 		},
 	})
 	return nil
@@ -217,7 +222,7 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, p *params, qid string
 // deletion ended it (BAD_EVENT_QUEUE_ID if the queue is gone), else, once
 // the queue is known to exist still, its events, or a heartbeat whose id
 // says how far the poll found none.
-func (a *API) answer(done context.Context, id, qid string, d *delivery, from mark, through uint64, hevs []*hub.Event, rerr error) ([]json.RawMessage, error) {
+func (a *API) answer(done context.Context, id, qid string, d *delivery, from mark, fm cursor.FollowMark, through uint64, hevs []*hub.Event, rerr error) ([]json.RawMessage, error) {
 	ctx := context.WithoutCancel(a.core.Shutdown)
 	switch {
 	case done.Err() != nil:
@@ -235,7 +240,7 @@ func (a *API) answer(done context.Context, id, qid string, d *delivery, from mar
 	case a.core.Shutdown.Err() != nil:
 		return []json.RawMessage{}, nil // the client polls again, elsewhere
 	}
-	if _, err := a.core.Cursors.Recheck(ctx, id); err != nil {
+	if _, err := a.core.Cursors.Recheck(ctx, id, fm, through); err != nil {
 		return nil, a.queueErr(ctx, id, qid, err)
 	}
 	if len(hevs) == 0 {

@@ -1,15 +1,21 @@
 package zulip
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/topic"
 )
 
 // FuzzParseParams: any query string and body either parse or give a Zulip
-// error (never a panic), and parsed parameters are bounded.
+// error (never a panic), parsed parameters are bounded, and a query string
+// reads as url.ParseQuery reads it (the last value of a name).
 func FuzzParseParams(f *testing.F) {
 	mp := "--B\r\nContent-Disposition: form-data; name=\"event_types\"\r\n\r\nnull\r\n--B--\r\n"
 	for _, s := range []struct{ q, ct, body string }{
@@ -18,6 +24,8 @@ func FuzzParseParams(f *testing.F) {
 		{"", "multipart/form-data; boundary=B", mp},
 		{"", "multipart/form-data", mp},
 		{"a=%zz", "", ""},
+		{"a=1&a=2&&b=%20x+y&c;d=1", "", ""},
+		{"a=1&a=2&b=%20x+y&c", "", ""},
 		{"", "text/plain", "x"},
 		{"", "application/x-www-form-urlencoded; charset=utf-8", "a=1&a=2&b"},
 	} {
@@ -25,6 +33,15 @@ func FuzzParseParams(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q, ct string, body []byte) {
 		p, err := parseParams(q, ct, body)
+		if want, werr := url.ParseQuery(q); werr != nil && err == nil {
+			t.Fatalf("query %q: url.ParseQuery: %v; parsed", q, werr)
+		} else if werr == nil && err == nil {
+			for k, vs := range want {
+				if i := p.find(k); len(bytes.TrimSpace(body)) == 0 && (i < 0 || p.list[i].value != vs[len(vs)-1]) {
+					t.Fatalf("query %q: %q is %q, want %q", q, k, p.list[max(i, 0)].value, vs[len(vs)-1])
+				}
+			}
+		}
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.status != 400 || ae.code != codeBadRequest {
@@ -32,12 +49,12 @@ func FuzzParseParams(f *testing.F) {
 			}
 			return
 		}
-		if len(p.vals) > maxParams {
-			t.Fatalf("%d params", len(p.vals))
+		if len(p.list) > maxParams {
+			t.Fatalf("%d params", len(p.list))
 		}
-		for k, v := range p.vals {
-			if len(v) > maxParamBytes {
-				t.Fatalf("param %q: %d bytes", k, len(v))
+		for _, pr := range p.list {
+			if len(pr.value) > maxParamBytes {
+				t.Fatalf("param %q: %d bytes", pr.name, len(pr.value))
 			}
 		}
 		// A register built from anything either fails cleanly or yields a
@@ -83,9 +100,18 @@ func FuzzJSONValues(f *testing.F) {
 			matchNarrow(terms, &m, &user{ID: 1, Email: "a@b.c"}, false)
 		}
 		parseRecipients(s)
-		p := &params{vals: map[string]string{"v": s}, used: map[string]bool{}}
-		p.boolean("v", false)
-		p.integer("v")
+		p := &params{list: []param{{name: "v", value: s}}}
+		// The short cuts for plain values answer as JSON does.
+		b, err := p.boolean("v", false)
+		var wantB *bool
+		if werr := decodeParam("v", s, &wantB); (err == nil) != (werr == nil) || err == nil && b != (wantB != nil && *wantB) {
+			t.Fatalf("boolean %q: %v %v; JSON %v %v", s, b, err, wantB, werr)
+		}
+		n, ok, err := p.integer("v")
+		var wantN *int64
+		if werr := decodeParam("v", s, &wantN); (err == nil) != (werr == nil) || err == nil && (ok != (wantN != nil) || ok && n != *wantN) {
+			t.Fatalf("integer %q: %v %v %v; JSON %v %v", s, n, ok, err, wantN, werr)
+		}
 		p.stringList("v")
 	})
 }
@@ -144,6 +170,26 @@ func FuzzMergeState(f *testing.F) {
 		}
 		if json.Unmarshal(b, &back) != nil || back.QueueID != "herald-q" || back.Last != -1 {
 			t.Fatalf("merged %s", b)
+		}
+	})
+}
+
+// FuzzPlainToken: realms and queue ids are checked as the patterns they
+// were checked with before (a realm's, and cursor.ValidID of a token).
+func FuzzPlainToken(f *testing.F) {
+	for _, s := range []string{"", "zulip", "a-b_C9", "a.b", "é", "a b", strings.Repeat("a", 63), strings.Repeat("a", 64),
+		strings.Repeat("q", 200), strings.Repeat("q", 201), "3f2504e0-4f89-11d3-9a0c-0305e82c3301"} {
+		f.Add(s)
+	}
+	realm := regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validRealm(s), realm.MatchString(s); got != want {
+			t.Errorf("validRealm(%q) = %v, want %v", s, got, want)
+		}
+		_, got := queueCursorID("zulip", s)
+		want := s != "" && !strings.Contains(s, ".") && cursor.ValidID(s) == nil
+		if got != want {
+			t.Errorf("queueCursorID(%q): %v, want %v", s, got, want)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -54,10 +55,11 @@ func heartbeatID(m mark, through uint64) int64 {
 	return int64(m.pos*idStep + min(m.k+1, idStep-1))
 }
 
-// heartbeat is Zulip's keep-alive event.
+// heartbeat is Zulip's keep-alive event, as json.Marshal encodes
+// {"type": "heartbeat", "id": id}.
 func heartbeat(id int64) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"type": "heartbeat", "id": id})
-	return b
+	b := strconv.AppendInt([]byte(`{"id":`), id, 10)
+	return append(b, `,"type":"heartbeat"}`...)
 }
 
 // resolveLast checks that last, a poll's last_event_id, is one the queue
@@ -71,18 +73,18 @@ func (a *API) resolveLast(ctx context.Context, st *cursor.State, d *delivery, la
 	if last == -1 {
 		return mark{pos: st.Acked}, nil
 	}
-	notInQueue := badRequest("Event %d was not in this queue", last)
+	notInQueue := func() error { return badRequest("Event %d was not in this queue", last) }
 	if last < 0 {
-		return mark{}, notInQueue
+		return mark{}, notInQueue()
 	}
 	m := mark{pos: uint64(last) / idStep, k: uint64(last) % idStep}
 	if m.pos < st.Acked || (m.pos == st.Acked && m.k == 0) {
-		return mark{}, notInQueue
+		return mark{}, notInQueue()
 	}
 	if err := a.core.CheckPosition(ctx, m.pos); err != nil {
 		var ahead *eventlog.AheadError
 		if errors.As(err, &ahead) {
-			return mark{}, notInQueue
+			return mark{}, notInQueue()
 		}
 		return mark{}, err
 	}
@@ -96,7 +98,7 @@ func (a *API) resolveLast(ctx context.Context, st *cursor.State, d *delivery, la
 		return mark{}, err
 	}
 	if len(evs) == 0 || evs[0].Seq != m.pos || !d.keep(&evs[0]) {
-		return mark{}, notInQueue
+		return mark{}, notInQueue()
 	}
 	return m, nil
 }

@@ -209,3 +209,14 @@ func TestQueueOfAnOlderHerald(t *testing.T) {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 }
+
+// TestHeartbeatEncoding: a heartbeat is written as json.Marshal writes the
+// event, for any id.
+func TestHeartbeatEncoding(t *testing.T) {
+	for _, id := range []int64{0, 1, idStep + 1, 1<<53 - 1, -1} {
+		want, _ := json.Marshal(map[string]any{"type": "heartbeat", "id": id})
+		if got := heartbeat(id); string(got) != string(want) {
+			t.Errorf("heartbeat(%d) = %s, want %s", id, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,19 +21,28 @@ const (
 )
 
 // params are a request's parameters as Zulip reads them: the query string
-// merged with a form-urlencoded or multipart body (a body value wins).
+// merged with a form-urlencoded or multipart body (a body value wins, and
+// of a name sent twice the last value, as Django's QueryDict has it).
 // Zulip's non-string values are JSON text ("true", "-1", `["message"]`).
 // python-zulip-api sends form bodies, also on DELETE; zulip-js sends
 // multipart bodies on POST and the query string on GET and DELETE.
+//
+// A request has a few parameters (at most maxParams), so they are a list
+// searched in order: a poll's three cost no map.
 type params struct {
-	vals map[string]string
-	used map[string]bool
+	list []param
+	buf  [4]param // list's first backing array: most requests fit
+}
+
+type param struct {
+	name, value string
+	used        bool // read, or accepted without acting on it
 }
 
 // readParams reads r's parameters; the body must already be bounded.
 func readParams(r *http.Request) (*params, error) {
 	var body []byte
-	if r.Body != nil {
+	if r.Body != nil && r.ContentLength != 0 { // 0: none (-1: chunked, unknown)
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -49,13 +59,10 @@ func readParams(r *http.Request) (*params, error) {
 // parseParams parses a query string and a body of the given content type.
 // Bad input gives a Zulip BAD_REQUEST error.
 func parseParams(query, contentType string, body []byte) (*params, error) {
-	p := &params{vals: map[string]string{}, used: map[string]bool{}}
-	q, err := url.ParseQuery(query)
-	if err != nil {
+	p := &params{}
+	p.list = p.buf[:0]
+	if err := p.addQuery(query); err != nil {
 		return nil, badRequest("Malformed query string")
-	}
-	if err := p.add(q); err != nil {
-		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, nil
@@ -66,11 +73,10 @@ func parseParams(query, contentType string, body []byte) (*params, error) {
 	}
 	switch mt {
 	case "application/x-www-form-urlencoded":
-		f, err := url.ParseQuery(string(body))
-		if err != nil {
+		if err := p.addQuery(string(body)); err != nil {
 			return nil, badRequest("Malformed form body")
 		}
-		return p, p.add(f)
+		return p, nil
 	case "multipart/form-data":
 		return p, p.addMultipart(body, mp["boundary"])
 	default:
@@ -78,23 +84,59 @@ func parseParams(query, contentType string, body []byte) (*params, error) {
 	}
 }
 
-func (p *params) add(v url.Values) error {
-	for k, vs := range v {
-		if err := p.set(k, vs[len(vs)-1]); err != nil { // Django's QueryDict: the last value
+// errBadQuery is addQuery's error for what url.ParseQuery refuses.
+var errBadQuery = errors.New("malformed query")
+
+// addQuery adds the parameters of a query string (or a form body), as
+// url.ParseQuery reads them: pairs separated by '&' (a ';' is an error),
+// each name and value unescaped; empty pairs are skipped.
+func (p *params) addQuery(q string) error {
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if strings.Contains(pair, ";") {
+			return errBadQuery
+		}
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return errBadQuery
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			return errBadQuery
+		}
+		if err := p.set(k, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *params) set(k, v string) error {
-	if _, ok := p.vals[k]; !ok && len(p.vals) >= maxParams {
-		return badRequest("Too many parameters")
+// find returns the index of the parameter name; -1 if absent.
+func (p *params) find(name string) int {
+	for i := range p.list {
+		if p.list[i].name == name {
+			return i
+		}
 	}
+	return -1
+}
+
+func (p *params) set(k, v string) error {
 	if len(v) > maxParamBytes {
 		return badRequest("Parameter %q is too long", k)
 	}
-	p.vals[k] = v
+	if i := p.find(k); i >= 0 {
+		p.list[i].value = v
+		return nil
+	}
+	if len(p.list) >= maxParams {
+		return badRequest("Too many parameters")
+	}
+	p.list = append(p.list, param{name: k, value: v})
 	return nil
 }
 
@@ -126,11 +168,23 @@ func (p *params) addMultipart(body []byte, boundary string) error {
 	}
 }
 
+// all returns the parameters as url.Values.
+func (p *params) all() url.Values {
+	v := make(url.Values, len(p.list))
+	for _, pr := range p.list {
+		v.Set(pr.name, pr.value)
+	}
+	return v
+}
+
 // str returns a string parameter as sent (strings are not JSON-encoded).
 func (p *params) str(name string) (string, bool) {
-	v, ok := p.vals[name]
-	p.used[name] = true
-	return v, ok
+	i := p.find(name)
+	if i < 0 {
+		return "", false
+	}
+	p.list[i].used = true
+	return p.list[i].value, true
 }
 
 // json decodes a JSON-valued parameter into out; ok is false when absent.
@@ -139,13 +193,18 @@ func (p *params) json(name string, out any) (ok bool, err error) {
 	if !ok {
 		return false, nil
 	}
+	return true, decodeParam(name, v, out)
+}
+
+// decodeParam decodes v, the JSON value of parameter name, into out.
+func decodeParam(name, v string, out any) error {
 	if !json.Valid([]byte(v)) {
-		return true, badRequest("Argument \"%s\" is not valid JSON.", name)
+		return badRequest("Argument \"%s\" is not valid JSON.", name)
 	}
 	if err := json.Unmarshal([]byte(v), out); err != nil {
-		return true, badRequest("%s is not %s", name, describe(out))
+		return badRequest("%s is not %s", name, describe(out))
 	}
-	return true, nil
+	return nil
 }
 
 func describe(out any) string {
@@ -165,8 +224,17 @@ func describe(out any) string {
 // boolean returns a JSON boolean parameter, def when absent. JSON null
 // counts as absent, as zulip-js sends "null" for unset values.
 func (p *params) boolean(name string, def bool) (bool, error) {
+	v, ok := p.str(name)
+	switch {
+	case !ok || v == "null":
+		return def, nil
+	case v == "true":
+		return true, nil
+	case v == "false":
+		return false, nil
+	}
 	var b *bool
-	if _, err := p.json(name, &b); err != nil {
+	if err := decodeParam(name, v, &b); err != nil {
 		return false, err
 	}
 	if b == nil {
@@ -177,14 +245,38 @@ func (p *params) boolean(name string, def bool) (bool, error) {
 
 // integer returns a JSON integer parameter; ok is false when absent or null.
 func (p *params) integer(name string) (n int64, ok bool, err error) {
+	s, present := p.str(name)
+	if !present || s == "null" {
+		return 0, false, nil
+	}
+	if jsonInteger(s) {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, true, nil
+		}
+	}
 	var v *int64
-	if _, err := p.json(name, &v); err != nil {
+	if err := decodeParam(name, s, &v); err != nil {
 		return 0, false, err
 	}
 	if v == nil {
 		return 0, false, nil
 	}
 	return *v, true, nil
+}
+
+// jsonInteger reports whether s is a JSON number without fraction or
+// exponent: -?(0|[1-9][0-9]*).
+func jsonInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // stringList returns a JSON list of strings; nil for absent or null
@@ -199,8 +291,10 @@ func (p *params) stringList(name string) ([]string, error) {
 
 // markUsed marks parameters this endpoint accepts without acting on them.
 func (p *params) markUsed(names ...string) {
-	for _, n := range names {
-		p.used[n] = true
+	for i := range p.list {
+		if !p.list[i].used && slices.Contains(names, p.list[i].name) {
+			p.list[i].used = true
+		}
 	}
 }
 
@@ -208,9 +302,9 @@ func (p *params) markUsed(names ...string) {
 // "ignored_parameters_unsupported" (unknown parameters are not an error).
 func (p *params) ignored() []string {
 	var out []string
-	for k := range p.vals {
-		if !p.used[k] {
-			out = append(out, k)
+	for _, pr := range p.list {
+		if !pr.used {
+			out = append(out, pr.name)
 		}
 	}
 	slices.Sort(out)
@@ -219,8 +313,14 @@ func (p *params) ignored() []string {
 
 // withIgnored adds ignored_parameters_unsupported to a response if any.
 func (p *params) withIgnored(fields map[string]any) map[string]any {
-	if ig := p.ignored(); len(ig) > 0 {
-		fields["ignored_parameters_unsupported"] = ig
+	return withIgnored(fields, p.ignored())
+}
+
+// withIgnored adds ignored, the parameters nothing read, to a response's
+// fields if there are any.
+func withIgnored(fields map[string]any, ignored []string) map[string]any {
+	if len(ignored) > 0 {
+		fields["ignored_parameters_unsupported"] = ignored
 	}
 	return fields
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -28,8 +29,10 @@ type prepared struct {
 	typing *typingFacts
 	in     int64       // the stored event's size
 	grow   func(int64) // counts an encoding in the cache's size
-	mu     sync.Mutex  // guards wire
-	wire   [variants][]byte
+	mu     sync.Mutex  // held while an encoding is built
+	// wire are the encodings built, read without mu: the queues a
+	// message wakes together all ask at once.
+	wire [variants]atomic.Pointer[[]byte]
 }
 
 // Variants of a message, as bits.
@@ -116,10 +119,13 @@ func (a *API) prepareEvent(ev *eventlog.Event) *prepared {
 // encoded returns the Zulip event in variant v, encoding it on first use.
 // It is nil if the event cannot be encoded.
 func (p *prepared) encoded(v int) json.RawMessage {
+	if b := p.wire[v].Load(); b != nil {
+		return *b
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b := p.wire[v]; b != nil {
-		return b
+	if b := p.wire[v].Load(); b != nil {
+		return *b
 	}
 	obj := maps.Clone(p.obj)
 	if p.msg != nil {
@@ -130,7 +136,7 @@ func (p *prepared) encoded(v int) json.RawMessage {
 	if err != nil {
 		return nil
 	}
-	p.wire[v] = b
+	p.wire[v].Store(&b)
 	if p.grow != nil {
 		p.grow(int64(len(b)))
 	}

@@ -133,11 +133,14 @@ func (qs *queueSpec) filter(realm string) topic.Filter {
 // queueCursorID is the cursor of a user's queue. Queue ids are UUIDs; an id
 // that is not a single token cannot name a queue.
 func queueCursorID(realm, queueID string) (string, bool) {
-	if queueID == "" || strings.Contains(queueID, ".") || cursor.ValidID(queueID) != nil {
+	if !plainToken(queueID, maxQueueID) {
 		return "", false
 	}
 	return queuePrefix + realm + "." + queueID, true
 }
+
+// maxQueueID bounds a queue id as cursor.ValidID bounds a token.
+const maxQueueID = 200
 
 // queuePrefix starts every queue's cursor id.
 const queuePrefix = "zulip."

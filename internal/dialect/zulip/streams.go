@@ -45,7 +45,7 @@ func (a *API) adminAddStream(w http.ResponseWriter, r *http.Request) error {
 		return dialect.Errorf(dialect.BadRequest, "name is required (at most 60 characters, no control characters)")
 	case len(req.Description) > 1024:
 		return dialect.Errorf(dialect.BadRequest, "description is longer than 1024 bytes")
-	case !realmPattern.MatchString(req.Realm):
+	case !validRealm(req.Realm):
 		return dialect.Errorf(dialect.BadRequest, "realm must be letters, digits, '-' and '_' (at most 63)")
 	}
 	ctx := r.Context()

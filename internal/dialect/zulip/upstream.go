@@ -58,7 +58,7 @@ func (a *API) Mirror(ctx context.Context, id Identity, realm string) (UserView, 
 	switch {
 	case err != nil || addr.Address != id.Email || len(id.Email) > 254:
 		return UserView{}, fmt.Errorf("zulip: mirror %q: not a plain email address", id.Email)
-	case !realmPattern.MatchString(realm):
+	case !validRealm(realm):
 		return UserView{}, fmt.Errorf("zulip: mirror %s: realm %q is not a realm name", id.Email, realm)
 	case id.UserID <= 0:
 		return UserView{}, fmt.Errorf("zulip: mirror %s: user id %d", id.Email, id.UserID)

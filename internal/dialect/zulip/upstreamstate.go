@@ -47,10 +47,7 @@ var heraldRegisterFields = []string{"queue_id", "last_event_id", "event_queue_lo
 // herald's queue is deleted.
 func (a *API) upstreamRegister(w http.ResponseWriter, r *http.Request, up http.Handler, p *params, cursorID string, out map[string]any) error {
 	ctx := r.Context()
-	form := url.Values{}
-	for k, v := range p.vals {
-		form.Set(k, v)
-	}
+	form := p.all()
 	rec := a.upstreamCall(ctx, up, r, http.MethodPost, "/api/v1/register", form)
 	var state map[string]json.RawMessage
 	var upQueue string

@@ -173,7 +173,7 @@ func (a *API) adminAddUser(w http.ResponseWriter, r *http.Request) error {
 		return dialect.Errorf(dialect.BadRequest, "email must be a plain address like bot@example.com")
 	case !validName(req.FullName, 100):
 		return dialect.Errorf(dialect.BadRequest, "full_name is required (at most 100 characters, no control characters)")
-	case !realmPattern.MatchString(req.Realm):
+	case !validRealm(req.Realm):
 		return dialect.Errorf(dialect.BadRequest, "realm must be letters, digits, '-' and '_' (at most 63)")
 	}
 	ctx := r.Context()

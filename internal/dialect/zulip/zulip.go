@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -83,12 +82,30 @@ type API struct {
 	// from each stored event (see eventcache.go).
 	san    *sanitizer
 	events *eventCache
+	metas  *metaCache     // queues' metas, decoded
 	guard  *dialect.Guard // the request pipeline, in Zulip's shape
 	// upstreams are the identities zulip connectors mirror (upstream.go).
 	upstreams atomic.Pointer[upstreams]
 }
 
-var realmPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+// validRealm reports whether s can be a realm: 1 to 63 letters, digits,
+// '-' or '_' (a topic token, in every key's scope).
+func validRealm(s string) bool { return plainToken(s, 63) }
+
+// plainToken reports whether s is 1 to max ASCII letters, digits, '-' or
+// '_' (checked on every request: a loop, not a regexp).
+func plainToken(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // New builds the Zulip dialect over the core; it opens the dialect's KV
 // bucket (users, streams, counters).
@@ -103,7 +120,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 	if cfg.DefaultRealm == "" {
 		cfg.DefaultRealm = "zulip"
 	}
-	if !realmPattern.MatchString(cfg.DefaultRealm) {
+	if !validRealm(cfg.DefaultRealm) {
 		return nil, fmt.Errorf("zulip: default realm %q: use letters, digits, '-' and '_'", cfg.DefaultRealm)
 	}
 	if cfg.RealmName == "" {
@@ -118,7 +135,7 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		events: newEventCache(eventCacheBytes)}
+		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries)}
 	a.guard = core.Guard(a.guardSpec())
 	core.Faults.OnChange(a.expireWaiting)
 	// Queues' polls check their queue through this node's watch of them.
