@@ -161,7 +161,9 @@ func TestZulipConnectorSurvivesKill(t *testing.T) {
 		defer mu.Unlock()
 		return len(sent)
 	}
-	stopSending := keepDoing(0, send)
+	// Paced under the upstream key's rate limit (1,000/s): sent with no
+	// pause, alice's messages met 429 on a fast machine.
+	stopSending := keepDoing(2*time.Millisecond, send)
 	// Killed once some messages are in, with more on their way.
 	eventually(t, 30*time.Second, func() string {
 		if v := down.connector("chat"); v.State.Events < 5 {
