@@ -126,7 +126,7 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 			return err
 		}
 		d := a.newDelivery(meta, u)
-		evs, err := a.poll(r, qid, st, d, mark{pos: st.Acked}, true)
+		evs, err := a.poll(r, qid, st, d, mark{pos: st.Acked})
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 	if !dontBlock {
 		return a.park(w, r, ignored, qid, st, d, from)
 	}
-	evs, err := a.poll(r, qid, st, d, from, dontBlock)
+	evs, err := a.poll(r, qid, st, d, from)
 	if err != nil {
 		return err
 	}
@@ -226,15 +226,7 @@ func (a *API) answer(done context.Context, id, qid string, d *delivery, from mar
 	ctx := context.WithoutCancel(a.core.Shutdown)
 	switch {
 	case done.Err() != nil:
-		if errors.Is(context.Cause(done), errFaultExpired) {
-			return nil, a.expired(ctx, id, qid)
-		}
-		if errors.Is(context.Cause(done), errReleased) {
-			if _, gerr := a.core.Cursors.Get(ctx, id); errors.Is(gerr, cursor.ErrNotFound) {
-				return nil, badQueue(qid)
-			}
-		}
-		return []json.RawMessage{}, nil // the client polls again
+		return a.released(ctx, done, id, qid)
 	case rerr != nil:
 		return nil, a.queueErr(ctx, id, qid, rerr)
 	case a.core.Shutdown.Err() != nil:
@@ -246,18 +238,11 @@ func (a *API) answer(done context.Context, id, qid string, d *delivery, from mar
 	if len(hevs) == 0 {
 		return []json.RawMessage{heartbeat(heartbeatID(from, through))}, nil
 	}
-	if len(hevs) > a.cfg.MaxQueueEvents {
-		// A cap below the batch size, or events the hub's tail had not
-		// delivered when overCap looked.
-		return nil, a.queueErr(ctx, id, qid, a.expireOverCap(ctx, id, qid))
-	}
 	evs := make([]eventlog.Event, len(hevs))
 	for i, e := range hevs {
 		evs[i] = e.Event
 	}
-	out := d.events(evs)
-	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
-	return out, nil
+	return a.delivered(ctx, id, qid, d, evs)
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending after
@@ -305,13 +290,12 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 	return err
 }
 
-// poll answers a poll of queue qid, whose cursor st was read at the start
-// of the request, from the client's position: one cursor Follow, which
-// writes nothing (but a rare refresh of the queue's idle clock) and wakes
-// with the events it waited for in hand. Events this user may not see are
-// passed over; a heartbeat's id carries how far the poll found none, so
-// the next poll starts there.
-func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, from mark, dontBlock bool) ([]json.RawMessage, error) {
+// poll answers a poll of queue qid that does not block (dont_block; a
+// blocking one parks, see park), whose cursor st was read at the start of
+// the request, from the client's position: one cursor Follow, which
+// writes nothing (but a rare refresh of the queue's idle clock). Events
+// this user may not see are passed over.
+func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, from mark) ([]json.RawMessage, error) {
 	sctx, scancel := a.core.Deliver.StreamContext(r)
 	defer scancel()
 	ctx, end := a.polls.begin(sctx, st, qid)
@@ -319,39 +303,40 @@ func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, fr
 	if err := a.expireFault(r.Context(), st, qid); err != nil {
 		return nil, err // checked once the poll is registered: expireWaiting sees those after
 	}
-	req := cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Keep: d.keep}
-	if !dontBlock {
-		req.Wait = a.heartbeatAfter()
-	}
-	f, err := a.core.Cursors.Follow(ctx, st, req)
+	f, err := a.core.Cursors.Follow(ctx, st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Keep: d.keep})
 	if err != nil && ctx.Err() != nil {
-		// Finished by a newer poll, a DELETE or a shutdown: no events
-		// now (the client polls again), unless the queue is gone.
-		if errors.Is(context.Cause(ctx), errFaultExpired) {
-			return nil, a.expired(r.Context(), st.ID, qid)
-		}
-		if errors.Is(context.Cause(ctx), errReleased) {
-			if _, gerr := a.core.Cursors.Get(r.Context(), st.ID); errors.Is(gerr, cursor.ErrNotFound) {
-				return nil, badQueue(qid)
-			}
-		}
-		return []json.RawMessage{}, nil
+		return a.released(r.Context(), ctx, st.ID, qid)
 	}
 	if err != nil {
 		return nil, a.queueErr(r.Context(), st.ID, qid, err)
 	}
-	if len(f.Events) == 0 {
-		if dontBlock {
-			return []json.RawMessage{}, nil
+	return a.delivered(r.Context(), st.ID, qid, d, f.Events)
+}
+
+// released is the answer of a poll a newer poll, a DELETE, an
+// expire_queue rule or a shutdown finished (done's cause): no events now
+// (the client polls again), unless the queue is gone.
+func (a *API) released(ctx, done context.Context, id, qid string) ([]json.RawMessage, error) {
+	if errors.Is(context.Cause(done), errFaultExpired) {
+		return nil, a.expired(ctx, id, qid)
+	}
+	if errors.Is(context.Cause(done), errReleased) {
+		if _, gerr := a.core.Cursors.Get(ctx, id); errors.Is(gerr, cursor.ErrNotFound) {
+			return nil, badQueue(qid)
 		}
-		return []json.RawMessage{heartbeat(heartbeatID(from, f.Through))}, nil
 	}
-	if len(f.Events) > a.cfg.MaxQueueEvents {
-		// A cap below the batch size, or events the hub's tail had not
-		// delivered when overCap looked.
-		return nil, a.queueErr(r.Context(), st.ID, qid, a.expireOverCap(r.Context(), st.ID, qid))
+	return []json.RawMessage{}, nil
+}
+
+// delivered returns the Zulip events of evs for the queue, counted as
+// delivered; more than its cap drops the queue instead (a cap below the
+// batch size, or events the hub's tail had not delivered when overCap
+// looked).
+func (a *API) delivered(ctx context.Context, id, qid string, d *delivery, evs []eventlog.Event) ([]json.RawMessage, error) {
+	if len(evs) > a.cfg.MaxQueueEvents {
+		return nil, a.queueErr(ctx, id, qid, a.expireOverCap(ctx, id, qid))
 	}
-	out := d.events(f.Events)
+	out := d.events(evs)
 	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
 	return out, nil
 }
