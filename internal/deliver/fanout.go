@@ -65,30 +65,34 @@ func (e *Engine) fanout() *fanout {
 // join hands a caught-up stream to the least loaded worker; false if the
 // workers have stopped (the caller still owns the stream).
 func (f *fanout) join(st *stream) bool {
-	w := f.leastLoaded()
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return false
-	}
-	st.lastWrite = time.Now().UnixNano()
-	st.holdUntil = 0
-	w.adds = append(w.adds, st)
-	w.load.Add(1)
-	w.mu.Unlock()
-	w.kickNow()
-	return true
+	return f.hand(func(w *fanWorker) {
+		st.lastWrite = time.Now().UnixNano()
+		st.holdUntil = 0
+		w.adds = append(w.adds, st)
+	})
 }
 
-// leastLoaded returns the worker with the fewest streams and polls.
-func (f *fanout) leastLoaded() *fanWorker {
+// hand gives the least loaded worker something to own (a stream or a
+// parked poll): add puts it on the worker's lists, under its lock, and
+// the worker is kicked to take it. False if the workers have stopped (the
+// caller still owns it).
+func (f *fanout) hand(add func(w *fanWorker)) bool {
 	w := f.workers[0]
 	for _, o := range f.workers[1:] {
 		if o.load.Load() < w.load.Load() {
 			w = o
 		}
 	}
-	return w
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return false
+	}
+	add(w)
+	w.load.Add(1)
+	w.mu.Unlock()
+	w.kickNow()
+	return true
 }
 
 // kickNow has the worker run a round soon.

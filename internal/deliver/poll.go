@@ -269,20 +269,12 @@ const statusClientClosed = 499
 // joinPoll hands a parked poll to the least loaded worker; false if the
 // workers have stopped.
 func (f *fanout) joinPoll(pp *parked) bool {
-	w := f.leastLoaded()
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return false
-	}
-	pp.worker.Store(w)
-	w.pollAdds = append(w.pollAdds, pp)
-	w.load.Add(1)
-	f.e.parkedCount.Add(1)
-	f.e.metrics.Subscribers.WithLabelValues(pp.spec.Transport).Inc()
-	w.mu.Unlock()
-	w.kickNow()
-	return true
+	return f.hand(func(w *fanWorker) {
+		pp.worker.Store(w)
+		w.pollAdds = append(w.pollAdds, pp)
+		f.e.parkedCount.Add(1)
+		f.e.metrics.Subscribers.WithLabelValues(pp.spec.Transport).Inc()
+	})
 }
 
 // servePolls answers the parked polls that are ready: events in the
@@ -376,7 +368,10 @@ func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
 	pp.spec.Answer(rs, evs, nil)
 	if rs.committed || rs.err != nil {
 		// It streamed (not what Quick promises): finish it the slow way.
-		pp.e.Go(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() })
+		if !pp.e.goPooled(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() }) {
+			pp.done(rs)
+			pp.c.close() // shutting down
+		}
 		return
 	}
 	parts := rs.parts()
