@@ -288,34 +288,26 @@ func (a *API) fetch(w http.ResponseWriter, r *http.Request, req *dialect.Request
 	if err != nil {
 		return err
 	}
-	if p.wait > 0 {
-		return a.parkFetch(w, r, st, p, change)
-	}
-	b, err := a.core.Cursors.Poll(r.Context(), st, cursor.PollRequest{Max: p.limit, Change: change}) // st as lookup found it
-	if err != nil {
-		return err
-	}
-	a.writeBatch(w, b)
-	return nil
+	return a.parkFetch(w, r, st, p, change) // st as lookup found it
 }
 
-// parkFetch answers a fetch that may wait, from a parked poll
+// parkFetch answers a fetch: at once without a wait or with a batch
+// pending, else from a parked poll
 // (deliver.ServePoll) on the position the fetch's acknowledgement leaves:
 // the acknowledgement and the batch the wait brings are stored in one
 // compare-and-set when it answers, or the acknowledgement alone once it
 // has waited changeHold (Held), so other consumers and the console see
 // it. A pending batch is answered at once.
 func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State, p readParams, change func(*cursor.State) error) error {
-	next, err := cursor.Preview(st, change)
-	if err != nil {
-		return err
-	}
+	// A change refused on st (a remembered state, maybe stale) goes to
+	// Poll, which confirms an error with a read before it answers.
+	next, perr := cursor.Preview(st, change)
 	wait := p.wait
 	if exp := st.ExpiresAt(); !exp.IsZero() {
 		// Answered (and so stored as active) before it would idle out.
 		wait = min(wait, max(time.Until(exp)-keepAliveMargin, 0))
 	}
-	if next.Batch != nil || wait <= 0 {
+	if perr != nil || next.Batch != nil || wait <= 0 {
 		b, err := a.core.Cursors.Poll(r.Context(), st, cursor.PollRequest{Max: p.limit, Change: change})
 		if err != nil {
 			return err
