@@ -166,6 +166,9 @@ func (c *conn) ready(hup bool) {
 // still armed from park).
 func (c *conn) answered() {
 	e := c.e
+	if c.fd >= 0 {
+		delayAcks(c.fd) // while c is still ours: idle, it may be closed at once
+	}
 	e.connMu.Lock()
 	c.poll = nil
 	switch {

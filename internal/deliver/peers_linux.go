@@ -167,3 +167,12 @@ func (p *peerPoller) run() {
 	p.mu.Unlock()
 	p.e.sweepIdle() // shutting down: every idle connection closes
 }
+
+// delayAcks puts a TCP socket back in delayed-ACK mode. A parked poll's
+// wait outlasts the delayed-ACK timer, which then takes the socket out of
+// it, so the read of the next request would send an ACK of its own: a
+// third packet per poll, beside the request and its answer, which carries
+// the ACK when it comes within the timer.
+func delayAcks(fd int) {
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+}
