@@ -61,6 +61,10 @@ type conn struct {
 	token  uint64 // the poller's registration (0: none yet)
 	early  []byte // bytes read past a parked request, read before the socket's
 
+	// deadline: a read deadline may be set (the owner's to clear before
+	// the next request's handler, as net/http does).
+	deadline bool
+
 	// Guarded by e.connMu.
 	poll      *parked // the poll parked on it
 	state     connState
@@ -266,10 +270,15 @@ func (e *Engine) sweepIdle() {
 }
 
 // connReader is what a conn's requests are read from: the bytes kept from
-// before, then the socket, under a limit while headers are read.
+// before, then the socket, under a limit and the header timeout while
+// headers are read. The socket is read without waiting first: a request
+// is almost always whole when the poller hands its connection over, and
+// then no deadline is set (nor cleared after it), two timer updates per
+// request saved. The timeout so runs from the first read that must wait.
 type connReader struct {
 	c     *conn
 	limit int64 // bytes left for the request line and headers; < 0: no limit
+	armed bool  // the header timeout is set for this request
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
@@ -288,12 +297,28 @@ func (r *connReader) Read(p []byte) (int, error) {
 			r.c.early = nil
 		}
 	} else {
-		n, err = r.c.nc.Read(p)
+		n, err = r.read(p)
 	}
 	if r.limit > 0 {
 		r.limit -= int64(n)
 	}
 	return n, err
+}
+
+func (r *connReader) read(p []byte) (int, error) {
+	c := r.c
+	if c.fd >= 0 {
+		n, err := framing.TryRead(c.fd, p)
+		if n > 0 || err == io.EOF {
+			return n, err
+		}
+		// Nothing yet, or an error the connection reports again, typed.
+	}
+	if r.limit >= 0 && !r.armed {
+		c.nc.SetReadDeadline(time.Now().Add(c.e.connLimits.HeaderTimeout))
+		r.armed, c.deadline = true, true
+	}
+	return c.nc.Read(p)
 }
 
 var errHeaderTooLarge = errors.New("deliver: request headers too large")
@@ -380,6 +405,7 @@ func (e *Engine) serve(c *conn) {
 		if c.fd < 0 && br.Buffered() == 0 && len(c.early) == 0 {
 			// No poller watches it: wait for the next request here.
 			c.nc.SetReadDeadline(time.Now().Add(e.connLimits.IdleTimeout))
+			c.deadline = true
 			if _, err := br.Peek(1); err != nil {
 				release()
 				c.close()
@@ -387,7 +413,7 @@ func (e *Engine) serve(c *conn) {
 			}
 		}
 		cr.limit = int64(e.connLimits.MaxHeaderBytes) + 4096 // net/http's slack for the request line
-		c.nc.SetReadDeadline(time.Now().Add(e.connLimits.HeaderTimeout))
+		cr.armed = false
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			e.refuseRequest(c, cr, err)
@@ -396,7 +422,10 @@ func (e *Engine) serve(c *conn) {
 			return
 		}
 		cr.limit = -1
-		c.nc.SetReadDeadline(time.Time{})
+		if c.deadline {
+			c.nc.SetReadDeadline(time.Time{})
+			c.deadline = false
+		}
 		rs := newResponse(c, req, br)
 		if status, msg := checkRequest(req); status != 0 {
 			rs.fail(status, msg)

@@ -342,3 +342,28 @@ func TestDetachedConnIdleTimeout(t *testing.T) {
 	}
 	waitFor(t, "no idle connections", func() bool { return c.Deliver.IdleConns() == 0 })
 }
+
+// A request whose headers stall is cut off at the header timeout, though
+// its first bytes were read without one; the next request on a connection
+// gets the whole timeout again.
+func TestDetachedConnHeaderTimeout(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	addr := pollServer(t, c, deliver.ConnLimits{HeaderTimeout: 300 * time.Millisecond})
+	cl := detached(t, c, addr)
+	// Slow but in time: each part comes well within the timeout.
+	cl.send("GET /nothing HTTP/1.1\r\n")
+	time.Sleep(100 * time.Millisecond)
+	cl.send("Host: x\r\n\r\n")
+	if resp, _ := cl.read("GET"); resp.StatusCode != http.StatusNoContent || resp.Header.Get("X-Served") != "engine" {
+		t.Fatalf("slow headers: %d by %q", resp.StatusCode, resp.Header.Get("X-Served"))
+	}
+	start := time.Now()
+	cl.send("GET /nothing HTTP/1.1\r\nHost: x\r\n") // no blank line
+	cl.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(cl.br); err != nil || len(b) > 0 {
+		t.Fatalf("stalled headers: %q, %v, want the connection closed", b, err)
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("closed after %v, before the header timeout", waited)
+	}
+}

@@ -191,7 +191,10 @@ func (rs *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c.nc, bufio.NewReadWriter(rs.br, bufio.NewWriterSize(c.nc, 512)), nil
 }
 
-func (rs *response) SetReadDeadline(t time.Time) error  { return rs.c.nc.SetReadDeadline(t) }
+func (rs *response) SetReadDeadline(t time.Time) error {
+	rs.c.deadline = true
+	return rs.c.nc.SetReadDeadline(t)
+}
 func (rs *response) SetWriteDeadline(t time.Time) error { return rs.c.nc.SetWriteDeadline(t) }
 
 // EnableFullDuplex: the body may be read while the answer is written;

@@ -7,9 +7,9 @@ import (
 )
 
 // ErrWouldBlock is returned by TryWrite when the socket took less than all
-// of the bytes (its send buffer is full): the rest must be written by
-// someone who may block.
-var ErrWouldBlock = errors.New("framing: write would block")
+// of the bytes (its send buffer is full), and by TryRead when it holds
+// nothing yet: the rest must be done by someone who may block.
+var ErrWouldBlock = errors.New("framing: socket would block")
 
 // SocketFD returns the socket under c for TryWrite, or -1 when c cannot be
 // written without blocking through Go's runtime (TLS, a pipe, a platform
@@ -72,4 +72,15 @@ func Advance(bufs [][]byte, n int) [][]byte {
 		bufs[0] = bufs[0][n:]
 	}
 	return bufs
+}
+
+// TryRead reads what the socket fd (see SocketFD) holds into p without
+// blocking: ErrWouldBlock when it holds nothing yet, io.EOF when the peer
+// closed. The caller owns the socket, as for TryWrite; a reader that must
+// wait reads through the net.Conn instead.
+func TryRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return read(fd, p)
 }

@@ -1,6 +1,7 @@
 package framing
 
 import (
+	"io"
 	"syscall"
 	"unsafe"
 )
@@ -32,6 +33,19 @@ func (v *Vectors) writev(fd int, bufs [][]byte) (int, error) {
 		return 0, ErrWouldBlock
 	case errno != 0:
 		return 0, errno
+	}
+	return int(r), nil
+}
+
+func read(fd int, p []byte) (int, error) {
+	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	switch {
+	case errno == syscall.EAGAIN || errno == syscall.EINTR:
+		return 0, ErrWouldBlock
+	case errno != 0:
+		return 0, errno
+	case r == 0:
+		return 0, io.EOF
 	}
 	return int(r), nil
 }
