@@ -149,9 +149,9 @@ func TestParkedPollKeepsItsConnection(t *testing.T) {
 
 	cl.send("GET /p?after=0&wait=10s HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitFor(t, "the poll to park", func() bool { return c.Deliver.ParkedPolls() == 1 })
-	publish(t, c, 2, 10)
+	publish(t, c, 1, 10) // one: the tail may hand two of one append over apart
 	resp, body := cl.read("GET")
-	if resp.StatusCode != 200 || body != "ids 1,2 next 2" || resp.Header.Get("X-Served") != "net/http" {
+	if resp.StatusCode != 200 || body != "ids 1 next 1" || resp.Header.Get("X-Served") != "net/http" {
 		t.Fatalf("first poll: %d %q served by %q", resp.StatusCode, body, resp.Header.Get("X-Served"))
 	}
 	if resp.ContentLength != int64(len(body)) || resp.Close {
@@ -161,18 +161,18 @@ func TestParkedPollKeepsItsConnection(t *testing.T) {
 
 	// Now the engine's: a poll that is answered at once, one that waits.
 	cl.send("GET /p?after=0&wait=10s HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, body = cl.read("GET"); body != "ids 1,2 next 2" || resp.Header.Get("X-Served") != "engine" {
+	if resp, body = cl.read("GET"); body != "ids 1 next 1" || resp.Header.Get("X-Served") != "engine" {
 		t.Fatalf("second poll: %q served by %q", body, resp.Header.Get("X-Served"))
 	}
-	cl.send("GET /p?after=2&wait=10s HTTP/1.1\r\nHost: x\r\n\r\n")
+	cl.send("GET /p?after=1&wait=10s HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitFor(t, "the poll to park again", func() bool { return c.Deliver.ParkedPolls() == 1 })
 	publish(t, c, 1, 10)
-	if _, body = cl.read("GET"); body != "ids 3 next 3" {
+	if _, body = cl.read("GET"); body != "ids 2 next 2" {
 		t.Fatalf("third poll: %q", body)
 	}
 	// Its wait passes with nothing: an empty answer.
-	cl.send("GET /p?after=3&wait=50ms HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, body = cl.read("GET"); body != "ids  next 3" {
+	cl.send("GET /p?after=2&wait=50ms HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body = cl.read("GET"); body != "ids  next 2" {
 		t.Fatalf("timed-out poll: %q", body)
 	}
 
@@ -193,7 +193,7 @@ func TestParkedPollKeepsItsConnection(t *testing.T) {
 		t.Fatalf("nothing: %d", resp.StatusCode)
 	}
 	cl.send("HEAD /p?after=0 HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, body = cl.read("HEAD"); resp.ContentLength != int64(len("ids 1,2,3 next 3")) || body != "" {
+	if resp, body = cl.read("HEAD"); resp.ContentLength != int64(len("ids 1,2 next 2")) || body != "" {
 		t.Fatalf("head: length %d, body %q", resp.ContentLength, body)
 	}
 	// A request that asks to close is answered, then the connection ends.
