@@ -3,12 +3,18 @@
 package deliver
 
 import (
+	"context"
+	"errors"
+	"os"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 )
 
-// peerWaitMillis bounds each epoll_wait, so the poller notices shutdown.
-const peerWaitMillis = 250
+// sweepEvery is how often the poller wakes to close idle connections
+// when no socket becomes readable.
+const sweepEvery = time.Second
 
 // peerEvents is the epoll registration of a watched socket: one readiness
 // report, then nothing until the reader re-arms it, so that one goroutine
@@ -23,6 +29,12 @@ const peerEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 // socket that becomes readable is handed to what watches it (watched),
 // which reads on a short-lived goroutine and re-arms the socket.
 //
+// The poller's goroutine does not block in epoll_wait: the epoll instance
+// is itself a descriptor in the runtime's poller, readable while sockets
+// are ready, and is then taken without waiting. A goroutine blocked in a
+// system call holds its thread and P, which the runtime's monitor must
+// take back, and hand over, every time it blocks.
+//
 // The descriptor is the connection's own (framing.SocketFD): registering,
 // re-arming and removing it happen under the stream's write lock and only
 // while the stream is not closed, so the number is never that of another
@@ -30,6 +42,7 @@ const peerEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 type peerPoller struct {
 	e    *Engine
 	epfd int
+	file *os.File // epfd in Go's poller: it waits for the set to be ready
 
 	mu     sync.Mutex
 	conns  map[uint64]watched // by registration token
@@ -56,13 +69,16 @@ func (st *stream) ready(bool) {
 func (e *Engine) peers() *peerPoller {
 	e.peerOnce.Do(func() {
 		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err == nil {
+			err = syscall.SetNonblock(epfd, true)
+		}
 		if err != nil {
 			e.logger.Warn("websocket peers: epoll unavailable; a goroutine per socket", "err", err)
 			return
 		}
-		p := &peerPoller{e: e, epfd: epfd, conns: map[uint64]watched{}}
+		p := &peerPoller{e: e, epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), conns: map[uint64]watched{}}
 		if !e.Go(p.run) {
-			syscall.Close(epfd)
+			p.file.Close()
 			return
 		}
 		e.peer = p
@@ -143,13 +159,27 @@ func (e *Engine) unwatchPeer(st *stream) {
 // run hands each readable socket to what watches it until shutdown.
 func (p *peerPoller) run() {
 	events := make([]syscall.EpollEvent, 128)
+	rc, err := p.file.SyscallConn()
+	if err != nil {
+		p.e.logger.Error("websocket peers: epoll", "err", err)
+		p.stop()
+		return
+	}
+	// Shutdown wakes the wait at once.
+	stopWake := context.AfterFunc(p.e.shutdown, func() { p.file.SetReadDeadline(time.Unix(1, 0)) })
+	defer stopWake()
+	var sweepAt time.Time
 	for p.e.shutdown.Err() == nil {
-		n, err := syscall.EpollWait(p.epfd, events, peerWaitMillis)
-		if err != nil && err != syscall.EINTR {
+		if now := time.Now(); !now.Before(sweepAt) {
+			sweepAt = now.Add(sweepEvery)
+			p.file.SetReadDeadline(sweepAt)
+		}
+		n, err := p.wait(rc, events)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			p.e.logger.Error("websocket peers: epoll_wait", "err", err)
 			break
 		}
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range events[:n] {
 			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			p.mu.Lock()
 			w := p.conns[token]
@@ -161,11 +191,41 @@ func (p *peerPoller) run() {
 		}
 		p.e.sweepIdle()
 	}
+	p.stop()
+}
+
+// wait returns the reports of the sockets that are ready, waiting in the
+// runtime's poller until some are or the file's deadline passes.
+func (p *peerPoller) wait(rc syscall.RawConn, events []syscall.EpollEvent) (n int, err error) {
+	var werr error
+	err = rc.Read(func(uintptr) bool {
+		// Non-blocking (timeout 0): the scheduler need not be told.
+		r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		switch {
+		case errno == syscall.EINTR:
+			return false
+		case errno != 0:
+			werr = errno
+		default:
+			n = int(r)
+		}
+		return n > 0 || werr != nil
+	})
+	if werr != nil {
+		return 0, werr
+	}
+	return n, err
+}
+
+// stop closes the epoll instance and, since the server shuts down, every
+// idle connection.
+func (p *peerPoller) stop() {
 	p.mu.Lock()
 	p.closed = true
-	syscall.Close(p.epfd)
+	p.file.Close()
 	p.mu.Unlock()
-	p.e.sweepIdle() // shutting down: every idle connection closes
+	p.e.sweepIdle()
 }
 
 // delayAcks puts a TCP socket back in delayed-ACK mode. A parked poll's
@@ -174,5 +234,8 @@ func (p *peerPoller) run() {
 // third packet per poll, beside the request and its answer, which carries
 // the ACK when it comes within the timer.
 func delayAcks(fd int) {
-	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+	// A raw call: it returns at once, so the scheduler need not be told.
+	var off int32
+	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK,
+		uintptr(unsafe.Pointer(&off)), 4, 0)
 }
