@@ -3,7 +3,6 @@ package deliver
 import (
 	"context"
 	"errors"
-	"maps"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -55,6 +54,8 @@ type Poll struct {
 // connection's next requests itself. A parked poll holds no goroutine,
 // stack or buffer: a socket, a subscription and a few words. Elsewhere
 // (TLS, HTTP/2, no handler set) the poll waits on its handler's goroutine.
+// As after a hijack, the handler must not use w once ServePoll returns:
+// a parked poll's answer takes over the headers set on it.
 func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
 	evs, ok := p.Sub.PollWindow(nil, p.Max)
 	evs = p.keep(evs)
@@ -76,7 +77,7 @@ func (e *Engine) ServePoll(w http.ResponseWriter, r *http.Request, p Poll) {
 		e.waitPoll(w, r, p)
 		return
 	}
-	pp := &parked{e: e, c: c, spec: p, keep: keep, header: maps.Clone(w.Header()),
+	pp := &parked{e: e, c: c, spec: p, keep: keep, header: w.Header(), // w is done with: see above
 		logged: reqlog.From(r.Context()).Detach()}
 	now := time.Now()
 	pp.deadline = now.Add(p.Wait).UnixNano()
@@ -229,13 +230,10 @@ func (pp *parked) answerNow(evs []*hub.Event, err error) {
 	pp.done(rs)
 }
 
-// response is a fresh answer carrying the headers set before parking.
+// response is the poll's answer, with the headers set before it parked;
+// a poll is answered once.
 func (pp *parked) response() *response {
-	rs := newAnswer(pp.c, pp.keep && pp.e.shutdown.Err() == nil)
-	for k, v := range pp.header {
-		rs.head[k] = v
-	}
-	return rs
+	return newAnswer(pp.c, pp.header, pp.keep && pp.e.shutdown.Err() == nil)
 }
 
 // done ends the poll once its answer went: the access-log line, the
@@ -363,25 +361,41 @@ func (pp *parked) answerSlow(evs []*hub.Event, behind bool) {
 
 // answerQuick renders a Quick answer on the worker and writes it without
 // blocking; what the socket does not take is written by a goroutine.
+//
+// The answer is built in the worker's buffers, which are its own again
+// once the socket took the whole answer, and the goroutine's otherwise.
 func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
 	rs := pp.response()
+	rs.body = w.answerBody[:0]
 	pp.spec.Answer(rs, evs, nil)
 	if rs.committed || rs.err != nil {
 		// It streamed (not what Quick promises): finish it the slow way.
+		w.answerBody = nil
 		if !pp.e.goPooled(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() }) {
 			pp.done(rs)
 			pp.c.close() // shutting down
 		}
 		return
 	}
-	parts := rs.parts()
+	head := rs.appendHead(w.answerHead[:0], int(rs.bodyLen))
+	parts := append(w.answerParts[:0], head)
+	if body := rs.takeBody(); len(body) > 0 {
+		parts = append(parts, body)
+	}
 	n, err := w.vec.TryWrite(pp.c.fd, parts)
 	switch {
 	case err == nil:
+		w.answerHead = head[:0]
+		if cap(rs.body) <= maxKeptAnswer {
+			w.answerBody = rs.body[:0]
+		}
+		clear(parts)
+		w.answerParts = parts[:0]
 		pp.ok = rs.keep
 		pp.done(rs)
 		pp.after()
 	case errors.Is(err, framing.ErrWouldBlock):
+		w.answerHead, w.answerBody, w.answerParts = nil, nil, nil // the goroutine's now
 		rest := framing.Advance(parts, n)
 		if !pp.e.Go(func() {
 			pp.ok = rs.write(rest) == nil && rs.keep
@@ -392,10 +406,14 @@ func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
 			pp.c.close()
 		}
 	default:
+		w.answerHead, w.answerBody, w.answerParts = nil, nil, nil
 		pp.done(rs)
 		pp.c.close()
 	}
 }
+
+// maxKeptAnswer bounds the body buffer a worker keeps for the next answer.
+const maxKeptAnswer = 16 << 10
 
 // after moves the connection on once the answer is written: to its next
 // request, or idle, or closed.

@@ -63,10 +63,13 @@ func newResponse(c *conn, req *http.Request, br *bufio.Reader) *response {
 	return rs
 }
 
-// newAnswer is the response of a parked poll, on c, which keeps the
-// connection if keep.
-func newAnswer(c *conn, keep bool) *response {
-	return &response{c: c, head: http.Header{}, status: http.StatusOK, length: -1, http11: true, keep: keep}
+// newAnswer is the response of a parked poll, on c, with the headers set
+// before it parked; it keeps the connection if keep.
+func newAnswer(c *conn, head http.Header, keep bool) *response {
+	if head == nil {
+		head = http.Header{}
+	}
+	return &response{c: c, head: head, status: http.StatusOK, length: -1, http11: true, keep: keep}
 }
 
 // unwrapResponse finds the engine's response under w's wrappers (the
@@ -296,13 +299,20 @@ var lastChunk = []byte("0\r\n\r\n")
 // its body, written together with one writev (no copy of the body).
 func (rs *response) parts() [][]byte {
 	head := rs.appendHead(make([]byte, 0, 256), int(rs.bodyLen))
-	if rs.isHead || !bodyAllowed(rs.status) || len(rs.body) == 0 {
-		rs.body = nil
-		return [][]byte{head}
+	if body := rs.takeBody(); len(body) > 0 {
+		return [][]byte{head, body}
 	}
-	body := rs.body
-	rs.body = nil
-	return [][]byte{head, body}
+	return [][]byte{head}
+}
+
+// takeBody returns the body to send after the head of a response never
+// committed (none for HEAD, or a status without one); rs.body keeps the
+// buffer, which its owner may use again once the answer is written.
+func (rs *response) takeBody() []byte {
+	if rs.isHead || !bodyAllowed(rs.status) {
+		return nil
+	}
+	return rs.body
 }
 
 // drain reads what is left of the request's body, so the next request

@@ -82,23 +82,24 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request)
 }
 
 // writeEvents writes a long-poll's answer: the events' shared JSON and
-// the position to poll after next.
+// the position to poll after next. The pieces are written as they are
+// (the response buffers them), so nothing is built per answer.
 func (a *API) writeEvents(w http.ResponseWriter, evs []*hub.Event, next uint64) {
-	b := make([]byte, 0, 64+len(evs)*256)
-	b = append(b, `{"events":[`...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(eventsOpen)
 	for i, e := range evs {
 		if i > 0 {
-			b = append(b, ',')
+			w.Write(comma)
 		}
-		b = append(b, e.Wire(a.jsonFmt)...)
+		w.Write(e.Wire(a.jsonFmt))
 	}
-	b = append(b, `],"next":`...)
+	b := append(make([]byte, 0, 32), `],"next":`...)
 	b = strconv.AppendUint(b, next, 10)
-	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(b)
+	w.Write(append(b, "}\n"...))
 	a.core.Metrics.EventsDelivered.WithLabelValues("longpoll").Add(float64(len(evs)))
 }
+
+var eventsOpen, comma = []byte(`{"events":[`), []byte(",")
 
 // readBodyErr is a body that could not be read: over the limit (413), or
 // cut off (400).
