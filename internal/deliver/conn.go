@@ -106,11 +106,13 @@ func (e *Engine) detach(w http.ResponseWriter, r *http.Request) *conn {
 }
 
 // keepEarly keeps what the client sent past its request (a pipelined
-// request), so that net/http's reader and its buffer can go.
+// request), so that the reader and its buffer can go.
 func (c *conn) keepEarly(br *bufio.Reader) {
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)
-		c.early = append([]byte(nil), b...)
+		// Before what is left of early, if br did not take all of it.
+		c.early = append(append(make([]byte, 0, n+len(c.early)), b...), c.early...)
+		br.Discard(n)
 	}
 }
 
@@ -393,13 +395,13 @@ func (e *Engine) serve(c *conn) {
 	cr := &connReader{c: c, limit: -1}
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(cr)
-	release := func() {
-		if n := br.Buffered(); n > 0 {
-			b, _ := br.Peek(n)
-			c.early = append(c.early[:0:0], b...)
-		}
+	drop := func() {
 		br.Reset(nil)
 		readers.Put(br)
+	}
+	release := func() {
+		c.keepEarly(br)
+		drop()
 	}
 	for {
 		if c.fd < 0 && br.Buffered() == 0 && len(c.early) == 0 {
@@ -438,7 +440,7 @@ func (e *Engine) serve(c *conn) {
 		case rs.hijacked:
 			return // its new owner has the reader too
 		case rs.parked:
-			release() // the poll's owner has c
+			drop() // the poll's owner has c, and what br held (takeConn)
 			return
 		}
 		keep := rs.finish()

@@ -230,7 +230,8 @@ func TestParkedSlowPoll(t *testing.T) {
 // answers, in order.
 func TestPipelinedBehindAParkedPoll(t *testing.T) {
 	c := dialecttest.NewCore(t, dialecttest.Options{})
-	cl := dial(t, pollServer(t, c))
+	addr := pollServer(t, c)
+	cl := dial(t, addr)
 	cl.send("GET /p?after=0&wait=10s HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitFor(t, "the poll to park", func() bool { return c.Deliver.ParkedPolls() == 1 })
 	cl.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
@@ -241,6 +242,25 @@ func TestPipelinedBehindAParkedPoll(t *testing.T) {
 	}
 	if _, body := cl.read("POST"); body != "hi" {
 		t.Fatalf("pipelined echo: %q", body)
+	}
+
+	// Sent with the poll, on a connection the engine serves: read with the
+	// poll's request, and kept for after its answer.
+	cl = dial(t, addr)
+	cl.send("GET /p?after=1&wait=20ms HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := cl.read("GET"); body != "ids  next 1" {
+		t.Fatalf("poll: %q", body)
+	}
+	for i := range 3 {
+		cl.send("GET /p?after=%d&wait=10s HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nhi%d", 1+i, i)
+		waitFor(t, "the poll to park", func() bool { return c.Deliver.ParkedPolls() == 1 })
+		publish(t, c, 1, 10)
+		if _, body := cl.read("GET"); body != fmt.Sprintf("ids %d next %d", 2+i, 2+i) {
+			t.Fatalf("poll %d: %q", i, body)
+		}
+		if _, body := cl.read("POST"); body != fmt.Sprintf("hi%d", i) {
+			t.Fatalf("echo sent with poll %d: %q", i, body)
+		}
 	}
 }
 

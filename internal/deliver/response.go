@@ -87,12 +87,15 @@ func unwrapResponse(w http.ResponseWriter) (*response, bool) {
 	}
 }
 
-// takeConn hands the connection to a poll that parks on it.
+// takeConn hands the connection to a poll that parks on it, with what
+// the client sent past the request: once parked, the poll may be answered
+// and the connection served by another goroutine at once.
 func (rs *response) takeConn() *conn {
 	if rs.committed || rs.hijacked {
 		return nil
 	}
 	rs.parked = true
+	rs.c.keepEarly(rs.br)
 	return rs.c
 }
 
