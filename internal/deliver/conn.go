@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/herald-io/herald/internal/framing"
 )
 
@@ -480,6 +482,9 @@ func checkRequest(req *http.Request) (int, string) {
 	// http.ReadRequest moves the Host field to req.Host.
 	if req.ProtoAtLeast(1, 1) && req.Host == "" && req.URL.Host == "" {
 		return http.StatusBadRequest, "missing required Host header"
+	}
+	if !httpguts.ValidHostHeader(req.Host) {
+		return http.StatusBadRequest, "malformed Host header"
 	}
 	if ex := req.Header.Get("Expect"); ex != "" && !strings.EqualFold(ex, "100-continue") {
 		return http.StatusExpectationFailed, ""

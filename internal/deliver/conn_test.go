@@ -285,6 +285,8 @@ func TestDetachedConnRefusesBadRequests(t *testing.T) {
 	for _, tc := range []struct{ name, req, status string }{
 		{"garbage", "NOT HTTP\r\n\r\n", "400"},
 		{"no host", "GET /nothing HTTP/1.1\r\n\r\n", "400"},
+		{"two hosts", "GET /nothing HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400"},
+		{"malformed host", "GET /nothing HTTP/1.1\r\nHost: x/y\r\n\r\n", "400"},
 		{"huge header", "GET /nothing HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 80<<10) + "\r\n\r\n", "431"},
 		{"expect", "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx", "417"},
 	} {
