@@ -102,7 +102,9 @@ func (e *Engine) detach(w http.ResponseWriter, r *http.Request) *conn {
 	}
 	// fd < 0: not a socket the poller can watch; the poll waits on this
 	// goroutine and the connection is read with blocking reads (serve).
-	c := &conn{e: e, nc: nc, fd: framing.SocketFD(nc), remote: r.RemoteAddr}
+	// deadline: net/http may have left one (see Hijack); the first request
+	// clears it.
+	c := &conn{e: e, nc: nc, fd: framing.SocketFD(nc), remote: r.RemoteAddr, deadline: true}
 	c.keepEarly(rw.Reader)
 	return c
 }
