@@ -96,26 +96,34 @@ type readParams struct {
 }
 
 // parseReadParams parses topics, after, limit and wait; each is optional.
-func parseReadParams(q url.Values) (readParams, error) {
+func parseReadParams(q url.Values) (readParams, error) { return readParamsOf(valuesQuery(q)) }
+
+// parseReadQuery is parseReadParams of a raw query, without url.Values.
+func parseReadQuery(raw string) (readParams, error) {
+	var room [8]queryParam
+	return readParamsOf(parseQuery(raw, room[:0]))
+}
+
+func readParamsOf(q query) (readParams, error) {
 	p := readParams{limit: DefaultLimit}
-	for name, vs := range q {
-		switch name {
+	for _, qp := range q {
+		switch qp.name {
 		case "topics", "after", "limit", "wait", "access_token":
-			if len(vs) > 1 {
-				return p, badRequest("%s is given %d times", name, len(vs))
+			if qp.n > 1 {
+				return p, badRequest("%s is given %d times", qp.name, qp.n)
 			}
 		default:
-			return p, badRequest("unknown query parameter %q", name)
+			return p, badRequest("unknown query parameter %q", qp.name)
 		}
 	}
 	var err error
-	if q.Has("topics") {
-		if p.filter, err = topic.ParseFilter(q.Get("topics")); err != nil {
+	if v, ok := q.get("topics"); ok {
+		if p.filter, err = topic.ParseFilter(v); err != nil {
 			return p, fmt.Errorf("topics: %w", err)
 		}
-		p.hasTopics = q.Get("topics") != ""
+		p.hasTopics = v != ""
 	}
-	switch v := q.Get("after"); v {
+	switch v, _ := q.get("after"); v {
 	case "":
 	case "earliest":
 		p.earliest = true
@@ -125,14 +133,14 @@ func parseReadParams(q url.Values) (readParams, error) {
 		}
 		p.hasAfter = true
 	}
-	if v := q.Get("limit"); v != "" {
+	if v, _ := q.get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxLimit {
 			return p, badRequest("limit must be 1..%d, not %q", MaxLimit, v)
 		}
 		p.limit = n
 	}
-	if v := q.Get("wait"); v != "" {
+	if v, _ := q.get("wait"); v != "" {
 		if p.wait, err = parseWait(v); err != nil {
 			return p, err
 		}

@@ -44,7 +44,7 @@ func (p readParams) from() dialect.From {
 // poll handles GET /v1/events: it answers as soon as a matching event after
 // `after` exists, or with none once `wait` has passed.
 func (a *API) poll(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
-	p, err := parseReadParams(r.URL.Query())
+	p, err := parseReadQuery(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // openSub resolves a streaming request's filter and start position: after=
 // or, for a reconnecting EventSource, Last-Event-ID; by default "now".
 func (a *API) openSub(r *http.Request, key *auth.Key, lastEventID bool) (*hub.Sub, error) {
-	p, err := parseReadParams(r.URL.Query())
+	p, err := parseReadQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}
