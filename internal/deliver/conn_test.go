@@ -49,6 +49,9 @@ func pollServer(t *testing.T, c *dialecttest.Core, lim ...deliver.ConnLimits) st
 						ids[i] = strconv.FormatUint(e.Seq, 10)
 					}
 					fmt.Fprintf(w, "ids %s next %d", strings.Join(ids, ","), sub.Position())
+					if tag := q.Get("tag"); tag != "" {
+						fmt.Fprintf(w, " tag %s", tag)
+					}
 				},
 			})
 		})
@@ -388,4 +391,36 @@ func TestDetachedConnHeaderTimeout(t *testing.T) {
 	if waited := time.Since(start); waited < 300*time.Millisecond {
 		t.Fatalf("closed after %v, before the header timeout", waited)
 	}
+}
+
+// Polls parked together are answered in one round (with io_uring, in one
+// batch), each with its own answer, round after round.
+func TestParkedPollsAnsweredTogether(t *testing.T) {
+	onWritePaths(t, func(t *testing.T, p writePath) {
+		c := newCore(t, p, dialecttest.Options{})
+		addr := pollServer(t, c)
+		cls := make([]*client, 40)
+		for i := range cls {
+			cls[i] = dial(t, addr)
+		}
+		for round := range 3 {
+			for i, cl := range cls {
+				// Slow ones answer on a goroutine: rounds mix both kinds.
+				slow := ""
+				if i%7 == 3 {
+					slow = "&slow=1"
+				}
+				tag := strings.Repeat(strconv.Itoa(i), 1+(i+round)%5) // answers of different lengths
+				cl.send("GET /p?after=%d&wait=10s%s&tag=%s HTTP/1.1\r\nHost: x\r\n\r\n", round, slow, tag)
+			}
+			waitFor(t, "the polls to park", func() bool { return c.Deliver.ParkedPolls() == int64(len(cls)) })
+			publish(t, c, 1, 10)
+			for i, cl := range cls {
+				want := fmt.Sprintf("ids %d next %d tag %s", round+1, round+1, strings.Repeat(strconv.Itoa(i), 1+(i+round)%5))
+				if resp, body := cl.read("GET"); body != want || resp.StatusCode != 200 {
+					t.Fatalf("round %d, poll %d: %d %q", round, i, resp.StatusCode, body)
+				}
+			}
+		}
+	})
 }

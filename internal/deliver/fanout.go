@@ -115,19 +115,18 @@ type fanWorker struct {
 	stopped  bool
 
 	// Owned by run.
-	conns []*stream
-	polls []*parked // parked polls (see poll.go)
-	pevs  []*hub.Event
-	vec   framing.Vectors
-	// Quick answers are built in these (answerQuick).
-	answerHead, answerBody []byte
-	answerParts            [][]byte
-	evs                    []*hub.Event
-	bufs                   [][]byte
-	hold                   *time.Timer
-	holdAt                 int64 // when hold fires (0: not armed)
-	delivered              map[string]float64
-	ring                   *ringWrites // the round's writes through io_uring (nil: one writev each)
+	conns       []*stream
+	polls       []*parked // parked polls (see poll.go)
+	pevs        []*hub.Event
+	vec         framing.Vectors
+	arena       answerArena // where Quick answers are built (answerQuick)
+	answerParts [][]byte
+	evs         []*hub.Event
+	bufs        [][]byte
+	hold        *time.Timer
+	holdAt      int64 // when hold fires (0: not armed)
+	delivered   map[string]float64
+	ring        *ringWrites // the round's writes through io_uring (nil: one writev each)
 }
 
 func (w *fanWorker) run() {

@@ -16,7 +16,30 @@ import (
 // time, from a single writer.
 type ringWrites struct {
 	batch   *framing.Batch
-	pending []ringWrite // the batch's writes, in its order
+	pending []ringWrite  // the batch's writes, in its order
+	answers []ringAnswer // or, after the streams', the round's Quick answers
+}
+
+// ringAnswer is a parked poll's queued answer.
+type ringAnswer struct {
+	pp *parked
+	rs *response
+}
+
+// flushAnswers sends the queued Quick answers and finishes their polls.
+func (w *fanWorker) flushAnswers() {
+	r := w.ring
+	if r == nil || len(r.answers) == 0 {
+		return
+	}
+	r.batch.Send()
+	for i, a := range r.answers {
+		_, rest, err := r.batch.Result(i)
+		w.answerWritten(a.pp, a.rs, rest, err)
+	}
+	r.batch.Reset()
+	clear(r.answers)
+	r.answers = r.answers[:0]
 }
 
 // ringWrite is a queued write: its stream and how many events it holds.

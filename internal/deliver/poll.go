@@ -317,6 +317,8 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		}
 		w.answerQuick(pp, evs)
 	}
+	w.flushAnswers()
+	w.arena.reset()
 	clear(w.polls[len(kept):])
 	w.polls = kept
 	clear(w.pevs)
@@ -360,43 +362,61 @@ func (pp *parked) answerSlow(evs []*hub.Event, behind bool) {
 }
 
 // answerQuick renders a Quick answer on the worker and writes it without
-// blocking; what the socket does not take is written by a goroutine.
-//
-// The answer is built in the worker's buffers, which are its own again
-// once the socket took the whole answer, and the goroutine's otherwise.
+// blocking, at once or with the round's other writes through io_uring
+// (w.ring, flushAnswers); what the socket does not take is written by a
+// goroutine.
 func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
+	mark := len(w.arena.b)
 	rs := pp.response()
-	rs.body = w.answerBody[:0]
+	rs.body = w.arena.room()
 	pp.spec.Answer(rs, evs, nil)
 	if rs.committed || rs.err != nil {
 		// It streamed (not what Quick promises): finish it the slow way.
-		w.answerBody = nil
+		w.arena.drop()
 		if !pp.e.goPooled(func() { pp.ok = rs.finish(); pp.done(rs); pp.after() }) {
 			pp.done(rs)
 			pp.c.close() // shutting down
 		}
 		return
 	}
-	head := rs.appendHead(w.answerHead[:0], int(rs.bodyLen))
+	body := w.arena.claim(rs.takeBody())
+	head := w.arena.claim(rs.appendHead(w.arena.room(), int(rs.bodyLen)))
 	parts := append(w.answerParts[:0], head)
-	if body := rs.takeBody(); len(body) > 0 {
+	if len(body) > 0 {
 		parts = append(parts, body)
 	}
-	n, err := w.vec.TryWrite(pp.c.fd, parts)
+	if w.ring != nil {
+		if w.ring.batch.Full() {
+			w.flushAnswers()
+		}
+		w.ring.batch.Add(pp.c.fd, parts)
+		w.ring.answers = append(w.ring.answers, ringAnswer{pp: pp, rs: rs})
+	} else {
+		n, err := w.vec.TryWrite(pp.c.fd, parts)
+		var rest [][]byte
+		if errors.Is(err, framing.ErrWouldBlock) {
+			rest = framing.Advance(parts, n)
+		}
+		if w.answerWritten(pp, rs, rest, err) {
+			w.arena.b = w.arena.b[:mark] // written: its room serves the next answer
+		}
+	}
+	clear(parts)
+	w.answerParts = parts[:0]
+}
+
+// answerWritten finishes a Quick answer once the socket took what it
+// could, and reports whether the buffers are free again; rest is what it
+// did not take (err is then ErrWouldBlock).
+func (w *fanWorker) answerWritten(pp *parked, rs *response, rest [][]byte, err error) (free bool) {
 	switch {
 	case err == nil:
-		w.answerHead = head[:0]
-		if cap(rs.body) <= maxKeptAnswer {
-			w.answerBody = rs.body[:0]
-		}
-		clear(parts)
-		w.answerParts = parts[:0]
 		pp.ok = rs.keep
 		pp.done(rs)
 		pp.after()
+		return true
 	case errors.Is(err, framing.ErrWouldBlock):
-		w.answerHead, w.answerBody, w.answerParts = nil, nil, nil // the goroutine's now
-		rest := framing.Advance(parts, n)
+		w.arena.drop() // rest is in it: the goroutine's now
 		if !pp.e.Go(func() {
 			pp.ok = rs.write(rest) == nil && rs.keep
 			pp.done(rs)
@@ -405,15 +425,55 @@ func (w *fanWorker) answerQuick(pp *parked, evs []*hub.Event) {
 			pp.done(rs)
 			pp.c.close()
 		}
+		return false
 	default:
-		w.answerHead, w.answerBody, w.answerParts = nil, nil, nil
 		pp.done(rs)
 		pp.c.close()
+		return true
 	}
 }
 
-// maxKeptAnswer bounds the body buffer a worker keeps for the next answer.
-const maxKeptAnswer = 16 << 10
+// answerArena is where a worker builds the Quick answers of a round: each
+// answer's body and head follow the last one's, and the room is used again
+// once they are written (after each writev, or after the round's io_uring
+// batches). A buffer that outgrew the room is an allocation of its own,
+// and the next round's arena is made larger, up to maxArena.
+type answerArena struct {
+	b    []byte
+	miss int // bytes built outside the room this round
+}
+
+// maxArena bounds a worker's arena.
+const maxArena = 1 << 20
+
+// room is the arena's free space, to append an answer's bytes to.
+func (a *answerArena) room() []byte { return a.b[len(a.b):len(a.b)] }
+
+// claim takes b into the arena if it was built in its room (appending did
+// not move it), and returns b.
+func (a *answerArena) claim(b []byte) []byte {
+	free := cap(a.b) - len(a.b)
+	if len(b) > 0 && free > 0 && cap(b) == free && &b[0] == &a.b[:len(a.b)+1][len(a.b)] {
+		a.b = a.b[:len(a.b)+len(b)]
+	} else {
+		a.miss += len(b)
+	}
+	return b
+}
+
+// reset frees the arena for the next round, larger if the round's answers
+// did not fit.
+func (a *answerArena) reset() {
+	if a.miss > 0 || a.b == nil {
+		a.b = make([]byte, 0, min(max(cap(a.b)+a.miss, 4<<10), maxArena))
+	} else {
+		a.b = a.b[:0]
+	}
+	a.miss = 0
+}
+
+// drop gives the arena's bytes up (a goroutine writes some of them).
+func (a *answerArena) drop() { a.b, a.miss = nil, 0 }
 
 // after moves the connection on once the answer is written: to its next
 // request, or idle, or closed.
