@@ -1,7 +1,9 @@
 package terso
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"testing"
 )
 
@@ -86,4 +88,49 @@ func TestTwoNodesOneSubscription(t *testing.T) {
 	del(a, "a deletes v, replaced on b", v.BatchID)
 	want("b after v", get(b, "b after v", "/3/events"), 10)
 	want("a after v", get(a, "a after v", "/3/events"), 10)
+}
+
+// TestViewFromAnOlderState: a filtered Get formed from the subscription
+// as it was before another request (on another node, say) changed it —
+// its compare-and-set then loses — hands out nothing that request deleted.
+func TestViewFromAnOlderState(t *testing.T) {
+	e := setup(t, Config{})
+	u := e.addUser(`{"name":"view"}`)
+	e.sdk("GET", "/3/events", u.AccessKey, "", nil)
+	e.append("a", "HeartbeatEvent", heartbeat("a", guid(0)), heartbeat("a", guid(1)))
+	old, err := e.core.Cursors.Get(t.Context(), subscriptionID(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.sdk("DELETE", "/3/events", u.AccessKey, idsBody(0), nil); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	p, err := parseGetParams("100", url.Values{"device": {"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.api.view(t.Context(), old, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(wireIDs(t, b.Events)); got != ids(1) {
+		t.Fatalf("view from the older state: %v, want %v", got, ids(1))
+	}
+	// And the batch stored is that one: deleting it leaves nothing.
+	if r := e.sdk("DELETE", "/3/events", u.AccessKey, `{"BatchId":"`+b.ID+`"}`, nil); r.status != 204 {
+		t.Fatalf("delete the view: %d %s", r.status, r.body)
+	}
+	var d eventsDto
+	if e.sdk("GET", "/3/events", u.AccessKey, "", &d); d.Count != 0 {
+		t.Fatalf("left: %v", d.ids(t))
+	}
+}
+
+func wireIDs(t *testing.T, evs []wireEvent) []string {
+	t.Helper()
+	d := eventsDto{Events: make([]json.RawMessage, len(evs))}
+	for i := range evs {
+		d.Events[i] = evs[i].Data
+	}
+	return d.ids(t)
 }

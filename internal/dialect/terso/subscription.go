@@ -284,8 +284,29 @@ func (a *API) keepAlive(ctx context.Context, st cursor.State) {
 }
 
 // view answers a filtered Get: the oldest pending events of the requested
-// device, type and version, under a batch id of their own.
+// device, type and version, under a batch id of their own. They are
+// scanned from st, so the poll that stores them must be from st too: if
+// another request changed what is pending meanwhile (its compare-and-set
+// lost), the view is formed again from the subscription as stored.
 func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, error) {
+	for races := 0; ; races++ {
+		b, err := a.viewFrom(ctx, st, p)
+		if !errors.Is(err, errViewMoved) || races == maxViewRaces {
+			return b, err
+		}
+		if st, err = a.core.Cursors.Get(ctx, st.ID); err != nil {
+			return batch{}, err
+		}
+	}
+}
+
+// errViewMoved: what is pending changed after the view was scanned.
+var errViewMoved = errors.New("jetstream: subscription changed under a filtered get")
+
+// maxViewRaces bounds how often a filtered Get is formed again.
+const maxViewRaces = 20
+
+func (a *API) viewFrom(ctx context.Context, st cursor.State, p getParams) (batch, error) {
 	m := metaOf(&st)
 	out, err := a.scan(ctx, st, topic.Filter{p.pattern()}, p.limit, func(w *wireEvent) bool {
 		return !m.isDeleted(w.Seq) && (p.eventVersion == 0 || w.Version == p.eventVersion)
@@ -298,8 +319,13 @@ func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, er
 	for i := range out {
 		vb.Seqs[i] = out[i].Seq
 	}
-	if _, err := a.poll(ctx, st, m.limit(), func(_ *cursor.State, m *subMeta) error {
-		m.View = vb
+	if _, err := a.poll(ctx, st, m.limit(), func(c *cursor.State, now *subMeta) error {
+		// Pending is the events after the position without the holes:
+		// as scanned only if neither moved.
+		if c.Acked != st.Acked || !slices.Equal(now.Deleted, m.Deleted) {
+			return errViewMoved
+		}
+		now.View = vb
 		return nil
 	}); err != nil {
 		return batch{}, err
