@@ -32,7 +32,7 @@ type BenchCmd struct {
 	Drain       time.Duration `name:"drain" default:"10s" help:"After publishing, stop waiting for deliveries when none came for this long."`
 	Payload     int           `name:"payload" default:"200" help:"Extra payload bytes per event (~300-byte events by default)."`
 	Topic       string        `name:"topic" default:"bench.load" help:"Topic to publish to and subscribe (hue and plex prefix theirs; zulip: the stream)."`
-	PullEvery   time.Duration `name:"pull-every" default:"1s" help:"--mode jetstream: how long a subscriber waits after a Get Events that found nothing (Jetstream has no long-poll)."`
+	PullEvery   time.Duration `name:"pull-every" default:"1s" help:"--mode jetstream: how often a subscriber asks for events, as the vendor's service base does on its timer (Jetstream has no long-poll)."`
 	PID         int           `name:"pid" help:"Server process id, to report its CPU per delivery and RSS per connection."`
 	Spawn       bool          `name:"spawn" help:"Start a herald on a temporary data directory for the run (implies --url and --pid)."`
 
@@ -106,6 +106,9 @@ func printBench(w io.Writer, res loadgen.Result, server bool) {
 	fmt.Fprintf(tw, "delivered\t%d\t(%.0f/s)\n", res.Delivered, res.DeliveredRate)
 	fmt.Fprintf(tw, "missing / duplicates\t%d / %d\t(%d subscribers incomplete, %d lost)\n", res.Missing, res.Duplicates, res.Incomplete, res.Lost)
 	fmt.Fprintf(tw, "latency p50 / p99 / p999 / max\t%.1f / %.1f / %.1f / %.1f ms\t\n", res.LatencyP50ms, res.LatencyP99ms, res.LatencyP999ms, res.LatencyMaxms)
+	if res.Batches > 0 {
+		fmt.Fprintf(tw, "pulls\t%d requests, %d batches\t(%.1f events per batch)\n", res.Requests, res.Batches, float64(res.Delivered)/float64(res.Batches))
+	}
 	if server {
 		fmt.Fprintf(tw, "server\t%.1f µs CPU per delivery\t(%.2f s CPU, %.1f KiB RSS per connection)\n", res.ServerCPUus, res.ServerCPUSeconds, res.ServerKiBPerConn)
 	}

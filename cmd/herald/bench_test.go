@@ -60,11 +60,11 @@ func TestBenchFlags(t *testing.T) {
 // The report is a table, then the result as one JSON line.
 func TestPrintBench(t *testing.T) {
 	res := loadgen.Result{Mode: "ws", Subscribers: 10, Published: 5, Delivered: 50, ServerCPUus: 12, FloorCPUus: 8, ServerPerFloor: 1.5,
-		Warnings: []string{"1 subscriptions ended early"}}
+		Requests: 12, Batches: 5, Warnings: []string{"1 subscriptions ended early"}}
 	var b bytes.Buffer
 	printBench(&b, res, true)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	for _, want := range []string{"mode", "server", "floor (bare write)", "1.50×", "warning"} {
+	for _, want := range []string{"mode", "server", "floor (bare write)", "1.50×", "12 requests, 5 batches", "10.0 events per batch", "warning"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

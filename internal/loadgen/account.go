@@ -22,6 +22,9 @@ type account struct {
 	seen      []uint64 // bitset by sequence number
 	got       uint64   // distinct events received
 	dups      uint64   // events received again
+	// A pull receiver counts its requests, and its answers that held
+	// events (batches): what a delivery costs depends on how many a batch holds.
+	requests, batches uint64
 
 	// Scanner state, kept across calls so that a token may span two reads.
 	// state < len(marker): that many marker bytes matched; == len(marker):

@@ -42,7 +42,7 @@ type Config struct {
 	Payload     int           // extra payload bytes per event
 	ServerPID   int           // measure this process's CPU and RSS (0: don't)
 	Cleanup     bool          // remove the users and keys the run made on the server
-	PullEvery   time.Duration // jetstream: the wait after a Get that found nothing (default DefaultPullEvery)
+	PullEvery   time.Duration // jetstream: how often each subscriber asks (default DefaultPullEvery)
 
 	// The generic mode: SSE subscribers on SubURL, publishers sending
 	// PubMethod PubURL with PubBody, whose {payload} is replaced by the
@@ -86,6 +86,8 @@ type Result struct {
 	LatencyP999ms    float64  `json:"latency_p999_ms"`
 	LatencyMaxms     float64  `json:"latency_max_ms"`
 	PublishP99ms     float64  `json:"publish_p99_ms"`
+	Requests         uint64   `json:"requests,omitempty"` // a pull mode's requests (jetstream: Gets and Deletes)
+	Batches          uint64   `json:"batches,omitempty"`  // its answers that held events
 	ServerKiBPerConn float64  `json:"server_kib_per_conn,omitempty"`
 	ServerCPUSeconds float64  `json:"server_cpu_s,omitempty"` // from publishing's start to the last delivery
 	ServerCPUus      float64  `json:"server_cpu_us_per_delivery,omitempty"`
@@ -253,6 +255,8 @@ func run(ctx context.Context, cfg *Config, m mode, host string, marker []byte, c
 	for _, a := range accts {
 		lat.Merge(&a.hist)
 		res.Duplicates += a.dups
+		res.Requests += a.requests
+		res.Batches += a.batches
 		if a.got < published {
 			res.Missing += published - a.got
 			res.Incomplete++

@@ -54,6 +54,11 @@ func TestModes(t *testing.T) {
 			if res.Mode != tc.mode || res.LatencyP99ms <= 0 || res.LatencyMaxms < res.LatencyP50ms || res.ServerCPUus < 0 {
 				t.Fatalf("implausible measurements: %+v", res)
 			}
+			// A pull mode counts its batches: each a Get and a Delete (the
+			// last Delete of each subscriber may be cut by the run's end).
+			if tc.mode == ModeJet && (res.Batches == 0 || res.Requests+subs < 2*res.Batches) {
+				t.Fatalf("%d requests, %d batches", res.Requests, res.Batches)
+			}
 		})
 	}
 }

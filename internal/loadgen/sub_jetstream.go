@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,17 +13,18 @@ import (
 	"time"
 )
 
-// DefaultPullEvery is how long a Jetstream subscriber waits after a Get
-// Events that found nothing.
+// DefaultPullEvery is how often a Jetstream subscriber asks for events.
 const DefaultPullEvery = time.Second
 
 // jetstreamMode listens as Jetstream RFID applications do: each subscriber
 // is a Jetstream user (made through the admin endpoint, scoped to the
-// run's device) whose loop is the SDK's: GET /3/events, and if it held
-// events, DELETE the batch and ask again at once; if not, wait
-// Config.PullEvery. Jetstream has no long-poll, so latency is about half
-// that wait. Events are published through the native API (an admin key may
-// publish on jetstream.*) as the device's ObjectEvents.
+// run's device) whose loop is the vendor's service base
+// (tersosolutions/JetstreamServiceBase, on which applications are built):
+// a timer fires every Config.PullEvery (its MessageCheckWindow), and each
+// time one GET /3/events, then a DELETE of the batch if it held events.
+// Jetstream has no long-poll, so latency is about half the window. Events
+// are published through the native API (an admin key may publish on
+// jetstream.*) as the device's ObjectEvents.
 type jetstreamMode struct {
 	*env
 	users []jetstreamUser
@@ -77,6 +79,7 @@ type jetstreamPuller struct {
 	del    []byte
 	body   []byte // the delete body, reused
 	every  time.Duration
+	limit  int // Get Events' default limit: a batch this full is followed at once
 	done   chan struct{}
 	once   sync.Once
 }
@@ -91,7 +94,7 @@ func dialJetstream(ctx context.Context, e *env, u jetstreamUser, local net.Addr)
 	p := &jetstreamPuller{
 		c: c, header: "AccessKey: " + u.AccessKey + "\r\n",
 		get: []byte(e.url("/3/events", "").RequestURI()), del: []byte(e.url("/3/events", "").RequestURI()),
-		every: e.cfg.PullEvery, done: make(chan struct{}),
+		every: e.cfg.PullEvery, limit: jetstreamLimit, done: make(chan struct{}),
 	}
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
 	if _, _, err := expect(c, "GET", p.get, p.header, nil, http.StatusOK, "/3/events"); err != nil {
@@ -102,38 +105,73 @@ func dialJetstream(ctx context.Context, e *env, u jetstreamUser, local net.Addr)
 	return p, nil
 }
 
+// jetstreamLimit is Get Events' default limit, the batch size the loop asks for.
+const jetstreamLimit = 100
+
+// run is the service base's loop: a Get on every tick of the window's
+// timer, and a Delete of each batch that held events. Its services start
+// independently, so each user's timer starts at a random point of the
+// first window (all at once, the users would ask in one burst per
+// window). A full batch is followed by the next at once, unlike the
+// service base's (which waits for its next window): at more than a batch
+// per window, that loop falls behind for good, and the run would measure
+// the backlog instead of the server.
 func (p *jetstreamPuller) run(acc *account) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
+	start := time.NewTimer(rand.N(p.every))
+	defer start.Stop()
+	select {
+	case <-start.C:
+	case <-p.done:
+		return errors.New("closed")
+	}
+	tick := time.NewTicker(p.every)
+	defer tick.Stop()
+	return p.loop(acc, tick.C)
+}
+
+// loop pulls on each tick, and at once after a full batch.
+func (p *jetstreamPuller) loop(acc *account, tick <-chan time.Time) error {
 	for {
-		body, closed, err := getPoll(p.c, p.get, p.header, "/3/events")
+		n, err := p.pull(acc)
 		if err != nil {
 			return err
 		}
-		acc.scan(body)
-		n, _ := jsonNumberAt(body, 1, "Count")
-		if id, ok := jsonStringAt(body, 1, "BatchId"); ok && n > 0 {
-			p.body = append(append(append(p.body[:0], `{"BatchId":"`...), id...), `"}`...)
-			_, delClosed, err := expect(p.c, "DELETE", p.del, p.header+"Content-Type: application/json\r\n", p.body,
-				http.StatusNoContent, "/3/events")
-			if err != nil {
-				return err
-			}
-			closed = closed || delClosed
+		if n >= p.limit {
+			continue
 		}
-		if closed {
-			return errors.New("GET /3/events: the server closed the connection")
-		}
-		if n > 0 {
-			continue // more may be pending
-		}
-		t.Reset(p.every)
 		select {
-		case <-t.C:
+		case <-tick:
 		case <-p.done:
 			return errors.New("closed")
 		}
 	}
+}
+
+// pull gets the pending batch and deletes it if it held events; it
+// returns how many.
+func (p *jetstreamPuller) pull(acc *account) (int, error) {
+	body, closed, err := getPoll(p.c, p.get, p.header, "/3/events")
+	if err != nil {
+		return 0, err
+	}
+	acc.requests++
+	acc.scan(body)
+	n, _ := jsonNumberAt(body, 1, "Count")
+	if id, ok := jsonStringAt(body, 1, "BatchId"); ok && n > 0 {
+		acc.batches++
+		p.body = append(append(append(p.body[:0], `{"BatchId":"`...), id...), `"}`...)
+		_, delClosed, err := expect(p.c, "DELETE", p.del, p.header+"Content-Type: application/json\r\n", p.body,
+			http.StatusNoContent, "/3/events")
+		if err != nil {
+			return 0, err
+		}
+		acc.requests++
+		closed = closed || delClosed
+	}
+	if closed {
+		return 0, errors.New("GET /3/events: the server closed the connection")
+	}
+	return int(n), nil
 }
 
 func (p *jetstreamPuller) close() {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/herald-io/herald/internal/auth"
 	"github.com/herald-io/herald/internal/clocktest"
+	"github.com/herald-io/herald/internal/cursor"
+	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -63,6 +66,26 @@ func setupOn(t *testing.T, opts dialecttest.Options, cfg Config, before func(*di
 	srv := c.Serve(t, api.Mount)
 	admin := c.Key(t, auth.Spec{Name: "admin", Admin: true, Publish: []string{">"}, Subscribe: []string{">"}})
 	return &env{t: t, core: c, api: api, clock: clk, url: srv.URL, admin: admin}
+}
+
+// otherNode is another node on e's log: its own hub, key service, cursor
+// store and dialect, serving the same users and subscriptions.
+func (e *env) otherNode() *env {
+	e.t.Helper()
+	node, err := dialect.Open(context.Background(), e.core.Log, dialect.Config{Cursor: cursor.Config{Now: e.clock.Now}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(node.Close)
+	api, err := New(node, Config{Now: e.clock.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	api.Mount(mux)
+	srv := httptest.NewServer(mux)
+	e.t.Cleanup(srv.Close)
+	return &env{t: e.t, core: e.core, api: api, clock: e.clock, url: srv.URL, admin: e.admin}
 }
 
 // addUser creates a Jetstream user through the admin endpoint.

@@ -190,7 +190,17 @@ type batch struct {
 // pending until deleted.
 func (a *API) get(ctx context.Context, key *auth.Key, p getParams) (batch, error) {
 	id := subscriptionID(key.ID)
-	st, err := a.core.Cursors.Get(ctx, id)
+	var st cursor.State
+	var err error
+	if p.filtered() {
+		// A view is formed from the state before its poll (see view): read.
+		st, err = a.core.Cursors.Get(ctx, id)
+	} else {
+		// The subscription as this node last read or stored it: the poll's
+		// compare-and-set finds another node's change, and an answer
+		// without a write (or an error) from it is confirmed by a read.
+		st, err = a.core.Cursors.Recent(ctx, id)
+	}
 	var b batch
 	switch {
 	case err != nil:
@@ -274,8 +284,29 @@ func (a *API) keepAlive(ctx context.Context, st cursor.State) {
 }
 
 // view answers a filtered Get: the oldest pending events of the requested
-// device, type and version, under a batch id of their own.
+// device, type and version, under a batch id of their own. They are
+// scanned from st, so the poll that stores them must be from st too: if
+// another request changed what is pending meanwhile (its compare-and-set
+// lost), the view is formed again from the subscription as stored.
 func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, error) {
+	for races := 0; ; races++ {
+		b, err := a.viewFrom(ctx, st, p)
+		if !errors.Is(err, errViewMoved) || races == maxViewRaces {
+			return b, err
+		}
+		if st, err = a.core.Cursors.Get(ctx, st.ID); err != nil {
+			return batch{}, err
+		}
+	}
+}
+
+// errViewMoved: what is pending changed after the view was scanned.
+var errViewMoved = errors.New("jetstream: subscription changed under a filtered get")
+
+// maxViewRaces bounds how often a filtered Get is formed again.
+const maxViewRaces = 20
+
+func (a *API) viewFrom(ctx context.Context, st cursor.State, p getParams) (batch, error) {
 	m := metaOf(&st)
 	out, err := a.scan(ctx, st, topic.Filter{p.pattern()}, p.limit, func(w *wireEvent) bool {
 		return !m.isDeleted(w.Seq) && (p.eventVersion == 0 || w.Version == p.eventVersion)
@@ -288,8 +319,13 @@ func (a *API) view(ctx context.Context, st cursor.State, p getParams) (batch, er
 	for i := range out {
 		vb.Seqs[i] = out[i].Seq
 	}
-	if _, err := a.poll(ctx, st, m.limit(), func(_ *cursor.State, m *subMeta) error {
-		m.View = vb
+	if _, err := a.poll(ctx, st, m.limit(), func(c *cursor.State, now *subMeta) error {
+		// Pending is the events after the position without the holes:
+		// as scanned only if neither moved.
+		if c.Acked != st.Acked || !slices.Equal(now.Deleted, m.Deleted) {
+			return errViewMoved
+		}
+		now.View = vb
 		return nil
 	}); err != nil {
 		return batch{}, err
@@ -325,29 +361,68 @@ func (a *API) scan(ctx context.Context, st cursor.State, f topic.Filter, want in
 // deleteBatch deletes the events of a batch. An id that names no batch
 // handed out (already deleted, or never handed out) deletes nothing:
 // clients retry deletes, so they are idempotent.
+//
+// It starts from the subscription as this node last read or stored it.
+// The pending batch, the one a client's loop deletes, is acknowledged in
+// one compare-and-set and nothing else: no read of the log, since the
+// next Get forms the next batch anyway. A batch the remembered state does
+// not name may have been handed out on another node since: the
+// subscription is read before the answer that deletes nothing.
 func (a *API) deleteBatch(ctx context.Context, keyID, batchID string) error {
-	st, err := a.core.Cursors.Get(ctx, subscriptionID(keyID))
-	if errors.Is(err, cursor.ErrNotFound) {
+	id := subscriptionID(keyID)
+	st, err := a.core.Cursors.Recent(ctx, id)
+	for read := false; ; read = true {
+		if err != nil {
+			return ignoreGone(err)
+		}
+		if st.Batch != nil && st.Batch.ID == batchID {
+			_, err = a.core.Cursors.AckFrom(ctx, st, batchID)
+			if !errors.Is(err, cursor.ErrBatchNotFound) {
+				return ignoreGone(err)
+			}
+			// Replaced as stored now (a Get that formed it anew, on
+			// another node): deleted as a replaced batch is.
+			if st, err = a.core.Cursors.Get(ctx, id); err != nil {
+				return ignoreGone(err)
+			}
+			return a.deleteFormer(ctx, st, batchID)
+		}
+		if m := metaOf(&st); m.names(batchID) {
+			return a.deleteFormer(ctx, st, batchID)
+		}
+		if read {
+			return nil // nothing to write
+		}
+		st, err = a.core.Cursors.Get(ctx, id)
+	}
+}
+
+// names reports whether batchID is a batch that a later request replaced,
+// or the filtered Get's.
+func (m *subMeta) names(batchID string) bool {
+	return m.replacedAt(batchID) >= 0 || m.View != nil && m.View.ID == batchID
+}
+
+func (m *subMeta) replacedAt(batchID string) int {
+	return slices.IndexFunc(m.Replaced, func(r replaced) bool { return r.ID == batchID })
+}
+
+// deleteFormer deletes the events of batchID, whichever of the batches a
+// subscription remembers it is, in one poll from st: the events up to a
+// replaced batch's last (which are exactly its own), a view's events as
+// holes, or the pending batch if it is pending again.
+func (a *API) deleteFormer(ctx context.Context, st cursor.State, batchID string) error {
+	m := metaOf(&st)
+	if (st.Batch == nil || st.Batch.ID != batchID) && !m.names(batchID) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	m := metaOf(&st)
-	isView := func(m *subMeta) bool { return m.View != nil && m.View.ID == batchID }
-	replacedAt := func(m *subMeta) int {
-		return slices.IndexFunc(m.Replaced, func(r replaced) bool { return r.ID == batchID })
-	}
-	if (st.Batch == nil || st.Batch.ID != batchID) && replacedAt(&m) < 0 && !isView(&m) {
-		return nil // nothing to write
-	}
-	_, err = a.poll(ctx, st, m.limit(), func(c *cursor.State, m *subMeta) error {
-		switch i := replacedAt(m); {
+	_, err := a.poll(ctx, st, m.limit(), func(c *cursor.State, m *subMeta) error {
+		switch i := m.replacedAt(batchID); {
 		case c.Batch != nil && c.Batch.ID == batchID:
 			c.Acked, c.Batch = max(c.Acked, c.Batch.Through), nil
 		case i >= 0:
 			c.Acked = max(c.Acked, m.Replaced[i].Through)
-		case isView(m):
+		case m.View != nil && m.View.ID == batchID:
 			seqs := m.View.Seqs
 			m.View = nil
 			return m.delete(c, seqs)

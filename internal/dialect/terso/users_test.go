@@ -6,16 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-io/herald/internal/auth"
-	"github.com/herald-io/herald/internal/cursor"
-	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -101,23 +97,7 @@ func TestLegacyUsersImported(t *testing.T) {
 // there once removed.
 func TestUserOnAnotherNode(t *testing.T) {
 	e := setup(t, Config{})
-	ctx := context.Background()
-	// Another node: its own hub, key service and cursor store on the log.
-	node, err := dialect.Open(ctx, e.core.Log, dialect.Config{Cursor: cursor.Config{Now: e.clock.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(node.Close)
-	c := e.core
-	api, err := New(node, Config{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	api.Mount(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	other := &env{t: t, core: c, api: api, clock: e.clock, url: srv.URL, admin: e.admin}
+	other := e.otherNode()
 
 	u := e.addUser(`{"name":"roaming"}`)
 	if r := other.sdk("GET", "/3/events", u.AccessKey, "", nil); r.status != 200 {
