@@ -205,3 +205,29 @@ func BenchmarkPollAnswer(b *testing.B) {
 		check(poll())
 	}
 }
+
+// BenchmarkAuthenticated is what every Zulip request pays before its
+// handler: the guard with Zulip's Basic email:api_key credential (its
+// parse, the key's lookup and hash, the email check, the rate limit) and
+// the request's user, served without a network.
+func BenchmarkAuthenticated(b *testing.B) {
+	e := newEnv(b, Config{Heartbeat: benchHeartbeat})
+	u := e.addUser("bot@example.com", "Bot")
+	e.core.Auth.SetRate(1e9, 1e9) // what is measured is an admission, not a refusal
+	var seen *user
+	h := e.api.authenticated(func(w http.ResponseWriter, r *http.Request, u *user) error {
+		seen = u
+		return nil
+	})
+	req := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+	req.SetBasicAuth(u.Email, u.Key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 200 || seen == nil || seen.ID != u.ID {
+		b.Fatalf("%d %s %+v", w.Code, w.Body, seen)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}

@@ -80,10 +80,11 @@ type API struct {
 	polls *polls
 	// san sanitizes the HTML delivered; events holds what delivery derives
 	// from each stored event (see eventcache.go).
-	san    *sanitizer
-	events *eventCache
-	metas  *metaCache     // queues' metas, decoded
-	guard  *dialect.Guard // the request pipeline, in Zulip's shape
+	san      *sanitizer
+	events   *eventCache
+	metas    *metaCache     // queues' metas, decoded
+	keyUsers *keyUsers      // the users of keys, read out of them
+	guard    *dialect.Guard // the request pipeline, in Zulip's shape
 	// upstreams are the identities zulip connectors mirror (upstream.go).
 	upstreams atomic.Pointer[upstreams]
 }
@@ -135,7 +136,8 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries)}
+		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries),
+		keyUsers: newKeyUsers(keyUsersEntries)}
 	a.guard = core.Guard(a.guardSpec())
 	core.Faults.OnChange(a.expireWaiting)
 	// Queues' polls check their queue through this node's watch of them.
