@@ -231,3 +231,28 @@ func BenchmarkAuthenticated(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// BenchmarkPollParked is one blocking poll that finds nothing, parks (the
+// engine takes its connection) and is answered with a heartbeat when its
+// wait is over: the path of a client that keeps up, but for the events'
+// rendering, with the client's own request and reading in the count.
+func BenchmarkPollParked(b *testing.B) {
+	e := newEnv(b, Config{Heartbeat: time.Millisecond})
+	u := e.addUser("bot@example.com", "Bot")
+	e.addStream("general")
+	qid := e.register(u, url.Values{"event_types": {`["message"]`}})
+	e.core.Auth.SetRate(1e9, 1e9)
+	last := int64(-1)
+	poll := func() {
+		status, ids, raw := e.pollIDs(u, qid, last)
+		if status != 200 || len(ids) != 1 || ids[0]%idStep == 0 {
+			b.Fatalf("poll: %d %s", status, raw) // a heartbeat's id is not an event's
+		}
+		last = ids[0]
+	}
+	poll()
+	b.ReportAllocs()
+	for b.Loop() {
+		poll()
+	}
+}

@@ -20,7 +20,7 @@ var errFaultExpired = errors.New("zulip: queue expired by a fault rule")
 
 // expireFault expires the queue of cursor st if a rule says so; the error
 // is the one its client is answered.
-func (a *API) expireFault(ctx context.Context, st cursor.State, qid string) error {
+func (a *API) expireFault(ctx context.Context, st *cursor.State, qid string) error {
 	if _, ok := a.core.Faults.Rules().ExpireQueue(st.Owner, qid, st.Created); !ok {
 		return nil
 	}
