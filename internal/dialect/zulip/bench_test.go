@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/cursor"
 )
 
 // benchHeartbeat is the benchmarks' poll wait, in Zulip's range (45–55 s):
@@ -74,10 +76,7 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 		// Every poll blocked (an ordering condition, not a timing one):
 		// registered, and past its own reads and writes, waiting on the hub.
 		for {
-			e.api.polls.mu.Lock()
-			k := len(e.api.polls.m)
-			e.api.polls.mu.Unlock()
-			if k == queues && e.core.Hub.Subscribers() >= queues {
+			if e.api.polls.inFlight() == queues && e.core.Hub.Subscribers() >= queues {
 				break
 			}
 			if ended.Load() > 0 {
@@ -255,4 +254,25 @@ func BenchmarkPollParked(b *testing.B) {
 	for b.Loop() {
 		poll()
 	}
+}
+
+// BenchmarkPollSlots is what registering a blocking poll costs, from a
+// poll of each of 500 queues after another, on both cores: the queue's
+// slot, its context, and their end.
+func BenchmarkPollSlots(b *testing.B) {
+	p := newPolls()
+	sts := make([]cursor.State, 500)
+	for i := range sts {
+		sts[i].ID = fmt.Sprintf("zulip.zulip.%036x", i)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(n.Add(1)) * 7
+		for pb.Next() {
+			i++
+			_, end := p.wait(&sts[i%len(sts)], "q")
+			end()
+		}
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
@@ -15,55 +13,6 @@ import (
 // errReleased is the cause of a poll's end when a newer poll on the same
 // queue, or the queue's deletion, takes over.
 var errReleased = errors.New("zulip: poll released")
-
-// polls tracks the poll in flight on each queue on this node: like Zulip,
-// a queue has one waiter, and a new poll finishes the previous one (which
-// answers with no events) instead of both waiting.
-type polls struct {
-	mu sync.Mutex
-	m  map[string]*pollSlot
-}
-
-type pollSlot struct {
-	cancel context.CancelCauseFunc
-	// The queue's owner, id and registration, for expire_queue rules.
-	owner, qid string
-	created    time.Time
-}
-
-func newPolls() *polls { return &polls{m: map[string]*pollSlot{}} }
-
-// begin registers a poll on the queue of cursor st, releasing the
-// previous one; end unregisters it.
-func (p *polls) begin(parent context.Context, st *cursor.State, qid string) (ctx context.Context, end func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	id := st.ID
-	s := &pollSlot{cancel: cancel, owner: st.Owner, qid: qid, created: st.Created}
-	p.mu.Lock()
-	if old := p.m[id]; old != nil {
-		old.cancel(errReleased)
-	}
-	p.m[id] = s
-	p.mu.Unlock()
-	return ctx, func() {
-		p.mu.Lock()
-		if p.m[id] == s {
-			delete(p.m, id)
-		}
-		p.mu.Unlock()
-		cancel(nil)
-	}
-}
-
-// release finishes the poll on queue id, if any.
-func (p *polls) release(id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s := p.m[id]; s != nil {
-		s.cancel(errReleased)
-		delete(p.m, id)
-	}
-}
 
 // queue returns the cursor and meta of the user's queue qid; a queue that
 // is unknown, expired, deleted, another user's or stored by an older
@@ -214,7 +163,7 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid
 	if err != nil {
 		return err
 	}
-	done, end := a.polls.begin(context.Background(), st, qid)
+	done, end := a.polls.wait(st, qid)
 	if err := a.expireFault(r.Context(), st, qid); err != nil {
 		end()
 		return err // checked once the poll is registered: expireWaiting sees those after
