@@ -36,6 +36,7 @@ type pollSlot struct {
 	owner, qid string
 	created    time.Time
 	busy       bool      // a poll is in flight
+	gone       bool      // no longer the queue's slot
 	reusable   bool      // ctx is the slot's own, not a request's
 	idle       time.Time // when its last poll was over
 }
@@ -78,9 +79,9 @@ func (p *polls) enter(parent context.Context, st *cursor.State, qid string) *pol
 	case s == nil:
 	case s.busy:
 		s.cancel(errReleased) // the newer poll takes over
-		s = nil
+		s.gone, s = true, nil
 	case parent != nil || !s.reusable:
-		s = nil
+		s.gone, s = true, nil
 	}
 	if s == nil {
 		s = &pollSlot{p: p, id: id, reusable: parent == nil}
@@ -101,7 +102,7 @@ func (s *pollSlot) over() {
 	p := s.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.m[s.id] != s || !s.busy {
+	if s.gone || !s.busy {
 		return // released meanwhile
 	}
 	s.busy = false
@@ -110,6 +111,7 @@ func (s *pollSlot) over() {
 		return
 	}
 	delete(p.m, s.id)
+	s.gone = true
 	s.cancel(nil) // detached from its request's context
 }
 
@@ -120,6 +122,7 @@ func (p *polls) sweepLocked() {
 	for id, s := range p.m {
 		if !s.busy && s.idle.Before(cutoff) {
 			delete(p.m, id)
+			s.gone = true
 		}
 	}
 }
@@ -130,6 +133,7 @@ func (p *polls) release(id string) {
 	defer p.mu.Unlock()
 	if s := p.m[id]; s != nil {
 		delete(p.m, id)
+		s.gone = true
 		if s.busy {
 			s.cancel(errReleased)
 		}
@@ -144,6 +148,7 @@ func (p *polls) expire(expired func(owner, qid string, created time.Time) bool, 
 	for id, s := range p.m {
 		if s.busy && expired(s.owner, s.qid, s.created) {
 			delete(p.m, id)
+			s.gone = true
 			s.cancel(cause)
 		}
 	}
