@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/herald-io/herald/internal/cursor"
 )
 
 // benchHeartbeat is the benchmarks' poll wait, in Zulip's range (45–55 s):
@@ -74,10 +76,7 @@ func BenchmarkMessageToBlockedQueues(b *testing.B) {
 		// Every poll blocked (an ordering condition, not a timing one):
 		// registered, and past its own reads and writes, waiting on the hub.
 		for {
-			e.api.polls.mu.Lock()
-			k := len(e.api.polls.m)
-			e.api.polls.mu.Unlock()
-			if k == queues && e.core.Hub.Subscribers() >= queues {
+			if e.api.polls.inFlight() == queues && e.core.Hub.Subscribers() >= queues {
 				break
 			}
 			if ended.Load() > 0 {
@@ -204,4 +203,76 @@ func BenchmarkPollAnswer(b *testing.B) {
 	for b.Loop() {
 		check(poll())
 	}
+}
+
+// BenchmarkAuthenticated is what every Zulip request pays before its
+// handler: the guard with Zulip's Basic email:api_key credential (its
+// parse, the key's lookup and hash, the email check, the rate limit) and
+// the request's user, served without a network.
+func BenchmarkAuthenticated(b *testing.B) {
+	e := newEnv(b, Config{Heartbeat: benchHeartbeat})
+	u := e.addUser("bot@example.com", "Bot")
+	e.core.Auth.SetRate(1e9, 1e9) // what is measured is an admission, not a refusal
+	var seen *user
+	h := e.api.authenticated(func(w http.ResponseWriter, r *http.Request, u *user) error {
+		seen = u
+		return nil
+	})
+	req := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+	req.SetBasicAuth(u.Email, u.Key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 200 || seen == nil || seen.ID != u.ID {
+		b.Fatalf("%d %s %+v", w.Code, w.Body, seen)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkPollParked is one blocking poll that finds nothing, parks (the
+// engine takes its connection) and is answered with a heartbeat when its
+// wait is over: the path of a client that keeps up, but for the events'
+// rendering, with the client's own request and reading in the count.
+func BenchmarkPollParked(b *testing.B) {
+	e := newEnv(b, Config{Heartbeat: time.Millisecond})
+	u := e.addUser("bot@example.com", "Bot")
+	e.addStream("general")
+	qid := e.register(u, url.Values{"event_types": {`["message"]`}})
+	e.core.Auth.SetRate(1e9, 1e9)
+	last := int64(-1)
+	poll := func() {
+		status, ids, raw := e.pollIDs(u, qid, last)
+		if status != 200 || len(ids) != 1 || ids[0]%idStep == 0 {
+			b.Fatalf("poll: %d %s", status, raw) // a heartbeat's id is not an event's
+		}
+		last = ids[0]
+	}
+	poll()
+	b.ReportAllocs()
+	for b.Loop() {
+		poll()
+	}
+}
+
+// BenchmarkPollSlots is what registering a blocking poll costs, from a
+// poll of each of 500 queues after another, on both cores: the queue's
+// slot, its context, and their end.
+func BenchmarkPollSlots(b *testing.B) {
+	p := newPolls()
+	sts := make([]cursor.State, 500)
+	for i := range sts {
+		sts[i].ID = fmt.Sprintf("zulip.zulip.%036x", i)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(n.Add(1)) * 7
+		for pb.Next() {
+			i++
+			_, end := p.wait(&sts[i%len(sts)], "q")
+			end()
+		}
+	})
 }

@@ -32,9 +32,15 @@ type keptEvent struct {
 }
 
 func (a *API) newDelivery(meta *queueMeta, u *user) *delivery {
-	d := &delivery{a: a, meta: meta, u: u}
-	d.kept = d.buf[:0]
+	d := &delivery{}
+	a.initDelivery(d, meta, u)
 	return d
+}
+
+// initDelivery makes d the delivery of one poll of u's queue of meta.
+func (a *API) initDelivery(d *delivery, meta *queueMeta, u *user) {
+	*d = delivery{a: a, meta: meta, u: u}
+	d.kept = d.buf[:0]
 }
 
 // find returns where the event at seq is, or would be, in d.kept.
@@ -60,18 +66,14 @@ func (d *delivery) keep(ev *eventlog.Event) bool {
 	return ok
 }
 
-// events returns the Zulip events of evs that the queue receives.
-func (d *delivery) events(evs []eventlog.Event) []json.RawMessage {
-	out := make([]json.RawMessage, 0, len(evs))
-	for i := range evs {
-		if !d.keep(&evs[i]) {
-			continue
-		}
-		j, _ := d.find(evs[i].Seq)
-		k := d.kept[j]
-		if b := k.p.encoded(k.variant); b != nil {
-			out = append(out, b)
-		}
+// appendEvent appends the Zulip event of ev to out if the queue receives it.
+func (d *delivery) appendEvent(out []json.RawMessage, ev *eventlog.Event) []json.RawMessage {
+	if !d.keep(ev) {
+		return out
+	}
+	j, _ := d.find(ev.Seq)
+	if k := d.kept[j]; k.p.encoded(k.variant) != nil {
+		out = append(out, k.p.encoded(k.variant))
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package zulip
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -109,25 +108,3 @@ func writeSuccess(w http.ResponseWriter, fields map[string]any) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { dialect.WriteJSON(w, status, v) }
-
-// writeEvents answers a poll as writeSuccess(map{"events": evs}) does,
-// byte for byte, writing the events' shared encodings as they are instead
-// of encoding the answer again.
-func writeEvents(w http.ResponseWriter, evs []json.RawMessage) {
-	n := len(`{"events":[],"msg":"","result":"success"}`) + 1 + len(evs)
-	for _, e := range evs {
-		n += len(e)
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"events":[`...)
-	for i, e := range evs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, e...)
-	}
-	b = append(b, `],"msg":"","result":"success"}`+"\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
-}

@@ -2,70 +2,17 @@ package zulip
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/deliver"
-	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/hub"
 )
 
 // errReleased is the cause of a poll's end when a newer poll on the same
 // queue, or the queue's deletion, takes over.
 var errReleased = errors.New("zulip: poll released")
-
-// polls tracks the poll in flight on each queue on this node: like Zulip,
-// a queue has one waiter, and a new poll finishes the previous one (which
-// answers with no events) instead of both waiting.
-type polls struct {
-	mu sync.Mutex
-	m  map[string]*pollSlot
-}
-
-type pollSlot struct {
-	cancel context.CancelCauseFunc
-	// The queue's owner, id and registration, for expire_queue rules.
-	owner, qid string
-	created    time.Time
-}
-
-func newPolls() *polls { return &polls{m: map[string]*pollSlot{}} }
-
-// begin registers a poll on the queue of cursor st, releasing the
-// previous one; end unregisters it.
-func (p *polls) begin(parent context.Context, st cursor.State, qid string) (ctx context.Context, end func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	id := st.ID
-	s := &pollSlot{cancel: cancel, owner: st.Owner, qid: qid, created: st.Created}
-	p.mu.Lock()
-	if old := p.m[id]; old != nil {
-		old.cancel(errReleased)
-	}
-	p.m[id] = s
-	p.mu.Unlock()
-	return ctx, func() {
-		p.mu.Lock()
-		if p.m[id] == s {
-			delete(p.m, id)
-		}
-		p.mu.Unlock()
-		cancel(nil)
-	}
-}
-
-// release finishes the poll on queue id, if any.
-func (p *polls) release(id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s := p.m[id]; s != nil {
-		s.cancel(errReleased)
-		delete(p.m, id)
-	}
-}
 
 // queue returns the cursor and meta of the user's queue qid; a queue that
 // is unknown, expired, deleted, another user's or stored by an older
@@ -108,7 +55,6 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
 	qid, _ := p.str("queue_id")
 	if qid == "" {
 		// Without a queue, Zulip registers one from register's arguments,
@@ -116,22 +62,7 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 		if !dontBlock {
 			return badRequest("Missing 'queue_id' argument")
 		}
-		qs, err := parseQueueSpec(p)
-		if err != nil {
-			return err
-		}
-		p.markUsed("last_event_id")
-		qid, st, meta, err := a.createQueue(ctx, u, qs)
-		if err != nil {
-			return err
-		}
-		d := a.newDelivery(meta, u)
-		evs, err := a.poll(r, qid, st, d, mark{pos: st.Acked})
-		if err != nil {
-			return err
-		}
-		writeSuccess(w, p.withIgnored(map[string]any{"events": evs, "queue_id": qid}))
-		return nil
+		return a.registerAndPoll(w, r, u, p)
 	}
 	p.markUsed(registerParams...) // accepted, and meaningless with a queue
 	last, ok, err := p.integer("last_event_id")
@@ -141,45 +72,82 @@ func (a *API) getEvents(w http.ResponseWriter, r *http.Request, u *user) error {
 	if !ok {
 		return badRequest("Missing 'last_event_id' argument")
 	}
+	ctx := r.Context()
 	st, meta, err := a.queue(ctx, u, qid)
 	if err != nil {
 		return err
 	}
+	if !dontBlock {
+		return a.park(w, r, p.ignored(), qid, &st, meta, u, last)
+	}
 	d := a.newDelivery(meta, u)
-	from, err := a.resolveLast(ctx, &st, d, last)
+	from, err := a.from(ctx, qid, &st, d, last)
+	if err != nil {
+		return err
+	}
+	pa := a.answers.get()
+	defer a.answers.put(pa)
+	if err := a.poll(r, pa, qid, st, d, from); err != nil {
+		return err
+	}
+	pa.write(w, p.ignored())
+	return nil
+}
+
+// registerAndPoll is a poll without a queue: one is registered with the
+// request's register arguments, and polled at once.
+func (a *API) registerAndPoll(w http.ResponseWriter, r *http.Request, u *user, p *params) error {
+	qs, err := parseQueueSpec(p)
+	if err != nil {
+		return err
+	}
+	p.markUsed("last_event_id")
+	qid, st, meta, err := a.createQueue(r.Context(), u, qs)
+	if err != nil {
+		return err
+	}
+	pa := a.answers.get()
+	defer a.answers.put(pa)
+	if err := a.poll(r, pa, qid, st, a.newDelivery(meta, u), mark{pos: st.Acked}); err != nil {
+		return err
+	}
+	writeSuccess(w, p.withIgnored(map[string]any{"events": pa.events(), "queue_id": qid}))
+	return nil
+}
+
+// from resolves a poll's last_event_id on queue st, and checks the queue
+// is not over its cap.
+func (a *API) from(ctx context.Context, qid string, st *cursor.State, d *delivery, last int64) (mark, error) {
+	from, err := a.resolveLast(ctx, st, d, last)
 	if err != nil {
 		// A queue gone meanwhile is BAD_EVENT_QUEUE_ID whatever the id:
 		// the client registers again instead of retrying.
 		if _, gerr := a.core.Cursors.Get(ctx, st.ID); gerr != nil {
 			err = gerr
 		}
-		return a.queueErr(ctx, st.ID, qid, err)
+		return mark{}, a.queueErr(ctx, st.ID, qid, err)
 	}
-	if over, err := a.overCap(ctx, st, from.pos); err != nil || over {
+	if over, err := a.overCap(ctx, *st, from.pos); err != nil || over {
 		if err == nil {
 			err = a.expireOverCap(ctx, st.ID, qid)
 		}
-		return a.queueErr(ctx, st.ID, qid, err)
+		return mark{}, a.queueErr(ctx, st.ID, qid, err)
 	}
-	ignored := p.ignored() // before the wait, which need not keep p
-	if !dontBlock {
-		return a.park(w, r, ignored, qid, st, d, from)
-	}
-	evs, err := a.poll(r, qid, st, d, from)
-	if err != nil {
-		return err
-	}
-	a.writePoll(w, ignored, evs)
-	return nil
+	return from, nil
 }
 
-// writePoll writes a poll's answer, with the arguments it ignored if any.
-func (a *API) writePoll(w http.ResponseWriter, ignored []string, evs []json.RawMessage) {
-	if len(ignored) > 0 {
-		writeSuccess(w, withIgnored(map[string]any{"events": evs}, ignored))
-		return
-	}
-	writeEvents(w, evs)
+// waiting is a parked poll: what its answer needs, its delivery
+// included, in one allocation.
+type waiting struct {
+	a       *API
+	d       delivery
+	id, qid string
+	from    mark
+	fm      cursor.FollowMark
+	sub     *hub.Sub
+	done    context.Context
+	ignored []string
+	fail    func(http.ResponseWriter, error)
 }
 
 // park answers a poll that blocks from a wait off its handler
@@ -188,61 +156,89 @@ func (a *API) writePoll(w http.ResponseWriter, ignored []string, evs []json.RawM
 // answering together share) only once it has something to answer. A
 // newer poll of the queue, its deletion or an expire_queue rule ends the
 // wait (polls).
-func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid string, st cursor.State, d *delivery, from mark) error {
-	id := st.ID
-	done, end := a.polls.begin(context.Background(), st, qid)
+func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid string, st *cursor.State, meta *queueMeta, u *user, last int64) error {
+	p := &waiting{a: a, id: st.ID, qid: qid, ignored: ignored}
+	a.initDelivery(&p.d, meta, u)
+	from, err := a.from(r.Context(), qid, st, &p.d, last)
+	if err != nil {
+		return err
+	}
+	done, end := a.polls.wait(st, qid)
 	if err := a.expireFault(r.Context(), st, qid); err != nil {
 		end()
 		return err // checked once the poll is registered: expireWaiting sees those after
 	}
 	wait := a.heartbeatAfter()
-	st, mark, err := a.core.Cursors.FollowPark(r.Context(), st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Wait: wait})
+	next, fm, err := a.core.Cursors.FollowPark(r.Context(), *st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Wait: wait})
 	if err != nil {
 		end()
-		return a.queueErr(r.Context(), id, qid, err)
+		return a.queueErr(r.Context(), p.id, qid, err)
 	}
-	sub := a.core.Hub.Subscribe(from.pos, st.Filter)
-	fail := a.guard.FailLater(r)
+	p.from, p.fm, p.done, p.fail = from, fm, done, a.guard.FailLater(r)
+	p.sub = a.core.Hub.Subscribe(from.pos, next.Filter)
 	a.core.Deliver.ServePoll(w, r, deliver.Poll{
-		Transport: dialectName, Sub: sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
-		Keep: func(e *hub.Event) bool { return d.keep(&e.Event) },
-		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
-			out, err := a.answer(done, id, qid, d, from, mark, sub.Position(), evs, err)
-			if err != nil {
-				fail(w, err)
-				return
-			}
-			a.writePoll(w, ignored, out)
-		},
+		Transport: dialectName, Sub: p.sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
+		Keep: p.keep, Answer: p.answer,
 	})
 	return nil
 }
 
-// answer is what a parked poll answers: nothing if a newer poll or a
-// deletion ended it (BAD_EVENT_QUEUE_ID if the queue is gone), else, once
-// the queue is known to exist still, its events, or a heartbeat whose id
-// says how far the poll found none.
-func (a *API) answer(done context.Context, id, qid string, d *delivery, from mark, fm cursor.FollowMark, through uint64, hevs []*hub.Event, rerr error) ([]json.RawMessage, error) {
-	ctx := context.WithoutCancel(a.core.Shutdown)
-	switch {
-	case done.Err() != nil:
-		return a.released(ctx, done, id, qid)
-	case rerr != nil:
-		return nil, a.queueErr(ctx, id, qid, rerr)
-	case a.core.Shutdown.Err() != nil:
-		return []json.RawMessage{}, nil // the client polls again, elsewhere
+// keep is the parked poll's deliver.Poll Keep.
+func (p *waiting) keep(e *hub.Event) bool { return p.d.keep(&e.Event) }
+
+// answer is what a parked poll answers (its deliver.Poll Answer): nothing
+// if a newer poll or a deletion ended it (BAD_EVENT_QUEUE_ID if the queue
+// is gone), else, once the queue is known to exist still, its events, or
+// a heartbeat whose id says how far the poll found none.
+func (p *waiting) answer(w http.ResponseWriter, hevs []*hub.Event, rerr error) {
+	a := p.a
+	pa := a.answers.get()
+	defer a.answers.put(pa)
+	if err := p.events(pa, hevs, rerr); err != nil {
+		p.fail(w, err)
+		return
 	}
-	if _, err := a.core.Cursors.Recheck(ctx, id, fm, through); err != nil {
-		return nil, a.queueErr(ctx, id, qid, err)
+	pa.write(w, p.ignored)
+}
+
+// events puts the parked poll's answer in pa.
+func (p *waiting) events(pa *pollAnswer, hevs []*hub.Event, rerr error) error {
+	a := p.a
+	ctx := a.bg
+	switch {
+	case p.done.Err() != nil:
+		return a.released(ctx, p.done, p.id, p.qid)
+	case rerr != nil:
+		return a.queueErr(ctx, p.id, p.qid, rerr)
+	case a.core.Shutdown.Err() != nil:
+		return nil // no events: the client polls again, elsewhere
+	}
+	through := p.sub.Position()
+	if _, err := a.core.Cursors.Recheck(ctx, p.id, p.fm, through); err != nil {
+		return a.queueErr(ctx, p.id, p.qid, err)
 	}
 	if len(hevs) == 0 {
-		return []json.RawMessage{heartbeat(heartbeatID(from, through))}, nil
+		pa.heartbeat(heartbeatID(p.from, through))
+		return nil
 	}
-	evs := make([]eventlog.Event, len(hevs))
-	for i, e := range hevs {
-		evs[i] = e.Event
+	if err := a.overBatch(ctx, p.id, p.qid, len(hevs)); err != nil {
+		return err
 	}
-	return a.delivered(ctx, id, qid, d, evs)
+	for _, e := range hevs {
+		pa.evs = p.d.appendEvent(pa.evs, &e.Event)
+	}
+	a.eventsDelivered.Add(float64(len(pa.evs)))
+	return nil
+}
+
+// overBatch drops a queue whose answer has more than its cap of events
+// (a cap below the batch size, or events the hub's tail had not delivered
+// when overCap looked).
+func (a *API) overBatch(ctx context.Context, id, qid string, n int) error {
+	if n > a.cfg.MaxQueueEvents {
+		return a.queueErr(ctx, id, qid, a.expireOverCap(ctx, id, qid))
+	}
+	return nil
 }
 
 // overCap reports whether more than MaxQueueEvents events are pending after
@@ -295,50 +291,44 @@ func (a *API) queueErr(ctx context.Context, id, qid string, err error) error {
 // the request, from the client's position: one cursor Follow, which
 // writes nothing (but a rare refresh of the queue's idle clock). Events
 // this user may not see are passed over.
-func (a *API) poll(r *http.Request, qid string, st cursor.State, d *delivery, from mark) ([]json.RawMessage, error) {
+func (a *API) poll(r *http.Request, pa *pollAnswer, qid string, st cursor.State, d *delivery, from mark) error {
 	sctx, scancel := a.core.Deliver.StreamContext(r)
 	defer scancel()
-	ctx, end := a.polls.begin(sctx, st, qid)
+	ctx, end := a.polls.begin(sctx, &st, qid)
 	defer end()
-	if err := a.expireFault(r.Context(), st, qid); err != nil {
-		return nil, err // checked once the poll is registered: expireWaiting sees those after
+	if err := a.expireFault(r.Context(), &st, qid); err != nil {
+		return err // checked once the poll is registered: expireWaiting sees those after
 	}
 	f, err := a.core.Cursors.Follow(ctx, st, cursor.FollowRequest{After: from.pos, Max: a.cfg.MaxBatch, Keep: d.keep})
 	if err != nil && ctx.Err() != nil {
 		return a.released(r.Context(), ctx, st.ID, qid)
 	}
 	if err != nil {
-		return nil, a.queueErr(r.Context(), st.ID, qid, err)
+		return a.queueErr(r.Context(), st.ID, qid, err)
 	}
-	return a.delivered(r.Context(), st.ID, qid, d, f.Events)
+	if err := a.overBatch(r.Context(), st.ID, qid, len(f.Events)); err != nil {
+		return err
+	}
+	for i := range f.Events {
+		pa.evs = d.appendEvent(pa.evs, &f.Events[i])
+	}
+	a.eventsDelivered.Add(float64(len(pa.evs)))
+	return nil
 }
 
 // released is the answer of a poll a newer poll, a DELETE, an
 // expire_queue rule or a shutdown finished (done's cause): no events now
 // (the client polls again), unless the queue is gone.
-func (a *API) released(ctx, done context.Context, id, qid string) ([]json.RawMessage, error) {
+func (a *API) released(ctx, done context.Context, id, qid string) error {
 	if errors.Is(context.Cause(done), errFaultExpired) {
-		return nil, a.expired(ctx, id, qid)
+		return a.expired(ctx, id, qid)
 	}
 	if errors.Is(context.Cause(done), errReleased) {
 		if _, gerr := a.core.Cursors.Get(ctx, id); errors.Is(gerr, cursor.ErrNotFound) {
-			return nil, badQueue(qid)
+			return badQueue(qid)
 		}
 	}
-	return []json.RawMessage{}, nil
-}
-
-// delivered returns the Zulip events of evs for the queue, counted as
-// delivered; more than its cap drops the queue instead (a cap below the
-// batch size, or events the hub's tail had not delivered when overCap
-// looked).
-func (a *API) delivered(ctx context.Context, id, qid string, d *delivery, evs []eventlog.Event) ([]json.RawMessage, error) {
-	if len(evs) > a.cfg.MaxQueueEvents {
-		return nil, a.queueErr(ctx, id, qid, a.expireOverCap(ctx, id, qid))
-	}
-	out := d.events(evs)
-	a.core.Metrics.EventsDelivered.WithLabelValues(dialectName).Add(float64(len(out)))
-	return out, nil
+	return nil
 }
 
 // deleteEvents handles DELETE /api/v1/events: queue_id in the body

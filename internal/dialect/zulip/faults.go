@@ -3,6 +3,7 @@ package zulip
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/faults"
@@ -20,7 +21,7 @@ var errFaultExpired = errors.New("zulip: queue expired by a fault rule")
 
 // expireFault expires the queue of cursor st if a rule says so; the error
 // is the one its client is answered.
-func (a *API) expireFault(ctx context.Context, st cursor.State, qid string) error {
+func (a *API) expireFault(ctx context.Context, st *cursor.State, qid string) error {
 	if _, ok := a.core.Faults.Rules().ExpireQueue(st.Owner, qid, st.Created); !ok {
 		return nil
 	}
@@ -42,12 +43,8 @@ func (a *API) expireWaiting() {
 	if !rs.ExpiresQueues() {
 		return
 	}
-	a.polls.mu.Lock()
-	defer a.polls.mu.Unlock()
-	for id, s := range a.polls.m {
-		if _, ok := rs.ExpireQueue(s.owner, s.qid, s.created); ok {
-			s.cancel(errFaultExpired)
-			delete(a.polls.m, id)
-		}
-	}
+	a.polls.expire(func(owner, qid string, created time.Time) bool {
+		_, ok := rs.ExpireQueue(owner, qid, created)
+		return ok
+	}, errFaultExpired)
 }

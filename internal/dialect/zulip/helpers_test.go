@@ -256,10 +256,7 @@ func (e *env) waitPolling(qid string, polling <-chan resp) {
 	e.t.Helper()
 	id, _ := queueCursorID("zulip", qid)
 	for {
-		e.api.polls.mu.Lock()
-		_, ok := e.api.polls.m[id]
-		e.api.polls.mu.Unlock()
-		if ok {
+		if e.api.polls.polling(id) {
 			return
 		}
 		select {

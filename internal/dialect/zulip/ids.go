@@ -2,9 +2,7 @@ package zulip
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"strconv"
 
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/eventlog"
@@ -53,13 +51,6 @@ func heartbeatID(m mark, through uint64) int64 {
 		return int64(through*idStep + 1)
 	}
 	return int64(m.pos*idStep + min(m.k+1, idStep-1))
-}
-
-// heartbeat is Zulip's keep-alive event, as json.Marshal encodes
-// {"type": "heartbeat", "id": id}.
-func heartbeat(id int64) json.RawMessage {
-	b := strconv.AppendInt([]byte(`{"id":`), id, 10)
-	return append(b, `,"type":"heartbeat"}`...)
 }
 
 // resolveLast checks that last, a poll's last_event_id, is one the queue

@@ -168,7 +168,10 @@ func (a *API) Unmatched(mux *http.ServeMux, next http.Handler) http.Handler {
 	spec := a.guardSpec()
 	spec.MaxBody = MaxProxiedBody
 	proxied := a.core.Guard(spec).Handle(func(w http.ResponseWriter, r *http.Request, req *dialect.Request) error {
-		u, _ := userFromKey(req.Key) // Admit checked it
+		u, err := a.userOf(req)
+		if err != nil {
+			return err
+		}
 		up := a.upstreamOf(u.Email)
 		if up == nil { // no longer mirrored
 			return &apiError{status: http.StatusNotFound, code: codeBadRequest, msg: "Not Found"}
@@ -193,8 +196,7 @@ func (a *API) mirroredRequest(mux *http.ServeMux, r *http.Request) bool {
 	if !strings.HasPrefix(r.URL.Path, "/api/v1/") && !strings.HasPrefix(r.URL.Path, "/user_uploads/") {
 		return false
 	}
-	email, _, err := basicCredentials(r)
-	if err != nil || a.upstreamOf(email) == nil {
+	if email := basicEmail(r); email == "" || a.upstreamOf(email) == nil {
 		return false
 	}
 	// The dialect's routes are "METHOD /api/v1/…"; a path's catch-all

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/eventlog"
 )
@@ -80,10 +82,16 @@ type API struct {
 	polls *polls
 	// san sanitizes the HTML delivered; events holds what delivery derives
 	// from each stored event (see eventcache.go).
-	san    *sanitizer
-	events *eventCache
-	metas  *metaCache     // queues' metas, decoded
-	guard  *dialect.Guard // the request pipeline, in Zulip's shape
+	san      *sanitizer
+	events   *eventCache
+	metas    *metaCache     // queues' metas, decoded
+	keyUsers *keyUsers      // the users of keys, read out of them
+	answers  answers        // polls' answers, reused
+	guard    *dialect.Guard // the request pipeline, in Zulip's shape
+	// bg is the context of what a parked poll asks when it answers: its
+	// request is over, and shutting down lets it finish.
+	bg              context.Context
+	eventsDelivered prometheus.Counter
 	// upstreams are the identities zulip connectors mirror (upstream.go).
 	upstreams atomic.Pointer[upstreams]
 }
@@ -135,7 +143,9 @@ func New(core *dialect.Core, cfg Config) (*API, error) {
 		return nil, fmt.Errorf("zulip: open %s: %w", kvBucket, err)
 	}
 	a := &API{core: core, cfg: cfg, kv: kv, polls: newPolls(), san: newSanitizer(),
-		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries)}
+		events: newEventCache(eventCacheBytes), metas: newMetaCache(metaCacheEntries),
+		keyUsers: newKeyUsers(keyUsersEntries), bg: context.WithoutCancel(core.Shutdown),
+		eventsDelivered: core.Metrics.EventsDelivered.WithLabelValues(dialectName)}
 	a.guard = core.Guard(a.guardSpec())
 	core.Faults.OnChange(a.expireWaiting)
 	// Queues' polls check their queue through this node's watch of them.
