@@ -3,7 +3,6 @@ package cursor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -323,9 +322,9 @@ func (p *poll) commit(ctx context.Context) error {
 	if p.req.Tidy != nil {
 		p.req.Tidy(&p.cur)
 	}
-	b, err := json.Marshal(&p.cur)
+	b, err := encode(&p.cur)
 	if err != nil {
-		return fmt.Errorf("cursor: %w", err)
+		return err
 	}
 	rev, err := p.s.kv.Update(ctx, p.cur.ID, b, p.stored.rev)
 	switch {
