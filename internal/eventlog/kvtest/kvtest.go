@@ -291,6 +291,9 @@ func testCanceledContext(t *testing.T, kv eventlog.KV) {
 	if _, err := kv.Create(ctx, "k", []byte("v")); err == nil {
 		t.Error("Create with a canceled context succeeded")
 	}
+	if _, err := kv.Update(ctx, "k", []byte("v"), 0); err == nil {
+		t.Error("Update with a canceled context succeeded")
+	}
 	if _, err := kv.Get(ctx, "k"); err == nil || errors.Is(err, eventlog.ErrKeyNotFound) {
 		t.Errorf("Get with a canceled context: %v, want the context's error", err)
 	}
