@@ -113,6 +113,7 @@ type Store struct {
 	// used here.
 	recent known
 	hold   time.Duration // changeHold; tests change it
+	bufs   buffers       // the encoded states of writes
 }
 
 // New returns a Store over kv.
@@ -301,11 +302,12 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 			return State{}, err
 		}
 		st.stale = false
-		b, err := encode(&st)
+		b, err := s.bufs.encode(&st)
 		if err != nil {
 			return State{}, err
 		}
-		rev, err := s.kv.Update(ctx, id, b, st.rev)
+		rev, err := s.kv.Update(ctx, id, *b, st.rev)
+		s.bufs.free(b)
 		if err == nil {
 			st.rev = rev
 			s.remember(st)

@@ -220,11 +220,12 @@ func (s *Store) keepAlive(ctx context.Context, st State, wait time.Duration) (St
 		}
 		next := st.clone()
 		next.LastActive = now
-		b, err := encode(&next)
+		b, err := s.bufs.encode(&next)
 		if err != nil {
 			return State{}, err
 		}
-		rev, err := s.kv.Update(ctx, st.ID, b, st.rev)
+		rev, err := s.kv.Update(ctx, st.ID, *b, st.rev)
+		s.bufs.free(b)
 		if err == nil {
 			next.rev = rev
 			return next, nil

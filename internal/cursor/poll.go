@@ -322,11 +322,12 @@ func (p *poll) commit(ctx context.Context) error {
 	if p.req.Tidy != nil {
 		p.req.Tidy(&p.cur)
 	}
-	b, err := encode(&p.cur)
+	b, err := p.s.bufs.encode(&p.cur)
 	if err != nil {
 		return err
 	}
-	rev, err := p.s.kv.Update(ctx, p.cur.ID, b, p.stored.rev)
+	rev, err := p.s.kv.Update(ctx, p.cur.ID, *b, p.stored.rev)
+	p.s.bufs.free(b)
 	switch {
 	case err == nil:
 		p.cur.rev, p.cur.stale = rev, false
