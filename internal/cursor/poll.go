@@ -110,7 +110,8 @@ func (s *Store) Poll(ctx context.Context, st State, req PollRequest) (Fetched, e
 }
 
 // step is one round of a Poll: it answers, fails, or asks for another
-// round (errRaced, errAgain).
+// round (errRaced, errAgain). Its answer's State is cur, which the poll
+// owns and which it ends with: no copy.
 func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 	s, req := p.s, p.req
 	if s.expired(&p.stored) {
@@ -128,7 +129,7 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 		if err := p.commit(ctx); err != nil {
 			return Fetched{}, err
 		}
-		return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur.clone()}, nil
+		return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur}, nil
 	}
 	covered, kept, ok := p.recall("")
 	var err error
@@ -161,14 +162,14 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 		} else if err := p.confirm(ctx, nil); err != nil {
 			return Fetched{}, err // an answer without a write: from the cursor as stored
 		}
-		return Fetched{State: p.cur.clone()}, nil
+		return Fetched{State: p.cur}, nil
 	}
 	p.remember("", covered, kept)
 	p.cur.Batch = p.newBatch(covered)
 	if err := p.commit(ctx); err != nil {
 		return Fetched{}, err // raced: another poll may have made a batch first, hand out that one
 	}
-	return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur.clone()}, nil
+	return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur}, nil
 }
 
 // Bounds of a Poll.
@@ -332,7 +333,7 @@ func (p *poll) commit(ctx context.Context) error {
 	case err == nil:
 		p.cur.rev, p.cur.stale = rev, false
 		p.stored, p.changed = p.cur.clone(), false
-		p.s.remember(p.cur)
+		p.s.recent.refresh(p.stored)
 		return nil
 	case errors.Is(err, eventlog.ErrConflict):
 		// Changed or deleted meanwhile: the reload tells which.
