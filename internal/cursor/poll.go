@@ -44,11 +44,28 @@ type PollRequest struct {
 	// with a Wait does, that the cursor was active, with req.Timeout's
 	// change.
 	Waited bool
+	// Brought, if set, is what such a wait elsewhere brought. A poll that
+	// forms a new batch at its position and with its filter forms it of
+	// them, as a poll that waits itself forms it of what its wait hands
+	// over, with no read: hub.Read would also ask the engine for the log's
+	// end (one call shared by a burst of woken polls, each waiting for
+	// it), so events acknowledged to publishers that this node's tail has
+	// not delivered yet come in the next batch instead.
+	Brought *Brought
 	// Tidy, if set, is applied to the state each time the poll stores it,
 	// last: after the poll moved the position, a consumer forgets what of
 	// its own data the position has passed. It must only tidy: a poll that
 	// would store nothing else stores nothing for it.
 	Tidy func(*State)
+}
+
+// Brought is what a wait on a hub subscription brought (a parked poll's,
+// deliver.ServePoll): the events it delivered first, every event after
+// After that Filter matches up to the last of them.
+type Brought struct {
+	After  uint64
+	Filter topic.Filter
+	Events []*hub.Event
 }
 
 // Fetch returns the pending batch: the oldest unacknowledged events, up to
@@ -139,7 +156,9 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 	case left > 0:
 		covered, kept, err = p.wait(ctx, left)
 	default:
-		covered, kept, err = p.read(ctx)
+		if covered, kept, ok = p.brought(); !ok {
+			covered, kept, err = p.read(ctx)
+		}
 	}
 	switch {
 	case err != nil:
@@ -400,6 +419,19 @@ func (p *poll) split(evs []eventlog.Event) (covered, kept []eventlog.Event) {
 		}
 	}
 	return evs[:n], kept
+}
+
+// brought returns the events of req.Brought, up to req.Max, if they are
+// what a read would start with: the subscription started at cur's
+// position, with its filter (else the cursor changed since the wait
+// began). ok is false if they are not, or none is kept.
+func (p *poll) brought() (covered, kept []eventlog.Event, ok bool) {
+	b := p.req.Brought
+	if b == nil || len(b.Events) == 0 || b.After != p.cur.Acked || !slices.Equal(b.Filter, p.cur.Filter) {
+		return nil, nil, false
+	}
+	covered, kept = p.split(events(b.Events[:min(len(b.Events), p.req.Max)]))
+	return covered, kept, len(covered) > 0
 }
 
 // read reads what is pending after cur's position without waiting; with

@@ -318,10 +318,10 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 	// The answer and Held poll in turn, each from the state the other
 	// left: mu orders them, st and change are theirs.
 	var mu sync.Mutex
-	poll := func(waited bool) (cursor.Fetched, error) {
+	poll := func(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.core.Shutdown), storeTimeout)
 		defer cancel()
-		b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited})
+		b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
 		if err == nil {
 			st, change = b.State, nil
 		}
@@ -330,14 +330,16 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 	fail := a.guard.FailLater(r)
 	spec := deliver.Poll{
 		Transport: "subscription", Sub: a.core.Hub.Subscribe(next.Acked, next.Filter), Max: p.limit, Wait: wait,
-		Answer: func(w http.ResponseWriter, _ []*hub.Event, err error) {
+		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				fail(w, err)
 				return
 			}
-			b, err := poll(true)
+			// The batch is formed of what the wait brought, unless the
+			// subscription changed meanwhile (Poll checks).
+			b, err := poll(true, &cursor.Brought{After: next.Acked, Filter: next.Filter, Events: evs})
 			if err != nil {
 				fail(w, err)
 				return
@@ -350,7 +352,7 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 			mu.Lock()
 			defer mu.Unlock()
 			if change != nil {
-				poll(false) // an error leaves the change for the answer to store
+				poll(false, nil) // an error leaves the change for the answer to store
 			}
 		}
 	}
