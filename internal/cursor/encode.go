@@ -93,7 +93,8 @@ type buffers struct{ pool sync.Pool }
 func (bs *buffers) encode(st *State) (*[]byte, error) {
 	b, _ := bs.pool.Get().(*[]byte)
 	if b == nil {
-		b = new([]byte)
+		nb := make([]byte, 0, 512+len(st.Meta))
+		b = &nb
 	}
 	var err error
 	if *b, err = appendState((*b)[:0], st); err != nil {
@@ -115,9 +116,18 @@ func (bs *buffers) free(b *[]byte) {
 // characters and anything not ASCII, which the ids, topics and keys a
 // state holds do not have, are left to json.Marshal.
 func appendString(b []byte, s string) []byte {
-	n0 := len(b)
 	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for i < len(s) && safe(s[i]) {
+		i++
+	}
+	if i == len(s) { // the common case: nothing to escape
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	n0 := len(b) - 1
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20 || c > 0x7e:
 			q, _ := json.Marshal(s) // a string always encodes
@@ -131,6 +141,11 @@ func appendString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// safe reports whether json.Marshal writes c, in a string, as it is.
+func safe(c byte) bool {
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 }
 
 const hex = "0123456789abcdef"

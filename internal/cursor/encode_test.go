@@ -141,6 +141,17 @@ func BenchmarkEncode(b *testing.B) {
 			}
 		}
 	})
+	b.Run("lent", func(b *testing.B) {
+		var bs buffers
+		b.ReportAllocs()
+		for range b.N {
+			buf, err := bs.encode(&st)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bs.free(buf)
+		}
+	})
 	b.Run("json.Marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
