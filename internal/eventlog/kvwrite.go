@@ -13,7 +13,7 @@ import (
 )
 
 // Bounds of a compare-and-set: how long it waits for its answer when the
-// caller set no deadline, and how often (and how far apart) it is sent
+// caller set no deadline (see sharedDeadline), and how often (and how far apart) it is sent
 // again when no stream answers (a stream between leaders), as the
 // client's own KV update does.
 const (
@@ -37,9 +37,13 @@ func (k *natsKV) update(ctx context.Context, key string, value []byte, rev uint6
 		return 0, fmt.Errorf("eventlog: kv %q: %w", key, ErrInvalidKey)
 	}
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, updateTimeout)
-		defer cancel()
+		if ctx.Done() == nil {
+			ctx = k.deadline.context(ctx) // no timer of its own
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, updateTimeout)
+			defer cancel()
+		}
 	}
 	m := &nats.Msg{
 		Subject: k.subjects + key,

@@ -1,12 +1,14 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -134,5 +136,84 @@ func TestUpdateNoStream(t *testing.T) {
 	}
 	if n := sends(); n != 2 {
 		t.Fatalf("Update taken when sent again was sent %d times, want 2", n)
+	}
+}
+
+// Updates without a deadline of their own share one, between
+// updateTimeout and updateTimeout+updateSlack away; one that would leave
+// less than updateTimeout starts the next.
+func TestSharedDeadline(t *testing.T) {
+	var d sharedDeadline
+	before := time.Now()
+	a := d.context(context.Background())
+	b := d.context(context.WithValue(context.Background(), ctxKey{}, "v"))
+	at, ok := a.Deadline()
+	if !ok || a.Done() != b.Done() || a.Done() == nil || at.Before(before.Add(updateTimeout)) ||
+		at.After(time.Now().Add(updateTimeout+updateSlack)) || a.Err() != nil {
+		t.Fatalf("deadline %v (%v), shared %v, err %v", at, ok, a.Done() == b.Done(), a.Err())
+	}
+	if b.Value(ctxKey{}) != "v" {
+		t.Fatal("a value of the parent's is lost")
+	}
+	d.mu.Lock()
+	d.at = time.Now().Add(updateTimeout - time.Millisecond) // as if a second had passed
+	d.mu.Unlock()
+	c := d.context(context.Background())
+	if c.Done() == a.Done() {
+		t.Fatal("a deadline less than updateTimeout away was shared")
+	}
+	done := make(chan struct{})
+	close(done)
+	if err := (&deadlineCtx{Context: context.Background(), done: done}).Err(); err != context.DeadlineExceeded {
+		t.Fatalf("Err once done: %v", err)
+	}
+}
+
+type ctxKey struct{}
+
+// An update without a deadline whose answer never comes gives up at the
+// shared deadline, as unavailable.
+func TestUpdateGivesUpAtSharedDeadline(t *testing.T) {
+	ctx := t.Context()
+	l, err := Open(ctx, Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	kv, err := l.KV(ctx, "mute")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.js.DeleteStream(ctx, "KV_mute"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := l.nc.Subscribe("$KV.mute.>", func(*nats.Msg) {}) // takes it, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	k := kv.(*natsKV)
+	shared := make(chan struct{})
+	k.deadline.mu.Lock()
+	k.deadline.at, k.deadline.done = time.Now().Add(time.Hour), shared
+	k.deadline.mu.Unlock()
+	res := make(chan error, 1)
+	go func() {
+		_, err := kv.Update(context.Background(), "k", []byte("v"), 0)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		t.Fatalf("Update returned before its deadline: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(shared)
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Update past its deadline: %v, want ErrUnavailable", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Update did not give up at its deadline")
 	}
 }

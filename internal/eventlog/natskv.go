@@ -61,10 +61,12 @@ type natsKV struct {
 	s        jetstream.Stream
 	subjects string // a key's subject is subjects + key
 	// Update's own write (kvwrite.go): the connection, the Log's reply
-	// subscription, and how the stream's acknowledgement starts.
+	// subscription, how the stream's acknowledgement starts, and the
+	// deadline of updates without one.
 	nc        *nats.Conn
 	replies   *replies
 	ackPrefix []byte
+	deadline  sharedDeadline
 }
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
