@@ -317,11 +317,13 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 	}
 	// The answer and Held poll in turn, each from the state the other
 	// left: mu orders them, st and change are theirs.
+	// The polls are not ended by the server's shutdown, which waits for
+	// them: each engine call they make bounds itself (a compare-and-set
+	// without a deadline shares one, with no timer of its own).
 	var mu sync.Mutex
+	store := context.WithoutCancel(a.core.Shutdown)
 	poll := func(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.core.Shutdown), storeTimeout)
-		defer cancel()
-		b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
+		b, err := a.core.Cursors.Poll(store, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
 		if err == nil {
 			st, change = b.State, nil
 		}
@@ -361,12 +363,11 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 }
 
 // Bounds of a parked fetch: how long an acknowledgement waits to be
-// stored with the next batch (cursor's own hold), how far before its
-// idle expiry a subscription's wait ends, and how long storing may take.
+// stored with the next batch (cursor's own hold), and how far before its
+// idle expiry a subscription's wait ends.
 const (
 	changeHold      = time.Second
 	keepAliveMargin = 5 * time.Second
-	storeTimeout    = 5 * time.Second
 )
 
 // writeBatch writes a fetch's answer: the batch id and its events' shared
