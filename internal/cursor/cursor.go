@@ -113,7 +113,6 @@ type Store struct {
 	// used here.
 	recent known
 	hold   time.Duration // changeHold; tests change it
-	bufs   buffers       // the encoded states of writes
 }
 
 // New returns a Store over kv.
@@ -302,12 +301,11 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 			return State{}, err
 		}
 		st.stale = false
-		b, err := s.bufs.encode(&st)
+		b, err := encode(&st)
 		if err != nil {
 			return State{}, err
 		}
-		rev, err := s.kv.Update(ctx, id, *b, st.rev)
-		s.bufs.free(b)
+		rev, err := s.kv.Update(ctx, id, b, st.rev)
 		if err == nil {
 			st.rev = rev
 			s.remember(st)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -82,33 +81,6 @@ func appendState(b []byte, st *State) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '}'), nil
-}
-
-// buffers lends the buffers a store encodes the states of its writes in:
-// a KV copies what it stores, so a buffer is free again once the write
-// returned, and the poll of every batch allocates none.
-type buffers struct{ pool sync.Pool }
-
-// encode returns st encoded in a lent buffer; give it back with free.
-func (bs *buffers) encode(st *State) (*[]byte, error) {
-	b, _ := bs.pool.Get().(*[]byte)
-	if b == nil {
-		nb := make([]byte, 0, 512+len(st.Meta))
-		b = &nb
-	}
-	var err error
-	if *b, err = appendState((*b)[:0], st); err != nil {
-		bs.free(b)
-		return nil, err
-	}
-	return b, nil
-}
-
-// free gives b back, unless a large meta made it too large to keep.
-func (bs *buffers) free(b *[]byte) {
-	if cap(*b) <= 4<<10 {
-		bs.pool.Put(b)
-	}
 }
 
 // appendString appends s as a JSON string, as json.Marshal writes it

@@ -141,15 +141,13 @@ func BenchmarkEncode(b *testing.B) {
 			}
 		}
 	})
-	b.Run("lent", func(b *testing.B) {
-		var bs buffers
+	b.Run("appendState", func(b *testing.B) {
+		var buf [512]byte
 		b.ReportAllocs()
 		for range b.N {
-			buf, err := bs.encode(&st)
-			if err != nil {
+			if _, err := appendState(buf[:0], &st); err != nil {
 				b.Fatal(err)
 			}
-			bs.free(buf)
 		}
 	})
 	b.Run("json.Marshal", func(b *testing.B) {

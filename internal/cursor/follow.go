@@ -220,12 +220,11 @@ func (s *Store) keepAlive(ctx context.Context, st State, wait time.Duration) (St
 		}
 		next := st.clone()
 		next.LastActive = now
-		b, err := s.bufs.encode(&next)
+		b, err := encode(&next)
 		if err != nil {
 			return State{}, err
 		}
-		rev, err := s.kv.Update(ctx, st.ID, *b, st.rev)
-		s.bufs.free(b)
+		rev, err := s.kv.Update(ctx, st.ID, b, st.rev)
 		if err == nil {
 			next.rev = rev
 			return next, nil

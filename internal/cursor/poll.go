@@ -234,6 +234,9 @@ type poll struct {
 	changed bool
 	races   int
 	memo    memo
+	// buf holds the state a commit writes (a KV copies what it stores):
+	// in the poll's own allocation, a state needs none of its own.
+	buf [512]byte
 }
 
 // memo is the last batch's events a poll read, kept so that after losing
@@ -342,12 +345,11 @@ func (p *poll) commit(ctx context.Context) error {
 	if p.req.Tidy != nil {
 		p.req.Tidy(&p.cur)
 	}
-	b, err := p.s.bufs.encode(&p.cur)
+	b, err := appendState(p.buf[:0], &p.cur)
 	if err != nil {
 		return err
 	}
-	rev, err := p.s.kv.Update(ctx, p.cur.ID, *b, p.stored.rev)
-	p.s.bufs.free(b)
+	rev, err := p.s.kv.Update(ctx, p.cur.ID, b, p.stored.rev)
 	switch {
 	case err == nil:
 		p.cur.rev, p.cur.stale = rev, false
