@@ -315,13 +315,13 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 		a.writeBatch(w, b)
 		return nil
 	}
-	// The answer and Held poll in turn, each from the state the other
-	// left: mu orders them, st and change are theirs.
 	// The polls are not ended by the server's shutdown, which waits for
 	// them: each engine call they make bounds itself (a compare-and-set
 	// without a deadline shares one, with no timer of its own).
-	var mu sync.Mutex
 	store := context.WithoutCancel(a.core.Shutdown)
+	// The answer and Held poll in turn, each from the state the other
+	// left: mu orders them, st and change are theirs.
+	var mu sync.Mutex
 	poll := func(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
 		b, err := a.core.Cursors.Poll(store, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
 		if err == nil {
