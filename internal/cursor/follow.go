@@ -2,6 +2,7 @@ package cursor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -220,9 +221,9 @@ func (s *Store) keepAlive(ctx context.Context, st State, wait time.Duration) (St
 		}
 		next := st.clone()
 		next.LastActive = now
-		b, err := encode(&next)
+		b, err := json.Marshal(&next)
 		if err != nil {
-			return State{}, err
+			return State{}, fmt.Errorf("cursor: %w", err)
 		}
 		rev, err := s.kv.Update(ctx, st.ID, b, st.rev)
 		if err == nil {

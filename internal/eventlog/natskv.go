@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -50,8 +49,7 @@ func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
 	}
-	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + ".", nc: l.nc, replies: l.replies,
-		ackPrefix: fmt.Appendf(nil, "{%q:%q,%q:", "stream", "KV_"+bucket, "seq")}
+	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + "."}
 	l.kvs[bucket] = kv
 	return kv, nil
 }
@@ -60,13 +58,6 @@ type natsKV struct {
 	b        jetstream.KeyValue
 	s        jetstream.Stream
 	subjects string // a key's subject is subjects + key
-	// Update's own write (kvwrite.go): the connection, the Log's reply
-	// subscription, how the stream's acknowledgement starts, and the
-	// deadline of updates without one.
-	nc        *nats.Conn
-	replies   *replies
-	ackPrefix []byte
-	deadline  sharedDeadline
 }
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
@@ -92,7 +83,8 @@ func (k *natsKV) Update(ctx context.Context, key string, value []byte, rev uint6
 	if err := checkKeyLen(key); err != nil {
 		return 0, err
 	}
-	return k.update(ctx, key, value, rev)
+	rev, err := k.b.Update(ctx, key, value, rev)
+	return rev, kvErr(key, err)
 }
 
 func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
