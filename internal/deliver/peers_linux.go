@@ -218,8 +218,8 @@ func (p *peerPoller) wait(rc syscall.RawConn, events []syscall.EpollEvent) (n in
 	return n, err
 }
 
-// stop closes the epoll instance and, since the server shuts down, every
-// idle connection.
+// stop closes the epoll instance and the idle connections that are due:
+// every one once the server shuts down.
 func (p *peerPoller) stop() {
 	p.mu.Lock()
 	p.closed = true
