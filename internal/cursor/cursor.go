@@ -149,9 +149,9 @@ func (s *Store) Create(ctx context.Context, id string, spec Spec) (State, error)
 	now := s.cfg.Now()
 	st := State{ID: id, Filter: spec.Filter, Acked: spec.After, Owner: spec.Owner, Meta: spec.Meta,
 		IdleTTL: spec.IdleTTL, Created: now, LastActive: now}
-	b, err := json.Marshal(&st)
+	b, err := encode(&st)
 	if err != nil {
-		return State{}, fmt.Errorf("cursor: %w", err)
+		return State{}, err
 	}
 	rev, err := s.kv.Create(ctx, id, b)
 	if errors.Is(err, eventlog.ErrConflict) {
@@ -301,9 +301,9 @@ func (s *Store) update(ctx context.Context, id string, from *State, fn func(*Sta
 			return State{}, err
 		}
 		st.stale = false
-		b, err := json.Marshal(&st)
+		b, err := encode(&st)
 		if err != nil {
-			return State{}, fmt.Errorf("cursor: %w", err)
+			return State{}, err
 		}
 		rev, err := s.kv.Update(ctx, id, b, st.rev)
 		if err == nil {

@@ -35,7 +35,7 @@ func (e *env) advance(d time.Duration) {
 	e.mu.Unlock()
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	l, err := eventlog.Open(ctx, eventlog.Config{Dir: t.TempDir()})

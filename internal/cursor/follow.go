@@ -2,7 +2,6 @@ package cursor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -221,9 +220,9 @@ func (s *Store) keepAlive(ctx context.Context, st State, wait time.Duration) (St
 		}
 		next := st.clone()
 		next.LastActive = now
-		b, err := json.Marshal(&next)
+		b, err := encode(&next)
 		if err != nil {
-			return State{}, fmt.Errorf("cursor: %w", err)
+			return State{}, err
 		}
 		rev, err := s.kv.Update(ctx, st.ID, b, st.rev)
 		if err == nil {

@@ -79,6 +79,18 @@ func (k *known) put(st State, epoch uint64) {
 	}
 }
 
+// refresh replaces the entry of st's cursor with st if there is one and
+// st is newer: remember for a state that is the entry's from then on (a
+// poll's stored state, which nobody changes in place), without the copy
+// put makes, and under one lock.
+func (k *known) refresh(st State) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e, ok := k.entryLocked(st.ID); ok && e.st.rev < st.rev {
+		k.setLocked(knownEntry{st: st, epoch: e.epoch})
+	}
+}
+
 // watched applies a write the watch of epoch reported: a deletion (st
 // nil) becomes a tombstone; a newer state replaces one remembered (a
 // tombstone too: the cursor was made again), keeping its epoch, so that an

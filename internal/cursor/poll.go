@@ -3,7 +3,6 @@ package cursor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -45,11 +44,28 @@ type PollRequest struct {
 	// with a Wait does, that the cursor was active, with req.Timeout's
 	// change.
 	Waited bool
+	// Brought, if set, is what such a wait elsewhere brought. A poll that
+	// forms a new batch at its position and with its filter forms it of
+	// them, as a poll that waits itself forms it of what its wait hands
+	// over, with no read: hub.Read would also ask the engine for the log's
+	// end (one call shared by a burst of woken polls, each waiting for
+	// it), so events acknowledged to publishers that this node's tail has
+	// not delivered yet come in the next batch instead.
+	Brought *Brought
 	// Tidy, if set, is applied to the state each time the poll stores it,
 	// last: after the poll moved the position, a consumer forgets what of
 	// its own data the position has passed. It must only tidy: a poll that
 	// would store nothing else stores nothing for it.
 	Tidy func(*State)
+}
+
+// Brought is what a wait on a hub subscription brought (a parked poll's,
+// deliver.ServePoll): the events it delivered first, every event after
+// After that Filter matches up to the last of them.
+type Brought struct {
+	After  uint64
+	Filter topic.Filter
+	Events []*hub.Event
 }
 
 // Fetch returns the pending batch: the oldest unacknowledged events, up to
@@ -111,7 +127,8 @@ func (s *Store) Poll(ctx context.Context, st State, req PollRequest) (Fetched, e
 }
 
 // step is one round of a Poll: it answers, fails, or asks for another
-// round (errRaced, errAgain).
+// round (errRaced, errAgain). Its answer's State is cur, which the poll
+// owns and which it ends with: no copy.
 func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 	s, req := p.s, p.req
 	if s.expired(&p.stored) {
@@ -129,7 +146,7 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 		if err := p.commit(ctx); err != nil {
 			return Fetched{}, err
 		}
-		return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur.clone()}, nil
+		return Fetched{BatchID: p.cur.Batch.ID, Events: evs, State: p.cur}, nil
 	}
 	covered, kept, ok := p.recall("")
 	var err error
@@ -139,7 +156,9 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 	case left > 0:
 		covered, kept, err = p.wait(ctx, left)
 	default:
-		covered, kept, err = p.read(ctx)
+		if covered, kept, ok = p.brought(); !ok {
+			covered, kept, err = p.read(ctx)
+		}
 	}
 	switch {
 	case err != nil:
@@ -162,14 +181,14 @@ func (p *poll) step(ctx context.Context, deadline time.Time) (Fetched, error) {
 		} else if err := p.confirm(ctx, nil); err != nil {
 			return Fetched{}, err // an answer without a write: from the cursor as stored
 		}
-		return Fetched{State: p.cur.clone()}, nil
+		return Fetched{State: p.cur}, nil
 	}
 	p.remember("", covered, kept)
 	p.cur.Batch = p.newBatch(covered)
 	if err := p.commit(ctx); err != nil {
 		return Fetched{}, err // raced: another poll may have made a batch first, hand out that one
 	}
-	return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur.clone()}, nil
+	return Fetched{BatchID: p.cur.Batch.ID, Events: kept, State: p.cur}, nil
 }
 
 // Bounds of a Poll.
@@ -215,6 +234,9 @@ type poll struct {
 	changed bool
 	races   int
 	memo    memo
+	// buf holds the state a commit writes (a KV copies what it stores):
+	// in the poll's own allocation, a state needs none of its own.
+	buf [512]byte
 }
 
 // memo is the last batch's events a poll read, kept so that after losing
@@ -323,16 +345,16 @@ func (p *poll) commit(ctx context.Context) error {
 	if p.req.Tidy != nil {
 		p.req.Tidy(&p.cur)
 	}
-	b, err := json.Marshal(&p.cur)
+	b, err := appendState(p.buf[:0], &p.cur)
 	if err != nil {
-		return fmt.Errorf("cursor: %w", err)
+		return err
 	}
 	rev, err := p.s.kv.Update(ctx, p.cur.ID, b, p.stored.rev)
 	switch {
 	case err == nil:
 		p.cur.rev, p.cur.stale = rev, false
 		p.stored, p.changed = p.cur.clone(), false
-		p.s.remember(p.cur)
+		p.s.recent.refresh(p.stored)
 		return nil
 	case errors.Is(err, eventlog.ErrConflict):
 		// Changed or deleted meanwhile: the reload tells which.
@@ -399,6 +421,19 @@ func (p *poll) split(evs []eventlog.Event) (covered, kept []eventlog.Event) {
 		}
 	}
 	return evs[:n], kept
+}
+
+// brought returns the events of req.Brought, up to req.Max, if they are
+// what a read would start with: the subscription started at cur's
+// position, with its filter (else the cursor changed since the wait
+// began). ok is false if they are not, or none is kept.
+func (p *poll) brought() (covered, kept []eventlog.Event, ok bool) {
+	b := p.req.Brought
+	if b == nil || len(b.Events) == 0 || b.After != p.cur.Acked || !slices.Equal(b.Filter, p.cur.Filter) {
+		return nil, nil, false
+	}
+	covered, kept = p.split(events(b.Events[:min(len(b.Events), p.req.Max)]))
+	return covered, kept, len(covered) > 0
 }
 
 // read reads what is pending after cur's position without waiting; with

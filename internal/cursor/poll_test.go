@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-io/herald/internal/eventlog"
 	"github.com/herald-io/herald/internal/eventlog/kvtest"
+	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/topic"
 )
 
@@ -516,5 +517,67 @@ func TestStateEqualCoversEveryStoredField(t *testing.T) {
 		if base.equal(&c) {
 			t.Errorf("a change of %s is not seen", f.Name)
 		}
+	}
+}
+
+// TestPollBrought: a poll that waited elsewhere forms its batch of what
+// the wait brought (PollRequest.Brought), with no read, when the wait's
+// subscription started at the poll's position with its filter; else, or
+// when none of it is kept, it reads as any poll does.
+func TestPollBrought(t *testing.T) {
+	all := topic.Filter{"app.>"}
+	for _, tc := range []struct {
+		name       string
+		after      uint64       // the wait's subscription started here
+		filter     topic.Filter // with this filter
+		brought    int          // and brought this many events
+		max        int
+		change     func(*State) error
+		keep       func(*eventlog.Event) bool
+		wantEvents string
+		reads      int64
+	}{
+		{name: "at the position", filter: all, brought: 2, max: 10, wantEvents: "[1 2]"},
+		{name: "more than a batch", filter: all, brought: 3, max: 2, wantEvents: "[1 2]"},
+		{name: "kept in part", filter: all, brought: 2, max: 10,
+			keep: func(e *eventlog.Event) bool { return e.Seq%2 == 0 }, wantEvents: "[2]"},
+		{name: "none kept", filter: all, brought: 2, max: 10,
+			keep: func(e *eventlog.Event) bool { return e.Seq == 3 }, wantEvents: "[3]", reads: 1},
+		{name: "position moved since", filter: all, brought: 2, max: 10, change: ackUpTo(1),
+			wantEvents: "[2 3]", reads: 1},
+		{name: "filter changed since", filter: topic.Filter{"app.x"}, brought: 2, max: 10,
+			wantEvents: "[1 2 3]", reads: 1},
+		{name: "nothing brought", filter: all, max: 10, wantEvents: "[1 2 3]", reads: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t)
+			ctx := context.Background()
+			st, err := e.store.Create(ctx, "q", Spec{Filter: all})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.publish(t, "app.x", 3)
+			for e.hub.Last() < 3 {
+				time.Sleep(time.Millisecond)
+			}
+			var hevs []*hub.Event
+			if tc.brought > 0 {
+				sub := e.hub.Subscribe(tc.after, tc.filter)
+				hevs, _ = sub.PollWindow(nil, tc.brought)
+				sub.Close()
+			}
+			s, kv, log := e.counted()
+			f, err := s.Poll(ctx, st, PollRequest{Max: tc.max, Change: tc.change, Keep: tc.keep, Waited: true,
+				Brought: &Brought{After: tc.after, Filter: tc.filter, Events: hevs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := seqs(f.Events); got != tc.wantEvents || f.BatchID == "" {
+				t.Fatalf("events %s batch %q, want %s", got, f.BatchID, tc.wantEvents)
+			}
+			if u, rd := kv.Updates.Load(), log.reads.Load(); u != 1 || rd != tc.reads {
+				t.Fatalf("kv updates %d, log reads %d; want 1, %d", u, rd, tc.reads)
+			}
+		})
 	}
 }

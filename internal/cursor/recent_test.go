@@ -263,3 +263,38 @@ func TestRecentRemembersWhatItServes(t *testing.T) {
 		t.Fatal("a deleted cursor is remembered")
 	}
 }
+
+// TestPollAnswerIsTheCallers: the state a poll answers with shares nothing
+// with what the store remembers (the poll hands over its own, uncopied):
+// a caller that changes it in place changes neither what Recent returns
+// nor the next poll's batch.
+func TestPollAnswerIsTheCallers(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	s := e.store
+	if _, err := s.Create(ctx, "q", Spec{Filter: []string{"app.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "app.x", 2)
+	st, err := s.Recent(ctx, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Poll(ctx, st, PollRequest{Max: 1})
+	if err != nil || f.BatchID == "" {
+		t.Fatalf("poll: %+v, %v", f, err)
+	}
+	f.State.Filter[0] = "other.>"
+	f.State.Batch.ID, f.State.Batch.Through = "changed", 99
+	again, err := s.Recent(ctx, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Filter[0] != "app.>" || again.Batch.ID != f.BatchID || again.Batch.Through != 1 {
+		t.Fatalf("remembered %+v, batch %+v after the caller changed its answer", again, again.Batch)
+	}
+	g, err := s.Poll(ctx, again, PollRequest{Max: 1})
+	if err != nil || g.BatchID != f.BatchID || len(g.Events) != 1 || g.Events[0].Seq != 1 {
+		t.Fatalf("poll again: %+v, %v; want batch %s of event 1", g, err, f.BatchID)
+	}
+}

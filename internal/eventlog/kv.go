@@ -31,7 +31,8 @@ type Entry struct {
 // KV is a bucket of state with compare-and-set, shared by every herald node.
 // Keys are dot-separated tokens of letters, digits and "-_=", at most
 // MaxKeyLen bytes; a longer key is absent to Get and ErrInvalidKey to the
-// other methods.
+// other methods. A write keeps its own copy of the value: the caller may
+// reuse it once the call returned.
 type KV interface {
 	// Get returns ErrKeyNotFound when the key is absent or deleted.
 	Get(ctx context.Context, key string) (Entry, error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -49,7 +50,8 @@ func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
 	}
-	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + "."}
+	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + ".", nc: l.nc, replies: l.replies,
+		ackPrefix: fmt.Appendf(nil, "{%q:%q,%q:", "stream", "KV_"+bucket, "seq")}
 	l.kvs[bucket] = kv
 	return kv, nil
 }
@@ -58,6 +60,13 @@ type natsKV struct {
 	b        jetstream.KeyValue
 	s        jetstream.Stream
 	subjects string // a key's subject is subjects + key
+	// Update's own write (kvwrite.go): the connection, the Log's reply
+	// subscription, how the stream's acknowledgement starts, and the
+	// deadline of updates without one.
+	nc        *nats.Conn
+	replies   *replies
+	ackPrefix []byte
+	deadline  sharedDeadline
 }
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
@@ -83,8 +92,7 @@ func (k *natsKV) Update(ctx context.Context, key string, value []byte, rev uint6
 	if err := checkKeyLen(key); err != nil {
 		return 0, err
 	}
-	rev, err := k.b.Update(ctx, key, value, rev)
-	return rev, kvErr(key, err)
+	return k.update(ctx, key, value, rev)
 }
 
 func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {

@@ -315,13 +315,15 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 		a.writeBatch(w, b)
 		return nil
 	}
+	// The polls are not ended by the server's shutdown, which waits for
+	// them: each engine call they make bounds itself (a compare-and-set
+	// without a deadline shares one, with no timer of its own).
+	store := context.WithoutCancel(a.core.Shutdown)
 	// The answer and Held poll in turn, each from the state the other
 	// left: mu orders them, st and change are theirs.
 	var mu sync.Mutex
-	poll := func(waited bool) (cursor.Fetched, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.core.Shutdown), storeTimeout)
-		defer cancel()
-		b, err := a.core.Cursors.Poll(ctx, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited})
+	poll := func(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
+		b, err := a.core.Cursors.Poll(store, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
 		if err == nil {
 			st, change = b.State, nil
 		}
@@ -330,14 +332,16 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 	fail := a.guard.FailLater(r)
 	spec := deliver.Poll{
 		Transport: "subscription", Sub: a.core.Hub.Subscribe(next.Acked, next.Filter), Max: p.limit, Wait: wait,
-		Answer: func(w http.ResponseWriter, _ []*hub.Event, err error) {
+		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				fail(w, err)
 				return
 			}
-			b, err := poll(true)
+			// The batch is formed of what the wait brought, unless the
+			// subscription changed meanwhile (Poll checks).
+			b, err := poll(true, &cursor.Brought{After: next.Acked, Filter: next.Filter, Events: evs})
 			if err != nil {
 				fail(w, err)
 				return
@@ -350,7 +354,7 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 			mu.Lock()
 			defer mu.Unlock()
 			if change != nil {
-				poll(false) // an error leaves the change for the answer to store
+				poll(false, nil) // an error leaves the change for the answer to store
 			}
 		}
 	}
@@ -359,12 +363,11 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 }
 
 // Bounds of a parked fetch: how long an acknowledgement waits to be
-// stored with the next batch (cursor's own hold), how far before its
-// idle expiry a subscription's wait ends, and how long storing may take.
+// stored with the next batch (cursor's own hold), and how far before its
+// idle expiry a subscription's wait ends.
 const (
 	changeHold      = time.Second
 	keepAliveMargin = 5 * time.Second
-	storeTimeout    = 5 * time.Second
 )
 
 // writeBatch writes a fetch's answer: the batch id and its events' shared

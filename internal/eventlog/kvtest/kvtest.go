@@ -243,22 +243,37 @@ func testLongKeys(t *testing.T, kv eventlog.KV) {
 	wantGet(t, kv, "k.short", "v", put(t, kv, "k.short", "v"))
 }
 
-// The bucket keeps its own copy of a value, and hands out copies.
+// The bucket keeps its own copy of a value, whichever write stored it
+// (a caller may reuse its buffer), and hands out copies.
 func testValuesCopied(t *testing.T, kv eventlog.KV) {
 	ctx := t.Context()
 	v := []byte("abc")
-	rev, err := kv.Put(ctx, "k", v)
-	if err != nil {
-		t.Fatal(err)
+	for _, w := range []struct {
+		key   string
+		write func() (uint64, error)
+	}{
+		{"c", func() (uint64, error) { return kv.Create(ctx, "c", v) }},
+		{"u", func() (uint64, error) { return kv.Update(ctx, "u", v, 0) }},
+		{"k", func() (uint64, error) { return kv.Put(ctx, "k", v) }},
+	} {
+		rev, err := w.write()
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(v, "XYZ")
+		wantGet(t, kv, w.key, "abc", rev)
+		copy(v, "abc")
 	}
-	v[0] = 'X'
+	rev := get(t, kv, "k").Revision
 	e := get(t, kv, "k")
 	e.Value[0] = 'Y'
 	ents, err := kv.List(ctx, "")
-	if err != nil || len(ents) != 1 {
+	if err != nil || len(ents) != 3 {
 		t.Fatalf("List = %v, %v", ents, err)
 	}
-	ents[0].Value[1] = 'Z'
+	for i := range ents {
+		ents[i].Value[1] = 'Z'
+	}
 	wantGet(t, kv, "k", "abc", rev)
 }
 
@@ -290,6 +305,9 @@ func testCanceledContext(t *testing.T, kv eventlog.KV) {
 	}
 	if _, err := kv.Create(ctx, "k", []byte("v")); err == nil {
 		t.Error("Create with a canceled context succeeded")
+	}
+	if _, err := kv.Update(ctx, "k", []byte("v"), 0); err == nil {
+		t.Error("Update with a canceled context succeeded")
 	}
 	if _, err := kv.Get(ctx, "k"); err == nil || errors.Is(err, eventlog.ErrKeyNotFound) {
 		t.Errorf("Get with a canceled context: %v, want the context's error", err)
