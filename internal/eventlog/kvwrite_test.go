@@ -28,6 +28,8 @@ func TestPubAck(t *testing.T) {
 		{`{"stream":"KV_c","domain":"hub","seq":9}`, 9, nil},
 		{`{"stream":"KV_c","seq":9,"duplicate":true}`, 9, nil},
 		{`{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 3"},"stream":"KV_c","seq":0}`, 0, ErrConflict},
+		// A replicated stream says it without the sequence, in a code of its own.
+		{`{"error":{"code":400,"err_code":10164,"description":"wrong last sequence"},"stream":"KV_c","seq":0}`, 0, ErrConflict},
 		{`{"error":{"code":503,"err_code":10077,"description":"insufficient resources"},"stream":"KV_c","seq":0}`, 0, errUnknownAPI},
 		{`{"stream":"KV_c","seq":}`, 0, jetstream.ErrInvalidJSAck},
 		{`{"stream":"KV_c","seq":-1}`, 0, jetstream.ErrInvalidJSAck},

@@ -227,8 +227,10 @@ func kvErr(key string, err error) error {
 	case errors.Is(err, jetstream.ErrInvalidKey):
 		return fmt.Errorf("eventlog: kv %q: %w", key, ErrInvalidKey)
 	}
+	// A replicated stream reports a conflict in a code of its own (10164).
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 		return fmt.Errorf("eventlog: kv %s: %w", key, ErrConflict)
 	}
 	return fmt.Errorf("eventlog: kv %s: %w", key, engineErr(err))
