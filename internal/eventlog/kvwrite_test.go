@@ -81,18 +81,7 @@ func TestValidKey(t *testing.T) {
 // the engine does when no one listens (status 503), then as the stream.
 func TestUpdateNoStream(t *testing.T) {
 	ctx := t.Context()
-	l, err := Open(ctx, Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	kv, err := l.KV(ctx, "gone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.js.DeleteStream(ctx, "KV_gone"); err != nil {
-		t.Fatal(err)
-	}
+	l, kv := bucketWithoutStream(t, "gone")
 	var mu sync.Mutex
 	var answers []string // what the subscriber answers, in turn; "" is 503
 	sent := 0
@@ -176,19 +165,7 @@ type ctxKey struct{}
 // An update without a deadline whose answer never comes gives up at the
 // shared deadline, as unavailable.
 func TestUpdateGivesUpAtSharedDeadline(t *testing.T) {
-	ctx := t.Context()
-	l, err := Open(ctx, Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	kv, err := l.KV(ctx, "mute")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.js.DeleteStream(ctx, "KV_mute"); err != nil {
-		t.Fatal(err)
-	}
+	l, kv := bucketWithoutStream(t, "mute")
 	sub, err := l.nc.Subscribe("$KV.mute.>", func(*nats.Msg) {}) // takes it, never answers
 	if err != nil {
 		t.Fatal(err)
@@ -218,4 +195,24 @@ func TestUpdateGivesUpAtSharedDeadline(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Update did not give up at its deadline")
 	}
+}
+
+// bucketWithoutStream opens a log and its bucket name, then deletes the
+// bucket's stream: its writes go to whoever subscribes in its place.
+func bucketWithoutStream(t *testing.T, name string) (*Log, KV) {
+	t.Helper()
+	ctx := t.Context()
+	l, err := Open(ctx, Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	kv, err := l.KV(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.js.DeleteStream(ctx, "KV_"+name); err != nil {
+		t.Fatal(err)
+	}
+	return l, kv
 }
