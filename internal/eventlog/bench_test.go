@@ -120,3 +120,19 @@ func benchAppendIDs(b *testing.B, dup bool) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkBounds asks for the log's first and last positions, as every
+// read and every pull that must see what other nodes stored does.
+func BenchmarkBounds(b *testing.B) {
+	l := openTest(b, Config{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, drafts("app.bench", 100)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if first, last, err := l.Bounds(ctx); err != nil || first != 1 || last != 100 {
+			b.Fatalf("%d-%d, %v", first, last, err)
+		}
+	}
+}

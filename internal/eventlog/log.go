@@ -276,17 +276,6 @@ func (l *Log) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Bounds returns the first and last sequence stored. An empty log returns
-// first = last+1.
-func (l *Log) Bounds(ctx context.Context) (first, last uint64, err error) {
-	s, err := l.js.Stream(ctx, l.stream)
-	if err != nil {
-		return 0, 0, fmt.Errorf("eventlog: %w", engineErr(err))
-	}
-	st := s.CachedInfo().State
-	return st.FirstSeq, st.LastSeq, nil
-}
-
 // Close flushes and disconnects; with an embedded engine it shuts it down
 // cleanly, so its files are consistent for the next start.
 func (l *Log) Close() error {

@@ -1,0 +1,84 @@
+package eventlog
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bounds asks the engine itself: an empty log, the events appended, a
+// purge, and a stream that is gone (the engine's error, not positions).
+func TestBounds(t *testing.T) {
+	ctx := t.Context()
+	l := openTest(t, Config{})
+	if first, last, err := l.Bounds(ctx); err != nil || last != 0 || first > 1 {
+		t.Fatalf("empty log: %d-%d, %v", first, last, err)
+	}
+	if _, err := l.Append(ctx, drafts("app.b", 7)); err != nil {
+		t.Fatal(err)
+	}
+	if first, last, err := l.Bounds(ctx); err != nil || first != 1 || last != 7 {
+		t.Fatalf("after 7 appends: %d-%d, %v", first, last, err)
+	}
+	s, err := l.js.Stream(ctx, l.stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, jetstream.WithPurgeKeep(2)); err != nil {
+		t.Fatal(err)
+	}
+	if first, last, err := l.Bounds(ctx); err != nil || first != 6 || last != 7 {
+		t.Fatalf("after keeping 2: %d-%d, %v", first, last, err)
+	}
+	if err := l.js.DeleteStream(ctx, l.stream); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = l.Bounds(ctx)
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("stream gone: %v, want the engine's stream not found", err)
+	}
+}
+
+// Without the engine, Bounds is unavailable (a 503 in every dialect), not an
+// empty log.
+func TestBoundsUnavailable(t *testing.T) {
+	l := openTest(t, Config{})
+	l.nc.Close()
+	if first, last, err := l.Bounds(t.Context()); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("%d-%d, %v; want unavailable", first, last, err)
+	}
+}
+
+func TestStreamBounds(t *testing.T) {
+	for _, tc := range []struct {
+		data        string
+		first, last uint64
+		ok          bool
+	}{
+		{`{"type":"io.nats.jetstream.api.v1.stream_info_response","config":{"name":"EVENTS","subjects":["ev.>"]},"state":{"messages":3,"bytes":90,"first_seq":4,"first_ts":"2026-12-02T10:00:00Z","last_seq":6,"last_ts":"2026-12-02T10:00:01Z","consumer_count":0}}`, 4, 6, true},
+		{`{"state":{"first_seq":0,"last_seq":0}}`, 0, 0, true},
+		{`{"error":{"code":404,"err_code":10059,"description":"stream not found"}}`, 0, 0, false},
+		{`{"config":{"name":"EVENTS"}}`, 0, 0, false},
+		{`{"state":{"first_seq":-1}}`, 0, 0, false},
+		{``, 0, 0, false},
+	} {
+		first, last, err := streamBounds([]byte(tc.data))
+		if (err == nil) != tc.ok || first != tc.first || last != tc.last {
+			t.Errorf("%s: %d-%d, %v", tc.data, first, last, err)
+		}
+	}
+}
+
+// FuzzStreamBounds: any answer gives positions or an error, never a panic,
+// and positions only from a state.
+func FuzzStreamBounds(f *testing.F) {
+	f.Add([]byte(`{"state":{"first_seq":4,"last_seq":6}}`))
+	f.Add([]byte(`{"error":{"code":503,"err_code":10008,"description":"unavailable"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		first, last, err := streamBounds(data)
+		if err != nil && (first != 0 || last != 0) {
+			t.Fatalf("%d-%d with %v", first, last, err)
+		}
+	})
+}
