@@ -26,6 +26,7 @@ import (
 	"github.com/herald-io/herald/internal/cursor"
 	"github.com/herald-io/herald/internal/dialect"
 	"github.com/herald-io/herald/internal/dialect/dialecttest"
+	"github.com/herald-io/herald/internal/hub"
 )
 
 // clock is the tests' stopped clock.
@@ -41,6 +42,9 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	admin string
+	// hub is the tail this env's API answers from: the core's for the
+	// first node, its own for every other.
+	hub *hub.Hub
 }
 
 func newEnv(t testing.TB, cfg Config) *env {
@@ -62,7 +66,7 @@ func newEnvWith(t testing.TB, cfg Config, opts dialecttest.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, core: c, api: api, clock: clk}
+	e := &env{t: t, core: c, api: api, clock: clk, hub: c.Hub}
 	e.srv = c.Serve(t, api.Mount)
 	e.admin = c.Key(t, auth.Spec{Name: "admin", Admin: true})
 	return e
@@ -97,7 +101,7 @@ func (e *env) nodeOn(core *dialect.Core, cfg Config) *env {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	return &env{t: e.t, core: e.core, api: api, srv: srv, clock: e.clock, admin: e.admin}
+	return &env{t: e.t, core: e.core, api: api, srv: srv, clock: e.clock, admin: e.admin, hub: core.Hub}
 }
 
 // zuser is a Zulip user with their credentials.
@@ -339,13 +343,13 @@ func (e *env) waitTailed(t testing.TB) {
 	e.waitHub(t, last)
 }
 
-// waitHub waits, asking nothing of the engine, until the hub has seq.
+// waitHub waits, asking nothing of the engine, until e's hub has seq.
 func (e *env) waitHub(t testing.TB, seq uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for e.core.Hub.Last() < seq {
+	for e.hub.Last() < seq {
 		if time.Now().After(deadline) {
-			t.Fatalf("the tail stopped at %d of %d", e.core.Hub.Last(), seq)
+			t.Fatalf("the tail stopped at %d of %d", e.hub.Last(), seq)
 		}
 		time.Sleep(time.Millisecond)
 	}
