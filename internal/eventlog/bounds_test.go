@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -62,6 +63,9 @@ func TestStreamBounds(t *testing.T) {
 		{`{"config":{"name":"EVENTS"}}`, 0, 0, false},
 		{`{"state":{"first_seq":-1}}`, 0, 0, false},
 		{``, 0, 0, false},
+		// Only the top level's state counts, whatever comes before it.
+		{`{"cluster":{"state":{"first_seq":1,"last_seq":1}},"config":{"description":"\\\"state\\\":{"},"state":{"first_seq":7,"last_seq":9}}`, 7, 9, true},
+		{`{"type":"state","x":["state",{"state":{}}],"state" :{"first_seq":2,"last_seq":3}}`, 2, 3, true},
 	} {
 		first, last, err := streamBounds([]byte(tc.data))
 		if (err == nil) != tc.ok || first != tc.first || last != tc.last {
@@ -71,14 +75,23 @@ func TestStreamBounds(t *testing.T) {
 }
 
 // FuzzStreamBounds: any answer gives positions or an error, never a panic,
-// and positions only from a state.
+// positions only from a state, and the same positions as decoding the
+// whole answer wherever that succeeds.
 func FuzzStreamBounds(f *testing.F) {
 	f.Add([]byte(`{"state":{"first_seq":4,"last_seq":6}}`))
 	f.Add([]byte(`{"error":{"code":503,"err_code":10008,"description":"unavailable"}}`))
+	f.Add([]byte(`{"cluster":{"state":{"first_seq":1}},"config":{"description":"\\\"state\\\":{"},"state":{"first_seq":7,"last_seq":9}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		first, last, err := streamBounds(data)
 		if err != nil && (first != 0 || last != 0) {
 			t.Fatalf("%d-%d with %v", first, last, err)
+		}
+		var whole struct {
+			State *streamState `json:"state"`
+		}
+		if json.Unmarshal(data, &whole) == nil && whole.State != nil &&
+			(err != nil || first != whole.State.FirstSeq || last != whole.State.LastSeq) {
+			t.Fatalf("%s: %d-%d, %v; decoded whole: %+v", data, first, last, err, *whole.State)
 		}
 	})
 }
