@@ -183,6 +183,7 @@ func (r *uring) send(b *Batch) error {
 		queued++
 	}
 	atomic.StoreUint32(r.sqTail, tail+queued) // after the entries: the kernel reads them once it sees the tail
+	raceRelease()
 	err := r.enter(b, queued)
 	clear(r.iov) // drop the references to the caller's buffers
 	clear(r.msgs)

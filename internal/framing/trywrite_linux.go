@@ -26,6 +26,7 @@ func (v *Vectors) writev(fd int, bufs [][]byte) (int, error) {
 	}
 	// A raw system call: a non-blocking write returns at once, so the
 	// scheduler need not be told (as the runtime does for its own).
+	raceRelease()
 	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v.iov[0])), uintptr(len(v.iov)))
 	clear(v.iov) // drop the references to the caller's buffers
 	switch {
@@ -47,5 +48,6 @@ func read(fd int, p []byte) (int, error) {
 	case r == 0:
 		return 0, io.EOF
 	}
+	raceAcquire(fd)
 	return int(r), nil
 }
