@@ -40,7 +40,14 @@ func (e *Engine) SetHandler(h http.Handler, lim ConnLimits) {
 	if lim.MaxHeaderBytes <= 0 {
 		lim.MaxHeaderBytes = 64 << 10
 	}
-	e.handler, e.connLimits = h, lim
+	e.serving.Store(&connHandler{handler: h, limits: lim})
+}
+
+// connHandler is what serves a detached connection's requests: a
+// connection keeps the one it was detached under.
+type connHandler struct {
+	handler http.Handler
+	limits  ConnLimits
 }
 
 // A conn is an HTTP/1.1 connection the engine took over from net/http
@@ -53,10 +60,12 @@ func (e *Engine) SetHandler(h http.Handler, lim ConnLimits) {
 // Ownership: one owner at a time, as for streams — the goroutine serving
 // a request, a parked poll's owner (a worker or the goroutine answering
 // it), or the idle set while it waits for a request. Transitions are made
-// under e.connMu, which also guards state, ready and idleSince; only the
-// owner closes the connection, after removing it from the poller.
+// under e.connMu, which also guards state, ready and idleSince (taken
+// before the poller's lock, never after); only the owner closes the
+// connection, after removing it from the poller.
 type conn struct {
 	e      *Engine
+	srv    *connHandler
 	nc     net.Conn
 	fd     int    // framing.SocketFD(nc)
 	remote string // nc.RemoteAddr(), as net/http gives it
@@ -68,10 +77,14 @@ type conn struct {
 	deadline bool
 
 	// Guarded by e.connMu.
-	poll      *parked // the poll parked on it
-	state     connState
-	pending   bool  // readable while parked: its next request came early
-	hup       bool  // the client hung up while parked
+	poll    *parked // the poll parked on it
+	state   connState
+	pending bool // readable while parked: its next request came early
+	hup     bool // the client hung up while parked
+	armed   bool // the poller will report the socket (ready) once
+	// stop ends the context of the request being served: the client hung
+	// up, as net/http's background read would tell.
+	stop      context.CancelFunc
 	idleSince int64 // unix nanoseconds, while idle
 }
 
@@ -93,7 +106,8 @@ func (e *Engine) detach(w http.ResponseWriter, r *http.Request) *conn {
 	if rs, ok := unwrapResponse(w); ok {
 		return rs.takeConn()
 	}
-	if e.handler == nil || r.ProtoMajor != 1 || r.TLS != nil || e.peers() == nil {
+	srv := e.serving.Load()
+	if srv == nil || r.ProtoMajor != 1 || r.TLS != nil || e.peers() == nil {
 		return nil
 	}
 	nc, rw, err := http.NewResponseController(w).Hijack()
@@ -104,9 +118,49 @@ func (e *Engine) detach(w http.ResponseWriter, r *http.Request) *conn {
 	// goroutine and the connection is read with blocking reads (serve).
 	// deadline: net/http may have left one (see Hijack); the first request
 	// clears it.
-	c := &conn{e: e, nc: nc, fd: framing.SocketFD(nc), remote: r.RemoteAddr, deadline: true}
+	c := &conn{e: e, srv: srv, nc: nc, fd: framing.SocketFD(nc), remote: r.RemoteAddr, deadline: true}
 	c.keepEarly(rw.Reader)
 	return c
+}
+
+// Adopting returns the handler to give net/http in front of h, the
+// handler given to SetHandler: it has the engine take each plain HTTP/1.1
+// connection over at its first request without a body, before h serves
+// it, and serve that request and the connection's next ones itself, as
+// it does those of a connection whose poll parked (see conn). Between
+// requests an adopted connection holds no goroutine and no buffer, and
+// each answer is written with one writev, where net/http keeps a
+// goroutine and two buffers per connection and writes a large answer in
+// pieces. The other requests (TLS, HTTP/2 or 1.0, a body, a connection's
+// last; before SetHandler) are served with h by net/http.
+func (e *Engine) Adopting(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !e.adopt(w, r, h) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// adopt takes r's connection over from net/http, if it can, and serves it
+// with h.
+func (e *Engine) adopt(w http.ResponseWriter, r *http.Request, h http.Handler) bool {
+	srv := e.serving.Load()
+	if srv == nil || r.ProtoMajor != 1 || !r.ProtoAtLeast(1, 1) || r.Close || r.TLS != nil ||
+		r.Body != http.NoBody || e.shutdown.Err() != nil || e.peers() == nil {
+		return false
+	}
+	if _, ok := unwrapResponse(w); ok {
+		return false // already the engine's
+	}
+	nc, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	// deadline: net/http may have left one (see Hijack).
+	c := &conn{e: e, srv: &connHandler{handler: h, limits: srv.limits}, nc: nc, fd: framing.SocketFD(nc), remote: r.RemoteAddr, deadline: true}
+	c.keepEarly(rw.Reader)
+	e.serveFrom(c, r)
+	return true
 }
 
 // keepEarly keeps what the client sent past its request (a pipelined
@@ -125,21 +179,56 @@ func (c *conn) keepEarly(br *bufio.Reader) {
 func (c *conn) park(pp *parked) bool {
 	e := c.e
 	e.connMu.Lock()
-	c.state, c.poll = connParked, pp
-	e.connMu.Unlock()
+	c.state, c.poll, c.stop = connParked, pp, nil
 	if c.fd < 0 {
+		e.connMu.Unlock()
 		return false
 	}
-	if c.token == 0 {
-		token, ok := e.peer.watch(c.fd, c)
-		if !ok {
-			return false
-		}
-		c.token = token
-		return true
+	rearm, ok := c.armLocked()
+	e.connMu.Unlock()
+	if rearm {
+		e.peer.rearm(c.fd, c.token)
 	}
-	e.peer.rearm(c.fd, c.token)
-	return true
+	return ok
+}
+
+// armLocked has the poller report c's socket once (ready), registering it
+// on first use, under e.connMu and then the poller's lock: a report, and
+// the sweep, find c's state and token set. rearm: the caller re-arms the
+// registration, after e.connMu. A socket still armed is left as it is.
+func (c *conn) armLocked() (rearm, ok bool) {
+	switch {
+	case c.armed:
+		return false, true
+	case c.token == 0:
+		c.armed = c.e.peer.watch(c.fd, c, &c.token)
+		return false, c.armed
+	}
+	c.armed = true
+	return true, true
+}
+
+// watchServing keeps c's socket armed while its request is served, so
+// that a client that hangs up ends the request's context (stop), as with
+// net/http. What else the client sends meanwhile is read once the
+// request is answered.
+func (c *conn) watchServing(stop context.CancelFunc) {
+	e := c.e
+	e.connMu.Lock()
+	c.stop = stop
+	rearm, _ := c.armLocked()
+	e.connMu.Unlock()
+	if rearm {
+		e.peer.rearm(c.fd, c.token)
+	}
+}
+
+// served ends watchServing: the request's context is left to end with
+// its handler's work.
+func (c *conn) served() {
+	c.e.connMu.Lock()
+	c.stop = nil
+	c.e.connMu.Unlock()
 }
 
 // ready is the poller's report: a parked conn's client sent something or
@@ -148,6 +237,7 @@ func (c *conn) park(pp *parked) bool {
 func (c *conn) ready(hup bool) {
 	e := c.e
 	e.connMu.Lock()
+	c.armed = false
 	switch c.state {
 	case connParked:
 		// Its next request came early (pipelined: served once the poll is
@@ -167,6 +257,15 @@ func (c *conn) ready(hup bool) {
 			c.close() // shutting down
 		}
 		return
+	case connServing:
+		// The client hung up while its request is served, or sent more
+		// (read once the request is answered: idleAgain arms again).
+		if stop := c.stop; hup && stop != nil {
+			c.stop = nil
+			e.connMu.Unlock()
+			stop()
+			return
+		}
 	}
 	e.connMu.Unlock()
 }
@@ -217,21 +316,17 @@ func (c *conn) idleAgain() {
 		return
 	}
 	e.connMu.Lock()
-	c.toIdleLocked()
-	e.connMu.Unlock()
-	if c.token == 0 {
-		token, ok := e.peer.watch(c.fd, c)
-		if !ok {
-			e.connMu.Lock()
-			delete(e.idle, c)
-			e.connMu.Unlock()
-			c.close()
-			return
-		}
-		c.token = token // before any report: watch holds the poller's lock until registered
-		return
+	rearm, ok := c.armLocked()
+	if ok {
+		c.toIdleLocked()
 	}
-	e.peer.rearm(c.fd, c.token)
+	e.connMu.Unlock()
+	switch {
+	case !ok:
+		c.close()
+	case rearm:
+		e.peer.rearm(c.fd, c.token)
+	}
 }
 
 // close ends the connection; its owner calls it.
@@ -263,7 +358,7 @@ func (e *Engine) sweepIdle() {
 	e.lastSweep = now
 	var expired []*conn
 	for c := range e.idle {
-		if stopping || now-c.idleSince > int64(e.connLimits.IdleTimeout) {
+		if stopping || now-c.idleSince > int64(c.srv.limits.IdleTimeout) {
 			c.state = connServing // the sweep owns it now
 			delete(e.idle, c)
 			expired = append(expired, c)
@@ -321,7 +416,7 @@ func (r *connReader) read(p []byte) (int, error) {
 		// Nothing yet, or an error the connection reports again, typed.
 	}
 	if r.limit >= 0 && !r.armed {
-		c.nc.SetReadDeadline(time.Now().Add(c.e.connLimits.HeaderTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.HeaderTimeout))
 		r.armed, c.deadline = true, true
 	}
 	return c.nc.Read(p)
@@ -395,7 +490,11 @@ func (e *Engine) pooled(f func()) {
 // until one parks or hands the connection over (an SSE stream, a
 // WebSocket), the client closes or reads must stop; then c is idle,
 // closed or someone else's.
-func (e *Engine) serve(c *conn) {
+func (e *Engine) serve(c *conn) { e.serveFrom(c, nil) }
+
+// serveFrom is serve with first, if not nil, the connection's request
+// already read (by net/http: see Adopt).
+func (e *Engine) serveFrom(c *conn, first *http.Request) {
 	cr := &connReader{c: c, limit: -1}
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(cr)
@@ -408,26 +507,30 @@ func (e *Engine) serve(c *conn) {
 		drop()
 	}
 	for {
-		if c.fd < 0 && br.Buffered() == 0 && len(c.early) == 0 {
-			// No poller watches it: wait for the next request here.
-			c.nc.SetReadDeadline(time.Now().Add(e.connLimits.IdleTimeout))
-			c.deadline = true
-			if _, err := br.Peek(1); err != nil {
+		req := first
+		first = nil
+		if req == nil {
+			if c.fd < 0 && br.Buffered() == 0 && len(c.early) == 0 {
+				// No poller watches it: wait for the next request here.
+				c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.IdleTimeout))
+				c.deadline = true
+				if _, err := br.Peek(1); err != nil {
+					release()
+					c.close()
+					return
+				}
+			}
+			cr.limit = int64(c.srv.limits.MaxHeaderBytes) + 4096 // net/http's slack for the request line
+			cr.armed = false
+			var err error
+			if req, err = http.ReadRequest(br); err != nil {
+				e.refuseRequest(c, cr, err)
 				release()
 				c.close()
 				return
 			}
+			cr.limit = -1
 		}
-		cr.limit = int64(e.connLimits.MaxHeaderBytes) + 4096 // net/http's slack for the request line
-		cr.armed = false
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			e.refuseRequest(c, cr, err)
-			release()
-			c.close()
-			return
-		}
-		cr.limit = -1
 		if c.deadline {
 			c.nc.SetReadDeadline(time.Time{})
 			c.deadline = false
@@ -439,6 +542,11 @@ func (e *Engine) serve(c *conn) {
 			c.close()
 			return
 		}
+		if c.fd >= 0 {
+			ctx, stop := context.WithCancel(req.Context())
+			req = req.WithContext(ctx)
+			c.watchServing(stop)
+		}
 		e.serveRequest(rs, req)
 		switch {
 		case rs.hijacked:
@@ -447,6 +555,7 @@ func (e *Engine) serve(c *conn) {
 			drop() // the poll's owner has c, and what br held (takeConn)
 			return
 		}
+		c.served()
 		keep := rs.finish()
 		if !keep || e.shutdown.Err() != nil {
 			release()
@@ -475,7 +584,7 @@ func (e *Engine) serveRequest(rs *response, req *http.Request) {
 			e.logger.Error("http: panic serving", "remote", req.RemoteAddr, "panic", v, "stack", string(buf))
 		}
 	}()
-	e.handler.ServeHTTP(rs, req)
+	rs.c.srv.handler.ServeHTTP(rs, req)
 }
 
 // checkRequest applies what net/http checks of a request before its

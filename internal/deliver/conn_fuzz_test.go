@@ -42,7 +42,7 @@ func FuzzDetachedConn(f *testing.F) {
 		e := New(Config{Shutdown: ctx})
 		e.SetHandler(mux, ConnLimits{HeaderTimeout: time.Second, IdleTimeout: time.Second, MaxHeaderBytes: 1 << 10})
 		client, server := net.Pipe()
-		c := &conn{e: e, nc: server, fd: -1, remote: "pipe"}
+		c := &conn{e: e, srv: e.serving.Load(), nc: server, fd: -1, remote: "pipe"}
 		done := make(chan struct{})
 		go func() { defer close(done); e.serve(c) }()
 		go func() { client.Write(in); time.Sleep(10 * time.Millisecond); client.Close() }()

@@ -210,6 +210,84 @@ func TestParkedPollKeepsItsConnection(t *testing.T) {
 	}
 }
 
+// A plain HTTP/1.1 connection is the engine's from its first request
+// without a body (Adopting): answered, it waits in the engine's idle set and
+// its next requests are the engine's. A first request with a body, one
+// that closes the connection, or HTTP/1.0, stays net/http's.
+func TestAdoptedConnection(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	addr := pollServer(t, c)
+
+	cl := dial(t, addr)
+	cl.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	if resp, body := cl.read("POST"); body != "hi" || resp.Header.Get("X-Served") != "net/http" {
+		t.Fatalf("echo: %q served by %q", body, resp.Header.Get("X-Served"))
+	}
+	cl.send("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := cl.read("GET"); resp.StatusCode != http.StatusNoContent || resp.Close {
+		t.Fatalf("nothing: %d, close %v", resp.StatusCode, resp.Close)
+	}
+	waitFor(t, "the connection to be idle", func() bool { return c.Deliver.IdleConns() == 1 })
+	for i := range 3 {
+		cl.send("GET /p?after=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp, body := cl.read("GET"); body != "ids  next 0" || resp.Header.Get("X-Served") != "engine" {
+			t.Fatalf("poll %d: %q served by %q", i, body, resp.Header.Get("X-Served"))
+		}
+	}
+	cl.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nbye")
+	if resp, body := cl.read("POST"); body != "bye" || resp.Header.Get("X-Served") != "engine" {
+		t.Fatalf("second echo: %q served by %q", body, resp.Header.Get("X-Served"))
+	}
+
+	for _, req := range []string{
+		"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /nothing HTTP/1.0\r\nHost: x\r\n\r\n",
+		"GET /nothing HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+	} {
+		other := dial(t, addr)
+		other.send("%s", req)
+		if resp, _ := other.read("GET"); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%q: %d", req, resp.StatusCode)
+		}
+		other.conn.Close()
+	}
+	if n := c.Deliver.IdleConns(); n != 1 {
+		t.Fatalf("%d idle connections; want only the adopted one", n)
+	}
+}
+
+// A client that hangs up while the engine serves its request ends the
+// request's context, as net/http's background read does: a handler that
+// waits is let go.
+func TestEngineRequestEndsWhenClientHangsUp(t *testing.T) {
+	c := dialecttest.NewCore(t, dialecttest.Options{})
+	ended := make(chan string, 1)
+	srv := c.Serve(t, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /nothing", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		})
+		mux.HandleFunc("GET /hold", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+				ended <- "ended"
+			case <-time.After(10 * time.Second):
+				ended <- "still held"
+			}
+		})
+	})
+	cl := dial(t, strings.TrimPrefix(srv.URL, "http://"))
+	cl.send("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n") // adopted: the next request is the engine's
+	cl.read("GET")
+	waitFor(t, "the connection to be idle", func() bool { return c.Deliver.IdleConns() == 1 })
+	cl.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "the request to be served", func() bool { return c.Deliver.IdleConns() == 0 })
+	time.Sleep(50 * time.Millisecond) // in its handler
+	cl.conn.Close()
+	if got := <-ended; got != "ended" {
+		t.Fatalf("the handler of a request whose client hung up: %s", got)
+	}
+}
+
 // A poll whose Answer may block (Quick unset) is answered on a goroutine,
 // with the same result.
 func TestParkedSlowPoll(t *testing.T) {

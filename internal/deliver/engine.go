@@ -68,9 +68,8 @@ type Engine struct {
 	peer     *peerPoller // reads WebSocket clients and detached connections (Linux), started on first use
 
 	// Detached HTTP connections (conn.go): the handler that serves their
-	// requests, its limits, and the connections' states.
-	handler     http.Handler
-	connLimits  ConnLimits
+	// requests and its limits (SetHandler), and the connections' states.
+	serving     atomic.Pointer[connHandler]
 	connMu      sync.Mutex
 	idle        map[*conn]struct{} // waiting for their next request
 	lastSweep   int64

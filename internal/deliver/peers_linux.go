@@ -93,26 +93,27 @@ func (e *Engine) watchPeer(st *stream) bool {
 	if p == nil || st.fd < 0 {
 		return false
 	}
-	token, ok := p.watch(st.fd, st)
-	st.peerToken = token
-	return ok
+	return p.watch(st.fd, st, &st.peerToken)
 }
 
-// watch registers fd, armed, for w; false if it cannot.
-func (p *peerPoller) watch(fd int, w watched) (token uint64, ok bool) {
+// watch registers fd, armed, for w, and sets *token to its registration;
+// false if it cannot. *token is set under the poller's lock, which a
+// report for w takes first: whoever w's report hands it to reads it set.
+func (p *peerPoller) watch(fd int, w watched, token *uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return 0, false
+		return false
 	}
 	p.next++
-	token = p.next
-	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(token), Pad: int32(token >> 32)}
+	t := p.next
+	ev := syscall.EpollEvent{Events: peerEvents, Fd: int32(t), Pad: int32(t >> 32)}
 	if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) != nil {
-		return 0, false
+		return false
 	}
-	p.conns[token] = w
-	return token, true
+	*token = t
+	p.conns[t] = w
+	return true
 }
 
 // rearm asks for the next readiness report of a registered socket.

@@ -187,13 +187,18 @@ func (rs *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	rs.hijacked = true
 	c := rs.c
 	c.e.connMu.Lock()
-	c.state = connClosed // no longer the engine's
+	c.state, c.armed, c.stop = connClosed, false, nil // no longer the engine's
 	c.e.connMu.Unlock()
 	if c.token != 0 {
 		c.e.peer.unwatch(c.fd, c.token)
 		c.token = 0
 	}
 	c.nc.SetDeadline(time.Time{})
+	if n := len(c.early); n > 0 {
+		// What the client sent behind the request must be in the reader
+		// the new owner looks in before it reads the socket.
+		rs.br.Peek(min(n, rs.br.Size()))
+	}
 	return c.nc, bufio.NewReadWriter(rs.br, bufio.NewWriterSize(c.nc, 512)), nil
 }
 

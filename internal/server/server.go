@@ -248,16 +248,18 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	handler := s.middleware(api)
 	s.http = &http.Server{
-		Handler:           s.middleware(api),
+		Handler:           core.Deliver.Adopting(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
-	// A connection whose long-poll parks is the delivery engine's from
-	// then on: it serves the next requests with the same handler and limits.
-	core.Deliver.SetHandler(s.http.Handler, deliver.ConnLimits{
+	// A plain HTTP/1.1 connection is the delivery engine's from its first
+	// request without a body on (or from a long-poll that parks): it serves
+	// the requests with the same handler and limits.
+	core.Deliver.SetHandler(handler, deliver.ConnLimits{
 		HeaderTimeout:  s.http.ReadHeaderTimeout,
 		IdleTimeout:    s.http.IdleTimeout,
 		MaxHeaderBytes: s.http.MaxHeaderBytes,

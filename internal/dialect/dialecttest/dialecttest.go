@@ -92,8 +92,9 @@ func (c *Core) Serve(t testing.TB, mount func(*http.ServeMux)) *httptest.Server 
 	t.Helper()
 	mux := http.NewServeMux()
 	mount(mux)
-	c.Deliver.SetHandler(mux, deliver.ConnLimits{}) // as the server does: parked polls' connections are the engine's
-	srv := httptest.NewServer(mux)
+	// As the server does: plain HTTP/1.1 connections are the engine's.
+	c.Deliver.SetHandler(mux, deliver.ConnLimits{})
+	srv := httptest.NewServer(c.Deliver.Adopting(mux))
 	t.Cleanup(func() {
 		c.Stop()
 		srv.CloseClientConnections()
