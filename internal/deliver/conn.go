@@ -152,6 +152,16 @@ func (e *Engine) adopt(w http.ResponseWriter, r *http.Request, h http.Handler) b
 	if _, ok := unwrapResponse(w); ok {
 		return false // already the engine's
 	}
+	// Served on net/http's goroutine, but the engine's from the hijack on:
+	// Wait waits for it (net/http's Shutdown does not), as for serveConn.
+	e.mu.Lock()
+	if e.stopping {
+		e.mu.Unlock()
+		return false
+	}
+	e.streams.Add(1)
+	e.mu.Unlock()
+	defer e.streams.Done()
 	nc, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -493,7 +503,7 @@ func (e *Engine) pooled(f func()) {
 func (e *Engine) serve(c *conn) { e.serveFrom(c, nil) }
 
 // serveFrom is serve with first, if not nil, the connection's request
-// already read (by net/http: see Adopt).
+// already read (by net/http: see adopt).
 func (e *Engine) serveFrom(c *conn, first *http.Request) {
 	cr := &connReader{c: c, limit: -1}
 	br := readers.Get().(*bufio.Reader)
