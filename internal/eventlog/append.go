@@ -59,6 +59,7 @@ func (l *Log) Append(ctx context.Context, drafts []Draft) ([]Ack, error) {
 		case pa := <-f.Ok():
 			acks[i].Seq = pa.Sequence
 			acks[i].Duplicate = pa.Duplicate
+			l.raiseAcked(pa.Sequence)
 		case err := <-f.Err():
 			return nil, fmt.Errorf("eventlog: append: %w", engineErr(err))
 		case <-ctx.Done():

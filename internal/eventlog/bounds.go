@@ -45,6 +45,29 @@ func (l *Log) Bounds(ctx context.Context) (first, last uint64, err error) {
 	return streamBounds(m.Data)
 }
 
+// Acked returns the stream's last sequence without asking the engine, and
+// true, where this Log is the stream's only writer (an embedded engine
+// without a client port): then every event stored was acknowledged to
+// one of its appends, or stored before it opened. Elsewhere (an external
+// engine, or an embedded one other clients may write to) it returns
+// false, and only Bounds knows.
+func (l *Log) Acked() (last uint64, ok bool) {
+	if !l.sole {
+		return 0, false
+	}
+	return l.acked.Load(), true
+}
+
+// raiseAcked records an append's acknowledged sequence for Acked.
+func (l *Log) raiseAcked(seq uint64) {
+	for {
+		cur := l.acked.Load()
+		if seq <= cur || l.acked.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
 // streamBounds reads the positions out of a stream-info answer. Only its
 // state is decoded where the answer has one: the configuration and the
 // cluster before and after it are most of its bytes, and decoding them

@@ -95,3 +95,46 @@ func FuzzStreamBounds(f *testing.F) {
 		}
 	})
 }
+
+// A Log that is its stream's only writer (embedded, no client port) knows
+// the last sequence without the engine: what it appended, or found stored
+// when it opened; one whose engine other clients may write to does not.
+func TestAcked(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, Config{Dir: dir})
+	if last, ok := l.Acked(); !ok || last != 0 {
+		t.Fatalf("empty log: %d, %v", last, ok)
+	}
+	acks, err := l.Append(t.Context(), drafts("app.acked", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last, ok := l.Acked(); !ok || last != acks[2].Seq {
+		t.Fatalf("after appending %d: %d, %v", acks[2].Seq, last, ok)
+	}
+	// A duplicate's ack names the stored event: the last does not move back.
+	dup := []Draft{{ID: "once", Topic: "app.acked", Type: "t", Data: json.RawMessage(`{}`)}}
+	first, err := l.Append(t.Context(), dup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(t.Context(), drafts("app.acked", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := l.Append(t.Context(), dup); err != nil || !again[0].Duplicate || again[0].Seq != first[0].Seq {
+		t.Fatalf("duplicate: %+v, %v", again, err)
+	}
+	if last, _ := l.Acked(); last != first[0].Seq+1 {
+		t.Fatalf("after a duplicate: %d, want %d", last, first[0].Seq+1)
+	}
+	l.Close()
+
+	l = openTest(t, Config{Dir: dir})
+	if last, ok := l.Acked(); !ok || last != first[0].Seq+1 {
+		t.Fatalf("reopened: %d, %v; want %d", last, ok, first[0].Seq+1)
+	}
+	listening := openTest(t, Config{Listen: "127.0.0.1:0"})
+	if _, ok := listening.Acked(); ok {
+		t.Fatal("an engine with a client port: Acked claims to know")
+	}
+}

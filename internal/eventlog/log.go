@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -73,6 +74,12 @@ type Log struct {
 	replies *replies // the answers to reads (direct and message gets)
 	stream  string
 	commit  *committer // group commit for FsyncAlways, nil otherwise
+	// sole: the stream has no writer but this Log (an embedded engine
+	// without a client port), so acked, the highest sequence the engine
+	// acknowledged to its appends (and the last stored when it opened), is
+	// the stream's last (Acked).
+	sole  bool
+	acked atomic.Uint64
 
 	mu  sync.Mutex
 	kvs map[string]KV
@@ -127,6 +134,14 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err := l.ensureStream(ctx); err != nil {
 		l.Close()
 		return nil, err
+	}
+	if l.sole = len(cfg.URLs) == 0 && cfg.Listen == ""; l.sole {
+		_, last, err := l.Bounds(ctx)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.acked.Store(last)
 	}
 	if cfg.Fsync == FsyncAlways && l.ns != nil && groupCommitSupported {
 		c, err := newCommitter(filepath.Join(cfg.Dir, "jetstream"))

@@ -17,6 +17,11 @@ const nowTimeout = 5 * time.Second
 // acknowledged to publishers that the tail has not delivered yet, so a
 // client that publishes and then subscribes "from now" does not get them.
 func (h *Hub) Now(ctx context.Context) (uint64, error) {
+	if l, ok := h.log.(ackedLog); ok {
+		if last, ok := l.Acked(); ok {
+			return max(last, h.Last()), nil
+		}
+	}
 	last, err := h.now.Do(ctx, h.ctx, h.bounds)
 	switch {
 	case errors.Is(err, sharedcall.ErrClosed):
@@ -27,6 +32,12 @@ func (h *Hub) Now(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("hub: %w", err)
 	}
 	return max(last, h.Last()), nil
+}
+
+// ackedLog is a log that may know its last sequence without asking the
+// engine (eventlog.Log.Acked: where it is the stream's only writer).
+type ackedLog interface {
+	Acked() (last uint64, ok bool)
 }
 
 // bounds is one engine call made for Now's callers (h.now shares it: a

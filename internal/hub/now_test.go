@@ -119,3 +119,38 @@ func TestNowContextAndClose(t *testing.T) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// knowingLog is boundsLog that knows its last sequence itself, as a log
+// that is its stream's only writer does, or says it does not.
+type knowingLog struct {
+	boundsLog
+	last  atomic.Uint64
+	knows bool
+}
+
+func (l *knowingLog) Acked() (uint64, bool) { return l.last.Load(), l.knows }
+
+// A log that knows its last sequence is not asked for its bounds; one
+// that does not know is.
+func TestNowFromAckedLog(t *testing.T) {
+	for _, knows := range []bool{true, false} {
+		l := &knowingLog{boundsLog: boundsLog{calls: make(chan struct{}, 1), answers: make(chan uint64, 1)}, knows: knows}
+		h, err := Start(context.Background(), l, Config{TrimEvery: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.last.Store(7)
+		l.answers <- 9 // what the engine would say
+		got, err := h.Now(context.Background())
+		h.Close()
+		asked := len(l.calls) == 1
+		switch {
+		case err != nil:
+			t.Fatalf("knows %v: %v", knows, err)
+		case knows && (got != 7 || asked):
+			t.Fatalf("a log that knows: %d, engine asked %v; want 7, not asked", got, asked)
+		case !knows && (got != 9 || !asked):
+			t.Fatalf("a log that does not know: %d, engine asked %v; want 9, asked", got, asked)
+		}
+	}
+}
