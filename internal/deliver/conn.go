@@ -154,13 +154,9 @@ func (e *Engine) adopt(w http.ResponseWriter, r *http.Request, h http.Handler) b
 	}
 	// Served on net/http's goroutine, but the engine's from the hijack on:
 	// Wait waits for it (net/http's Shutdown does not), as for serveConn.
-	e.mu.Lock()
-	if e.stopping {
-		e.mu.Unlock()
+	if !e.track() {
 		return false
 	}
-	e.streams.Add(1)
-	e.mu.Unlock()
 	defer e.streams.Done()
 	nc, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {

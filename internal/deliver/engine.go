@@ -105,17 +105,25 @@ func New(cfg Config) *Engine {
 // must return once Shutdown ends. Once Wait has begun it runs nothing and
 // returns false: the caller closes what it would have handed to f.
 func (e *Engine) Go(f func()) bool {
-	e.mu.Lock()
-	if e.stopping {
-		e.mu.Unlock()
+	if !e.track() {
 		return false
 	}
-	e.streams.Add(1)
-	e.mu.Unlock()
 	go func() {
 		defer e.streams.Done()
 		f()
 	}()
+	return true
+}
+
+// track counts work Wait waits for, which calls e.streams.Done when it
+// ends; false once Wait has begun.
+func (e *Engine) track() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return false
+	}
+	e.streams.Add(1)
 	return true
 }
 
