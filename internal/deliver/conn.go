@@ -217,7 +217,8 @@ func (c *conn) armLocked() (rearm, ok bool) {
 // watchServing keeps c's socket armed while its request is served, so
 // that a client that hangs up ends the request's context (stop), as with
 // net/http. What else the client sends meanwhile is read once the
-// request is answered.
+// request is answered. Its watch ends (c.stop nil) as c goes idle, is
+// closed or handed over, or serves its next request.
 func (c *conn) watchServing(stop context.CancelFunc) {
 	e := c.e
 	e.connMu.Lock()
@@ -227,14 +228,6 @@ func (c *conn) watchServing(stop context.CancelFunc) {
 	if rearm {
 		e.peer.rearm(c.fd, c.token)
 	}
-}
-
-// served ends watchServing: the request's context is left to end with
-// its handler's work.
-func (c *conn) served() {
-	c.e.connMu.Lock()
-	c.stop = nil
-	c.e.connMu.Unlock()
 }
 
 // ready is the poller's report: a parked conn's client sent something or
@@ -308,7 +301,7 @@ func (c *conn) answered() {
 
 // toIdleLocked puts an armed c in the idle set; e.connMu is held.
 func (c *conn) toIdleLocked() {
-	c.state = connIdle
+	c.state, c.stop = connIdle, nil
 	c.idleSince = time.Now().UnixNano()
 	c.e.idle[c] = struct{}{}
 }
@@ -339,7 +332,7 @@ func (c *conn) idleAgain() {
 func (c *conn) close() {
 	e := c.e
 	e.connMu.Lock()
-	c.state = connClosed
+	c.state, c.stop = connClosed, nil
 	delete(e.idle, c)
 	c.poll = nil
 	e.connMu.Unlock()
@@ -561,7 +554,6 @@ func (e *Engine) serveFrom(c *conn, first *http.Request) {
 			drop() // the poll's owner has c, and what br held (takeConn)
 			return
 		}
-		c.served()
 		keep := rs.finish()
 		if !keep || e.shutdown.Err() != nil {
 			release()
