@@ -36,6 +36,31 @@ func (k *natsKV) update(ctx context.Context, key string, value []byte, rev uint6
 	if !validKey(key) {
 		return 0, fmt.Errorf("eventlog: kv %q: %w", key, ErrInvalidKey)
 	}
+	return k.write(ctx, key, value, nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(rev, 10)}})
+}
+
+// purge deletes key (with rev > 0 only if its revision is still rev) and
+// returns the revision of its marker: the message the client's
+// KeyValue.Purge publishes (a purge operation that rolls up the key's
+// subject, so one marker is left instead of its history), whose
+// acknowledgement the client does not return (KnownRevision needs it).
+func (k *natsKV) purge(ctx context.Context, key string, rev uint64) (uint64, error) {
+	if !validKey(key) {
+		return 0, fmt.Errorf("eventlog: kv %q: %w", key, ErrInvalidKey)
+	}
+	h := nats.Header{kvOperation: []string{"PURGE"}, jetstream.MsgRollup: []string{jetstream.MsgRollupSubject}}
+	if rev > 0 {
+		h[jetstream.ExpectedLastSubjSeqHeader] = []string{strconv.FormatUint(rev, 10)}
+	}
+	return k.write(ctx, key, nil, h)
+}
+
+// kvOperation is the header that marks a KV message a deletion or purge.
+const kvOperation = "KV-Operation"
+
+// write publishes one message to key's subject and returns the sequence
+// the stream acknowledged it at.
+func (k *natsKV) write(ctx context.Context, key string, value []byte, h nats.Header) (uint64, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		if ctx.Done() == nil {
 			ctx = k.deadline.context(ctx) // no timer of its own
@@ -45,11 +70,7 @@ func (k *natsKV) update(ctx context.Context, key string, value []byte, rev uint6
 			defer cancel()
 		}
 	}
-	m := &nats.Msg{
-		Subject: k.subjects + key,
-		Header:  nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(rev, 10)}},
-		Data:    value,
-	}
+	m := &nats.Msg{Subject: k.subjects + key, Header: h, Data: value}
 	ans := k.replies.expect()
 	defer ans.done()
 	m.Reply = ans.Subject

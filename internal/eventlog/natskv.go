@@ -51,7 +51,7 @@ func (l *Log) KV(ctx context.Context, bucket string, opts ...KVOption) (KV, erro
 		return nil, fmt.Errorf("eventlog: kv bucket %s: %w", bucket, engineErr(err))
 	}
 	kv := &natsKV{b: b, s: st, subjects: "$KV." + bucket + ".", nc: l.nc, replies: l.replies,
-		ackPrefix: fmt.Appendf(nil, "{%q:%q,%q:", "stream", "KV_"+bucket, "seq")}
+		ackPrefix: fmt.Appendf(nil, "{%q:%q,%q:", "stream", "KV_"+bucket, "seq"), sole: l.sole}
 	l.kvs[bucket] = kv
 	return kv, nil
 }
@@ -67,6 +67,10 @@ type natsKV struct {
 	replies   *replies
 	ackPrefix []byte
 	deadline  sharedDeadline
+	// sole: no client writes to the bucket but this handle (see Log.sole);
+	// marks then answer KnownRevision (kvknown.go).
+	sole  bool
+	marks revisionMarks
 }
 
 func (k *natsKV) Get(ctx context.Context, key string) (Entry, error) {
@@ -85,14 +89,22 @@ func (k *natsKV) Create(ctx context.Context, key string, value []byte) (uint64, 
 		return 0, err
 	}
 	rev, err := k.b.Create(ctx, key, value)
-	return rev, kvErr(key, err)
+	if err != nil {
+		return 0, kvErr(key, err)
+	}
+	k.wrote(key, rev)
+	return rev, nil
 }
 
 func (k *natsKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	if err := checkKeyLen(key); err != nil {
 		return 0, err
 	}
-	return k.update(ctx, key, value, rev)
+	rev, err := k.update(ctx, key, value, rev)
+	if err == nil {
+		k.wrote(key, rev)
+	}
+	return rev, err
 }
 
 func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
@@ -100,20 +112,29 @@ func (k *natsKV) Put(ctx context.Context, key string, value []byte) (uint64, err
 		return 0, err
 	}
 	rev, err := k.b.Put(ctx, key, value)
-	return rev, kvErr(key, err)
+	if err != nil {
+		return 0, kvErr(key, err)
+	}
+	k.wrote(key, rev)
+	return rev, nil
 }
 
 func (k *natsKV) Delete(ctx context.Context, key string, rev uint64) error {
 	if err := checkKeyLen(key); err != nil {
 		return err
 	}
-	var opts []jetstream.KVDeleteOpt
-	if rev > 0 {
-		opts = append(opts, jetstream.LastRevision(rev))
+	at, err := k.purge(ctx, key, rev)
+	if err == nil {
+		k.wrote(key, at)
 	}
-	// Purge rather than Delete: a purge leaves one marker instead of the
-	// whole history, so deleted state does not accumulate.
-	return kvErr(key, k.b.Purge(ctx, key, opts...))
+	return err
+}
+
+// wrote records the revision of an acknowledged write for KnownRevision.
+func (k *natsKV) wrote(key string, rev uint64) {
+	if k.sole {
+		k.marks.wrote(key, rev)
+	}
 }
 
 func (k *natsKV) List(ctx context.Context, prefix string) ([]Entry, error) {
@@ -147,6 +168,9 @@ func (k *natsKV) Watch(ctx context.Context, prefix string, fn func(Entry)) error
 	pattern, err := kvPattern(prefix)
 	if err != nil {
 		return err
+	}
+	if k.sole {
+		k.marks.watch(prefix) // before the watch subscribes: see revisionMarks
 	}
 	w, err := k.b.Watch(ctx, pattern)
 	if err != nil {

@@ -175,6 +175,13 @@ func (kv *KV) Revision(ctx context.Context, prefix string) (uint64, error) {
 	return rev, nil
 }
 
+// KnownRevision is Revision without a context: a bucket in memory is its
+// only writer, and always knows.
+func (kv *KV) KnownRevision(prefix string) (uint64, bool) {
+	rev, err := kv.Revision(context.Background(), prefix)
+	return rev, err == nil
+}
+
 // lastLocked returns key's last write, nil if there is none or it expired.
 func (kv *KV) lastLocked(key string) *write {
 	w := kv.keys[key]

@@ -18,6 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestContract(t *testing.T) {
 	kvtest.Run(t, func(*testing.T) eventlog.KV { return memkv.New() })
 	kvtest.RunTTL(t, func(_ *testing.T, ttl time.Duration) eventlog.KV { return memkv.New(memkv.TTL(ttl)) })
+	kvtest.RunKnownRevision(t, func(*testing.T) kvtest.KnownRevisions { return memkv.New() })
 }
 
 // With a Clock, keys expire when the clock says so, not when time passes.
