@@ -269,6 +269,28 @@ func (s *Store) FollowPark(ctx context.Context, st State, req FollowRequest) (St
 	return next, m, nil
 }
 
+// TryRecheck is Recheck where it needs no wait, for an answer made where
+// nothing may block (a fan-out worker): ok is false where Recheck would
+// have to ask the engine or wait for the watch (a bucket that does not
+// know its last write, a watch that has not delivered it yet, a cursor
+// the watch's entry cannot vouch for, or idled out as known), and the
+// caller calls Recheck instead. It is the same check: the bucket's last
+// write under the prefix, read now, is one acknowledged after the poll
+// arrived and after its events were stored.
+func (s *Store) TryRecheck(id string, m FollowMark) (st State, ok bool, err error) {
+	if m.v == nil {
+		return State{}, false, nil
+	}
+	epoch, ok := m.v.barrierNow()
+	if !ok {
+		return State{}, false, nil
+	}
+	if st, ok, err = s.viewed(id, epoch); !ok {
+		return State{}, false, nil
+	}
+	return st, true, s.lost(id, err)
+}
+
 // A FollowMark is where a parked poll's barrier starts (FollowPark).
 type FollowMark struct {
 	v     *view

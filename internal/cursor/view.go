@@ -44,7 +44,15 @@ type view struct {
 	advanced chan struct{} // closed when applied or ready changes; nil: no one waits
 	restart  context.CancelFunc
 
+	known     knownRevisions // the bucket, if it may know its revisions (nil: it never does)
 	revisions revisions
+}
+
+// knownRevisions is a bucket that can say what Revision would without a
+// round trip, where it knows (eventlog's, where it is the bucket's only
+// writer; memkv): a barrier then costs no engine call, and need not wait.
+type knownRevisions interface {
+	KnownRevision(prefix string) (uint64, bool)
 }
 
 const (
@@ -67,6 +75,7 @@ func (s *Store) WatchFollowed(ctx context.Context, prefix string) error {
 		return fmt.Errorf("%w: prefix %q: an id's first tokens followed by '.'", ErrInvalid, prefix)
 	}
 	v := &view{s: s, prefix: prefix, ctx: ctx}
+	v.known, _ = s.kv.(knownRevisions)
 	s.views.add(v)
 	defer s.views.remove(v)
 	defer v.revisions.close()
@@ -149,31 +158,27 @@ func (v *view) barrier(ctx context.Context, since, through uint64) (uint64, bool
 	if v.readyEpoch() == 0 {
 		return 0, false
 	}
-	rev, err := v.revisions.revision(ctx, v.ctx, since, through, func(ctx context.Context) (uint64, error) {
-		ctx, cancel := context.WithTimeout(ctx, revisionTimeout)
-		defer cancel()
-		return v.s.kv.Revision(ctx, v.prefix)
-	})
-	if err != nil {
-		return 0, false
+	rev, ok := v.knownRevision()
+	if !ok {
+		var err error
+		rev, err = v.revisions.revision(ctx, v.ctx, since, through, func(ctx context.Context) (uint64, error) {
+			ctx, cancel := context.WithTimeout(ctx, revisionTimeout)
+			defer cancel()
+			return v.s.kv.Revision(ctx, v.prefix)
+		})
+		if err != nil {
+			return 0, false
+		}
 	}
 	var timeout <-chan time.Time // made only if the watch is behind
 	for {
-		v.mu.Lock()
-		if !v.ready {
-			v.mu.Unlock()
+		epoch, wake, ok := v.reached(rev)
+		switch {
+		case epoch != 0:
+			return epoch, true
+		case !ok:
 			return 0, false
 		}
-		if v.applied >= rev {
-			epoch := v.epoch
-			v.mu.Unlock()
-			return epoch, true
-		}
-		if v.advanced == nil {
-			v.advanced = make(chan struct{})
-		}
-		wake := v.advanced
-		v.mu.Unlock()
 		if timeout == nil {
 			t := time.NewTimer(barrierWait)
 			defer t.Stop()
@@ -188,6 +193,44 @@ func (v *view) barrier(ctx context.Context, since, through uint64) (uint64, bool
 			return 0, false
 		}
 	}
+}
+
+// barrierNow is barrier where it takes no wait: the bucket knows its last
+// write under the prefix (KnownRevision), now a moment after the poll
+// arrived and its events were stored, and the watch has delivered it.
+func (v *view) barrierNow() (uint64, bool) {
+	rev, ok := v.knownRevision()
+	if !ok {
+		return 0, false
+	}
+	epoch, _, _ := v.reached(rev)
+	return epoch, epoch != 0
+}
+
+// knownRevision is the bucket's Revision of the prefix where it knows it
+// without a round trip: it is the only writer.
+func (v *view) knownRevision() (uint64, bool) {
+	if v.known == nil {
+		return 0, false
+	}
+	return v.known.KnownRevision(v.prefix)
+}
+
+// reached returns the live watch's epoch if it has delivered rev; else 0
+// and what to wait on for it to move, or false if no watch is live.
+func (v *view) reached(rev uint64) (epoch uint64, wake chan struct{}, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case !v.ready:
+		return 0, nil, false
+	case v.applied >= rev:
+		return v.epoch, nil, true
+	}
+	if v.advanced == nil {
+		v.advanced = make(chan struct{})
+	}
+	return 0, v.advanced, true
 }
 
 // lagging restarts a watch that did not deliver rev in time.
@@ -209,19 +252,28 @@ func (v *view) lagging(rev uint64) {
 func (s *Store) recheck(ctx context.Context, id string, v *view, since, through uint64) (State, error) {
 	if v != nil {
 		if epoch, ok := v.barrier(ctx, since, through); ok {
-			e, ok := s.known.lookup(id)
-			switch {
-			case !ok || e.epoch != epoch:
-			case e.gone:
-				return State{}, fmt.Errorf("cursor %s: deleted: %w", id, ErrNotFound)
-			case !s.expired(&e.st):
-				return e.st, nil
+			if st, ok, err := s.viewed(id, epoch); ok {
+				return st, err
 			}
-			// Idled out as known here: Get tells whether another node
-			// kept it alive, and deletes it if not.
 		}
 	}
 	return s.read(ctx, id)
+}
+
+// viewed returns the followed cursor id as the watch of epoch has it, once
+// past a barrier of that watch; false if the entry cannot be trusted, or
+// idled out as known (a read tells whether another node kept it alive,
+// and deletes it if not).
+func (s *Store) viewed(id string, epoch uint64) (State, bool, error) {
+	e, ok := s.known.lookup(id)
+	switch {
+	case !ok || e.epoch != epoch:
+	case e.gone:
+		return State{}, true, fmt.Errorf("cursor %s: deleted: %w", id, ErrNotFound)
+	case !s.expired(&e.st):
+		return e.st, true, nil
+	}
+	return State{}, false, nil
 }
 
 // views are a store's views, by prefix. Every poll looks its view up;

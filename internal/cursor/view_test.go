@@ -284,3 +284,105 @@ func TestKnownTombstone(t *testing.T) {
 }
 
 var _ eventlog.KV = (*gatedKV)(nil)
+
+// heldKV is a counting bucket that knows its last writes (KnownRevision,
+// as the engine's bucket does where herald is its only writer), and whose
+// watch the test may hold: while held, an entry the watch delivers waits.
+type heldKV struct {
+	countingKV
+	mu   sync.Mutex
+	gate chan struct{} // nil: not held; closed when released
+}
+
+func (k *heldKV) KnownRevision(prefix string) (uint64, bool) {
+	return k.countingKV.KV.(knownRevisions).KnownRevision(prefix)
+}
+
+func (k *heldKV) Watch(ctx context.Context, prefix string, fn func(eventlog.Entry)) error {
+	return k.countingKV.Watch(ctx, prefix, func(e eventlog.Entry) {
+		k.mu.Lock()
+		gate := k.gate
+		k.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+			}
+		}
+		fn(e)
+	})
+}
+
+func (k *heldKV) hold() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gate = make(chan struct{})
+}
+
+func (k *heldKV) release() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	close(k.gate)
+	k.gate = nil
+}
+
+// Where the bucket knows its last write, a barrier asks the engine
+// nothing, and TryRecheck answers without a wait once the watch has
+// delivered that write — never before: a deletion acknowledged, and not
+// yet watched, is not answered as a live cursor.
+func TestRecheckKnownRevision(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	kv := &heldKV{countingKV: countingKV{KV: e.kv}}
+	s := New(kv, e.log, e.hub, Config{Now: e.clock})
+	e.watch(t, s)
+	st, err := s.Create(ctx, "q.a", Spec{IdleTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Follow(ctx, st, FollowRequest{After: st.Acked, Max: 10}); err != nil {
+		t.Fatal(err)
+	}
+	kv.Gets.Store(0)
+	kv.Revisions.Store(0)
+	k, ok := s.Known("q.a")
+	if !ok {
+		t.Fatal("not known after a poll")
+	}
+	if _, err := s.Follow(ctx, k, FollowRequest{After: k.Acked, Max: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if g, r := kv.Gets.Load(), kv.Revisions.Load(); g != 0 || r != 0 {
+		t.Fatalf("a poll of a known cursor: %d reads, %d revision reads; want none", g, r)
+	}
+	_, m, err := s.FollowPark(ctx, k, FollowRequest{After: k.Acked, Max: 10, Wait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the watch to deliver the poll's writes", func() bool {
+		_, ok, _ := s.TryRecheck("q.a", m)
+		return ok
+	})
+	if got, ok, err := s.TryRecheck("q.a", m); !ok || err != nil || got.ID != "q.a" {
+		t.Fatalf("TryRecheck of a live cursor: %v, %v, %v", got.ID, ok, err)
+	}
+	kv.hold()
+	other := New(e.kv, e.log, e.hub, Config{Now: e.clock}) // another store on the bucket: no view, its writes are known
+	if err := other.Delete(ctx, "q.a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.TryRecheck("q.a", m); ok {
+		t.Fatalf("TryRecheck answered (%v) while the watch had not delivered the deletion", err)
+	}
+	kv.release()
+	waitFor(t, "the watch to deliver the deletion", func() bool {
+		_, ok, _ := s.TryRecheck("q.a", m)
+		return ok
+	})
+	if _, ok, err := s.TryRecheck("q.a", m); !ok || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("TryRecheck of a deleted cursor: %v, %v; want ErrNotFound", ok, err)
+	}
+	if g, r := kv.Gets.Load(), kv.Revisions.Load(); g != 0 || r != 0 {
+		t.Fatalf("%d reads, %d revision reads; want none", g, r)
+	}
+}
