@@ -44,6 +44,12 @@ type Poll struct {
 	// blocks), so a fan-out worker may run it and write its bytes with the
 	// round's other writes; else it runs on a goroutine of its own.
 	Quick bool
+	// Ready, if set, says for each answer whether Quick holds for it: it
+	// runs on the fan-out worker just before Answer, with the same events,
+	// must not block, and an answer it refuses runs on a goroutine of its
+	// own (Zulip's check that the queue still exists, made without a
+	// wait unless the watch of queues is behind).
+	Ready func(evs []*hub.Event) bool
 }
 
 // ServePoll answers a long-poll: at once if its subscription has events,
@@ -303,7 +309,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 			continue
 		}
 		w.unpark(pp)
-		if !ok || !pp.spec.Quick {
+		if !ok || !pp.spec.Quick || (pp.spec.Ready != nil && !pp.spec.Ready(evs)) {
 			var got []*hub.Event
 			if ok {
 				got = append(got, evs...)

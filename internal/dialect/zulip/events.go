@@ -148,12 +148,14 @@ type waiting struct {
 	done    context.Context
 	ignored []string
 	fail    func(http.ResponseWriter, error)
+	checked bool // ready found the queue alive: the answer is its events
 }
 
 // park answers a poll that blocks from a wait off its handler
 // (deliver.ServePoll): while it waits it holds no goroutine, and it checks
-// its queue with the engine (Recheck, past the barrier the polls
-// answering together share) only once it has something to answer. A
+// its queue (Recheck, past the barrier the polls answering together
+// share) only once it has something to answer — on the fan-out worker,
+// with the round's other answers, where that needs no wait (ready). A
 // newer poll of the queue, its deletion or an expire_queue rule ends the
 // wait (polls).
 func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid string, st *cursor.State, meta *queueMeta, u *user, last int64) error {
@@ -178,9 +180,23 @@ func (a *API) park(w http.ResponseWriter, r *http.Request, ignored []string, qid
 	p.sub = a.core.Hub.Subscribe(from.pos, next.Filter)
 	a.core.Deliver.ServePoll(w, r, deliver.Poll{
 		Transport: dialectName, Sub: p.sub, Max: a.cfg.MaxBatch, Wait: wait, Done: done, Release: end,
-		Keep: p.keep, Answer: p.answer,
+		Keep: p.keep, Answer: p.answer, Quick: true, Ready: p.ready,
 	})
 	return nil
+}
+
+// ready is the parked poll's deliver.Poll Ready: its answer is Quick
+// when no newer poll or deletion ended it, it is within the queue's cap,
+// and the queue is known to exist still without a wait (TryRecheck); then
+// answer renders only. Else answer checks on a goroutine of its own.
+func (p *waiting) ready(hevs []*hub.Event) bool {
+	a := p.a
+	if p.done.Err() != nil || a.core.Shutdown.Err() != nil || len(hevs) > a.cfg.MaxQueueEvents {
+		return false
+	}
+	_, ok, err := a.core.Cursors.TryRecheck(p.id, p.fm)
+	p.checked = ok && err == nil
+	return p.checked
 }
 
 // keep is the parked poll's deliver.Poll Keep.
@@ -205,24 +221,26 @@ func (p *waiting) answer(w http.ResponseWriter, hevs []*hub.Event, rerr error) {
 func (p *waiting) events(pa *pollAnswer, hevs []*hub.Event, rerr error) error {
 	a := p.a
 	ctx := a.bg
-	switch {
-	case p.done.Err() != nil:
-		return a.released(ctx, p.done, p.id, p.qid)
-	case rerr != nil:
-		return a.queueErr(ctx, p.id, p.qid, rerr)
-	case a.core.Shutdown.Err() != nil:
-		return nil // no events: the client polls again, elsewhere
-	}
 	through := p.sub.Position()
-	if _, err := a.core.Cursors.Recheck(ctx, p.id, p.fm, through); err != nil {
-		return a.queueErr(ctx, p.id, p.qid, err)
+	if !p.checked { // else ready checked all this
+		switch {
+		case p.done.Err() != nil:
+			return a.released(ctx, p.done, p.id, p.qid)
+		case rerr != nil:
+			return a.queueErr(ctx, p.id, p.qid, rerr)
+		case a.core.Shutdown.Err() != nil:
+			return nil // no events: the client polls again, elsewhere
+		}
+		if _, err := a.core.Cursors.Recheck(ctx, p.id, p.fm, through); err != nil {
+			return a.queueErr(ctx, p.id, p.qid, err)
+		}
+		if err := a.overBatch(ctx, p.id, p.qid, len(hevs)); err != nil {
+			return err
+		}
 	}
 	if len(hevs) == 0 {
 		pa.heartbeat(heartbeatID(p.from, through))
 		return nil
-	}
-	if err := a.overBatch(ctx, p.id, p.qid, len(hevs)); err != nil {
-		return err
 	}
 	for _, e := range hevs {
 		pa.evs = p.d.appendEvent(pa.evs, &e.Event)
