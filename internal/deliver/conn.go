@@ -252,9 +252,7 @@ func (c *conn) ready(hup bool) {
 		c.state = connServing
 		delete(e.idle, c)
 		e.connMu.Unlock()
-		if !e.serveConn(c) {
-			c.close() // shutting down
-		}
+		e.serveConn(c)
 		return
 	case connServing:
 		// The client hung up while its request is served, or sent more
@@ -287,9 +285,7 @@ func (c *conn) answered() {
 		c.pending = false
 		c.state = connServing
 		e.connMu.Unlock()
-		if !e.serveConn(c) {
-			c.close()
-		}
+		e.serveConn(c)
 	case e.shutdown.Err() != nil:
 		e.connMu.Unlock()
 		c.close()
@@ -442,9 +438,9 @@ const (
 	maxIdleReaders = 256
 )
 
-// serveConn has c's requests served on a pooled goroutine; false when
-// shutting down (the caller closes c).
-func (e *Engine) serveConn(c *conn) bool { return e.goPooled(func() { e.serve(c) }) }
+// serveConn has c's requests served on a pooled goroutine, through the
+// gate; when shutting down, c is closed instead.
+func (e *Engine) serveConn(c *conn) { e.gate.Go(c) }
 
 // goPooled runs f on a goroutine of the pool that is idle, or a new one
 // (see Go); false when shutting down. Pooled goroutines live on between

@@ -76,6 +76,7 @@ type Engine struct {
 	parkedCount atomic.Int64 // polls parked with the workers
 	tasks       chan func()  // to an idle pooled goroutine (unbuffered; goPooled)
 	idleReaders atomic.Int32 // pooled goroutines waiting on tasks
+	gate        *gate[*conn] // bounds how many conns are served at once (serveConn)
 }
 
 // New returns an engine; it starts nothing until a stream needs it.
@@ -97,6 +98,7 @@ func New(cfg Config) *Engine {
 	e.wake.Store(newFaultWake())
 	e.idle = map[*conn]struct{}{}
 	e.tasks = make(chan func())
+	e.gate = newGate(gateLimit(), gateHold, e.goPooled, e.serve, (*conn).close)
 	return e
 }
 

@@ -1,0 +1,219 @@
+package deliver
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gateRig runs a gate over ints whose tasks report that they began and then
+// wait until the test lets them end.
+type gateRig struct {
+	t       *testing.T
+	g       *gate[int]
+	wg      sync.WaitGroup
+	began   chan int
+	mu      sync.Mutex
+	release map[int]chan struct{}
+	dropped []int
+	refuse  bool // start fails: shutting down
+}
+
+func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
+	r := &gateRig{t: t, began: make(chan int, 100), release: map[int]chan struct{}{}}
+	start := func(f func()) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.refuse {
+			return false
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			f()
+		}()
+		return true
+	}
+	serve := func(n int) {
+		r.began <- n
+		<-r.gate(n)
+	}
+	drop := func(n int) {
+		r.mu.Lock()
+		r.dropped = append(r.dropped, n)
+		r.mu.Unlock()
+	}
+	r.g = newGate(limit, hold, start, serve, drop)
+	t.Cleanup(func() {
+		r.mu.Lock()
+		for _, c := range r.release {
+			select {
+			case <-c:
+			default:
+				close(c)
+			}
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+		if r.g.timer != nil {
+			r.g.timer.Stop()
+		}
+	})
+	return r
+}
+
+func (r *gateRig) gate(n int) chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.release[n]
+	if !ok {
+		c = make(chan struct{})
+		r.release[n] = c
+	}
+	return c
+}
+
+func (r *gateRig) end(n int) { close(r.gate(n)) }
+
+// next returns the task that begins next.
+func (r *gateRig) next() int {
+	r.t.Helper()
+	select {
+	case n := <-r.began:
+		return n
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("no task began")
+		return -1
+	}
+}
+
+// state returns how many slots are free and how many tasks wait.
+func (r *gateRig) state() (free, waiting int) {
+	r.g.mu.Lock()
+	defer r.g.mu.Unlock()
+	return r.g.free, len(r.g.queue) - r.g.head
+}
+
+// settled waits until the gate has free slots and waiting tasks as given:
+// a task's goroutine gives up its slot just after it ends.
+func (r *gateRig) settled(free, waiting int) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f, w := r.state()
+		if f == free && w == waiting {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("gate has %d free slots and %d waiting, want %d and %d", f, w, free, waiting)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestGateRunsAtMostLimitInOrder(t *testing.T) {
+	r := newGateRig(t, 2, time.Hour)
+	for n := range 10 {
+		r.g.Go(n)
+	}
+	first := []int{r.next(), r.next()}
+	slices.Sort(first)
+	if !slices.Equal(first, []int{0, 1}) {
+		t.Fatalf("began %v first, want [0 1]", first)
+	}
+	if free, waiting := r.state(); free != 0 || waiting != 8 {
+		t.Fatalf("with two running: %d free slots, %d waiting; want 0 and 8", free, waiting)
+	}
+	// Each task that ends makes room for exactly the oldest waiting one.
+	running := map[int]bool{0: true, 1: true}
+	for want := 2; want < 10; want++ {
+		done := want - 2
+		r.end(done)
+		delete(running, done)
+		if got := r.next(); got != want {
+			t.Fatalf("began %d after %d ended, want %d", got, done, want)
+		}
+		running[want] = true
+		if free, waiting := r.state(); free != 0 || waiting != 9-want {
+			t.Fatalf("after %d began: %d free slots, %d waiting; want 0 and %d", want, free, waiting, 9-want)
+		}
+	}
+	r.end(8)
+	r.end(9)
+	r.settled(2, 0)
+	// An idle gate starts a task at once again.
+	r.g.Go(10)
+	if got := r.next(); got != 10 {
+		t.Fatalf("began %d, want 10", got)
+	}
+	r.end(10)
+	r.settled(2, 0)
+}
+
+func TestGateLetsTheNextByATaskThatHolds(t *testing.T) {
+	r := newGateRig(t, 1, 20*time.Millisecond)
+	r.g.Go(0)
+	if got := r.next(); got != 0 {
+		t.Fatalf("began %d, want 0", got)
+	}
+	r.g.Go(1)
+	r.g.Go(2)
+	// 0 still runs: past hold it no longer counts, and 1 begins, then 2
+	// once 1 has held its slot as long.
+	if got := r.next(); got != 1 {
+		t.Fatalf("began %d while 0 runs, want 1", got)
+	}
+	if got := r.next(); got != 2 {
+		t.Fatalf("began %d while 0 and 1 run, want 2", got)
+	}
+	r.settled(0, 0)
+	// A released task that ends takes nothing: its place was given away.
+	r.end(0)
+	r.end(1)
+	r.g.Go(3)
+	r.end(2)
+	if got := r.next(); got != 3 {
+		t.Fatalf("began %d, want 3", got)
+	}
+	r.end(3)
+	r.settled(1, 0)
+}
+
+func TestGateDropsWhatCannotStart(t *testing.T) {
+	r := newGateRig(t, 1, 20*time.Millisecond)
+	r.g.Go(0)
+	if got := r.next(); got != 0 {
+		t.Fatalf("began %d, want 0", got)
+	}
+	r.mu.Lock()
+	r.refuse = true
+	r.mu.Unlock()
+	r.g.Go(1)
+	r.g.Go(2)
+	// Past hold the gate would start 1, cannot, and drops both.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		dropped := slices.Clone(r.dropped)
+		r.mu.Unlock()
+		if slices.Equal(dropped, []int{1, 2}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dropped %v, want [1 2]", dropped)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.end(0)
+	r.settled(1, 0)
+	// With room, a task that cannot start is dropped at once.
+	r.g.Go(3)
+	r.mu.Lock()
+	dropped := slices.Clone(r.dropped)
+	r.mu.Unlock()
+	if !slices.Equal(dropped, []int{1, 2, 3}) {
+		t.Fatalf("dropped %v, want [1 2 3]", dropped)
+	}
+	r.settled(1, 0)
+}
