@@ -101,7 +101,7 @@ func (c *BenchCmd) config(url, key string, pid int) loadgen.Config {
 func printBench(w io.Writer, res loadgen.Result, server bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "mode\t%s\t\n", res.Mode)
-	fmt.Fprintf(tw, "subscribers\t%d\t(connected in %.2fs)\n", res.Subscribers, res.ConnectSeconds)
+	fmt.Fprintf(tw, "subscribers\t%d\t(connected in %.2fs, settled in %.2fs)\n", res.Subscribers, res.ConnectSeconds, res.SettleSeconds)
 	fmt.Fprintf(tw, "published\t%d\t(%.0f/s, publish p99 %.1f ms)\n", res.Published, res.PublishRate, res.PublishP99ms)
 	fmt.Fprintf(tw, "delivered\t%d\t(%.0f/s)\n", res.Delivered, res.DeliveredRate)
 	fmt.Fprintf(tw, "missing / duplicates\t%d / %d\t(%d subscribers incomplete, %d lost)\n", res.Missing, res.Duplicates, res.Incomplete, res.Lost)

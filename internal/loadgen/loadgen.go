@@ -61,7 +61,7 @@ type Config struct {
 
 // Progress is reported about once a second.
 type Progress struct {
-	Phase     string // "floor", "prepare", "connect", "publish" or "drain"
+	Phase     string // "floor", "prepare", "connect", "settle", "publish" or "drain"
 	Elapsed   time.Duration
 	Connected int
 	Published uint64
@@ -73,6 +73,7 @@ type Result struct {
 	Mode             string   `json:"mode"`
 	Subscribers      int      `json:"subscribers"`
 	ConnectSeconds   float64  `json:"connect_s"`
+	SettleSeconds    float64  `json:"settle_s"` // from connected to publishing (see settle)
 	Published        uint64   `json:"published"`
 	PublishRate      float64  `json:"published_per_s"`
 	Delivered        uint64   `json:"delivered"`
@@ -215,6 +216,15 @@ func run(ctx context.Context, cfg *Config, m mode, host string, marker []byte, c
 			}
 		})
 	}
+
+	// Publish once the receivers' first requests are served (see settle).
+	c.setPhase("settle")
+	cpus := []func() (time.Duration, bool){func() (time.Duration, bool) { return selfCPU(), true }}
+	if cfg.ServerPID > 0 {
+		cpus = append(cpus, func() (time.Duration, bool) { return serverCPU(cfg.ServerPID) })
+	}
+	waited, _ := settle(ctx, cpus, settleWindow, settleMax)
+	res.SettleSeconds = waited.Seconds()
 
 	cpu0, _ := serverCPU(cfg.ServerPID)
 	tool0, mallocs0 := selfCPU(), mallocs()
