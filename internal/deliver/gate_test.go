@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -88,6 +89,17 @@ func (r *gateRig) next() int {
 	}
 }
 
+// begins fails the test unless the task that begins next is want.
+func (r *gateRig) begins(want int, when string) {
+	r.t.Helper()
+	if got := r.next(); got != want {
+		if when != "" {
+			when = " " + when
+		}
+		r.t.Fatalf("began %d%s, want %d", got, when, want)
+	}
+}
+
 // state returns how many slots are free and how many tasks wait.
 func (r *gateRig) state() (free, waiting int) {
 	r.g.mu.Lock()
@@ -131,9 +143,7 @@ func TestGateRunsAtMostLimitInOrder(t *testing.T) {
 		done := want - 2
 		r.end(done)
 		delete(running, done)
-		if got := r.next(); got != want {
-			t.Fatalf("began %d after %d ended, want %d", got, done, want)
-		}
+		r.begins(want, fmt.Sprintf("after %d ended", done))
 		running[want] = true
 		if free, waiting := r.state(); free != 0 || waiting != 9-want {
 			t.Fatalf("after %d began: %d free slots, %d waiting; want 0 and %d", want, free, waiting, 9-want)
@@ -144,9 +154,7 @@ func TestGateRunsAtMostLimitInOrder(t *testing.T) {
 	r.settled(2, 0)
 	// An idle gate starts a task at once again.
 	r.g.Go(10)
-	if got := r.next(); got != 10 {
-		t.Fatalf("began %d, want 10", got)
-	}
+	r.begins(10, "")
 	r.end(10)
 	r.settled(2, 0)
 }
@@ -154,28 +162,20 @@ func TestGateRunsAtMostLimitInOrder(t *testing.T) {
 func TestGateLetsTheNextByATaskThatHolds(t *testing.T) {
 	r := newGateRig(t, 1, 20*time.Millisecond)
 	r.g.Go(0)
-	if got := r.next(); got != 0 {
-		t.Fatalf("began %d, want 0", got)
-	}
+	r.begins(0, "")
 	r.g.Go(1)
 	r.g.Go(2)
 	// 0 still runs: past hold it no longer counts, and 1 begins, then 2
 	// once 1 has held its slot as long.
-	if got := r.next(); got != 1 {
-		t.Fatalf("began %d while 0 runs, want 1", got)
-	}
-	if got := r.next(); got != 2 {
-		t.Fatalf("began %d while 0 and 1 run, want 2", got)
-	}
+	r.begins(1, "while 0 runs")
+	r.begins(2, "while 0 and 1 run")
 	r.settled(0, 0)
 	// A released task that ends takes nothing: its place was given away.
 	r.end(0)
 	r.end(1)
 	r.g.Go(3)
 	r.end(2)
-	if got := r.next(); got != 3 {
-		t.Fatalf("began %d, want 3", got)
-	}
+	r.begins(3, "")
 	r.end(3)
 	r.settled(1, 0)
 }
@@ -183,9 +183,7 @@ func TestGateLetsTheNextByATaskThatHolds(t *testing.T) {
 func TestGateDropsWhatCannotStart(t *testing.T) {
 	r := newGateRig(t, 1, 20*time.Millisecond)
 	r.g.Go(0)
-	if got := r.next(); got != 0 {
-		t.Fatalf("began %d, want 0", got)
-	}
+	r.begins(0, "")
 	r.mu.Lock()
 	r.refuse = true
 	r.mu.Unlock()
