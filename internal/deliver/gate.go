@@ -129,13 +129,21 @@ func (g *gate[T]) next(i int, gen uint32) (T, uint32, bool) {
 	return zero, 0, false
 }
 
+// popLocked takes the oldest task waiting. The room of those taken is used
+// again once the queue empties, or once they are most of it: under a load
+// that never lets it empty, the queue must not grow for ever.
 func (g *gate[T]) popLocked() T {
 	var zero T
 	t := g.queue[g.head]
 	g.queue[g.head] = zero
 	g.head++
-	if g.head == len(g.queue) {
+	switch {
+	case g.head == len(g.queue):
 		g.queue, g.head = g.queue[:0], 0
+	case g.head >= 64 && 2*g.head >= len(g.queue):
+		n := copy(g.queue, g.queue[g.head:])
+		clear(g.queue[n:])
+		g.queue, g.head = g.queue[:n], 0
 	}
 	return t
 }

@@ -19,6 +19,7 @@ type gateRig struct {
 	release map[int]chan struct{}
 	dropped []int
 	refuse  bool // start fails: shutting down
+	over    bool // the test has ended: every task may end
 }
 
 func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
@@ -37,8 +38,9 @@ func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
 		return true
 	}
 	serve := func(n int) {
+		c := r.gate(n) // before the test can learn that n began
 		r.began <- n
-		<-r.gate(n)
+		<-c
 	}
 	drop := func(n int) {
 		r.mu.Lock()
@@ -48,6 +50,7 @@ func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
 	r.g = newGate(limit, hold, start, serve, drop)
 	t.Cleanup(func() {
 		r.mu.Lock()
+		r.over = true
 		for _, c := range r.release {
 			select {
 			case <-c:
@@ -71,6 +74,9 @@ func (r *gateRig) gate(n int) chan struct{} {
 	if !ok {
 		c = make(chan struct{})
 		r.release[n] = c
+		if r.over { // a task still waiting when the test ended
+			close(c)
+		}
 	}
 	return c
 }
@@ -157,6 +163,28 @@ func TestGateRunsAtMostLimitInOrder(t *testing.T) {
 	r.begins(10, "")
 	r.end(10)
 	r.settled(2, 0)
+}
+
+func TestGateQueueThatNeverEmptiesStaysSmall(t *testing.T) {
+	r := newGateRig(t, 1, time.Hour)
+	r.g.Go(0)
+	r.begins(0, "")
+	r.g.Go(1)
+	r.g.Go(2)
+	for n := 1; n <= 1000; n++ {
+		r.g.Go(n + 2) // two wait while n-1 ends and n begins
+		r.end(n - 1)
+		r.begins(n, "")
+	}
+	r.g.mu.Lock()
+	held := len(r.g.queue)
+	r.g.mu.Unlock()
+	if free, waiting := r.state(); free != 0 || waiting != 2 {
+		t.Fatalf("%d free slots, %d waiting; want 0 and 2", free, waiting)
+	}
+	if held > 200 {
+		t.Fatalf("the queue holds %d entries for the 2 that wait", held)
+	}
 }
 
 func TestGateLetsTheNextByATaskThatHolds(t *testing.T) {
