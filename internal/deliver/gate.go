@@ -31,7 +31,6 @@ func gateLimit() int { return 4 * runtime.GOMAXPROCS(0) }
 // the timer (expire), so a task the timer released knows it no longer owns
 // it. serve, start and drop are called without mu held.
 type gate[T any] struct {
-	limit int
 	hold  time.Duration
 	start func(func()) bool // runs f on a goroutine Wait waits for; false when shutting down
 	serve func(T)
@@ -54,7 +53,7 @@ type gateSlot struct {
 
 func newGate[T any](limit int, hold time.Duration, start func(func()) bool, serve, drop func(T)) *gate[T] {
 	return &gate[T]{
-		limit: limit, hold: hold, start: start, serve: serve, drop: drop,
+		hold: hold, start: start, serve: serve, drop: drop,
 		slots: make([]gateSlot, limit), free: limit,
 	}
 }
@@ -123,10 +122,15 @@ func (g *gate[T]) next(i int, gen uint32) (T, uint32, bool) {
 		s.gen++
 		return t, s.gen, true
 	}
+	g.releaseLocked(s)
+	return zero, 0, false
+}
+
+// releaseLocked frees slot s; its task, if still running, no longer owns it.
+func (g *gate[T]) releaseLocked(s *gateSlot) {
 	s.busy = false
 	s.gen++
 	g.free++
-	return zero, 0, false
 }
 
 // popLocked takes the oldest task waiting. The room of those taken is used
@@ -181,9 +185,7 @@ func (g *gate[T]) expire() {
 	g.timing = false
 	for i := range g.slots {
 		if s := &g.slots[i]; s.busy && now.Sub(s.since) >= g.hold {
-			s.busy = false
-			s.gen++
-			g.free++
+			g.releaseLocked(s)
 		}
 	}
 	for g.free > 0 && g.head < len(g.queue) {
@@ -211,9 +213,7 @@ func (g *gate[T]) stop(run []gateAdmit[T]) {
 	for _, a := range run {
 		dropped = append(dropped, a.t)
 		if s := &g.slots[a.i]; s.gen == a.gen {
-			s.busy = false
-			s.gen++
-			g.free++
+			g.releaseLocked(s)
 		}
 	}
 	for g.head < len(g.queue) {
