@@ -219,9 +219,10 @@ func run(ctx context.Context, cfg *Config, m mode, host string, marker []byte, c
 
 	// Publish once the receivers' first requests are served (see settle).
 	c.setPhase("settle")
-	cpus := []func() (time.Duration, bool){func() (time.Duration, bool) { return selfCPU(), true }}
-	if cfg.ServerPID > 0 {
-		cpus = append(cpus, func() (time.Duration, bool) { return serverCPU(cfg.ServerPID) })
+	// Without a server pid its clock cannot be read, which settle ignores.
+	cpus := []func() (time.Duration, bool){
+		func() (time.Duration, bool) { return selfCPU(), true },
+		func() (time.Duration, bool) { return serverCPU(cfg.ServerPID) },
 	}
 	waited, _ := settle(ctx, cpus, settleWindow, settleMax)
 	res.SettleSeconds = waited.Seconds()
