@@ -51,13 +51,20 @@ type bodyParser struct {
 
 // newBodyParser returns a parser of the body of the answer whose head is h.
 func newBodyParser(h respHead) *bodyParser {
+	p := bodyParserFor(h)
+	return &p
+}
+
+// bodyParserFor is newBodyParser's parser as a value, for a parser that
+// reads one answer after another (pollParser).
+func bodyParserFor(h respHead) bodyParser {
 	switch {
 	case h.chunked: // it takes precedence over a Content-Length
-		return &bodyParser{framing: framingChunked, state: chunkSize}
+		return bodyParser{framing: framingChunked, state: chunkSize}
 	case h.length >= 0:
-		return &bodyParser{framing: framingLength, left: h.length}
+		return bodyParser{framing: framingLength, left: h.length}
 	}
-	return &bodyParser{framing: framingUntilClose}
+	return bodyParser{framing: framingUntilClose}
 }
 
 // ended reports whether the body has ended by its own framing.
@@ -75,29 +82,35 @@ func (p *bodyParser) ended() bool {
 // body's data in it to data. It reports whether the body has ended (any
 // bytes after its end are ignored), or an error wrapping errMalformed.
 func (p *bodyParser) feed(b []byte, data func([]byte)) (end bool, err error) {
+	_, end, err = p.consume(b, data)
+	return end, err
+}
+
+// consume is feed that also says how many bytes of b the body took: fewer
+// than len(b) only if the body ended in b.
+func (p *bodyParser) consume(b []byte, data func([]byte)) (n int, end bool, err error) {
 	switch p.framing {
 	case framingUntilClose:
 		if len(b) > 0 {
 			data(b)
 		}
-		return false, nil
+		return len(b), false, nil
 	case framingLength:
-		if p.left == 0 {
-			return true, nil
-		}
 		k := min(int64(len(b)), p.left)
 		if k > 0 {
 			data(b[:k])
 			p.left -= k
 		}
-		return p.left == 0, nil
+		return int(k), p.left == 0, nil
 	}
-	return p.feedChunked(b, data)
+	return p.consumeChunked(b, data)
 }
 
-// feedChunked is feed for Transfer-Encoding: chunked (RFC 9112, section
-// 7.1). Bare LFs are accepted where CRLF is due, as httpConn.streamBody does.
-func (p *bodyParser) feedChunked(b []byte, data func([]byte)) (bool, error) {
+// consumeChunked is consume for Transfer-Encoding: chunked (RFC 9112,
+// section 7.1). Bare LFs are accepted where CRLF is due, as
+// httpConn.streamBody does.
+func (p *bodyParser) consumeChunked(b []byte, data func([]byte)) (int, bool, error) {
+	n := len(b)
 	for len(b) > 0 {
 		if p.state == chunkData {
 			k := min(int64(len(b)), p.left)
@@ -109,15 +122,15 @@ func (p *bodyParser) feedChunked(b []byte, data func([]byte)) (bool, error) {
 			continue
 		}
 		if p.state == chunkEnd {
-			return true, nil
+			break
 		}
 		c := b[0]
 		b = b[1:]
 		if err := p.step(c); err != nil {
-			return false, err
+			return n - len(b), false, err
 		}
 	}
-	return p.state == chunkEnd, nil
+	return n - len(b), p.state == chunkEnd, nil
 }
 
 // step advances the chunked framing by one byte outside a chunk's data.

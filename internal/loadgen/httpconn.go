@@ -71,11 +71,19 @@ func (c *httpConn) close() { c.conn.Close() }
 // send writes a request: method and target, the Host header, header (whole
 // lines, each ending in CRLF), and body if not nil.
 func (c *httpConn) send(method string, target []byte, header string, body []byte) error {
-	b := append(c.req[:0], method...)
+	c.req = appendRequest(c.req[:0], method, target, c.host, header, body)
+	_, err := c.conn.Write(c.req)
+	return err
+}
+
+// appendRequest appends to b a request to host: method and target, header
+// (whole lines, each ending in CRLF), and body if not nil.
+func appendRequest(b []byte, method string, target []byte, host, header string, body []byte) []byte {
+	b = append(b, method...)
 	b = append(b, ' ')
 	b = append(b, target...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, c.host...)
+	b = append(b, host...)
 	b = append(b, "\r\n"...)
 	b = append(b, header...)
 	if body != nil {
@@ -84,10 +92,7 @@ func (c *httpConn) send(method string, target []byte, header string, body []byte
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	b = append(b, body...)
-	c.req = b
-	_, err := c.conn.Write(b)
-	return err
+	return append(b, body...)
 }
 
 // roundTrip sends a request and reads the whole answer; the body is valid
@@ -108,11 +113,32 @@ var errMalformed = errors.New("malformed HTTP answer")
 
 // readHead reads an answer's status line and headers.
 func (c *httpConn) readHead() (respHead, error) {
-	h := respHead{length: -1}
 	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return respHead{length: -1}, err
+	}
+	h, err := parseStatusLine(line)
 	if err != nil {
 		return h, err
 	}
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return h, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			return h, nil
+		}
+		if err := h.headerLine(line); err != nil {
+			return h, err
+		}
+	}
+}
+
+// parseStatusLine starts the head of an answer whose status line is line.
+func parseStatusLine(line []byte) (respHead, error) {
+	h := respHead{length: -1}
 	// "HTTP/1.1 200 OK"
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
 		return h, errMalformed
@@ -124,41 +150,42 @@ func (c *httpConn) readHead() (respHead, error) {
 		}
 		h.status = h.status*10 + int(c-'0')
 	}
-	for {
-		line, err := c.r.ReadSlice('\n')
-		if err != nil {
-			return h, err
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if len(line) == 0 {
-			return h, nil
-		}
-		i := bytes.IndexByte(line, ':')
-		if i < 0 {
-			return h, errMalformed
-		}
-		name, value := line[:i], bytes.TrimSpace(line[i+1:])
-		switch {
-		case equalFold(name, "content-length"):
-			n, ok := parseDigits(value)
-			if !ok {
-				return h, errMalformed
-			}
-			h.length = int64(n)
-		case equalFold(name, "transfer-encoding"):
-			h.chunked = containsFold(value, "chunked")
-		case equalFold(name, "connection"):
-			h.close = equalFold(value, "close")
-		case equalFold(name, "retry-after"):
-			if n, ok := parseDigits(value); ok {
-				h.retryAfter = time.Duration(n) * time.Second
-			}
-		case h.status == 101 && equalFold(name, "upgrade"):
-			h.upgrade = string(value)
-		case h.status == 101 && equalFold(name, "sec-websocket-accept"):
-			h.wsAccept = string(value)
-		}
+	return h, nil
+}
+
+// headerLine takes one header line, without its line end, into h.
+func (h *respHead) headerLine(line []byte) error {
+	i := bytes.IndexByte(line, ':')
+	if i < 0 {
+		return errMalformed
 	}
+	name, value := line[:i], bytes.TrimSpace(line[i+1:])
+	switch {
+	case equalFold(name, "content-length"):
+		n, ok := parseDigits(value)
+		if !ok {
+			return errMalformed
+		}
+		h.length = int64(n)
+	case equalFold(name, "transfer-encoding"):
+		h.chunked = containsFold(value, "chunked")
+	case equalFold(name, "connection"):
+		h.close = equalFold(value, "close")
+	case equalFold(name, "retry-after"):
+		if n, ok := parseDigits(value); ok {
+			h.retryAfter = time.Duration(n) * time.Second
+		}
+	case h.status == 101 && equalFold(name, "upgrade"):
+		h.upgrade = string(value)
+	case h.status == 101 && equalFold(name, "sec-websocket-accept"):
+		h.wsAccept = string(value)
+	}
+	return nil
+}
+
+// hasBody reports whether an answer with head h has a body at all.
+func (h respHead) hasBody() bool {
+	return h.status != 204 && h.status != 304 && h.status/100 != 1
 }
 
 // readBody reads the body of the answer whose head was just read.
@@ -179,7 +206,7 @@ func (c *httpConn) readBody(h respHead) ([]byte, error) {
 // body ends, the connection fails, or fn fails.
 func (c *httpConn) streamBody(h respHead, fn func([]byte) error) error {
 	switch {
-	case h.status == 204 || h.status == 304 || h.status/100 == 1:
+	case !h.hasBody():
 		return nil
 	case h.chunked:
 		for {
