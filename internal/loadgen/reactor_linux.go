@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // The reactors' parameters.
@@ -21,9 +22,9 @@ const (
 	efdNonblock = syscall.O_NONBLOCK
 )
 
-// reactorPool reads the stream receivers' connections (SSE and WebSocket)
-// on a few goroutines, each waiting in its own epoll instance, instead of
-// on a goroutine per connection. A goroutine blocked in a read costs, per
+// reactorPool reads the stream receivers' connections (SSE, WebSocket and
+// long-polls) on a few goroutines, each waiting in its own epoll instance,
+// instead of on a goroutine per connection. A goroutine blocked in a read costs, per
 // event, a wake-up by the runtime's netpoller, a goroutine switch and a
 // read that often finds nothing more; a reactor takes up to reactorEvents
 // ready connections per epoll_wait and reads each into one buffer. The
@@ -110,6 +111,27 @@ func (c *reactorConn) drop() {
 	r.wake()
 }
 
+// sendAfter has c's reactor write frame on c once d has passed, unless c
+// has ended by then; an error in the write ends c.
+func (c *reactorConn) sendAfter(d time.Duration, frame []byte) {
+	time.AfterFunc(d, func() {
+		r := c.r
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if c.closed || !r.running || r.closing { // ended, or soon will be
+			return
+		}
+		r.sends = append(r.sends, delayedSend{c, frame})
+		r.wake()
+	})
+}
+
+// delayedSend is a frame whose time to be written on c has come.
+type delayedSend struct {
+	c     *reactorConn
+	frame []byte
+}
+
 // reactor is one goroutine reading the connections of one epoll instance.
 type reactor struct {
 	pool *reactorPool
@@ -120,8 +142,9 @@ type reactor struct {
 	woken   bool       // wakefd was written since the goroutine last looked
 	adds    []*reactorConn
 	drops   []*reactorConn
+	sends   []delayedSend
 	epfd    int
-	wakefd  int // an eventfd in the epoll set: adds and drops are waiting
+	wakefd  int // an eventfd in the epoll set: adds, drops or sends are waiting
 
 	// The goroutine's own.
 	conns  []*reactorConn // by fd; nil where none
@@ -129,6 +152,7 @@ type reactor struct {
 	buf    []byte
 	events []syscall.EpollEvent
 	spare  [2][]*reactorConn // the lists taken last, for reuse
+	spareS []delayedSend
 	wbuf   [8]byte
 }
 
@@ -159,7 +183,7 @@ func (r *reactor) start() error {
 	return nil
 }
 
-// wake makes the goroutine look at adds, drops and closing. r.mu is held,
+// wake makes the goroutine look at adds, drops, sends and closing. r.mu is held,
 // so wakefd is open.
 func (r *reactor) wake() {
 	if r.woken {
@@ -245,8 +269,8 @@ func (r *reactor) release(c *reactorConn, err error) {
 	close(c.done)
 }
 
-// control takes the connections added and dropped since the last look and
-// applies them. It reports whether the goroutine goes on: it stops once no
+// control takes the connections added and dropped, and the frames due to
+// be sent, since the last look and applies them. It reports whether the goroutine goes on: it stops once no
 // connection is left or the pool closes.
 func (r *reactor) control() bool {
 	r.mu.Lock()
@@ -255,8 +279,8 @@ func (r *reactor) control() bool {
 		r.exit(net.ErrClosed)
 		return false
 	}
-	adds, drops := r.adds, r.drops
-	r.adds, r.drops = r.spare[0][:0], r.spare[1][:0]
+	adds, drops, sends := r.adds, r.drops, r.sends
+	r.adds, r.drops, r.sends = r.spare[0][:0], r.spare[1][:0], r.spareS[:0]
 	r.woken = false
 	r.mu.Unlock()
 
@@ -268,9 +292,18 @@ func (r *reactor) control() bool {
 			r.end(c, net.ErrClosed)
 		}
 	}
+	for _, s := range sends {
+		c := s.c
+		if c.fd < len(r.conns) && r.conns[c.fd] == c { // not ended meanwhile, its fd not reused
+			if err := writeFrame(c.fd, s.frame); err != nil {
+				r.end(c, err)
+			}
+		}
+	}
 	clear(adds)
 	clear(drops)
-	r.spare[0], r.spare[1] = adds, drops
+	clear(sends)
+	r.spare[0], r.spare[1], r.spareS = adds, drops, sends
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -309,7 +342,7 @@ func (r *reactor) exit(err error) {
 	r.live = 0
 	r.mu.Lock()
 	adds := r.adds
-	r.adds, r.drops = nil, nil
+	r.adds, r.drops, r.sends = nil, nil, nil
 	r.shut()
 	r.mu.Unlock()
 	for _, c := range adds {

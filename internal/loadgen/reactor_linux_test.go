@@ -220,3 +220,54 @@ func TestReactorAllocs(t *testing.T) {
 		})
 	}
 }
+
+// readWithin reads what the non-blocking fd receives within d.
+func readWithin(fd int, d time.Duration) string {
+	var got []byte
+	buf := make([]byte, 64)
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		n, err := syscall.Read(fd, buf)
+		if n > 0 {
+			got = append(got, buf[:n]...)
+			continue
+		}
+		if err != syscall.EAGAIN {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return string(got)
+}
+
+// A delayed send is written once its time comes, and never on a
+// connection that has ended meanwhile, even one whose fd a new connection
+// of the same reactor has taken.
+func TestReactorSendAfter(t *testing.T) {
+	pool := newReactorPool()
+	defer pool.close()
+	var delivered atomic.Uint64
+	c1, _, peer1 := socketConn(t, &delivered)
+	if err := pool.add(c1); err != nil {
+		t.Fatal(err)
+	}
+	c1.sendAfter(10*time.Millisecond, []byte("hello"))
+	if got := readWithin(peer1, 500*time.Millisecond); got != "hello" {
+		t.Fatalf("peer read %q; want hello", got)
+	}
+	c1.sendAfter(100*time.Millisecond, []byte("late"))
+	syscall.Close(peer1) // c1 ends at its reactor
+	<-c1.done
+	c2, _, peer2 := socketConn(t, &delivered)
+	defer syscall.Close(peer2)
+	if c2.fd != c1.fd {
+		t.Fatalf("the new connection has fd %d, not the ended one's %d", c2.fd, c1.fd)
+	}
+	if err := pool.add(c2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWithin(peer2, 300*time.Millisecond); got != "" {
+		t.Fatalf("the new connection's peer read %q", got)
+	}
+	c2.drop()
+	<-c2.done
+}

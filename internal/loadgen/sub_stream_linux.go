@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // handoff is how far a receiver's connection is on its way to a reactor,
@@ -14,10 +15,12 @@ type handoff struct {
 	closed bool         // close was called
 	conn   *reactorConn // set once a reactor owns the connection
 
-	// The socket once taken from the netpoller, for send: set by follow
-	// before the reactor may call send, read only after.
+	// The socket once taken from the netpoller, and its reactorConn, for
+	// send and sendAfter: set by follow before the reactor may call them,
+	// read only after.
 	detached bool
 	fd       int
+	rc       *reactorConn
 }
 
 // follow feeds the stream to acc on a reactor: the bytes read along with
@@ -43,14 +46,14 @@ func (s *streamReceiver) follow(acc *account) error {
 		return err
 	}
 	h := &s.handoff
-	h.fd, h.detached = fd, true
+	c.fd = fd
+	h.fd, h.rc, h.detached = fd, c, true
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		syscall.Close(fd)
 		return net.ErrClosed
 	}
-	c.fd = fd
 	if err := s.reactors.add(c); err != nil {
 		h.mu.Unlock()
 		syscall.Close(fd)
@@ -78,21 +81,42 @@ func (s *streamReceiver) stop() {
 	s.c.close()
 }
 
-// send writes frame, the parser's answer to the server (a WebSocket pong),
-// whole: through the connection until follow detaches the socket, then
-// with one non-blocking write from the reactor's goroutine, the only one
-// reading the socket. A frame of at most 131 bytes fits in the socket's
-// buffer unless the server has long stopped reading; a write that would
-// block or falls short is an error, since the rest could not follow
-// without a buffer and a wait for writability.
+// send writes frame, the parser's answer to the server (a WebSocket pong,
+// the next long-poll), whole: through the connection until follow detaches
+// the socket, then with one non-blocking write from the reactor's
+// goroutine, the only one reading the socket.
 func (s *streamReceiver) send(frame []byte) error {
 	h := &s.handoff
 	if !h.detached {
 		_, err := s.c.conn.Write(frame)
 		return err
 	}
+	return writeFrame(h.fd, frame)
+}
+
+// sendAfter sends frame after d (a long-poll the server asked to retry
+// later): before the handoff by waiting here, since run's goroutine feeds
+// the parser then; after it the reactor writes it once d has passed,
+// unless the connection has ended meanwhile. frame must not change until
+// then: the parser sends nothing else before the answer to it.
+func (s *streamReceiver) sendAfter(d time.Duration, frame []byte) error {
+	h := &s.handoff
+	if !h.detached {
+		time.Sleep(d)
+		return s.send(frame)
+	}
+	h.rc.sendAfter(d, frame)
+	return nil
+}
+
+// writeFrame writes frame on the non-blocking socket fd with one write. A
+// frame of a few hundred bytes fits in the socket's buffer unless the
+// server has long stopped reading; a write that would block or falls short
+// is an error, since the rest could not follow without a buffer and a wait
+// for writability.
+func writeFrame(fd int, frame []byte) error {
 	for {
-		n, err := syscall.Write(h.fd, frame)
+		n, err := syscall.Write(fd, frame)
 		switch {
 		case err == syscall.EINTR:
 			continue

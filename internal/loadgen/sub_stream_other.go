@@ -2,7 +2,10 @@
 
 package loadgen
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // handoff is empty here: without a reactor, the receiver reads its
 // connection itself.
@@ -34,9 +37,17 @@ func (s *streamReceiver) follow(acc *account) error {
 // stop ends follow by closing the connection.
 func (s *streamReceiver) stop() { s.c.close() }
 
-// send writes frame, the parser's answer to the server (a WebSocket pong),
-// on the connection; run's goroutine, which reads it, calls it.
+// send writes frame, the parser's answer to the server (a WebSocket pong,
+// the next long-poll), on the connection; run's goroutine, which reads it,
+// calls it.
 func (s *streamReceiver) send(frame []byte) error {
 	_, err := s.c.conn.Write(frame)
 	return err
+}
+
+// sendAfter sends frame after d (a long-poll the server asked to retry
+// later), waiting on run's goroutine, which feeds the parser.
+func (s *streamReceiver) sendAfter(d time.Duration, frame []byte) error {
+	time.Sleep(d)
+	return s.send(frame)
 }
