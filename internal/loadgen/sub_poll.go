@@ -12,70 +12,78 @@ import (
 // pollWait is how long one native long-poll may wait for an event.
 const pollWait = "60s"
 
-// nativePoll is a native long-poll subscriber: GET /v1/events with the
+// pollReceiver is a long-poll subscriber read as a stream is: a
+// pollParser reads the answers off the connection, on a reactor where
+// there are reactors, and sends each next poll.
+type pollReceiver struct {
+	streamReceiver
+	first []byte // the first poll, which run sends; nil if dialing sent it
+}
+
+// newPollReceiver makes a receiver polling path (for errors) on c with
+// header (whole lines) in dialect d.
+func newPollReceiver(c *httpConn, reactors *reactorPool, d pollDialect, path, header string) (*pollReceiver, *pollParser) {
+	r := &pollReceiver{streamReceiver: streamReceiver{c: c, reactors: reactors}}
+	p := newPollParser(d, path, c.host, header, r.send, r.sendAfter)
+	r.parser = p
+	return r, p
+}
+
+func (r *pollReceiver) run(acc *account) error {
+	if r.first != nil {
+		if err := r.send(r.first); err != nil {
+			return err
+		}
+	}
+	return r.streamReceiver.run(acc)
+}
+
+// nativePoll is the native long-poll's dialect: GET /v1/events with the
 // position the previous answer ended at, over one kept-alive connection.
 type nativePoll struct {
-	c      *httpConn
-	header string
 	prefix []byte // the request target up to the after= value
-	target []byte
-	after  uint64
 }
 
 // dialNativePoll connects and asks once without waiting where "now" is:
 // every event after that position reaches this subscriber.
-func dialNativePoll(ctx context.Context, e *env, local net.Addr) (*nativePoll, error) {
+func dialNativePoll(ctx context.Context, e *env, local net.Addr) (*pollReceiver, error) {
 	c, err := dialHTTP(ctx, e.base, local)
 	if err != nil {
 		return nil, err
 	}
 	topics := "topics=" + url.QueryEscape(e.cfg.Topic)
-	p := &nativePoll{
-		c:      c,
-		header: "Authorization: Bearer " + e.cfg.Key + "\r\n",
-		prefix: []byte(e.url("/v1/events", topics+"&limit=1000&wait="+pollWait+"&after=").RequestURI()),
-	}
+	header := "Authorization: Bearer " + e.cfg.Key + "\r\n"
+	d := &nativePoll{prefix: []byte(e.url("/v1/events", topics+"&limit=1000&wait="+pollWait+"&after=").RequestURI())}
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	h, body, err := c.roundTrip("GET", []byte(e.url("/v1/events", topics+"&wait=0").RequestURI()), p.header, nil)
+	h, body, err := c.roundTrip("GET", []byte(e.url("/v1/events", topics+"&wait=0").RequestURI()), header, nil)
 	if err == nil && h.status != 200 {
 		err = &statusError{method: "GET", path: "/v1/events", status: h.status, body: body}
 	}
-	var ok bool
+	var target []byte
 	if err == nil {
-		if p.after, ok = jsonNumberAt(body, 1, "next"); !ok {
-			err = errors.New("GET /v1/events: no next position in the answer")
-		}
+		target, err = d.next(nil, body)
 	}
 	if err != nil {
 		c.close()
 		return nil, err
 	}
 	c.conn.SetDeadline(time.Time{})
-	return p, nil
+	r, p := newPollReceiver(c, e.reactors, d, "/v1/events", header)
+	r.first = p.start(target)
+	return r, nil
 }
 
-func (p *nativePoll) run(acc *account) error {
-	for {
-		p.target = strconv.AppendUint(append(p.target[:0], p.prefix...), p.after, 10)
-		body, closed, err := getPoll(p.c, p.target, p.header, "/v1/events")
-		if err != nil {
-			return err
-		}
-		acc.scan(body)
-		next, ok := jsonNumberAt(body, 1, "next")
-		if !ok {
-			return errors.New("GET /v1/events: no next position in the answer")
-		}
-		p.after = next
-		if closed {
-			return errors.New("GET /v1/events: the server closed the connection")
-		}
+func (d *nativePoll) next(target, body []byte) ([]byte, error) {
+	after, ok := jsonNumberAt(body, 1, "next")
+	if !ok {
+		return nil, errors.New("no next position in the answer")
 	}
+	return strconv.AppendUint(append(target, d.prefix...), after, 10), nil
 }
 
-// getPoll sends one long-poll GET for path, coming back after a 429 or 503
-// as the server asks, and returns the body of its 200 answer; closed says
-// the server closes the connection after it.
+// getPoll sends one GET for path, coming back after a 429 or 503 as the
+// server asks, and returns the body of its 200 answer; closed says the
+// server closes the connection after it.
 func getPoll(c *httpConn, target []byte, header, path string) (body []byte, closed bool, err error) {
 	for {
 		h, body, err := c.roundTrip("GET", target, header, nil)
@@ -92,8 +100,6 @@ func getPoll(c *httpConn, target []byte, header, path string) (body []byte, clos
 		return body, h.close, nil
 	}
 }
-
-func (p *nativePoll) close() { p.c.close() }
 
 // expect sends one request and reads its answer, which must have status
 // want; closed says the server closes the connection after it.

@@ -67,83 +67,50 @@ func (m *subMode) cleanup(ctx context.Context) error {
 	})
 }
 
-// subscription is one durable subscription, read over one kept-alive
-// connection in a consumer's loop: each request acknowledges the batch
-// the previous one handed out and fetches the next (GET …/events?ack=),
-// one request per batch, as the API offers it.
+// subscription is the dialect of a durable subscription read in a
+// consumer's loop: each request acknowledges the batch the previous one
+// handed out and fetches the next (GET …/events?ack=), one request per
+// batch, as the API offers it.
 type subscription struct {
-	c         *httpConn
-	header    string
 	fetch     []byte // the request target without an ack
 	ackPrefix []byte // the request target up to the ack's value
-	target    []byte // the next request's target, reused
 }
 
 // dialSubscription creates the subscription from now on (every event
 // published afterwards is pending for it) and sends its first fetch: once
 // it returns, the subscription waits on the server, as a consumer's does,
 // and run reads the answer.
-func dialSubscription(ctx context.Context, e *env, token, name string, local net.Addr) (*subscription, error) {
+func dialSubscription(ctx context.Context, e *env, token, name string, local net.Addr) (*pollReceiver, error) {
 	c, err := dialHTTP(ctx, e.base, local)
 	if err != nil {
 		return nil, err
 	}
 	path := "/v1/subscriptions/" + url.PathEscape(name)
 	fetch := e.url(path+"/events", "limit=1000&wait="+pollWait).RequestURI()
-	s := &subscription{
-		c:         c,
-		header:    "Authorization: Bearer " + token + "\r\n",
-		fetch:     []byte(fetch),
-		ackPrefix: []byte(fetch + "&ack="),
-	}
+	d := &subscription{fetch: []byte(fetch), ackPrefix: []byte(fetch + "&ack=")}
+	header := "Authorization: Bearer " + token + "\r\n"
 	body, _ := json.Marshal(map[string][]string{"topics": {e.cfg.Topic}})
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
-	_, _, err = expect(c, "PUT", []byte(e.url(path, "").RequestURI()), s.header+"Content-Type: application/json\r\n",
+	_, _, err = expect(c, "PUT", []byte(e.url(path, "").RequestURI()), header+"Content-Type: application/json\r\n",
 		body, http.StatusCreated, path)
+	r, p := newPollReceiver(c, e.reactors, d, "/v1/subscriptions/…/events", header)
 	if err == nil {
-		err = c.send("GET", s.fetch, s.header, nil)
+		_, err = c.conn.Write(p.start(d.fetch))
 	}
 	if err != nil {
 		c.close()
 		return nil, err
 	}
 	c.conn.SetDeadline(time.Time{})
-	return s, nil
+	return r, nil
 }
 
-func (s *subscription) run(acc *account) error {
-	target := s.fetch // sent by dialSubscription
-	for {
-		h, err := s.c.readHead()
-		if err != nil {
-			return err
-		}
-		body, err := s.c.readBody(h)
-		if err != nil {
-			return err
-		}
-		if wait, again := retryable(h); again {
-			time.Sleep(wait)
-		} else if h.status != http.StatusOK {
-			return &statusError{method: "GET", path: "/v1/subscriptions/…/events", status: h.status, body: body}
-		} else {
-			acc.scan(body)
-			target = s.fetch
-			if batch, ok := jsonStringAt(body, 1, "batch"); ok {
-				s.target = appendQueryValue(append(s.target[:0], s.ackPrefix...), batch)
-				target = s.target
-			}
-		}
-		if h.close {
-			return errors.New("subscription: the server closed the connection")
-		}
-		if err := s.c.send("GET", target, s.header, nil); err != nil {
-			return err
-		}
+func (s *subscription) next(target, body []byte) ([]byte, error) {
+	if batch, ok := jsonStringAt(body, 1, "batch"); ok {
+		return appendQueryValue(append(target, s.ackPrefix...), batch), nil
 	}
+	return append(target, s.fetch...), nil
 }
-
-func (s *subscription) close() { s.c.close() }
 
 // appendQueryValue appends v to b escaped as a query value; a batch id
 // (a UUID) needs no escaping, and is appended without allocating.

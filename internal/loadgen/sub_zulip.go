@@ -90,18 +90,16 @@ func (m *zulipMode) cleanup(ctx context.Context) error {
 	})
 }
 
-// zulipQueue is one Zulip event queue, long-polled over one kept-alive
-// connection; each poll acknowledges what the previous one delivered.
+// zulipQueue is the Zulip event queue's dialect: each poll, with
+// last_event_id, acknowledges what the previous one delivered.
 type zulipQueue struct {
-	c      *httpConn
-	header string
 	prefix []byte // the request target up to the last_event_id= value
-	target []byte
 	last   int64
 }
 
-// dialZulipQueue registers a queue for the stream's messages.
-func dialZulipQueue(ctx context.Context, e *env, u zulipUser, stream string, local net.Addr) (*zulipQueue, error) {
+// dialZulipQueue registers a queue for the stream's messages; run long-polls
+// it over the same kept-alive connection.
+func dialZulipQueue(ctx context.Context, e *env, u zulipUser, stream string, local net.Addr) (*pollReceiver, error) {
 	c, err := dialHTTP(ctx, e.base, local)
 	if err != nil {
 		return nil, err
@@ -113,10 +111,10 @@ func dialZulipQueue(ctx context.Context, e *env, u zulipUser, stream string, loc
 		"apply_markdown":      {"false"},
 		"queue_lifespan_secs": {"300"}, // gone soon after the run if left behind
 	}
-	q := &zulipQueue{c: c, header: "Authorization: " + u.basic() + "\r\n", last: -1}
+	header := "Authorization: " + u.basic() + "\r\n"
 	c.conn.SetDeadline(time.Now().Add(connectTimeout))
 	h, body, err := c.roundTrip("POST", []byte(e.url("/api/v1/register", "").RequestURI()),
-		q.header+"Content-Type: application/x-www-form-urlencoded\r\n", []byte(form.Encode()))
+		header+"Content-Type: application/x-www-form-urlencoded\r\n", []byte(form.Encode()))
 	if err == nil && h.status != 200 {
 		err = &statusError{method: "POST", path: "/api/v1/register", status: h.status, body: body}
 	}
@@ -133,27 +131,25 @@ func dialZulipQueue(ctx context.Context, e *env, u zulipUser, stream string, loc
 		return nil, err
 	}
 	c.conn.SetDeadline(time.Time{})
-	q.prefix = []byte(e.url("/api/v1/events", "queue_id="+url.QueryEscape(reg.QueueID)+"&last_event_id=").RequestURI())
-	return q, nil
-}
-
-func (q *zulipQueue) run(acc *account) error {
-	for {
-		q.target = strconv.AppendInt(append(q.target[:0], q.prefix...), q.last, 10)
-		body, closed, err := getPoll(q.c, q.target, q.header, "/api/v1/events")
-		if err != nil {
-			return err
-		}
-		acc.scan(body)
-		// {"events":[{…,"id":N,…},…],…}: the events' own ids sit at depth
-		// 3; a message's id, one level deeper, is not the queue's.
-		if id, ok := jsonNumberAt(body, 3, "id"); ok {
-			q.last = int64(id)
-		}
-		if closed {
-			return errors.New("GET /api/v1/events: the server closed the connection")
-		}
+	d := &zulipQueue{
+		prefix: []byte(e.url("/api/v1/events", "queue_id="+url.QueryEscape(reg.QueueID)+"&last_event_id=").RequestURI()),
+		last:   -1,
 	}
+	r, p := newPollReceiver(c, e.reactors, d, "/api/v1/events", header)
+	r.first = p.start(d.target(nil))
+	return r, nil
 }
 
-func (q *zulipQueue) close() { q.c.close() }
+func (q *zulipQueue) next(target, body []byte) ([]byte, error) {
+	// {"events":[{…,"id":N,…},…],…}: the events' own ids sit at depth 3; a
+	// message's id, one level deeper, is not the queue's.
+	if id, ok := jsonNumberAt(body, 3, "id"); ok {
+		q.last = int64(id)
+	}
+	return q.target(target), nil
+}
+
+// target appends the poll's target, acknowledging q.last, to b.
+func (q *zulipQueue) target(b []byte) []byte {
+	return strconv.AppendInt(append(b, q.prefix...), q.last, 10)
+}
