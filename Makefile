@@ -33,6 +33,8 @@ deps:
 
 vet:
 	$(GO) vet $(PKGS)
+	@# herald builds on macOS too (no epoll or io_uring there: the portable paths)
+	GOOS=darwin $(GO) build $(PKGS)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
