@@ -102,6 +102,20 @@ func TestPollReceiverPolls(t *testing.T) {
 	}
 }
 
+// pollingOnce opens a poll receiver, runs it, and answers its first poll
+// with one event: it returns once the receiver's second poll waits on s.
+func pollingOnce(t *testing.T, pool *reactorPool, marker []byte) (*pollReceiver, *pollServer, <-chan error) {
+	t.Helper()
+	r, s := openPoll(t, pool)
+	var delivered atomic.Uint64
+	_, done := runAsync(r, marker, &delivered)
+	s.poll("/p/0")
+	s.answer(answer200(sseEvents(marker, 1, 1), false))
+	s.poll("/p/1")
+	waitCount(t, &delivered, 1)
+	return r, s, done
+}
+
 // close ends run promptly while a poll waits on the server and while a
 // retry waits to be sent, and before run starts; no descriptor is left.
 func TestPollReceiverClose(t *testing.T) {
@@ -109,13 +123,7 @@ func TestPollReceiverClose(t *testing.T) {
 	pool := newReactorPool()
 	marker := markerOf(newRunID())
 	t.Run("waiting", func(t *testing.T) {
-		r, s := openPoll(t, pool)
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		s.poll("/p/0")
-		s.answer(answer200(sseEvents(marker, 1, 1), false))
-		s.poll("/p/1")
-		waitCount(t, &delivered, 1)
+		r, _, done := pollingOnce(t, pool, marker)
 		r.close()
 		if err := waitErr(t, done); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("run: %v; want net.ErrClosed", err)
@@ -123,13 +131,7 @@ func TestPollReceiverClose(t *testing.T) {
 		r.close() // again: nothing happens
 	})
 	t.Run("retrying", func(t *testing.T) {
-		r, s := openPoll(t, pool)
-		var delivered atomic.Uint64
-		_, done := runAsync(r, marker, &delivered)
-		s.poll("/p/0")
-		s.answer(answer200(sseEvents(marker, 1, 1), false))
-		s.poll("/p/1")
-		waitCount(t, &delivered, 1)
+		r, s, done := pollingOnce(t, pool, marker)
 		s.answer([]byte("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"))
 		time.Sleep(10 * time.Millisecond) // the answer is read, the retry waits
 		r.close()
