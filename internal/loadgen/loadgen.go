@@ -87,7 +87,7 @@ type Result struct {
 	LatencyP999ms    float64  `json:"latency_p999_ms"`
 	LatencyMaxms     float64  `json:"latency_max_ms"`
 	PublishP99ms     float64  `json:"publish_p99_ms"`
-	Requests         uint64   `json:"requests,omitempty"` // a pull mode's requests (jetstream: Gets and Deletes)
+	Requests         uint64   `json:"requests,omitempty"` // a pull mode's requests answered (jetstream: Gets and Deletes)
 	Batches          uint64   `json:"batches,omitempty"`  // its answers that held events
 	ServerKiBPerConn float64  `json:"server_kib_per_conn,omitempty"`
 	ServerCPUSeconds float64  `json:"server_cpu_s,omitempty"` // from publishing's start to the last delivery

@@ -44,6 +44,9 @@ type pollParser struct {
 	over   bool   // the body went over maxBody
 	keep   func([]byte)
 	scan   func([]byte) // the last feed's data, for a body that eof ends
+	// acc, if set, counts the polls answered and the answers that held
+	// events (its requests and batches), on the goroutine that feeds.
+	acc *account
 }
 
 func newPollParser(d pollDialect, path, host, header string, send func([]byte) error, sendAfter func(time.Duration, []byte) error) *pollParser {
@@ -154,6 +157,9 @@ func (p *pollParser) keepBody(b []byte) {
 func (p *pollParser) answered(data func([]byte)) error {
 	h, body := p.head, p.data
 	p.head, p.inBody, p.size = respHead{length: -1}, false, 0
+	if p.acc != nil {
+		p.acc.requests++
+	}
 	if wait, again := retryable(h); again {
 		if h.close {
 			return p.closed()
@@ -163,7 +169,7 @@ func (p *pollParser) answered(data func([]byte)) error {
 	if h.status != 200 {
 		return &statusError{method: "GET", path: p.path, status: h.status, body: bytes.Clone(body)}
 	}
-	data(body)
+	p.hand(body, data)
 	next, err := p.dialect.next(p.target[:0], body)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", p.path, err)
@@ -173,6 +179,19 @@ func (p *pollParser) answered(data func([]byte)) error {
 		return p.closed()
 	}
 	return p.send(p.request())
+}
+
+// hand hands a 200's body to data, counting it a batch if it held events.
+func (p *pollParser) hand(body []byte, data func([]byte)) {
+	if p.acc == nil {
+		data(body)
+		return
+	}
+	before := p.acc.got + p.acc.dups
+	data(body)
+	if p.acc.got+p.acc.dups > before {
+		p.acc.batches++
+	}
 }
 
 func (p *pollParser) closed() error {

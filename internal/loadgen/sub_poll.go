@@ -17,7 +17,8 @@ const pollWait = "60s"
 // there are reactors, and sends each next poll.
 type pollReceiver struct {
 	streamReceiver
-	first []byte // the first poll, which run sends; nil if dialing sent it
+	parser *pollParser
+	first  []byte // the first poll, which run sends; nil if dialing sent it
 }
 
 // newPollReceiver makes a receiver polling path (for errors) on c with
@@ -25,11 +26,12 @@ type pollReceiver struct {
 func newPollReceiver(c *httpConn, reactors *reactorPool, d pollDialect, path, header string) (*pollReceiver, *pollParser) {
 	r := &pollReceiver{streamReceiver: streamReceiver{c: c, reactors: reactors}}
 	p := newPollParser(d, path, c.host, header, r.send, r.sendAfter)
-	r.parser = p
+	r.streamReceiver.parser, r.parser = p, p
 	return r, p
 }
 
 func (r *pollReceiver) run(acc *account) error {
+	r.parser.acc = acc // before the reactor has the parser: run's handoff orders it
 	if r.first != nil {
 		if err := r.send(r.first); err != nil {
 			return err

@@ -74,7 +74,8 @@ func answer200(body []byte, chunked bool) []byte {
 
 // Each answer's events reach the account, and each poll asks for what the
 // dialect says; a poll the server answers with 429 goes again, from the
-// reactor, after the wait; the server's close ends run with an error.
+// reactor, after the wait; the server's close ends run with an error. The
+// account counts every answer a request, and those with events batches.
 func TestPollReceiverPolls(t *testing.T) {
 	pool := newReactorPool()
 	defer pool.close()
@@ -92,6 +93,8 @@ func TestPollReceiverPolls(t *testing.T) {
 	s.poll("/p/1")
 	s.answer(answer200(sseEvents(marker, 4, 9), false))
 	s.poll("/p/2")
+	s.answer(answer200([]byte(`{"events":[]}`), false)) // a wait that found nothing
+	s.poll("/p/3")
 	waitCount(t, &delivered, 9)
 	s.conn.Close()
 	if err := waitErr(t, done); err == nil {
@@ -99,6 +102,9 @@ func TestPollReceiverPolls(t *testing.T) {
 	}
 	if acc.got != 9 || acc.dups != 0 {
 		t.Errorf("%d events, %d twice; want 9, 0", acc.got, acc.dups)
+	}
+	if acc.requests != 5 || acc.batches != 2 {
+		t.Errorf("%d polls answered, %d with events; want 5, 2", acc.requests, acc.batches)
 	}
 }
 
