@@ -24,8 +24,8 @@ const (
 
 // reactorPool reads the stream receivers' connections (SSE, WebSocket and
 // long-polls) on a few goroutines, each waiting in its own epoll instance,
-// instead of on a goroutine per connection. A goroutine blocked in a read costs, per
-// event, a wake-up by the runtime's netpoller, a goroutine switch and a
+// instead of on a goroutine per connection. A goroutine blocked in a read
+// costs, per event, a wake-up by the runtime's netpoller, a goroutine switch and a
 // read that often finds nothing more; a reactor takes up to reactorEvents
 // ready connections per epoll_wait and reads each into one buffer. The
 // tool shares the machine with the server it measures, so what it saves is
@@ -270,8 +270,9 @@ func (r *reactor) release(c *reactorConn, err error) {
 }
 
 // control takes the connections added and dropped, and the frames due to
-// be sent, since the last look and applies them. It reports whether the goroutine goes on: it stops once no
-// connection is left or the pool closes.
+// be sent, since the last look and applies them. It reports whether the
+// goroutine goes on: it stops once no connection is left or the pool
+// closes.
 func (r *reactor) control() bool {
 	r.mu.Lock()
 	if r.closing {
