@@ -40,7 +40,8 @@ type Waiter interface {
 	Wait(ctx context.Context, after uint64, f topic.Filter) error
 }
 
-// State is a cursor as stored.
+// State is a cursor as stored. Its Filter and Meta are never changed in
+// place, only replaced: copies of a State share them.
 type State struct {
 	ID         string          `json:"id"`
 	Filter     topic.Filter    `json:"filter"`

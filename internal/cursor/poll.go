@@ -566,12 +566,14 @@ func Preview(st State, change func(*State) error) (State, error) {
 	return next, nil
 }
 
+// clone returns a copy of st that a change may be applied to without
+// touching st: its own Batch. Filter and Meta are shared: no one changes
+// them in place (a change replaces them; decode starts from a fresh
+// State), so a poll's copies of the state allocate only its Batch.
 func (st State) clone() State {
 	if st.Batch != nil {
 		b := *st.Batch
 		st.Batch = &b
 	}
-	st.Filter = slices.Clone(st.Filter)
-	st.Meta = bytes.Clone(st.Meta)
 	return st
 }

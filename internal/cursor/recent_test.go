@@ -265,9 +265,10 @@ func TestRecentRemembersWhatItServes(t *testing.T) {
 }
 
 // TestPollAnswerIsTheCallers: the state a poll answers with shares nothing
-// with what the store remembers (the poll hands over its own, uncopied):
-// a caller that changes it in place changes neither what Recent returns
-// nor the next poll's batch.
+// with what the store remembers that a caller may change (the poll hands
+// over its own, uncopied): a caller that changes its batch in place, or
+// replaces its filter, changes neither what Recent returns nor the next
+// poll's batch. (Filter and Meta are shared, and never changed in place.)
 func TestPollAnswerIsTheCallers(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -284,7 +285,7 @@ func TestPollAnswerIsTheCallers(t *testing.T) {
 	if err != nil || f.BatchID == "" {
 		t.Fatalf("poll: %+v, %v", f, err)
 	}
-	f.State.Filter[0] = "other.>"
+	f.State.Filter = []string{"other.>"}
 	f.State.Batch.ID, f.State.Batch.Through = "changed", 99
 	again, err := s.Recent(ctx, "q")
 	if err != nil {
