@@ -315,51 +315,77 @@ func (a *API) parkFetch(w http.ResponseWriter, r *http.Request, st cursor.State,
 		a.writeBatch(w, b)
 		return nil
 	}
-	// The polls are not ended by the server's shutdown, which waits for
-	// them: each engine call they make bounds itself (a compare-and-set
-	// without a deadline shares one, with no timer of its own).
-	store := context.WithoutCancel(a.core.Shutdown)
-	// The answer and Held poll in turn, each from the state the other
-	// left: mu orders them, st and change are theirs.
-	var mu sync.Mutex
-	poll := func(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
-		b, err := a.core.Cursors.Poll(store, st, cursor.PollRequest{Max: p.limit, Change: change, Waited: waited, Brought: brought})
-		if err == nil {
-			st, change = b.State, nil
-		}
-		return b, err
-	}
-	fail := a.guard.FailLater(r)
+	pf := &parkedFetch{a: a, fail: a.guard.FailLater(r), st: st, change: change, limit: p.limit,
+		brought: cursor.Brought{After: next.Acked, Filter: next.Filter}}
 	spec := deliver.Poll{
 		Transport: "subscription", Sub: a.core.Hub.Subscribe(next.Acked, next.Filter), Max: p.limit, Wait: wait,
-		Answer: func(w http.ResponseWriter, evs []*hub.Event, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				fail(w, err)
-				return
-			}
-			// The batch is formed of what the wait brought, unless the
-			// subscription changed meanwhile (Poll checks).
-			b, err := poll(true, &cursor.Brought{After: next.Acked, Filter: next.Filter, Events: evs})
-			if err != nil {
-				fail(w, err)
-				return
-			}
-			a.writeBatch(w, b)
-		},
+		Answer: pf.answer,
 	}
 	if change != nil {
-		spec.Hold, spec.Held = changeHold, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if change != nil {
-				poll(false, nil) // an error leaves the change for the answer to store
-			}
-		}
+		spec.Hold, spec.Held = changeHold, pf.held
 	}
 	a.core.Deliver.ServePoll(w, r, spec)
 	return nil
+}
+
+// parkedFetch is what a parked fetch keeps while it waits, in one struct
+// (its closures each kept their own variables). Its answer and held poll
+// in turn, each from the state the other left: mu orders them, st and
+// change are theirs.
+type parkedFetch struct {
+	a      *API
+	fail   func(http.ResponseWriter, error)
+	limit  int
+	mu     sync.Mutex
+	st     cursor.State
+	change func(*cursor.State) error
+	// brought is where the wait started (the position the fetch's
+	// acknowledgement leaves, and its filter); the answer adds its events.
+	brought cursor.Brought
+}
+
+// poll stores the change the fetch carries, if not stored yet, with the
+// batch it forms.
+func (pf *parkedFetch) poll(waited bool, brought *cursor.Brought) (cursor.Fetched, error) {
+	a := pf.a
+	// Not ended by the server's shutdown, which waits for the polls: each
+	// engine call bounds itself (a compare-and-set without a deadline
+	// shares one, with no timer of its own).
+	store := context.WithoutCancel(a.core.Shutdown)
+	b, err := a.core.Cursors.Poll(store, pf.st, cursor.PollRequest{Max: pf.limit, Change: pf.change, Waited: waited, Brought: brought})
+	if err == nil {
+		pf.st, pf.change = b.State, nil
+	}
+	return b, err
+}
+
+// answer is the parked fetch's deliver.Poll Answer: the batch is formed of
+// what the wait brought, unless the subscription changed meanwhile (Poll
+// checks).
+func (pf *parkedFetch) answer(w http.ResponseWriter, evs []*hub.Event, err error) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	if err != nil {
+		pf.fail(w, err)
+		return
+	}
+	pf.brought.Events = evs
+	b, err := pf.poll(true, &pf.brought)
+	if err != nil {
+		pf.fail(w, err)
+		return
+	}
+	pf.a.writeBatch(w, b)
+}
+
+// held is the parked fetch's deliver.Poll Held: the acknowledgement is
+// stored alone once it has waited changeHold.
+func (pf *parkedFetch) held() {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	if pf.change != nil {
+		pf.poll(false, nil) // an error leaves the change for the answer to store
+	}
 }
 
 // Bounds of a parked fetch: how long an acknowledgement waits to be
