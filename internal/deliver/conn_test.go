@@ -489,7 +489,8 @@ func TestParkedPollsAnsweredTogether(t *testing.T) {
 					slow = "&slow=1"
 				}
 				tag := strings.Repeat(strconv.Itoa(i), 1+(i+round)%5) // answers of different lengths
-				cl.send("GET /p?after=%d&wait=10s%s&tag=%s HTTP/1.1\r\nHost: x\r\n\r\n", round, slow, tag)
+				// A wait longer than a read's deadline: the event answers them.
+				cl.send("GET /p?after=%d&wait=1m%s&tag=%s HTTP/1.1\r\nHost: x\r\n\r\n", round, slow, tag)
 			}
 			waitFor(t, "the polls to park", func() bool { return c.Deliver.ParkedPolls() == int64(len(cls)) })
 			publish(t, c, 1, 10)

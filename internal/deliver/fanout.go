@@ -108,6 +108,9 @@ type fanWorker struct {
 	f    *fanout
 	load atomic.Int64 // streams and polls owned or about to be
 	kick chan struct{}
+	// pollsWoken is set when a parked poll of the worker's is woken, before
+	// its kick: the next round looks at every poll (servePolls).
+	pollsWoken atomic.Bool
 
 	mu       sync.Mutex
 	adds     []*stream // joined, not yet taken
@@ -115,8 +118,13 @@ type fanWorker struct {
 	stopped  bool
 
 	// Owned by run.
-	conns       []*stream
-	polls       []*parked // parked polls (see poll.go)
+	conns []*stream
+	polls []*parked // parked polls (see poll.go)
+	// What the last look at the polls saw: the hub's position, how many
+	// polls it kept (those after joined since), their nearest deadline.
+	pollsLast   uint64
+	pollsSeen   int
+	pollsNext   int64
 	pevs        []*hub.Event
 	vec         framing.Vectors
 	arena       answerArena // where Quick answers are built (answerQuick)

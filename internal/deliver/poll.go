@@ -217,6 +217,7 @@ type parked struct {
 func (pp *parked) wake() {
 	pp.due.Store(true)
 	if w := pp.worker.Load(); w != nil {
+		w.pollsWoken.Store(true)
 		w.kickNow()
 	}
 }
@@ -284,9 +285,21 @@ func (f *fanout) joinPoll(pp *parked) bool {
 // servePolls answers the parked polls that are ready: events in the
 // window, woken, or their wait over. It returns the nearest deadline of
 // those still waiting (0: none).
+//
+// A poll the last round kept can only have become ready since if the hub
+// moved on, a poll was woken (Done, a hang-up) or a deadline came; else
+// only the polls that joined since are looked at. Every answered poll's
+// client asks again at once, and each of those joins wakes the worker: a
+// look at every parked poll each time made a burst of re-polls cost the
+// square of the polls.
 func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
-	kept := w.polls[:0]
-	for _, pp := range w.polls {
+	from := 0
+	woken := w.pollsWoken.Swap(false)
+	if !woken && last == w.pollsLast && (w.pollsNext == 0 || nowNs < w.pollsNext) && w.f.e.shutdown.Err() == nil {
+		from, nextHold = w.pollsSeen, w.pollsNext
+	}
+	kept := w.polls[:from]
+	for _, pp := range w.polls[from:] {
 		if pp.gone.Load() {
 			w.unpark(pp)
 			pp.end()
@@ -328,6 +341,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 	clear(w.polls[len(kept):])
 	w.polls = kept
 	clear(w.pevs)
+	w.pollsLast, w.pollsSeen, w.pollsNext = last, len(kept), nextHold
 	return nextHold
 }
 
