@@ -26,6 +26,11 @@ func gateLimit() int { return 4 * runtime.GOMAXPROCS(0) }
 // limit and the gate admits another in its place: a handler that waits
 // (on a proxied server, a slow store) delays nobody by more than hold.
 //
+// While a fan-out worker answers parked polls it pauses the gate (pause,
+// resume), a batch of answers at a time: the burst's answers go out
+// first, and its clients' next requests are read after, instead of both
+// sharing the cores until the last answer of the burst.
+//
 // Ownership: mu guards everything below it. A slot belongs to one counted
 // task; its gen changes whenever it is given up, by the task (next) or by
 // the timer (expire), so a task the timer released knows it no longer owns
@@ -43,6 +48,7 @@ type gate[T any] struct {
 	head   int
 	timer  *time.Timer
 	timing bool // timer armed
+	paused int  // pauses not resumed: no task starts, none is handed on
 }
 
 type gateSlot struct {
@@ -69,9 +75,11 @@ type gateAdmit[T any] struct {
 // turn; when the server is shutting down, t is dropped instead.
 func (g *gate[T]) Go(t T) {
 	g.mu.Lock()
-	if g.free == 0 || g.head < len(g.queue) {
+	if g.free == 0 || g.head < len(g.queue) || g.paused > 0 {
 		g.queue = append(g.queue, t)
-		g.armLocked()
+		if g.paused == 0 {
+			g.armLocked()
+		}
 		g.mu.Unlock()
 		return
 	}
@@ -116,7 +124,7 @@ func (g *gate[T]) next(i int, gen uint32) (T, uint32, bool) {
 	if s.gen != gen {
 		return zero, 0, false // released by expire: its place is taken
 	}
-	if g.head < len(g.queue) {
+	if g.head < len(g.queue) && g.paused == 0 {
 		t := g.popLocked()
 		s.since = time.Now()
 		s.gen++
@@ -188,12 +196,12 @@ func (g *gate[T]) expire() {
 			g.releaseLocked(s)
 		}
 	}
-	for g.free > 0 && g.head < len(g.queue) {
+	for g.free > 0 && g.head < len(g.queue) && g.paused == 0 {
 		t := g.popLocked()
 		i, gen := g.claimLocked(now)
 		run = append(run, gateAdmit[T]{t, i, gen})
 	}
-	if g.head < len(g.queue) {
+	if g.head < len(g.queue) && g.paused == 0 {
 		g.armLocked()
 	}
 	g.mu.Unlock()
@@ -202,6 +210,28 @@ func (g *gate[T]) expire() {
 			g.stop(run[k:])
 			return
 		}
+	}
+}
+
+// pause has the gate start no task until resume: what Go is given waits,
+// and a task that ends gives up its slot rather than serve the next. The
+// tasks running go on.
+func (g *gate[T]) pause() {
+	g.mu.Lock()
+	g.paused++
+	g.mu.Unlock()
+}
+
+// resume ends a pause; once none is left, the tasks that waited start in
+// the free slots (expire's admission, which also frees the slots of tasks
+// that held theirs for hold meanwhile).
+func (g *gate[T]) resume() {
+	g.mu.Lock()
+	g.paused--
+	waiting := g.paused == 0 && g.head < len(g.queue)
+	g.mu.Unlock()
+	if waiting {
+		g.expire()
 	}
 }
 

@@ -243,3 +243,40 @@ func TestGateDropsWhatCannotStart(t *testing.T) {
 	}
 	r.settled(1, 0)
 }
+
+// TestGatePauses: while paused, the gate starts nothing, not even in a
+// free slot or in the slot of a task that ended (it is given up), and a
+// task past hold does not let another in; once every pause is resumed,
+// what waited starts, the oldest first.
+func TestGatePauses(t *testing.T) {
+	r := newGateRig(t, 2, 20*time.Millisecond)
+	r.g.Go(0)
+	r.begins(0, "")
+	r.g.pause()
+	r.g.pause()
+	r.g.Go(1)
+	r.g.Go(2)
+	r.g.Go(3)
+	r.settled(1, 3) // a free slot, and nothing started in it
+	r.end(0)
+	r.settled(2, 3) // 0's slot given up, not handed to 1
+	time.Sleep(40 * time.Millisecond)
+	select {
+	case n := <-r.began:
+		t.Fatalf("%d began while the gate was paused", n)
+	default:
+	}
+	r.g.resume()
+	r.settled(2, 3) // one pause is left
+	r.g.resume()
+	first := []int{r.next(), r.next()} // on goroutines of their own: in any order
+	slices.Sort(first)
+	if !slices.Equal(first, []int{1, 2}) {
+		t.Fatalf("began %v after the pauses, want [1 2]", first)
+	}
+	r.end(1)
+	r.begins(3, "after 1 ended")
+	r.end(2)
+	r.end(3)
+	r.settled(2, 0)
+}

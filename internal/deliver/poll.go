@@ -286,6 +286,8 @@ func (f *fanout) joinPoll(pp *parked) bool {
 // window, woken, or their wait over. It returns the nearest deadline of
 // those still waiting (0: none).
 //
+// While it answers, the engine's gate is paused (see gate).
+//
 // A poll the last round kept can only have become ready since if the hub
 // moved on, a poll was woken (Done, a hang-up) or a deadline came; else
 // only the polls that joined since are looked at. Every answered poll's
@@ -299,6 +301,7 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		from, nextHold = w.pollsSeen, w.pollsNext
 	}
 	kept := w.polls[:from]
+	gate, paused, answered := w.f.e.gate, false, 0
 	for _, pp := range w.polls[from:] {
 		if pp.gone.Load() {
 			w.unpark(pp)
@@ -322,6 +325,16 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 			continue
 		}
 		w.unpark(pp)
+		if answered++; !paused {
+			gate.pause()
+			paused = true
+		} else if answered%yieldEvery == 0 {
+			// Between batches of answers, the gate lets a few requests
+			// in: one on a connection the engine serves waits for a batch,
+			// not for the whole burst.
+			gate.resume()
+			paused = false
+		}
 		if !ok || !pp.spec.Quick || (pp.spec.Ready != nil && !pp.spec.Ready(evs)) {
 			var got []*hub.Event
 			if ok {
@@ -337,6 +350,9 @@ func (w *fanWorker) servePolls(last uint64, nowNs int64) (nextHold int64) {
 		w.answerQuick(pp, evs)
 	}
 	w.flushAnswers()
+	if paused {
+		gate.resume()
+	}
 	w.arena.reset()
 	clear(w.polls[len(kept):])
 	w.polls = kept
