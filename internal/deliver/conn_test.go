@@ -239,21 +239,31 @@ func TestAdoptedConnection(t *testing.T) {
 		t.Fatalf("second echo: %q served by %q", body, resp.Header.Get("X-Served"))
 	}
 
-	for _, req := range []string{
-		"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-		"GET /nothing HTTP/1.0\r\nHost: x\r\n\r\n",
-		"GET /nothing HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+	for _, tc := range []struct {
+		req  string
+		keep bool // net/http keeps it alive
+	}{
+		{"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false},
+		{"GET /nothing HTTP/1.0\r\nHost: x\r\n\r\n", false},
+		{"GET /nothing HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", true},
 	} {
 		other := dial(t, addr)
-		other.send("%s", req)
-		if resp, _ := other.read("GET"); resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("%q: %d", req, resp.StatusCode)
+		other.send("%s", tc.req)
+		resp, _ := other.read("GET")
+		if resp.StatusCode != http.StatusNoContent || resp.Close == tc.keep {
+			t.Fatalf("%q: %d, close %v", tc.req, resp.StatusCode, resp.Close)
+		}
+		if tc.keep {
+			other.send("%s", tc.req)
+			if resp, _ := other.read("GET"); resp.Header.Get("X-Served") != "net/http" {
+				t.Fatalf("%q, then another: served by %q", tc.req, resp.Header.Get("X-Served"))
+			}
 		}
 		other.conn.Close()
 	}
-	if n := c.Deliver.IdleConns(); n != 1 {
-		t.Fatalf("%d idle connections; want only the adopted one", n)
-	}
+	// The engine files the adopted connection as idle only after its
+	// answer is written, so the count is waited for, not read at once.
+	waitFor(t, "only the adopted connection to be idle", func() bool { return c.Deliver.IdleConns() == 1 })
 }
 
 // A client that hangs up while the engine serves its request ends the
