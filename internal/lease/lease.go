@@ -198,16 +198,13 @@ func (e *Elector) hold(ctx context.Context, name, k string, rev uint64, job func
 		case <-ctx.Done():
 			stop()
 			<-done
-			// A fresh context: ctx is over, but the successor should not
-			// wait a TTL for a lease nobody holds.
-			rctx, cancel := context.WithTimeout(context.Background(), e.ttl/3)
-			defer cancel()
-			if err := e.kv.Delete(rctx, k, rev); err != nil && !errors.Is(err, eventlog.ErrConflict) {
-				e.log.Warn("lease: give back", "key", k, "err", err)
-			}
+			e.giveBack(k, rev)
 			return
 		case <-done:
-			return // the job stopped itself after the lease was lost
+			// Only ctx ends the job here: both were ready, and select
+			// chose this one.
+			e.giveBack(k, rev)
+			return
 		case <-tick.C:
 		}
 		sent := time.Now()
@@ -231,6 +228,17 @@ func (e *Elector) hold(ctx context.Context, name, k string, rev uint64, job func
 		default:
 			e.log.Warn("lease: renew", "lease", name, "err", err)
 		}
+	}
+}
+
+// giveBack deletes the lease k at rev after a clean stop, with a fresh
+// context: the run's is over, but the successor should not wait a TTL for
+// a lease nobody holds.
+func (e *Elector) giveBack(k string, rev uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.ttl/3)
+	defer cancel()
+	if err := e.kv.Delete(ctx, k, rev); err != nil && !errors.Is(err, eventlog.ErrConflict) {
+		e.log.Warn("lease: give back", "key", k, "err", err)
 	}
 }
 
