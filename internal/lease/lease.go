@@ -195,14 +195,10 @@ func (e *Elector) hold(ctx context.Context, name, k string, rev uint64, job func
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			stop()
-			<-done
-			e.giveBack(k, rev)
-			return
 		case <-done:
-			// Only ctx ends the job here: both were ready, and select
-			// chose this one.
+			// Only ctx ends the job here (jobCtx is its child, and stop is
+			// called only below, where hold returns): a clean stop, once
+			// the job is over.
 			e.giveBack(k, rev)
 			return
 		case <-tick.C:
