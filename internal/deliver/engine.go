@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/herald-io/herald/internal/faults"
 	"github.com/herald-io/herald/internal/hub"
 	"github.com/herald-io/herald/internal/metrics"
@@ -98,8 +100,18 @@ func New(cfg Config) *Engine {
 	e.wake.Store(newFaultWake())
 	e.idle = map[*conn]struct{}{}
 	e.tasks = make(chan func())
-	e.gate = newGate(gateLimit(), gateHold, e.goPooled, e.serve, (*conn).close)
+	queued, waited := gateMetrics(cfg.Metrics)
+	e.gate = newGate(gateLimit(), gateHold, e.goPooled, e.serve, (*conn).close, queued, waited)
 	return e
+}
+
+// gateMetrics returns the gate's collectors: m's, or for an engine
+// without metrics (a test's) ones nobody reads.
+func gateMetrics(m *metrics.Metrics) (prometheus.Gauge, prometheus.Counter) {
+	if m == nil {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: "unread"}), prometheus.NewCounter(prometheus.CounterOpts{Name: "unread"})
+	}
+	return m.RequestsQueued, m.RequestsQueuedTotal
 }
 
 // Go runs f, work that outlives its HTTP handler (a detached stream, a

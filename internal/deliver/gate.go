@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // gateHold is how long a task counts against the gate's limit; it is far
@@ -40,6 +42,9 @@ type gate[T any] struct {
 	start func(func()) bool // runs f on a goroutine Wait waits for; false when shutting down
 	serve func(T)
 	drop  func(T) // for tasks never served: the server is shutting down
+	// queued is how many tasks wait (set under mu), waited how many did.
+	queued prometheus.Gauge
+	waited prometheus.Counter
 
 	mu     sync.Mutex
 	slots  []gateSlot
@@ -57,9 +62,10 @@ type gateSlot struct {
 	since time.Time // when its task began
 }
 
-func newGate[T any](limit int, hold time.Duration, start func(func()) bool, serve, drop func(T)) *gate[T] {
+func newGate[T any](limit int, hold time.Duration, start func(func()) bool, serve, drop func(T),
+	queued prometheus.Gauge, waited prometheus.Counter) *gate[T] {
 	return &gate[T]{
-		hold: hold, start: start, serve: serve, drop: drop,
+		hold: hold, start: start, serve: serve, drop: drop, queued: queued, waited: waited,
 		slots: make([]gateSlot, limit), free: limit,
 	}
 }
@@ -77,6 +83,8 @@ func (g *gate[T]) Go(t T) {
 	g.mu.Lock()
 	if g.free == 0 || g.head < len(g.queue) || g.paused > 0 {
 		g.queue = append(g.queue, t)
+		g.queued.Inc()
+		g.waited.Inc()
 		if g.paused == 0 {
 			g.armLocked()
 		}
@@ -149,6 +157,7 @@ func (g *gate[T]) popLocked() T {
 	t := g.queue[g.head]
 	g.queue[g.head] = zero
 	g.head++
+	g.queued.Dec()
 	switch {
 	case g.head == len(g.queue):
 		g.queue, g.head = g.queue[:0], 0

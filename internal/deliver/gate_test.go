@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // gateRig runs a gate over ints whose tasks report that they began and then
@@ -20,6 +23,8 @@ type gateRig struct {
 	dropped []int
 	refuse  bool // start fails: shutting down
 	over    bool // the test has ended: every task may end
+	queued  prometheus.Gauge
+	waited  prometheus.Counter
 }
 
 func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
@@ -47,7 +52,9 @@ func newGateRig(t *testing.T, limit int, hold time.Duration) *gateRig {
 		r.dropped = append(r.dropped, n)
 		r.mu.Unlock()
 	}
-	r.g = newGate(limit, hold, start, serve, drop)
+	r.queued = prometheus.NewGauge(prometheus.GaugeOpts{Name: "queued"})
+	r.waited = prometheus.NewCounter(prometheus.CounterOpts{Name: "waited"})
+	r.g = newGate(limit, hold, start, serve, drop, r.queued, r.waited)
 	t.Cleanup(func() {
 		r.mu.Lock()
 		r.over = true
@@ -106,12 +113,33 @@ func (r *gateRig) begins(want int, when string) {
 	}
 }
 
-// state returns how many slots are free and how many tasks wait.
+// state returns how many slots are free and how many tasks wait, which
+// the gate's gauge must say too.
 func (r *gateRig) state() (free, waiting int) {
+	r.t.Helper()
 	r.g.mu.Lock()
 	defer r.g.mu.Unlock()
-	return r.g.free, len(r.g.queue) - r.g.head
+	free, waiting = r.g.free, len(r.g.queue)-r.g.head
+	if g := value(r.queued); g != float64(waiting) {
+		r.t.Fatalf("gauge of queued tasks says %v, %d wait", g, waiting)
+	}
+	return free, waiting
 }
+
+// value reads a gauge or a counter.
+func value(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	if g := m.GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return m.GetCounter().GetValue()
+}
+
+// waitedTotal is the gate's count of tasks that waited.
+func (r *gateRig) waitedTotal() int { return int(value(r.waited)) }
 
 // settled waits until the gate has free slots and waiting tasks as given:
 // a task's goroutine gives up its slot just after it ends.
@@ -158,11 +186,14 @@ func TestGateRunsAtMostLimitInOrder(t *testing.T) {
 	r.end(8)
 	r.end(9)
 	r.settled(2, 0)
-	// An idle gate starts a task at once again.
+	// An idle gate starts a task at once again: it did not wait.
 	r.g.Go(10)
 	r.begins(10, "")
 	r.end(10)
 	r.settled(2, 0)
+	if n := r.waitedTotal(); n != 8 {
+		t.Fatalf("counted %d tasks that waited, want 8", n)
+	}
 }
 
 func TestGateQueueThatNeverEmptiesStaysSmall(t *testing.T) {
@@ -241,7 +272,10 @@ func TestGateDropsWhatCannotStart(t *testing.T) {
 	if !slices.Equal(dropped, []int{1, 2, 3}) {
 		t.Fatalf("dropped %v, want [1 2 3]", dropped)
 	}
-	r.settled(1, 0)
+	r.settled(1, 0) // and the gauge says none waits
+	if n := r.waitedTotal(); n != 2 {
+		t.Fatalf("counted %d tasks that waited, want 2 (1 and 2)", n)
+	}
 }
 
 // TestGatePauses: while paused, the gate starts nothing, not even in a

@@ -30,6 +30,13 @@ type Metrics struct {
 	StreamsCut *prometheus.CounterVec
 	// HTTPRequests counts requests by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
+	// RequestsQueued is how many connections the delivery engine serves
+	// have a request waiting for a turn at its gate (internal/deliver's
+	// gate: a bounded number are served at once, and a fan-out worker
+	// holds them back while it answers parked polls); RequestsQueuedTotal
+	// counts the requests that waited there.
+	RequestsQueued      prometheus.Gauge
+	RequestsQueuedTotal prometheus.Counter
 	// BuildInfo is 1, labelled with the build's version, revision (with
 	// "+dirty") and Go version, as Prometheus exporters show theirs.
 	BuildInfo *prometheus.GaugeVec
@@ -119,6 +126,14 @@ func New() *Metrics {
 			Name: "herald_http_requests_total",
 			Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),
+		RequestsQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_requests_queued",
+			Help: "Requests on connections the delivery engine serves that wait for a turn at its gate.",
+		}),
+		RequestsQueuedTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_requests_queued_total",
+			Help: "Requests on connections the delivery engine serves that waited for a turn at its gate.",
+		}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_build_info",
 			Help: "1, labelled with the build: module version, VCS revision (+dirty), Go version.",
@@ -199,7 +214,7 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.EventsAppended, m.AppendSeconds, m.EventsDelivered, m.Subscribers,
-		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.BuildInfo, m.FaultsInjected, m.FaultRules,
+		m.SubscriptionLag, m.StreamsCut, m.HTTPRequests, m.RequestsQueued, m.RequestsQueuedTotal, m.BuildInfo, m.FaultsInjected, m.FaultRules,
 		m.WebhookDeliveries, m.WebhookSeconds, m.WebhookLag, m.HookRequests,
 		m.ClusterNodes, m.TailLag, m.StreamReplicas, m.StreamReplicasCurrent, m.StreamHasLeader,
 		m.RouteActions, m.RoutePosition,
