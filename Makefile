@@ -33,8 +33,10 @@ deps:
 
 vet:
 	$(GO) vet $(PKGS)
-	@# herald builds on macOS too (no epoll or io_uring there: the portable paths)
+	@# herald builds on macOS too (no epoll or io_uring there: the portable paths),
+	@# and on Windows, with its tests (vetted: the README's shell test is Unix-only)
 	GOOS=darwin $(GO) build $(PKGS)
+	GOOS=windows $(GO) vet $(PKGS)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

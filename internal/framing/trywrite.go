@@ -37,7 +37,7 @@ func SocketFD(c net.Conn) int {
 // Vectors writes lists of buffers to sockets with one system call each,
 // never blocking. It keeps scratch space: use one per goroutine.
 type Vectors struct {
-	iov []syscall.Iovec
+	iov []iovec
 }
 
 // TryWrite writes as much of bufs to the socket fd (see SocketFD) as its

@@ -8,6 +8,9 @@ import (
 
 const canTryWrite = true
 
+// iovec is one buffer of a writev.
+type iovec = syscall.Iovec
+
 // maxIovecs is Linux's IOV_MAX: writev takes no more buffers per call.
 const maxIovecs = 1024
 

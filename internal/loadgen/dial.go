@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"net"
-	"syscall"
 )
 
 // sourceAddr spreads loopback connections over 127.0.0.1–127.0.0.254 so
@@ -17,14 +16,4 @@ func sourceAddr(host string, i int) net.Addr {
 		return nil
 	}
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%254))}
-}
-
-// raiseFileLimit lifts the soft open-file limit to the hard one: every
-// subscriber is a socket, and the default soft limit is often 1024.
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-	}
 }
